@@ -1,0 +1,41 @@
+//! Sans-IO JSON-RPC 2.0.
+//!
+//! This crate holds all protocol knowledge and never touches a socket, a runtime or a clock:
+//! it parses and validates messages, produces the exact error objects the specification asks
+//! for, frames messages for byte streams, and drives a connection state machine that is fed
+//! frames and the current time.
+//!
+//! ```
+//! use jsonrpc_proto::{parse, Incoming, Message};
+//!
+//! let frame = br#"{"jsonrpc":"2.0","method":"add","params":{"a":5,"b":3},"id":"x"}"#;
+//! match parse(frame).unwrap() {
+//!     Incoming::Single(Ok(Message::Request(req))) => {
+//!         assert_eq!(req.method, "add");
+//!         assert_eq!(req.id.as_str(), Some("x"));
+//!     }
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//!
+//! // Invalid JSON gets the specification's parse error, with id null.
+//! assert!(parse(b"{\"jsonrpc\": \"2.0\", \"method\"").is_err());
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod error;
+pub mod id;
+pub mod message;
+
+pub use batch::BatchWriter;
+pub use error::{ErrorCode, ErrorObject, ParseError};
+pub use id::{Id, IdNumber};
+pub use message::{
+    is_reserved_method, parse, parse_message, Entry, Incoming, Invalid, InvalidKind, Message,
+    MessageError, Notification, Request, Response,
+};
+pub use serde_json::value::RawValue;
+
+#[cfg(feature = "async")]
+pub mod peer;

@@ -1,0 +1,1 @@
+//! Placeholder: this adapter is being built (see the issues).
