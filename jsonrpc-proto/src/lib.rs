@@ -25,6 +25,7 @@
 
 pub mod batch;
 pub mod error;
+pub mod http;
 pub mod id;
 pub mod message;
 
