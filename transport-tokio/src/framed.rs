@@ -10,10 +10,10 @@ use futures::{Sink, Stream};
 use jsonrpc_proto::peer::{Transport, TransportError, TransportInfo, TransportKind};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::codec::{FrameCodec, Framing};
+use crate::codec::{codec_error, FrameCodec, Framing};
 
 /// The default limit on one frame read from a byte stream: 10 MiB.
-pub const DEFAULT_MAX_FRAME: usize = 10 * 1024 * 1024;
+pub const DEFAULT_MAX_FRAME: usize = jsonrpc_proto::codec::DEFAULT_MAX_FRAME_SIZE;
 
 /// A transport over any byte stream (a TCP or TLS socket, stdin/stdout, a pipe), framed by a
 /// [`Framing`]. Build one with [`StreamTransport::lines`] or [`StreamTransport::content_length`].
@@ -138,8 +138,9 @@ impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
                 Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
                 Ok(None) => {}
                 Err(e) => {
-                    this.eof = true;
-                    return Poll::Ready(Some(Err(e)));
+                    let (err, recoverable) = codec_error(e);
+                    this.eof = !recoverable;
+                    return Poll::Ready(Some(Err(err)));
                 }
             }
             let n = {
@@ -157,7 +158,7 @@ impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
                 return Poll::Ready(match this.codec.decode_eof(&mut this.buf) {
                     Ok(Some(frame)) => Some(Ok(frame)),
                     Ok(None) => None,
-                    Err(e) => Some(Err(e)),
+                    Err(e) => Some(Err(codec_error(e).0)),
                 });
             }
             this.buf.extend_from_slice(&this.scratch[..n]);
@@ -207,7 +208,8 @@ impl<W: AsyncWrite + Unpin> Sink<Bytes> for FrameWriter<W> {
             return Err(TransportError::Closed);
         }
         let this = &mut *self;
-        this.codec.encode(&frame, &mut this.buf)
+        this.codec.encode(&frame, &mut this.buf);
+        Ok(())
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
