@@ -228,24 +228,25 @@ pub fn transport_failure(reason: &str) -> ErrorObject {
 /// transport hands to its connection so that each waiting call fails at once with `error`.
 /// `None` when the frame holds no request with an id (only notifications, or unparsable).
 pub fn failure_responses(frame: &[u8], error: &ErrorObject) -> Option<Vec<u8>> {
-    let ids: Vec<Id> = match parse(frame).ok()? {
-        Incoming::Single(entry) => request_id(entry).into_iter().collect(),
-        Incoming::Batch(entries) => entries.into_iter().filter_map(request_id).collect(),
+    let (ids, batch): (Vec<Id>, bool) = match parse(frame).ok()? {
+        Incoming::Single(entry) => (request_id(entry).into_iter().collect(), false),
+        Incoming::Batch(entries) => (entries.into_iter().filter_map(request_id).collect(), true),
     };
+    if ids.is_empty() {
+        return None;
+    }
     let mut out = Vec::new();
-    match ids.as_slice() {
-        [] => return None,
-        [id] => write_response(&mut out, id, Err(error)),
-        many => {
-            out.push(b'[');
-            for (i, id) in many.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_response(&mut out, id, Err(error));
-            }
-            out.push(b']');
+    if batch {
+        out.push(b'[');
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        write_response(&mut out, id, Err(error));
+    }
+    if batch {
+        out.push(b']');
     }
     Some(out)
 }
