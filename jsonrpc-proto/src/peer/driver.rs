@@ -171,7 +171,16 @@ impl<Si, St> Driver<Si, St> {
         self.conn_timeout = inner.conn.poll_timeout();
         let close = inner.close_requested
             || (self.shared.close_when_unused && self.shared.handles.load(Ordering::SeqCst) == 0);
+        let abort = inner.abort_requested;
+        if abort {
+            inner.pushes.clear();
+        }
         drop(inner);
+        if abort {
+            self.outbox.clear();
+            self.local_out.clear();
+            self.flush_needed = false;
+        }
         if close && self.state != State::Closing {
             self.begin_closing();
         }
@@ -534,6 +543,9 @@ where
                 None => break,
             }
         }
+        while let Some(frame) = inner.conn.poll_transmit() {
+            self.local_out.push_back(frame);
+        }
         for (handle, result) in self.answers.drain(..) {
             if let Err(e) = inner.conn.respond(handle, result.as_deref()) {
                 tracing::debug!(error = %e, "answer dropped");
@@ -629,9 +641,13 @@ where
                     let now = self.shared.rt.now();
                     {
                         let mut inner = self.shared.lock();
+                        // Frames queued before are this side's own calls; those after
+                        // are error answers to malformed input.
+                        while let Some(frame) = inner.conn.poll_transmit() {
+                            self.local_out.push_back(frame);
+                        }
                         inner.conn.handle_frame(&frame, now);
                         inner.drain_events(&mut self.wake, &mut self.events);
-                        // Error answers to malformed input.
                         while let Some(frame) = inner.conn.poll_transmit() {
                             self.outbox.push_back(frame);
                         }
