@@ -132,7 +132,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let server = builder.start().await?;
     hooks.set_server(server.handle());
-    let (http, ws) = if tls { ("https", "wss") } else { ("http", "ws") };
+    let (http, ws) = if tls {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
     if let Some(addr) = server.http_addr() {
         println!("calculator listening on {http}://{addr}/ (JSON-RPC POST)");
         println!("                        {ws}://{addr}/ws (WebSocket)");

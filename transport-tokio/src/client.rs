@@ -1,11 +1,12 @@
 //! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
-//! [`Client`].
+//! [`Client`]; and the transports behind them, for raw use.
 
-use jsonrpc_proto::peer::{Client, ClientConfig, TransportInfo, TransportKind};
+use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
+use jsonrpc_proto::service::Router;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::connect::{connect_io, ConnectError, Endpoint};
+use crate::connect::{connect_io, BoxIo, ConnectError, Endpoint};
 use crate::framed::StreamTransport;
 use crate::http_client::{HttpClientConfig, HttpTransport};
 use crate::runtime::TokioRuntime;
@@ -21,11 +22,36 @@ pub struct ConnectOptions {
     pub headers: Vec<(String, String)>,
     /// The async layer's client settings (request timeout, limits).
     pub client: ClientConfig,
+    /// A router the client serves for calls from the server (WebSocket and TCP only).
+    pub router: Option<Router>,
     /// HTTP settings (retries, backoff, keep-alive pool); its `tls` and `headers` are taken
     /// from the fields above.
     pub http: HttpClientConfig,
     /// The largest WebSocket message accepted (0: the default 10 MiB).
     pub max_message: usize,
+}
+
+impl ConnectOptions {
+    /// Options trusting the CAs of `tls`.
+    pub fn with_tls(tls: TlsClientConfig) -> Self {
+        ConnectOptions {
+            tls: Some(tls),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// Adds a header (HTTP POSTs, WebSocket handshake).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+fn client<T: Transport>(transport: T, client: ClientConfig, router: Option<Router>) -> Client {
+    match router {
+        Some(router) => Client::with_router(transport, TokioRuntime::new(), client, router),
+        None => Client::new(transport, TokioRuntime::new(), client),
+    }
 }
 
 /// A client POSTing to `url` (`http://host:port/`).
@@ -39,7 +65,7 @@ pub async fn connect_http_with(url: &str, options: ConnectOptions) -> Result<Cli
     http.tls = options.tls;
     http.headers = options.headers;
     let transport = HttpTransport::new(url, http)?;
-    Ok(Client::new(transport, TokioRuntime::new(), options.client))
+    Ok(client(transport, options.client, None))
 }
 
 /// A client over a WebSocket at `url` (`ws://host:port/ws`).
@@ -49,6 +75,16 @@ pub async fn connect_ws(url: &str) -> Result<Client, ConnectError> {
 
 /// A client over a WebSocket at `url` (`ws://` or `wss://`) with options.
 pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
+    let transport = ws_transport(url, &options).await?;
+    Ok(client(transport, options.client, options.router))
+}
+
+/// Opens a WebSocket to `url` (handshake done) using the TLS, headers and size limit of
+/// `options`.
+pub async fn ws_transport(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<WsTransport<BoxIo>, ConnectError> {
     let endpoint = Endpoint::parse(url, "ws", "wss")?;
     let handshake_err = |reason: String| ConnectError::Handshake {
         url: url.to_owned(),
@@ -85,11 +121,7 @@ pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Clien
     let mut info = TransportInfo::new(TransportKind::WebSocket);
     info.tls = endpoint.tls;
     info.path = Some(endpoint.path.clone());
-    Ok(Client::new(
-        WsTransport::new(ws, info),
-        TokioRuntime::new(),
-        options.client,
-    ))
+    Ok(WsTransport::new(ws, info))
 }
 
 /// A client over raw TCP with newline-delimited JSON, to `addr` ("host:port").
@@ -100,6 +132,18 @@ pub async fn connect_tcp(addr: &str) -> Result<Client, ConnectError> {
 /// A client over raw TCP (TLS when `options.tls` is set; the server name is the host of
 /// `addr`).
 pub async fn connect_tcp_with(addr: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
+    let transport = tcp_transport(addr, options.tls.as_ref()).await?;
+    Ok(client(transport, options.client, options.router))
+}
+
+/// The byte-stream transport of a TCP client.
+pub type TcpTransport = StreamTransport<tokio::io::ReadHalf<BoxIo>, tokio::io::WriteHalf<BoxIo>>;
+
+/// Opens newline-delimited JSON over TCP to `addr` ("host:port"), with TLS when `tls` is set.
+pub async fn tcp_transport(
+    addr: &str,
+    tls: Option<&TlsClientConfig>,
+) -> Result<TcpTransport, ConnectError> {
     let host = match addr.rsplit_once(':') {
         Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
         None => {
@@ -109,9 +153,8 @@ pub async fn connect_tcp_with(addr: &str, options: ConnectOptions) -> Result<Cli
             })
         }
     };
-    let io = connect_io(addr, host, options.tls.as_ref()).await?;
+    let io = connect_io(addr, host, tls).await?;
     let mut info = TransportInfo::new(TransportKind::Tcp);
-    info.tls = options.tls.is_some();
-    let transport = StreamTransport::lines_duplex(io).with_info(info);
-    Ok(Client::new(transport, TokioRuntime::new(), options.client))
+    info.tls = tls.is_some();
+    Ok(StreamTransport::lines_duplex(io).with_info(info))
 }

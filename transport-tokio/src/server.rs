@@ -144,6 +144,7 @@ impl ServerBuilder {
     /// How long a graceful shutdown waits for in-flight calls (default 10 s).
     pub fn grace_period(mut self, grace: Duration) -> Self {
         self.grace = grace;
+        self.config.shutdown_grace = grace;
         self
     }
 
@@ -181,9 +182,7 @@ impl ServerBuilder {
             force: force_rx,
             alive: alive_tx,
         });
-        let http_local = http_listener
-            .as_ref()
-            .and_then(|l| l.local_addr().ok());
+        let http_local = http_listener.as_ref().and_then(|l| l.local_addr().ok());
         let tcp_local = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
         if let Some(listener) = http_listener {
             shared.spawn(accept_loop(shared.clone(), listener, Listener::Http));
@@ -279,9 +278,7 @@ impl RunningServer {
         if let Some(shared) = self.shared.take() {
             drop(shared);
         }
-        let idle = async {
-            while self.alive.recv().await.is_some() {}
-        };
+        let idle = async { while self.alive.recv().await.is_some() {} };
         if tokio::time::timeout(self.grace, idle).await.is_err() {
             tracing::warn!("grace period over: stopping the connections still open");
         }
@@ -375,7 +372,9 @@ async fn serve_socket(
             let accept = tls.acceptor().accept(stream);
             let tls_stream = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, accept)
                 .await
-                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
+                .map_err(|_| {
+                    io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
+                })??;
             serve_io(shared, tls_stream, peer, local, true, kind).await
         }
     }
@@ -436,7 +435,7 @@ fn headers_of(map: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn header_str<'a>(map: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(map: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     map.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -515,7 +514,9 @@ async fn handle_request(
             {
                 Ok(b) => b.to_bytes(),
                 Err(e) => {
-                    if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
                         return reject(Rejection::PAYLOAD_TOO_LARGE);
                     }
                     tracing::debug!(%peer, "reading a request body failed: {e}");
@@ -565,7 +566,10 @@ async fn handle_request(
                 .status(StatusCode::SWITCHING_PROTOCOLS)
                 .header(header::CONNECTION, "Upgrade")
                 .header(header::UPGRADE, "websocket")
-                .header(header::SEC_WEBSOCKET_ACCEPT, derive_accept_key(key.as_bytes()))
+                .header(
+                    header::SEC_WEBSOCKET_ACCEPT,
+                    derive_accept_key(key.as_bytes()),
+                )
                 .body(Full::new(Bytes::new()))
                 .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
         }

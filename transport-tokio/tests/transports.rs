@@ -76,7 +76,10 @@ async fn websocket_text_ping_binary() {
         assert!(err.to_string().contains("binary"), "{err}");
     });
     let mut client = ws_connect(addr).await;
-    client.send(Message::Ping(Bytes::from_static(b"hi"))).await.unwrap();
+    client
+        .send(Message::Ping(Bytes::from_static(b"hi")))
+        .await
+        .unwrap();
     client.send(Message::text("{\"a\":1}")).await.unwrap();
     let mut got_pong = false;
     let mut got_echo = false;
@@ -124,9 +127,7 @@ async fn websocket_close_handshake_ends_the_stream() {
     server.await.unwrap();
 }
 
-async fn ws_connect(
-    addr: std::net::SocketAddr,
-) -> tokio_tungstenite::WebSocketStream<TcpStream> {
+async fn ws_connect(addr: std::net::SocketAddr) -> tokio_tungstenite::WebSocketStream<TcpStream> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     tokio_tungstenite::client_async(format!("ws://{addr}/ws"), tcp)
         .await
@@ -148,13 +149,16 @@ fn tls_bad_files_are_clear_errors() {
     let err = TlsServerConfig::from_pem_files(&pki.server_cert, &garbage, None).unwrap_err();
     assert!(err.to_string().contains("private key"), "{err}");
     // A key that does not match the certificate.
-    let err =
-        TlsServerConfig::from_pem_files(&pki.server_cert, &pki.client_key, None).unwrap_err();
+    let err = TlsServerConfig::from_pem_files(&pki.server_cert, &pki.client_key, None).unwrap_err();
     assert!(matches!(err, TlsError::Rustls(_)), "{err}");
-    assert!(TlsServerConfig::from_pem_files(&pki.server_cert, &pki.server_key, Some(&pki.ca)).is_ok());
+    assert!(
+        TlsServerConfig::from_pem_files(&pki.server_cert, &pki.server_key, Some(&pki.ca)).is_ok()
+    );
 }
 
-async fn tls_echo_server(config: TlsServerConfig) -> (std::net::SocketAddr, tokio::task::JoinHandle<bool>) {
+async fn tls_echo_server(
+    config: TlsServerConfig,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -190,7 +194,10 @@ async fn mtls_refuses_a_client_without_a_certificate() {
         let mut b = [0u8; 4];
         assert!(s.read_exact(&mut b).await.is_err());
     }
-    assert!(!task.await.unwrap(), "server accepted a client without a certificate");
+    assert!(
+        !task.await.unwrap(),
+        "server accepted a client without a certificate"
+    );
 
     // With one: it works.
     let (addr, task) = tls_echo_server(config).await;

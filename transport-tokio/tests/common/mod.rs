@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 
 /// A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as PEM files.
 pub struct Pki {
@@ -28,10 +26,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 pub fn temp_dir(tag: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!(
-        "transport-tokio-{tag}-{}-{n}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("transport-tokio-{tag}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
@@ -50,12 +46,16 @@ pub fn pki() -> Pki {
     let mut sp = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
         .expect("server params");
     sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server = sp.signed_by(&server_key, &ca, &ca_key).expect("server cert");
+    let server = sp
+        .signed_by(&server_key, &ca, &ca_key)
+        .expect("server cert");
 
     let client_key = KeyPair::generate().expect("client key");
     let mut cp = CertificateParams::new(vec!["client.test".to_owned()]).expect("client params");
     cp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client = cp.signed_by(&client_key, &ca, &ca_key).expect("client cert");
+    let client = cp
+        .signed_by(&client_key, &ca, &ca_key)
+        .expect("client cert");
 
     let write = |name: &str, pem: String| {
         let path = dir.join(name);
