@@ -41,3 +41,7 @@ pub use serde_json::value::RawValue;
 
 #[cfg(feature = "async")]
 pub mod peer;
+
+pub mod connection;
+pub mod sim;
+pub use connection::{CallError, Config, Connection, Event};

@@ -1,0 +1,684 @@
+//! The state machine of one JSON-RPC peer, playing client and server at once.
+//!
+//! A [`Connection`] is fed complete frames ([`Connection::handle_frame`]) and the current time,
+//! and hands back [`Event`]s to act on and frames to write ([`Connection::poll_transmit`]). It
+//! never touches a socket or a clock, so it can be driven by any runtime, tested with a virtual
+//! clock ([`crate::testing::Pair`]) and fuzzed.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use jsonrpc_proto::connection::{Config, Connection, Event};
+//! use jsonrpc_proto::RawValue;
+//!
+//! let now = Instant::now();
+//! let mut server = Connection::new(Config::default());
+//! server.handle_frame(br#"{"jsonrpc":"2.0","method":"add","params":[2,3],"id":7}"#, now);
+//! let Some(Event::Request(call)) = server.poll_event() else { panic!() };
+//! assert_eq!(call.request.method, "add");
+//! let five = RawValue::from_string("5".into()).unwrap();
+//! server.respond(call.handle, Ok(&five)).unwrap();
+//! assert_eq!(&server.poll_transmit().unwrap()[..], br#"{"jsonrpc":"2.0","result":5,"id":7}"#);
+//!
+//! // The client side: ids are allocated, answers matched, deadlines enforced.
+//! let mut client = Connection::new(Config { request_timeout: Some(Duration::from_secs(1)), ..Config::default() });
+//! let id = client.request("add", None, now).unwrap();
+//! let _frame = client.poll_transmit().unwrap();
+//! client.handle_timeout(now + Duration::from_secs(2));
+//! assert!(matches!(client.poll_event(), Some(Event::Response { id: got, result: Err(_) }) if got == id));
+//! ```
+//!
+//! # Limits
+//! | limit | default | when exceeded |
+//! | --- | --- | --- |
+//! | [`Config::max_batch_len`] | 1024 | the whole batch is answered with one -32600 error object whose `data` says why |
+//! | [`Config::max_in_flight`] | 1024 incoming calls awaiting an answer | that call is answered at once with -32003 "Server busy"; drivers should rather stop reading while [`Connection::in_flight`] is at the limit (backpressure) |
+//! | [`Config::max_pending`] | 4096 outgoing calls awaiting an answer | [`Connection::request`] returns [`SendError::TooManyPending`] |
+//! | [`Config::request_timeout`] | 30 s | the pending call ends with [`CallError::TimedOut`] (-32001) |
+//!
+//! Frame size is limited by the codec that found the frame ([`crate::codec`]), before it gets
+//! here; nesting depth by the JSON parser (128 levels: deeper is -32700, never a stack overflow).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::value::RawValue;
+
+use crate::batch::BatchWriter;
+use crate::error::{ErrorObject, ParseError};
+use crate::id::Id;
+use crate::message::{
+    parse, write_call, write_response, Entry, Incoming, Invalid, InvalidKind, Message,
+    Notification, Request, Response,
+};
+
+/// Limits and defaults of a [`Connection`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The longest incoming batch accepted (default 1024 members).
+    pub max_batch_len: usize,
+    /// Incoming requests that may await an answer at once (default 1024).
+    pub max_in_flight: usize,
+    /// Outgoing requests that may await an answer at once (default 4096).
+    pub max_pending: usize,
+    /// The deadline given to outgoing requests (default 30 s; `None`: no deadline).
+    pub request_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_batch_len: 1024,
+            max_in_flight: 1024,
+            max_pending: 4096,
+            request_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// Why an outgoing request did not get a result.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The peer answered with an error object.
+    #[error("{0}")]
+    Remote(ErrorObject),
+    /// No answer came before the deadline.
+    #[error("request timed out")]
+    TimedOut,
+    /// The connection closed before an answer came.
+    #[error("connection closed before the answer came")]
+    Closed,
+}
+
+impl CallError {
+    /// The error object this stands for: the peer's, -32001 for a timeout, -32000 for a close.
+    pub fn to_error_object(&self) -> ErrorObject {
+        match self {
+            CallError::Remote(e) => e.clone(),
+            CallError::TimedOut => ErrorObject::request_timeout(),
+            CallError::Closed => {
+                ErrorObject::new(crate::error::ErrorCode::SERVER_ERROR, "Connection closed")
+            }
+        }
+    }
+}
+
+/// Why a message could not be sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The connection is closed.
+    #[error("the connection is closed")]
+    Closed,
+    /// Too many outgoing requests await an answer; retry after some complete.
+    #[error("{limit} requests already await an answer (Config::max_pending)")]
+    TooManyPending {
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+/// Why an answer could not be recorded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RespondError {
+    /// The connection is closed; the answer is dropped.
+    #[error("the connection is closed")]
+    Closed,
+    /// The handle does not belong to a call awaiting an answer on this connection.
+    #[error("no call awaits an answer for this handle")]
+    UnknownHandle,
+}
+
+/// The token that answers one incoming request. Not `Clone`: each request is answered once.
+#[derive(Debug, PartialEq, Eq, Hash)]
+#[must_use = "every incoming request must be answered with Connection::respond"]
+pub struct ResponseHandle {
+    key: u64,
+}
+
+/// An incoming request and the handle to answer it with.
+#[derive(Debug)]
+pub struct IncomingRequest {
+    /// The request.
+    pub request: Request<'static>,
+    /// Pass to [`Connection::respond`].
+    pub handle: ResponseHandle,
+}
+
+/// What happened on a connection.
+#[derive(Debug)]
+pub enum Event {
+    /// The peer called a method and awaits an answer.
+    Request(IncomingRequest),
+    /// The peer sent a notification (events keep arrival order).
+    Notification(Notification<'static>),
+    /// An outgoing request ended: exactly once per request (answer, timeout or close).
+    Response {
+        /// The id [`Connection::request`] returned.
+        id: Id,
+        /// The result, or why there is none.
+        result: Result<Box<RawValue>, CallError>,
+    },
+    /// A response whose id matches no pending request (unknown, or answered already).
+    UnmatchedResponse(Response<'static>),
+    /// An invalid entry. A request-like one was answered with -32600 already.
+    Invalid(Invalid),
+    /// A frame that was not JSON; answered with -32700 already.
+    ParseError(ParseError),
+}
+
+/// A fast hasher for the connection's own integer keys (no outside input reaches it).
+#[derive(Default)]
+struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
+type U64Set = HashSet<u64, BuildHasherDefault<U64Hasher>>;
+
+struct Slot {
+    id: Id,
+    batch: Option<u64>,
+}
+
+struct BatchState {
+    writer: BatchWriter,
+    outstanding: usize,
+}
+
+/// One peer's protocol state. See the [module docs](self).
+pub struct Connection {
+    config: Config,
+    next_id: u64,
+    /// Outgoing requests awaiting an answer, by id, with their deadline.
+    pending: U64Map<Option<Instant>>,
+    pending_with_deadline: usize,
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Ids forgotten by [`Connection::cancel`] whose late answers are dropped quietly.
+    cancelled: U64Set,
+    cancelled_order: VecDeque<u64>,
+    next_handle: u64,
+    incoming: U64Map<Slot>,
+    next_batch: u64,
+    batches: U64Map<BatchState>,
+    events: VecDeque<Event>,
+    transmit: VecDeque<Bytes>,
+    closed: bool,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("pending", &self.pending.len())
+            .field("in_flight", &self.incoming.len())
+            .field("events", &self.events.len())
+            .field("transmit", &self.transmit.len())
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection::new(Config::default())
+    }
+}
+
+impl Connection {
+    /// A new connection with the given limits.
+    pub fn new(config: Config) -> Self {
+        Connection {
+            config,
+            next_id: 1,
+            pending: U64Map::default(),
+            pending_with_deadline: 0,
+            timers: BinaryHeap::new(),
+            cancelled: U64Set::default(),
+            cancelled_order: VecDeque::new(),
+            next_handle: 0,
+            incoming: U64Map::default(),
+            next_batch: 0,
+            batches: U64Map::default(),
+            events: VecDeque::new(),
+            transmit: VecDeque::new(),
+            closed: false,
+        }
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Handles one complete JSON text received from the peer. Ignored once closed.
+    pub fn handle_frame(&mut self, frame: &[u8], now: Instant) {
+        let _ = now; // Incoming calls carry no deadline of ours; kept for symmetry and future use.
+        if self.closed {
+            return;
+        }
+        match parse(frame) {
+            Err(e) => {
+                self.reply(None, &Id::Null, Err(&ErrorObject::parse_error()));
+                self.events.push_back(Event::ParseError(e));
+            }
+            Ok(Incoming::Single(entry)) => self.handle_entry(entry, None),
+            Ok(Incoming::Batch(entries)) if entries.len() > self.config.max_batch_len => {
+                let error = ErrorObject::invalid_request().with_data(format!(
+                    "batch of {} calls exceeds the limit of {}",
+                    entries.len(),
+                    self.config.max_batch_len
+                ));
+                self.reply(None, &Id::Null, Err(&error));
+                self.events.push_back(Event::Invalid(Invalid {
+                    id: Id::Null,
+                    kind: InvalidKind::Request,
+                    reason: "batch exceeds Config::max_batch_len",
+                }));
+            }
+            Ok(Incoming::Batch(entries)) => {
+                let key = self.next_batch;
+                self.next_batch = self.next_batch.wrapping_add(1);
+                self.batches.insert(
+                    key,
+                    BatchState {
+                        writer: BatchWriter::new(),
+                        outstanding: 0,
+                    },
+                );
+                for entry in entries {
+                    self.handle_entry(entry, Some(key));
+                }
+                self.maybe_finish_batch(key);
+            }
+        }
+    }
+
+    fn handle_entry(&mut self, entry: Entry<'_>, batch: Option<u64>) {
+        match entry {
+            Ok(Message::Request(request)) => {
+                if self.incoming.len() >= self.config.max_in_flight {
+                    self.reply(batch, &request.id, Err(&ErrorObject::server_busy()));
+                    return;
+                }
+                let key = self.next_handle;
+                self.next_handle = self.next_handle.wrapping_add(1);
+                self.incoming.insert(
+                    key,
+                    Slot {
+                        id: request.id.clone(),
+                        batch,
+                    },
+                );
+                if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
+                    b.outstanding += 1;
+                }
+                self.events.push_back(Event::Request(IncomingRequest {
+                    request: request.into_owned(),
+                    handle: ResponseHandle { key },
+                }));
+            }
+            Ok(Message::Notification(n)) => {
+                self.events.push_back(Event::Notification(n.into_owned()));
+            }
+            Ok(Message::Response(response)) => self.handle_response(response),
+            Err(invalid) => {
+                if invalid.kind == InvalidKind::Request {
+                    self.reply(batch, &invalid.id, Err(&invalid.error()));
+                }
+                self.events.push_back(Event::Invalid(invalid));
+            }
+        }
+    }
+
+    fn handle_response(&mut self, response: Response<'_>) {
+        let Some(n) = response.id.as_u64() else {
+            self.events
+                .push_back(Event::UnmatchedResponse(response.into_owned()));
+            return;
+        };
+        match self.pending.remove(&n) {
+            Some(deadline) => {
+                if deadline.is_some() {
+                    self.pending_with_deadline -= 1;
+                    self.compact_timers();
+                }
+                let result = match response.result {
+                    Ok(raw) => Ok(raw.into_owned()),
+                    Err(e) => Err(CallError::Remote(e)),
+                };
+                self.events.push_back(Event::Response {
+                    id: response.id,
+                    result,
+                });
+            }
+            None if self.cancelled.remove(&n) => {
+                // A late answer to a call the caller gave up on: dropped quietly.
+            }
+            None => self
+                .events
+                .push_back(Event::UnmatchedResponse(response.into_owned())),
+        }
+    }
+
+    /// Writes an answer into its batch, or queues it as a frame of its own.
+    fn reply(&mut self, batch: Option<u64>, id: &Id, result: Result<&RawValue, &ErrorObject>) {
+        if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
+            b.writer.push(id, result);
+            return;
+        }
+        let mut out = Vec::with_capacity(64);
+        write_response(&mut out, id, result);
+        self.transmit.push_back(Bytes::from(out));
+    }
+
+    fn maybe_finish_batch(&mut self, key: u64) {
+        if self.batches.get(&key).is_some_and(|b| b.outstanding == 0) {
+            if let Some(state) = self.batches.remove(&key) {
+                if let Some(array) = state.writer.finish() {
+                    self.transmit.push_back(Bytes::from(array));
+                }
+            }
+        }
+    }
+
+    /// The next thing that happened, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Answers an incoming request. A batch's answers leave as one array when its last
+    /// request is answered.
+    pub fn respond(
+        &mut self,
+        handle: ResponseHandle,
+        result: Result<&RawValue, &ErrorObject>,
+    ) -> Result<(), RespondError> {
+        if self.closed {
+            return Err(RespondError::Closed);
+        }
+        let slot = self
+            .incoming
+            .remove(&handle.key)
+            .ok_or(RespondError::UnknownHandle)?;
+        self.reply(slot.batch, &slot.id, result);
+        if let Some(key) = slot.batch {
+            if let Some(b) = self.batches.get_mut(&key) {
+                b.outstanding -= 1;
+            }
+            self.maybe_finish_batch(key);
+        }
+        Ok(())
+    }
+
+    /// The id of the request a handle answers, while it awaits its answer.
+    pub fn request_id(&self, handle: &ResponseHandle) -> Option<&Id> {
+        self.incoming.get(&handle.key).map(|s| &s.id)
+    }
+
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if self.closed {
+            return Err(SendError::Closed);
+        }
+        if self.pending.len() >= self.config.max_pending {
+            return Err(SendError::TooManyPending {
+                limit: self.config.max_pending,
+            });
+        }
+        Ok(())
+    }
+
+    /// Allocates an id, records the call as pending with its deadline, and returns the id.
+    fn register(&mut self, now: Instant, timeout: Option<Duration>) -> u64 {
+        let n = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let deadline = timeout.and_then(|t| now.checked_add(t));
+        if let Some(at) = deadline {
+            self.timers.push(Reverse((at, n)));
+            self.pending_with_deadline += 1;
+        }
+        self.pending.insert(n, deadline);
+        n
+    }
+
+    /// Sends a request with the configured timeout; returns its id.
+    pub fn request(
+        &mut self,
+        method: &str,
+        params: Option<&RawValue>,
+        now: Instant,
+    ) -> Result<Id, SendError> {
+        self.request_with_timeout(method, params, now, self.config.request_timeout)
+    }
+
+    /// Sends a request with its own timeout (`None`: no deadline); returns its id.
+    pub fn request_with_timeout(
+        &mut self,
+        method: &str,
+        params: Option<&RawValue>,
+        now: Instant,
+        timeout: Option<Duration>,
+    ) -> Result<Id, SendError> {
+        self.check_can_send()?;
+        let n = self.register(now, timeout);
+        let id = Id::from(n);
+        let mut out = Vec::with_capacity(48 + method.len() + params.map_or(0, |p| p.get().len()));
+        write_call(&mut out, method, params, Some(&id));
+        self.transmit.push_back(Bytes::from(out));
+        Ok(id)
+    }
+
+    /// Sends a notification.
+    pub fn notify(&mut self, method: &str, params: Option<&RawValue>) -> Result<(), SendError> {
+        if self.closed {
+            return Err(SendError::Closed);
+        }
+        let mut out = Vec::with_capacity(40 + method.len() + params.map_or(0, |p| p.get().len()));
+        write_call(&mut out, method, params, None);
+        self.transmit.push_back(Bytes::from(out));
+        Ok(())
+    }
+
+    /// Starts an outgoing batch; it is sent as one array frame by [`OutgoingBatch::finish`]
+    /// (or when dropped).
+    pub fn batch(&mut self) -> OutgoingBatch<'_> {
+        OutgoingBatch {
+            conn: self,
+            buf: Vec::new(),
+            entries: 0,
+        }
+    }
+
+    /// Forgets a pending outgoing request: it produces no event, and a late answer is dropped
+    /// quietly. Returns false when the id was not pending.
+    pub fn cancel(&mut self, id: &Id) -> bool {
+        let Some(n) = id.as_u64() else { return false };
+        let Some(deadline) = self.pending.remove(&n) else {
+            return false;
+        };
+        if deadline.is_some() {
+            self.pending_with_deadline -= 1;
+            self.compact_timers();
+        }
+        self.cancelled.insert(n);
+        self.cancelled_order.push_back(n);
+        // Remember at most `max_pending` forgotten ids: beyond that, the oldest one's late
+        // answer would be reported as unmatched instead of dropped.
+        while self.cancelled_order.len() > self.config.max_pending.max(1) {
+            if let Some(old) = self.cancelled_order.pop_front() {
+                self.cancelled.remove(&old);
+            }
+        }
+        true
+    }
+
+    /// Rebuilds the timer heap when most of its entries belong to calls that ended already,
+    /// so memory stays proportional to the calls still pending.
+    fn compact_timers(&mut self) {
+        if self.timers.len() > 2 * self.pending_with_deadline + 64 {
+            let pending = &self.pending;
+            self.timers
+                .retain(|Reverse((at, n))| pending.get(n) == Some(&Some(*at)));
+        }
+    }
+
+    /// The next frame to write, if any: one complete JSON text (framing is the transport's job).
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.transmit.pop_front()
+    }
+
+    /// Frames waiting to be written.
+    pub fn transmit_len(&self) -> usize {
+        self.transmit.len()
+    }
+
+    /// When [`Connection::handle_timeout`] should next be called, if ever. It may name the
+    /// deadline of a call that ended already: an early wake-up is harmless.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Fails every pending request whose deadline is at or before `now` with
+    /// [`CallError::TimedOut`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((at, n))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if self.pending.get(&n) == Some(&Some(at)) {
+                self.pending.remove(&n);
+                self.pending_with_deadline -= 1;
+                self.events.push_back(Event::Response {
+                    id: Id::from(n),
+                    result: Err(CallError::TimedOut),
+                });
+            }
+        }
+    }
+
+    /// Closes the connection: every pending outgoing request ends with [`CallError::Closed`]
+    /// (in id order), answers not yet given are dropped, and later sends fail. Frames already
+    /// queued stay available from [`Connection::poll_transmit`].
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let mut ids: Vec<u64> = self.pending.drain().map(|(n, _)| n).collect();
+        ids.sort_unstable();
+        for n in ids {
+            self.events.push_back(Event::Response {
+                id: Id::from(n),
+                result: Err(CallError::Closed),
+            });
+        }
+        self.pending_with_deadline = 0;
+        self.timers.clear();
+        self.cancelled.clear();
+        self.cancelled_order.clear();
+        self.incoming.clear();
+        self.batches.clear();
+    }
+
+    /// True once [`Connection::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Incoming requests awaiting an answer.
+    pub fn in_flight(&self) -> usize {
+        self.incoming.len()
+    }
+
+    /// Outgoing requests awaiting an answer.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// True when an outgoing request with this id awaits its answer.
+    pub fn is_pending(&self, id: &Id) -> bool {
+        id.as_u64().is_some_and(|n| self.pending.contains_key(&n))
+    }
+}
+
+/// An outgoing batch under construction; see [`Connection::batch`].
+pub struct OutgoingBatch<'c> {
+    conn: &'c mut Connection,
+    buf: Vec<u8>,
+    entries: usize,
+}
+
+impl OutgoingBatch<'_> {
+    fn sep(&mut self) {
+        self.buf.push(if self.entries == 0 { b'[' } else { b',' });
+        self.entries += 1;
+    }
+
+    /// Adds a request with its own timeout (`None`: no deadline); returns its id.
+    pub fn request(
+        &mut self,
+        method: &str,
+        params: Option<&RawValue>,
+        now: Instant,
+        timeout: Option<Duration>,
+    ) -> Result<Id, SendError> {
+        self.conn.check_can_send()?;
+        let id = Id::from(self.conn.register(now, timeout));
+        self.sep();
+        write_call(&mut self.buf, method, params, Some(&id));
+        Ok(id)
+    }
+
+    /// Adds a notification.
+    pub fn notify(&mut self, method: &str, params: Option<&RawValue>) -> Result<(), SendError> {
+        if self.conn.closed {
+            return Err(SendError::Closed);
+        }
+        self.sep();
+        write_call(&mut self.buf, method, params, None);
+        Ok(())
+    }
+
+    /// The number of calls added so far.
+    pub fn len(&self) -> usize {
+        self.entries
+    }
+
+    /// True when no call was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// Queues the batch as one array frame (nothing for an empty batch).
+    pub fn finish(self) {
+        // The work happens in Drop.
+    }
+}
+
+impl Drop for OutgoingBatch<'_> {
+    fn drop(&mut self) {
+        if self.entries == 0 || self.conn.closed {
+            return;
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.push(b']');
+        self.conn.transmit.push_back(Bytes::from(buf));
+    }
+}
+
+#[cfg(test)]
+mod tests;

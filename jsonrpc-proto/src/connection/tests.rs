@@ -1,0 +1,490 @@
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::*;
+use crate::sim::{Pair, Side};
+
+fn raw(text: &str) -> Box<RawValue> {
+    RawValue::from_string(text.to_owned()).unwrap()
+}
+
+fn json(b: &[u8]) -> Value {
+    serde_json::from_slice(b).unwrap()
+}
+
+fn drain_events(conn: &mut Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.poll_event()).collect()
+}
+
+fn drain_frames(conn: &mut Connection) -> Vec<Value> {
+    std::iter::from_fn(|| conn.poll_transmit())
+        .map(|b| json(&b))
+        .collect()
+}
+
+fn requests(conn: &mut Connection) -> Vec<IncomingRequest> {
+    drain_events(conn)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Request(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn single_request_is_answered_with_exact_id() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    c.handle_frame(br#"{"jsonrpc":"2.0","method":"m","id":"a\"b"}"#, now);
+    let mut reqs = requests(&mut c);
+    assert_eq!(reqs.len(), 1);
+    let r = reqs.pop().unwrap();
+    assert_eq!(c.in_flight(), 1);
+    c.respond(r.handle, Ok(&raw("[1,2]"))).unwrap();
+    assert_eq!(c.in_flight(), 0);
+    assert_eq!(
+        &c.poll_transmit().unwrap()[..],
+        br#"{"jsonrpc":"2.0","result":[1,2],"id":"a\"b"}"#
+    );
+    assert!(c.poll_transmit().is_none());
+}
+
+#[test]
+fn batch_answers_leave_as_one_array_after_the_last_answer() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    c.handle_frame(
+        br#"[{"jsonrpc":"2.0","method":"a","id":1},{"jsonrpc":"2.0","method":"n"},{"foo":"boo"},{"jsonrpc":"2.0","method":"b","id":2}]"#,
+        now,
+    );
+    let events = drain_events(&mut c);
+    assert_eq!(events.len(), 4, "{events:?}");
+    let mut reqs: Vec<IncomingRequest> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Request(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reqs.len(), 2);
+    // Answer in reverse order: nothing leaves until both are answered.
+    let second = reqs.pop().unwrap();
+    c.respond(second.handle, Ok(&raw("2"))).unwrap();
+    assert!(c.poll_transmit().is_none());
+    let first = reqs.pop().unwrap();
+    c.respond(first.handle, Err(&ErrorObject::method_not_found()))
+        .unwrap();
+    let frames = drain_frames(&mut c);
+    assert_eq!(frames.len(), 1);
+    let arr = frames[0].as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    let ids: Vec<&Value> = arr.iter().map(|e| &e["id"]).collect();
+    assert!(ids.contains(&&Value::from(1)));
+    assert!(ids.contains(&&Value::from(2)));
+    assert!(ids.contains(&&Value::Null));
+}
+
+#[test]
+fn batch_of_notifications_sends_nothing() {
+    let mut c = Connection::default();
+    c.handle_frame(
+        br#"[{"jsonrpc":"2.0","method":"a","params":[1]},{"jsonrpc":"2.0","method":"b"}]"#,
+        Instant::now(),
+    );
+    let events = drain_events(&mut c);
+    assert_eq!(events.len(), 2);
+    assert!(matches!(&events[0], Event::Notification(n) if n.method == "a"));
+    assert!(matches!(&events[1], Event::Notification(n) if n.method == "b"));
+    assert!(c.poll_transmit().is_none());
+}
+
+#[test]
+fn empty_batch_gets_one_error_object() {
+    let mut c = Connection::default();
+    c.handle_frame(b"[]", Instant::now());
+    assert_eq!(
+        drain_frames(&mut c),
+        vec![json(
+            br#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#
+        )]
+    );
+}
+
+#[test]
+fn parse_error_is_answered_and_reported() {
+    let mut c = Connection::default();
+    c.handle_frame(
+        br#"{"jsonrpc":"2.0","method":"foobar,"params":"bar","baz]"#,
+        Instant::now(),
+    );
+    assert_eq!(
+        drain_frames(&mut c),
+        vec![json(
+            br#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#
+        )]
+    );
+    assert!(matches!(
+        drain_events(&mut c).as_slice(),
+        [Event::ParseError(_)]
+    ));
+}
+
+#[test]
+fn oversized_batch_is_refused_whole() {
+    let mut c = Connection::new(Config {
+        max_batch_len: 2,
+        ..Config::default()
+    });
+    c.handle_frame(
+        br#"[{"jsonrpc":"2.0","method":"a","id":1},{"jsonrpc":"2.0","method":"a","id":2},{"jsonrpc":"2.0","method":"a","id":3}]"#,
+        Instant::now(),
+    );
+    let frames = drain_frames(&mut c);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["error"]["code"], -32600);
+    assert_eq!(frames[0]["id"], Value::Null);
+    assert_eq!(c.in_flight(), 0);
+}
+
+#[test]
+fn in_flight_limit_answers_server_busy() {
+    let mut c = Connection::new(Config {
+        max_in_flight: 1,
+        ..Config::default()
+    });
+    let now = Instant::now();
+    c.handle_frame(br#"{"jsonrpc":"2.0","method":"a","id":1}"#, now);
+    c.handle_frame(br#"{"jsonrpc":"2.0","method":"a","id":2}"#, now);
+    let frames = drain_frames(&mut c);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["error"]["code"], -32003);
+    assert_eq!(frames[0]["id"], 2);
+    assert_eq!(requests(&mut c).len(), 1);
+}
+
+#[test]
+fn handles_cannot_answer_twice_or_after_close() {
+    let mut c = Connection::default();
+    c.handle_frame(br#"{"jsonrpc":"2.0","method":"a","id":1}"#, Instant::now());
+    let r = requests(&mut c).pop().unwrap();
+    // A handle for another key is refused.
+    assert_eq!(
+        c.respond(ResponseHandle { key: 99 }, Ok(&raw("1"))),
+        Err(RespondError::UnknownHandle)
+    );
+    c.close();
+    assert_eq!(
+        c.respond(r.handle, Ok(&raw("1"))),
+        Err(RespondError::Closed)
+    );
+}
+
+#[test]
+fn invalid_response_is_reported_not_answered() {
+    let mut c = Connection::default();
+    c.handle_frame(
+        br#"{"jsonrpc":"2.0","result":1,"error":{"code":1,"message":"x"},"id":5}"#,
+        Instant::now(),
+    );
+    assert!(c.poll_transmit().is_none());
+    assert!(matches!(
+        drain_events(&mut c).as_slice(),
+        [Event::Invalid(Invalid {
+            kind: InvalidKind::Response,
+            ..
+        })]
+    ));
+}
+
+#[test]
+fn client_ids_are_unique_and_answers_matched() {
+    let mut pair = Pair::default();
+    let now = pair.now;
+    let ids: Vec<Id> = (0..100)
+        .map(|_| pair.client.request("m", None, now).unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 100);
+    pair.drive();
+    let reqs = requests(&mut pair.server);
+    assert_eq!(reqs.len(), 100);
+    // Answer each with its own id as the result, in reverse.
+    for r in reqs.into_iter().rev() {
+        let echo = raw(&r.request.id.to_string());
+        pair.server.respond(r.handle, Ok(&echo)).unwrap();
+    }
+    pair.drive();
+    let mut seen = 0;
+    for e in drain_events(&mut pair.client) {
+        match e {
+            Event::Response { id, result: Ok(v) } => {
+                assert_eq!(v.get(), id.to_string());
+                seen += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, 100);
+    assert_eq!(pair.client.pending(), 0);
+}
+
+#[test]
+fn unknown_and_duplicate_responses_are_events() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    let id = c.request("m", None, now).unwrap();
+    let frame = format!(r#"{{"jsonrpc":"2.0","result":1,"id":{id}}}"#);
+    c.handle_frame(frame.as_bytes(), now);
+    c.handle_frame(frame.as_bytes(), now);
+    c.handle_frame(br#"{"jsonrpc":"2.0","result":1,"id":"zzz"}"#, now);
+    c.handle_frame(
+        br#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#,
+        now,
+    );
+    let events = drain_events(&mut c);
+    assert!(matches!(&events[0], Event::Response { result: Ok(_), .. }));
+    assert!(matches!(&events[1], Event::UnmatchedResponse(r) if r.id == id));
+    assert!(matches!(&events[2], Event::UnmatchedResponse(r) if r.id == Id::from("zzz")));
+    assert!(matches!(&events[3], Event::UnmatchedResponse(r) if r.id == Id::Null));
+    assert_eq!(events.len(), 4);
+}
+
+#[test]
+fn timeouts_fail_pending_requests_and_late_answers_are_unmatched() {
+    let cfg = Config {
+        request_timeout: Some(Duration::from_secs(5)),
+        ..Config::default()
+    };
+    let mut pair = Pair::new(cfg, Config::default());
+    let id = pair.client.request("slow", None, pair.now).unwrap();
+    pair.drive();
+    let call = requests(&mut pair.server).pop().unwrap();
+    assert_eq!(
+        pair.client.poll_timeout(),
+        Some(pair.now + Duration::from_secs(5))
+    );
+    pair.advance(Duration::from_millis(4999));
+    assert!(pair.client.poll_event().is_none());
+    pair.advance(Duration::from_millis(1));
+    match pair.client.poll_event() {
+        Some(Event::Response {
+            id: got,
+            result: Err(CallError::TimedOut),
+        }) => assert_eq!(got, id),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(CallError::TimedOut.to_error_object().code.0, -32001);
+    pair.server.respond(call.handle, Ok(&raw("1"))).unwrap();
+    pair.drive();
+    assert!(matches!(
+        pair.client.poll_event(),
+        Some(Event::UnmatchedResponse(_))
+    ));
+    assert!(pair.client.poll_event().is_none());
+}
+
+#[test]
+fn lost_frames_end_in_timeouts() {
+    let cfg = Config {
+        request_timeout: Some(Duration::from_secs(1)),
+        ..Config::default()
+    };
+    let mut pair = Pair::new(cfg, Config::default());
+    pair.drop_next(Side::Client, 1);
+    let lost = pair.client.request("a", None, pair.now).unwrap();
+    let kept = pair.client.request("b", None, pair.now).unwrap();
+    pair.drive();
+    assert_eq!(pair.dropped(Side::Client), 1);
+    let call = requests(&mut pair.server).pop().unwrap();
+    assert_eq!(call.request.id, kept);
+    pair.server.respond(call.handle, Ok(&raw("true"))).unwrap();
+    pair.advance(Duration::from_secs(2));
+    let events = drain_events(&mut pair.client);
+    assert!(matches!(&events[0], Event::Response { id, result: Ok(_) } if *id == kept));
+    assert!(
+        matches!(&events[1], Event::Response { id, result: Err(CallError::TimedOut) } if *id == lost)
+    );
+}
+
+#[test]
+fn latency_races_a_deadline() {
+    let cfg = Config {
+        request_timeout: Some(Duration::from_millis(100)),
+        ..Config::default()
+    };
+    let mut pair = Pair::new(cfg, Config::default());
+    pair.set_latency(Side::Server, Duration::from_millis(150));
+    let id = pair.client.request("a", None, pair.now).unwrap();
+    pair.drive();
+    let call = requests(&mut pair.server).pop().unwrap();
+    pair.server.respond(call.handle, Ok(&raw("1"))).unwrap();
+    pair.drive();
+    while pair.run_next() {}
+    let events = drain_events(&mut pair.client);
+    assert!(
+        matches!(&events[0], Event::Response { id: got, result: Err(CallError::TimedOut) } if *got == id)
+    );
+    assert!(matches!(&events[1], Event::UnmatchedResponse(_)));
+}
+
+#[test]
+fn close_fails_every_pending_call_once_and_refuses_sends() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    let a = c.request("a", None, now).unwrap();
+    let b = c.request_with_timeout("b", None, now, None).unwrap();
+    c.close();
+    c.close();
+    let events = drain_events(&mut c);
+    assert_eq!(events.len(), 2);
+    assert!(
+        matches!(&events[0], Event::Response { id, result: Err(CallError::Closed) } if *id == a)
+    );
+    assert!(
+        matches!(&events[1], Event::Response { id, result: Err(CallError::Closed) } if *id == b)
+    );
+    assert_eq!(c.request("c", None, now), Err(SendError::Closed));
+    assert_eq!(c.notify("c", None), Err(SendError::Closed));
+    c.handle_frame(br#"{"jsonrpc":"2.0","method":"a","id":1}"#, now);
+    assert!(c.poll_event().is_none());
+    assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
+fn cancelled_calls_drop_late_answers_quietly() {
+    let mut pair = Pair::default();
+    let id = pair.client.request("a", None, pair.now).unwrap();
+    pair.drive();
+    assert!(pair.client.cancel(&id));
+    assert!(!pair.client.cancel(&id));
+    let call = requests(&mut pair.server).pop().unwrap();
+    pair.server.respond(call.handle, Ok(&raw("1"))).unwrap();
+    pair.drive();
+    assert!(pair.client.poll_event().is_none());
+    assert_eq!(pair.client.pending(), 0);
+}
+
+#[test]
+fn pending_limit_is_enforced() {
+    let now = Instant::now();
+    let mut c = Connection::new(Config {
+        max_pending: 2,
+        ..Config::default()
+    });
+    c.request("a", None, now).unwrap();
+    c.request("a", None, now).unwrap();
+    assert_eq!(
+        c.request("a", None, now),
+        Err(SendError::TooManyPending { limit: 2 })
+    );
+    c.notify("n", None).unwrap();
+}
+
+#[test]
+fn outgoing_batch_is_one_array_and_results_match() {
+    let mut pair = Pair::default();
+    let now = pair.now;
+    let (a, b) = {
+        let mut batch = pair.client.batch();
+        let a = batch
+            .request("sum", Some(&raw("[1,2]")), now, None)
+            .unwrap();
+        batch.notify("log", Some(&raw(r#"{"m":"x"}"#))).unwrap();
+        let b = batch
+            .request("sum", Some(&raw("[3,4]")), now, None)
+            .unwrap();
+        assert_eq!(batch.len(), 3);
+        batch.finish();
+        (a, b)
+    };
+    assert_eq!(pair.client.transmit_len(), 1);
+    pair.drive();
+    let events = drain_events(&mut pair.server);
+    assert_eq!(events.len(), 3);
+    for e in events {
+        if let Event::Request(r) = e {
+            let p: Vec<i64> =
+                serde_json::from_str(r.request.params.as_ref().unwrap().get()).unwrap();
+            let sum = raw(&(p[0] + p[1]).to_string());
+            pair.server.respond(r.handle, Ok(&sum)).unwrap();
+        }
+    }
+    assert_eq!(pair.server.transmit_len(), 1);
+    pair.drive();
+    let mut results = std::collections::HashMap::new();
+    for e in drain_events(&mut pair.client) {
+        if let Event::Response { id, result: Ok(v) } = e {
+            results.insert(id, v.get().to_owned());
+        }
+    }
+    assert_eq!(results[&a], "3");
+    assert_eq!(results[&b], "7");
+}
+
+#[test]
+fn both_sides_call_each_other_on_one_connection() {
+    let mut pair = Pair::default();
+    let up = pair.client.request("up", None, pair.now).unwrap();
+    pair.drive();
+    let call = requests(&mut pair.server).pop().unwrap();
+    // While answering, the server calls back into the client.
+    let down = pair.server.request("down", None, pair.now).unwrap();
+    pair.drive();
+    let back = requests(&mut pair.client).pop().unwrap();
+    assert_eq!(back.request.method, "down");
+    pair.client
+        .respond(back.handle, Ok(&raw("\"from client\"")))
+        .unwrap();
+    pair.drive();
+    assert!(
+        matches!(pair.server.poll_event(), Some(Event::Response { id, result: Ok(_) }) if id == down)
+    );
+    pair.server
+        .respond(call.handle, Ok(&raw("\"from server\"")))
+        .unwrap();
+    pair.drive();
+    assert!(
+        matches!(pair.client.poll_event(), Some(Event::Response { id, result: Ok(_) }) if id == up)
+    );
+}
+
+#[test]
+fn timer_heap_stays_proportional_to_pending_calls() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    for _ in 0..10_000 {
+        let id = c.request("a", None, now).unwrap();
+        let frame = format!(r#"{{"jsonrpc":"2.0","result":0,"id":{id}}}"#);
+        c.handle_frame(frame.as_bytes(), now);
+        let _ = c.poll_event();
+        let _ = c.poll_transmit();
+    }
+    assert_eq!(c.pending(), 0);
+    assert!(c.timers.len() <= 64 + 1, "timers: {}", c.timers.len());
+}
+
+#[test]
+fn arbitrary_garbage_never_stops_the_connection() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    for junk in [
+        &b"\xff\xfe"[..],
+        b"",
+        b"[",
+        b"{}",
+        b"[{}]",
+        b"null",
+        b"[[[]]]",
+        b"\"x\"",
+    ] {
+        c.handle_frame(junk, now);
+    }
+    drain_events(&mut c);
+    drain_frames(&mut c);
+    c.handle_frame(br#"{"jsonrpc":"2.0","method":"ok","id":1}"#, now);
+    assert_eq!(requests(&mut c).len(), 1);
+}
