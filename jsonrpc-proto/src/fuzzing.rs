@@ -46,9 +46,16 @@ impl<'a> Script<'a> {
 // ---------------------------------------------------------------------------------------------
 // parse
 
-/// `parse`: any bytes. A parsed message serialized again parses to the same message; the answer
+/// `parse`: any bytes. [`parse`] agrees with its reference (no fast path); a parsed message serialized again parses to the same message; the answer
 /// to invalid input is itself a valid JSON-RPC response with the right code and id.
 pub fn parse_target(data: &[u8]) {
+    // The fast path agrees with the plain reading of every member as raw JSON.
+    let reference = crate::message::parse_reference(data);
+    match (&parse(data), &reference) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "fast and reference parse disagree"),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("fast and reference parse disagree: {a:?} vs {b:?}"),
+    }
     let incoming = match parse(data) {
         Ok(incoming) => incoming,
         Err(_) => {

@@ -191,6 +191,12 @@ proptest! {
     }
 
     #[test]
+    fn jsonish_bytes_keep_the_parse_fuzz_invariants(bytes in jsonish_bytes()) {
+        // Includes: the fast path agrees with the reference parse.
+        jsonrpc_proto::fuzzing::parse_target(&bytes);
+    }
+
+    #[test]
     fn jsonish_bytes_never_panic_the_parser(bytes in jsonish_bytes()) {
         if let Ok(incoming) = parse(&bytes) {
             // Whatever parsed must serialize back to valid JSON.

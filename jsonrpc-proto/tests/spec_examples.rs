@@ -549,3 +549,21 @@ fn reserved_method_names_parse_as_requests() {
         Some(r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":1}"#),
     );
 }
+
+#[test]
+fn lone_surrogate_escapes_are_valid_json_but_invalid_strings() {
+    // Valid JSON text (RFC 8259 grammar), but no Unicode string: -32600, not -32700.
+    invalid_request(r#"{"jsonrpc":"2.0","method":"\ud800","id":1}"#, "1");
+    invalid_request(r#"{"jsonrpc":"\ud800","method":"get_data","id":2}"#, "2");
+    invalid_request(
+        r#"{"jsonrpc":"2.0","method":"get_data","id":"\udc00"}"#,
+        "null",
+    );
+    // Inside params it is passed through untouched: the handler decides.
+    let Ok(Incoming::Single(Ok(Message::Request(req)))) =
+        parse(br#"{"jsonrpc":"2.0","method":"get_data","params":["\ud800"],"id":3}"#)
+    else {
+        panic!("a valid request")
+    };
+    assert_eq!(req.params.expect("params").get(), r#"["\ud800"]"#);
+}
