@@ -36,7 +36,8 @@
 //! | [`Config::request_timeout`] | 30 s | the pending call ends with [`CallError::TimedOut`] (-32001) |
 //!
 //! Frame size is limited by the codec that found the frame ([`crate::codec`]), before it gets
-//! here; nesting depth by the JSON parser (128 levels: deeper is -32700, never a stack overflow).
+//! here; nesting depth by [`crate::limits::nesting_exceeds`] before parsing (128 levels: deeper is
+//! -32700 with id null, never a stack overflow).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
@@ -268,6 +269,18 @@ impl Connection {
     pub fn handle_frame(&mut self, frame: &[u8], now: Instant) {
         let _ = now; // Incoming calls carry no deadline of ours; kept for symmetry and future use.
         if self.closed {
+            return;
+        }
+        if crate::limits::nesting_exceeds(frame, crate::limits::DEFAULT_MAX_DEPTH) {
+            let error = ErrorObject::parse_error().with_data(format!(
+                "nesting deeper than {} levels",
+                crate::limits::DEFAULT_MAX_DEPTH
+            ));
+            self.reply(None, &Id::Null, Err(&error));
+            self.events.push_back(Event::ParseError(ParseError(format!(
+                "nesting deeper than {} levels",
+                crate::limits::DEFAULT_MAX_DEPTH
+            ))));
             return;
         }
         match parse(frame) {

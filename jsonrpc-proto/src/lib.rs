@@ -30,6 +30,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod http;
 pub mod id;
+pub mod limits;
 pub mod message;
 
 pub use batch::BatchWriter;
