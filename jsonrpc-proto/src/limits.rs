@@ -20,6 +20,16 @@ pub const DEFAULT_MAX_DEPTH: usize = 128;
 /// refuse the answer anyway, and the connection with it).
 pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 10 * 1024 * 1024;
 
+/// The line a raw TCP server writes to a client over its connection limit before closing:
+/// a -32003 "Server busy" error with id null and `data` "too many connections", then `\n`.
+pub fn too_many_connections_line() -> Vec<u8> {
+    let error = crate::ErrorObject::server_busy().with_data("too many connections");
+    let mut out = Vec::with_capacity(128);
+    crate::message::write_response(&mut out, &crate::Id::Null, Err(&error));
+    out.push(b'\n');
+    out
+}
+
 /// True when `json` nests arrays and objects deeper than `max` levels. Linear, no recursion,
 /// no allocation; brackets inside strings (with escapes) are skipped. Malformed input is left
 /// to the parser: this only looks at brackets.

@@ -114,6 +114,37 @@ pub(crate) struct Driver<Si, St> {
     answers: Vec<(ResponseHandle, CallResult)>,
     wake: Vec<Waker>,
     finished: bool,
+    /// Server side: close the connection after this long without a frame in either direction
+    /// while nothing is in flight (`ServerConfig::idle_timeout`).
+    idle_timeout: Option<Duration>,
+    /// When a frame was last read or written.
+    last_activity: Instant,
+    /// Outgoing calls of this side awaiting answers (keeps an idle connection open).
+    pending_out: usize,
+    /// Server side: the largest result sent (`ServerConfig::max_response_size`).
+    max_response: usize,
+}
+
+/// Replaces a result larger than `max` bytes by a -32603 error that says so.
+pub(crate) fn cap_response(result: CallResult, max: usize) -> CallResult {
+    match result {
+        Ok(raw) if raw.get().len() > max => {
+            tracing::warn!(
+                size = raw.get().len(),
+                limit = max,
+                "response too large: replaced by an error"
+            );
+            Err(ErrorObject::new(
+                crate::error::ErrorCode::INTERNAL_ERROR,
+                "Response too large",
+            )
+            .with_data(format!(
+                "the result is {} bytes; the server's limit is {max}",
+                raw.get().len()
+            )))
+        }
+        other => other,
+    }
 }
 
 impl<Si, St> Driver<Si, St> {
@@ -124,6 +155,13 @@ impl<Si, St> Driver<Si, St> {
         serving: Option<Serving>,
     ) -> Self {
         let max_in_flight = shared.lock().conn.config().max_in_flight.max(1);
+        let server_config = serving
+            .as_ref()
+            .and_then(|s| s.server.as_deref())
+            .map(|s| s.config());
+        let idle_timeout = server_config.and_then(|c| c.idle_timeout);
+        let max_response = server_config.map_or(usize::MAX, |c| c.max_response_size);
+        let last_activity = shared.rt.now();
         Driver {
             shared,
             sink,
@@ -148,6 +186,10 @@ impl<Si, St> Driver<Si, St> {
             answers: Vec::new(),
             wake: Vec::new(),
             finished: false,
+            idle_timeout,
+            last_activity,
+            pending_out: 0,
+            max_response,
         }
     }
 
@@ -168,6 +210,7 @@ impl<Si, St> Driver<Si, St> {
             }
         }
         self.in_flight = inner.conn.in_flight();
+        self.pending_out = inner.conn.pending();
         self.conn_timeout = inner.conn.poll_timeout();
         let close = inner.close_requested
             || (self.shared.close_when_unused && self.shared.handles.load(Ordering::SeqCst) == 0);
@@ -306,6 +349,9 @@ where
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => break,
             }
+        }
+        if progress && self.idle_timeout.is_some() {
+            self.last_activity = self.shared.rt.now();
         }
         if self.flush_needed {
             match self.sink.poll_flush_unpin(cx) {
@@ -546,7 +592,9 @@ where
         while let Some(frame) = inner.conn.poll_transmit() {
             self.local_out.push_back(frame);
         }
+        let max = self.max_response;
         for (handle, result) in self.answers.drain(..) {
+            let result = cap_response(result, max);
             if let Err(e) = inner.conn.respond(handle, result.as_deref()) {
                 tracing::debug!(error = %e, "answer dropped");
             }
@@ -567,6 +615,7 @@ where
             self.conn_timeout,
             self.deadlines.front().map(|d| d.0),
             self.deadline,
+            self.idle_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -608,6 +657,10 @@ where
                 self.abort_call(key, ErrorObject::request_timeout());
             }
         }
+        if self.idle_deadline().is_some_and(|d| d <= now) {
+            tracing::debug!("connection idle for too long: closing it");
+            self.begin_closing();
+        }
         if self.deadline.is_some_and(|d| d <= now) {
             self.deadline = None;
             match self.state {
@@ -622,6 +675,20 @@ where
             }
         }
         true
+    }
+
+    /// When an idle connection is closed: only while open with nothing in flight either way.
+    fn idle_deadline(&self) -> Option<Instant> {
+        let idle = self.idle_timeout?;
+        let quiet = self.state == State::Open
+            && self.in_flight == 0
+            && self.pending_out == 0
+            && self.running.is_empty()
+            && self.notes.is_empty()
+            && self.note_current.is_none()
+            && self.outbox.is_empty()
+            && self.local_out.is_empty();
+        quiet.then(|| self.last_activity + idle)
     }
 
     /// Reads frames while limits allow; hands them to the connection and starts handlers.
@@ -639,6 +706,7 @@ where
                 Poll::Ready(Some(Ok(frame))) => {
                     progress = true;
                     let now = self.shared.rt.now();
+                    self.last_activity = now;
                     {
                         let mut inner = self.shared.lock();
                         // Frames queued before are this side's own calls; those after

@@ -17,7 +17,7 @@ use crate::connection::{Config, Connection, Event};
 use crate::error::ErrorObject;
 use crate::service::{ConnCtx, Context, Dispatch, PushError, Router};
 
-use super::driver::{Driver, Serving};
+use super::driver::{cap_response, Driver, Serving};
 use super::rt::{Rt, Signal};
 use super::shared::{notification_frame, PeerShared};
 use super::{Runtime, Transport, TransportInfo};
@@ -70,6 +70,15 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Send `$/cancelRequest` when a handler's call back to its client is dropped.
     pub send_cancel_notifications: bool,
+    /// Persistent connections (TCP, WebSocket, stdio, memory) with no frame read or written
+    /// for this long while no call is in flight either way are closed (default 300 s; `None`:
+    /// never). Cuts off clients that connect and send nothing, or trickle a frame that never
+    /// ends. Clients that only listen for pushes must send something (any call) now and then.
+    pub idle_timeout: Option<Duration>,
+    /// The largest result sent in one response, in bytes (default 10 MiB,
+    /// [`crate::limits::DEFAULT_MAX_RESPONSE_SIZE`]); a larger result is replaced by a -32603
+    /// "Response too large" error whose `data` gives the sizes.
+    pub max_response_size: usize,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +91,8 @@ impl Default for ServerConfig {
             push_overflow: PushOverflow::Drop,
             shutdown_grace: Duration::from_secs(10),
             send_cancel_notifications: false,
+            idle_timeout: Some(Duration::from_secs(300)),
+            max_response_size: crate::limits::DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
 }
@@ -103,6 +114,10 @@ pub(crate) struct ServerShared {
 }
 
 impl ServerShared {
+    pub(crate) fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
     pub(crate) fn call_started(&self) {
         self.pending.fetch_add(1, Ordering::SeqCst);
     }
@@ -276,6 +291,7 @@ impl Server {
                     shared.call_started();
                     match shared.router.dispatch(&ctx, call.request) {
                         Dispatch::Ready(r) => {
+                            let r = cap_response(r, shared.config.max_response_size);
                             let _ = conn.respond(call.handle, r.as_deref());
                             shared.calls_done(1);
                         }
@@ -314,6 +330,7 @@ impl Server {
                         let r = outcome.unwrap_or_else(|panic| {
                             Err(crate::service::router_panicked("(handler)", &*panic))
                         });
+                        let r = cap_response(r, shared.config.max_response_size);
                         if let Some(h) = handles[i].take() {
                             let _ = conn.respond(h, r.as_deref());
                             shared.calls_done(1);
