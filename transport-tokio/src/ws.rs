@@ -23,6 +23,13 @@ pub const DEFAULT_MAX_MESSAGE: usize = 10 * 1024 * 1024;
 /// The reason sent in the close frame that refuses a binary message.
 pub const BINARY_REFUSED: &str = "binary frames are not supported: send JSON-RPC as text frames";
 
+/// The reason sent in the close frame (code 1009) that refuses a message over the size limit.
+pub const TOO_BIG: &str = "message too big: over the receiver's WebSocket message size limit";
+
+/// The reason sent in the close frame (code 1013, try again later) when the server is at its
+/// connection limit.
+pub const TOO_MANY_CONNECTIONS: &str = "too many connections: retry later";
+
 /// The WebSocket limits used by servers and clients.
 pub fn ws_config(max_message: usize) -> WebSocketConfig {
     let mut config = WebSocketConfig::default();
@@ -72,6 +79,7 @@ where
             WsStream {
                 ws: shared,
                 state: ReadState::Open,
+                refused: BINARY_REFUSED,
             },
         )
     }
@@ -95,7 +103,7 @@ fn ws_err(e: tungstenite::Error) -> TransportError {
 
 enum ReadState {
     Open,
-    /// A binary message arrived: send this close frame, then report the error.
+    /// A binary or oversized message arrived: send this close frame, then report the error.
     Refusing(Option<CloseFrame>),
     Done,
 }
@@ -104,6 +112,8 @@ enum ReadState {
 pub struct WsStream<S> {
     ws: Shared<S>,
     state: ReadState,
+    /// Why the stream refused a message (for the error reported after the close frame).
+    refused: &'static str,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
@@ -132,7 +142,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
                     drop(ws);
                     this.state = ReadState::Done;
                     return Poll::Ready(Some(Err(TransportError::Protocol(format!(
-                        "WebSocket: {BINARY_REFUSED}"
+                        "WebSocket: {}",
+                        this.refused
                     )))));
                 }
                 ReadState::Open => {
@@ -141,6 +152,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
                         None => {
                             this.state = ReadState::Done;
                             return Poll::Ready(None);
+                        }
+                        Some(Err(tungstenite::Error::Capacity(e))) => {
+                            tracing::debug!("refusing a WebSocket message: {e}");
+                            this.refused = TOO_BIG;
+                            this.state = ReadState::Refusing(Some(CloseFrame {
+                                code: CloseCode::Size,
+                                reason: Utf8Bytes::from_static(TOO_BIG),
+                            }));
                         }
                         Some(Err(e)) => {
                             this.state = ReadState::Done;
@@ -154,6 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
                         }
                         Some(Ok(Message::Binary(_))) => {
                             tracing::debug!("refusing a binary WebSocket message");
+                            this.refused = BINARY_REFUSED;
                             this.state = ReadState::Refusing(Some(CloseFrame {
                                 code: CloseCode::Unsupported,
                                 reason: Utf8Bytes::from_static(BINARY_REFUSED),
