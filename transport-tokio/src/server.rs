@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,13 +32,34 @@ use tokio_tungstenite::WebSocketStream;
 use crate::framed::StreamTransport;
 use crate::runtime::TokioRuntime;
 use crate::tls::{TlsError, TlsServerConfig};
-use crate::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE};
+use crate::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE, TOO_MANY_CONNECTIONS};
 
 /// The default grace period of a shutdown: in-flight calls get this long to finish.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
-/// How long a TLS handshake may take before the connection is dropped.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time a TLS handshake may take before the connection is dropped: 10 s.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default time a client has to send a complete HTTP request head (also the longest an
+/// idle keep-alive connection waits for its next request): 30 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default time a client has to send a complete HTTP request body: 30 s (then 408).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// 408 for a request body that did not arrive in time.
+const BODY_TIMEOUT: Rejection = Rejection {
+    status: 408,
+    allow: None,
+    body: "Request timeout: the request body did not arrive in time",
+};
+
+/// 503 for a connection over the server's connection limit.
+const TOO_MANY: Rejection = Rejection {
+    status: 503,
+    allow: None,
+    body: "Service unavailable: too many connections; retry later",
+};
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +91,9 @@ pub struct ServerBuilder {
     limits: Limits,
     max_ws_message: usize,
     grace: Duration,
+    header_read_timeout: Option<Duration>,
+    body_read_timeout: Duration,
+    tls_handshake_timeout: Duration,
 }
 
 /// The entry point: `Server::builder(router)`.
@@ -88,6 +113,9 @@ impl Server {
             limits: Limits::default(),
             max_ws_message: DEFAULT_MAX_MESSAGE,
             grace: DEFAULT_GRACE,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -141,6 +169,48 @@ impl ServerBuilder {
         self
     }
 
+    /// Sockets served at once, over all listeners (HTTP keep-alive, WebSocket, TCP; default
+    /// 10 000, `ServerConfig::max_connections`). Over it: HTTP requests get 503 with
+    /// `Connection: close`, a WebSocket upgrade is accepted and closed at once with code 1013
+    /// and a reason, a plain TCP client gets one -32003 error line (id null) and is closed.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n;
+        self
+    }
+
+    /// Closes TCP and WebSocket connections that read and write no frame for this long
+    /// while nothing is in flight (default 300 s; `None`: never).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// The largest result sent in one response (default 10 MiB); over it the call is
+    /// answered with -32603 "Response too large".
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.config.max_response_size = bytes;
+        self
+    }
+
+    /// The time a client has to send a complete HTTP request head, and the longest an idle
+    /// keep-alive connection is kept (default 30 s; `None`: no limit). Slowloris defence.
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// The time a client has to send a complete HTTP request body (default 30 s); later: 408.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The time a TLS handshake may take (default 10 s); later the socket is closed.
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.tls_handshake_timeout = timeout;
+        self
+    }
+
     /// How long a graceful shutdown waits for in-flight calls (default 10 s).
     pub fn grace_period(mut self, grace: Duration) -> Self {
         self.grace = grace;
@@ -168,11 +238,17 @@ impl ServerBuilder {
             None => None,
         };
         let runtime = TokioRuntime::new();
+        let max_sockets = self.config.max_connections;
         let proto = ProtoServer::new(self.router, runtime, self.config);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (force_tx, force_rx) = watch::channel(false);
         let (alive_tx, alive_rx) = mpsc::channel::<()>(1);
         let shared = Arc::new(Shared {
+            sockets: Arc::new(AtomicUsize::new(0)),
+            max_sockets,
+            header_read_timeout: self.header_read_timeout,
+            body_read_timeout: self.body_read_timeout,
+            tls_handshake_timeout: self.tls_handshake_timeout,
             proto,
             node_name: self.node_name,
             limits: self.limits,
@@ -191,7 +267,9 @@ impl ServerBuilder {
             shared.spawn(accept_loop(shared.clone(), listener, Listener::Tcp));
         }
         let handle = shared.proto.handle();
+        let sockets = shared.sockets.clone();
         Ok(RunningServer {
+            sockets,
             http_addr: http_local,
             tcp_addr: tcp_local,
             handle,
@@ -227,6 +305,7 @@ impl ShutdownHandle {
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
 pub struct RunningServer {
+    sockets: Arc<AtomicUsize>,
     http_addr: Option<SocketAddr>,
     tcp_addr: Option<SocketAddr>,
     handle: ServerHandle,
@@ -251,6 +330,12 @@ impl RunningServer {
     /// The async layer's handle: `notify_client`, `broadcast`, `clients`, `pending_requests`.
     pub fn handle(&self) -> ServerHandle {
         self.handle.clone()
+    }
+
+    /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
+    /// refused over the connection limit).
+    pub fn open_connections(&self) -> usize {
+        self.sockets.load(Ordering::SeqCst)
     }
 
     /// A handle that starts a graceful shutdown from anywhere (a signal handler, a task).
@@ -294,6 +379,11 @@ impl Drop for RunningServer {
 }
 
 struct Shared {
+    sockets: Arc<AtomicUsize>,
+    max_sockets: usize,
+    header_read_timeout: Option<Duration>,
+    body_read_timeout: Duration,
+    tls_handshake_timeout: Duration,
     proto: ProtoServer,
     node_name: String,
     limits: Limits,
@@ -326,6 +416,30 @@ impl Shared {
     }
 }
 
+/// One open socket, counted in `Shared::sockets` until every clone is dropped (an upgraded
+/// WebSocket keeps a clone).
+struct SocketGuard {
+    sockets: Arc<AtomicUsize>,
+    /// Over the connection limit: refuse whatever comes.
+    busy: bool,
+}
+
+impl SocketGuard {
+    fn new(shared: &Shared) -> SocketGuard {
+        let before = shared.sockets.fetch_add(1, Ordering::SeqCst);
+        SocketGuard {
+            sockets: shared.sockets.clone(),
+            busy: before >= shared.max_sockets,
+        }
+    }
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.sockets.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Listener {
     Http,
@@ -349,9 +463,13 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, kind: Listener)
             }
         };
         let _ = stream.set_nodelay(true);
+        let guard = Arc::new(SocketGuard::new(&shared));
+        if guard.busy {
+            tracing::warn!(%peer, limit = shared.max_sockets, "too many connections: refusing one");
+        }
         let conn = shared.clone();
         shared.spawn(async move {
-            if let Err(e) = serve_socket(conn, stream, peer, kind).await {
+            if let Err(e) = serve_socket(conn, stream, peer, kind, guard).await {
                 tracing::debug!(%peer, "connection ended with an error: {e}");
             }
         });
@@ -364,18 +482,33 @@ async fn serve_socket(
     stream: TcpStream,
     peer: SocketAddr,
     kind: Listener,
+    guard: Arc<SocketGuard>,
 ) -> io::Result<()> {
     let local = stream.local_addr().ok();
+    if guard.busy && matches!(kind, Listener::Tcp) {
+        // One error line (plain TCP only), then close: no TLS handshake for a refused socket.
+        if shared.tls.is_none() {
+            use tokio::io::AsyncWriteExt;
+            let mut stream = stream;
+            let line = jsonrpc_proto::limits::too_many_connections_line();
+            let write = async {
+                stream.write_all(&line).await?;
+                stream.shutdown().await
+            };
+            let _ = tokio::time::timeout(shared.tls_handshake_timeout, write).await;
+        }
+        return Ok(());
+    }
     match shared.tls.clone() {
-        None => serve_io(shared, stream, peer, local, false, kind).await,
+        None => serve_io(shared, stream, peer, local, false, kind, guard).await,
         Some(tls) => {
             let accept = tls.acceptor().accept(stream);
-            let tls_stream = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, accept)
+            let tls_stream = tokio::time::timeout(shared.tls_handshake_timeout, accept)
                 .await
                 .map_err(|_| {
                     io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
                 })??;
-            serve_io(shared, tls_stream, peer, local, true, kind).await
+            serve_io(shared, tls_stream, peer, local, true, kind, guard).await
         }
     }
 }
@@ -387,6 +520,7 @@ async fn serve_io<S>(
     local: Option<SocketAddr>,
     tls: bool,
     kind: Listener,
+    guard: Arc<SocketGuard>,
 ) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -405,11 +539,14 @@ where
             let svc_shared = shared.clone();
             let service = service_fn(move |req| {
                 let shared = svc_shared.clone();
-                async move { Ok::<_, Infallible>(handle_request(shared, req, peer, local, tls).await) }
+                let guard = guard.clone();
+                async move {
+                    Ok::<_, Infallible>(handle_request(shared, req, peer, local, tls, guard).await)
+                }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(shared.header_read_timeout)
                 .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
             tokio::pin!(conn);
@@ -465,6 +602,7 @@ async fn handle_request(
     peer: SocketAddr,
     local: Option<SocketAddr>,
     tls: bool,
+    guard: Arc<SocketGuard>,
 ) -> Response<Full<Bytes>> {
     let headers = req.headers();
     let head = RequestHead {
@@ -487,6 +625,9 @@ async fn handle_request(
         info.path = Some(req.uri().path().to_owned());
         info
     };
+    if guard.busy {
+        return refuse_busy(&shared, req, decision, peer);
+    }
     match decision {
         Decision::Reject(r) => reject(r),
         Decision::Health => {
@@ -508,10 +649,17 @@ async fn handle_request(
                 return reject(Rejection::SHUTTING_DOWN);
             }
             let info = info(TransportKind::Http);
-            let body = match Limited::new(req.into_body(), shared.limits.max_body)
-                .collect()
-                .await
-            {
+            let read = Limited::new(req.into_body(), shared.limits.max_body).collect();
+            let Ok(read) = tokio::time::timeout(shared.body_read_timeout, read).await else {
+                tracing::debug!(%peer, "request body too slow: 408");
+                let mut r = reject(BODY_TIMEOUT);
+                r.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+                return r;
+            };
+            let body = match read {
                 Ok(b) => b.to_bytes(),
                 Err(e) => {
                     if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -549,6 +697,7 @@ async fn handle_request(
             let upgrade = hyper::upgrade::on(&mut req);
             let conn_shared = shared.clone();
             shared.spawn(async move {
+                let _guard = guard;
                 match upgrade.await {
                     Ok(upgraded) => {
                         let ws = WebSocketStream::from_raw_socket(
@@ -574,6 +723,68 @@ async fn handle_request(
                 .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
         }
     }
+}
+
+/// Over the connection limit: 503 with `Connection: close`; a WebSocket upgrade is accepted
+/// and closed at once with code 1013 and [`TOO_MANY_CONNECTIONS`] (browsers cannot read the
+/// status of a refused handshake, but they can read a close reason).
+fn refuse_busy(
+    shared: &Arc<Shared>,
+    mut req: Request<Incoming>,
+    decision: Decision,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let key = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned();
+    if let (Decision::WebSocket, Some(key)) = (decision, key) {
+        let upgrade = hyper::upgrade::on(&mut req);
+        let max = shared.max_ws_message;
+        shared.spawn(async move {
+            use futures::SinkExt;
+            use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+            use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+            use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+            let Ok(upgraded) = upgrade.await else {
+                return;
+            };
+            let mut ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(ws_config(max)),
+            )
+            .await;
+            let close = CloseFrame {
+                code: CloseCode::Again,
+                reason: Utf8Bytes::from_static(TOO_MANY_CONNECTIONS),
+            };
+            let bye = async {
+                let _ = ws.send(Message::Close(Some(close))).await;
+                // Wait for the peer's close reply (bounded below), then drop the socket.
+                while let Some(Ok(_)) = futures::StreamExt::next(&mut ws).await {}
+            };
+            if tokio::time::timeout(Duration::from_secs(5), bye)
+                .await
+                .is_err()
+            {
+                tracing::debug!(%peer, "refused WebSocket did not answer the close");
+            }
+        });
+        return Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header(header::CONNECTION, "Upgrade")
+            .header(header::UPGRADE, "websocket")
+            .header(
+                header::SEC_WEBSOCKET_ACCEPT,
+                derive_accept_key(key.as_bytes()),
+            )
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+    }
+    let mut r = reject(TOO_MANY);
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 /// Serves `router` over stdin/stdout with Content-Length framing (LSP style) until stdin ends.
