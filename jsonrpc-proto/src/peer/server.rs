@@ -279,6 +279,27 @@ impl Server {
             },
             None,
         );
+        // Counts this body's calls in `pending_requests` and gives them back when the future
+        // is dropped early (the HTTP client went away and hyper dropped the request).
+        struct Calls<'a>(&'a ServerShared, usize);
+        impl Calls<'_> {
+            fn start(&mut self) {
+                self.0.call_started();
+                self.1 += 1;
+            }
+            fn done(&mut self) {
+                self.0.calls_done(1);
+                self.1 -= 1;
+            }
+        }
+        impl Drop for Calls<'_> {
+            fn drop(&mut self) {
+                if self.1 > 0 {
+                    self.0.calls_done(self.1);
+                }
+            }
+        }
+        let mut calls = Calls(shared, 0);
         let mut conn = Connection::new(shared.config.connection.clone());
         let start = rt.now();
         conn.handle_frame(&body, start);
@@ -288,12 +309,12 @@ impl Server {
         while let Some(ev) = conn.poll_event() {
             match ev {
                 Event::Request(call) => {
-                    shared.call_started();
+                    calls.start();
                     match shared.router.dispatch(&ctx, call.request) {
                         Dispatch::Ready(r) => {
                             let r = cap_response(r, shared.config.max_response_size);
                             let _ = conn.respond(call.handle, r.as_deref());
-                            shared.calls_done(1);
+                            calls.done();
                         }
                         Dispatch::Pending(fut) => {
                             let i = handles.len();
@@ -333,7 +354,7 @@ impl Server {
                         let r = cap_response(r, shared.config.max_response_size);
                         if let Some(h) = handles[i].take() {
                             let _ = conn.respond(h, r.as_deref());
-                            shared.calls_done(1);
+                            calls.done();
                         }
                     }
                     Either::Left((None, _)) => break,
@@ -341,7 +362,7 @@ impl Server {
                         let e = ErrorObject::request_timeout();
                         for h in handles.iter_mut().filter_map(Option::take) {
                             let _ = conn.respond(h, Err(&e));
-                            shared.calls_done(1);
+                            calls.done();
                         }
                         break;
                     }
