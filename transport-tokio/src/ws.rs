@@ -30,11 +30,18 @@ pub const TOO_BIG: &str = "message too big: over the receiver's WebSocket messag
 /// connection limit.
 pub const TOO_MANY_CONNECTIONS: &str = "too many connections: retry later";
 
+/// The initial read buffer of each WebSocket (16 KiB).
+pub const WS_READ_BUFFER: usize = 16 * 1024;
+
 /// The WebSocket limits used by servers and clients.
 pub fn ws_config(max_message: usize) -> WebSocketConfig {
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(max_message);
     config.max_frame_size = Some(max_message);
+    // tungstenite's 128 KiB default read buffer is allocated per connection up front (about
+    // 128 KiB of RSS per idle WebSocket); JSON-RPC messages are mostly small, and the buffer
+    // grows for big ones.
+    config.read_buffer_size = WS_READ_BUFFER;
     config
 }
 
