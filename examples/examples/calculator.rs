@@ -26,6 +26,8 @@ OPTIONS:
     --tls-key PATH           PEM private key for --tls-cert
     --tls-ca PATH            PEM CA bundle: require client certificates signed by it (mTLS)
     --request-timeout SECS   deadline of each call, answered -32001 when over [default: 30]
+    --node NAME              the node name reported by /health (one per process behind a
+                             load balancer) [default: CalculatorNode]
     -h, --help               print this help
 
 METHODS (params by name {\"a\":5,\"b\":3} or by position [5,3]):
@@ -39,6 +41,7 @@ struct Args {
     key: Option<PathBuf>,
     ca: Option<PathBuf>,
     timeout: Duration,
+    node: String,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -49,6 +52,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         key: None,
         ca: None,
         timeout: Duration::from_secs(30),
+        node: NODE_NAME.to_owned(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +67,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--tls-cert" => args.cert = Some(value("--tls-cert")?.into()),
             "--tls-key" => args.key = Some(value("--tls-key")?.into()),
             "--tls-ca" => args.ca = Some(value("--tls-ca")?.into()),
+            "--node" => args.node = value("--node")?,
             "--request-timeout" => {
                 let v = value("--request-timeout")?;
                 let secs: f64 = v
@@ -114,7 +119,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let router = router_with_hooks(hooks.clone())?;
     let mut builder = Server::builder(router)
         .http(args.http)
-        .node_name(NODE_NAME)
+        .node_name(args.node)
         .request_timeout(Some(args.timeout));
     if let Some(tcp) = args.tcp {
         builder = builder.tcp(tcp);
