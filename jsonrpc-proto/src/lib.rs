@@ -41,6 +41,10 @@ pub use serde_json::value::RawValue;
 
 #[cfg(feature = "async")]
 pub mod peer;
+#[cfg(feature = "async")]
+pub mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub mod connection;
 pub mod sim;
