@@ -26,6 +26,7 @@
 pub mod batch;
 pub mod codec;
 pub mod error;
+pub mod http;
 pub mod id;
 pub mod message;
 
@@ -39,12 +40,16 @@ pub use message::{
 };
 pub use serde_json::value::RawValue;
 
+#[cfg(feature = "http-service")]
+pub mod http_service;
 #[cfg(feature = "async")]
 pub mod peer;
 #[cfg(feature = "async")]
 pub mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub mod connection;
 pub mod sim;
