@@ -6,7 +6,8 @@ use async_tungstenite::tungstenite::http::HeaderValue;
 use jsonrpc_proto::http_service::{host_of, Endpoint};
 use jsonrpc_proto::peer::framed::StreamTransport;
 use jsonrpc_proto::peer::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE};
-use jsonrpc_proto::peer::{Client, ClientConfig, TransportInfo, TransportKind};
+use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
+use jsonrpc_proto::service::Router;
 
 use crate::connect::{connect_io, ConnectError};
 use crate::http_client::{HttpClientConfig, HttpTransport};
@@ -29,6 +30,17 @@ pub struct ConnectOptions {
     pub max_message: usize,
     /// The executor the client's tasks run on (default: [`AsyncIoRuntime::default`]).
     pub runtime: Option<AsyncIoRuntime>,
+    /// A router this client serves to the server on the same connection (callbacks; WebSocket
+    /// and TCP only, ignored over HTTP).
+    pub router: Option<Router>,
+}
+
+fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
+    let runtime = options.runtime.unwrap_or_default();
+    match options.router {
+        Some(router) => Client::with_router(transport, runtime, options.client, router),
+        None => Client::new(transport, runtime, options.client),
+    }
 }
 
 /// A client POSTing to `url` (`http://host:port/`).
@@ -89,11 +101,7 @@ pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Clien
     let mut info = TransportInfo::new(TransportKind::WebSocket);
     info.tls = endpoint.tls;
     info.path = Some(endpoint.path.clone());
-    Ok(Client::new(
-        WsTransport::new(ws, info),
-        options.runtime.unwrap_or_default(),
-        options.client,
-    ))
+    Ok(client(WsTransport::new(ws, info), options))
 }
 
 /// A client over raw TCP with newline-delimited JSON, to `addr` ("host:port").
@@ -112,9 +120,5 @@ pub async fn connect_tcp_with(addr: &str, options: ConnectOptions) -> Result<Cli
     let mut info = TransportInfo::new(TransportKind::Tcp);
     info.tls = options.tls.is_some();
     let transport = StreamTransport::lines_duplex(io).with_info(info);
-    Ok(Client::new(
-        transport,
-        options.runtime.unwrap_or_default(),
-        options.client,
-    ))
+    Ok(client(transport, options))
 }

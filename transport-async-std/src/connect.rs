@@ -58,8 +58,9 @@ impl From<UrlError> for ConnectError {
     }
 }
 
-/// Opens TCP to `addr`, then TLS when `tls` is given (verifying `host`).
-pub(crate) async fn connect_io(
+/// Opens TCP to `addr`, then TLS when `tls` is given (verifying `host`): the byte stream
+/// under every client, for building transports by hand.
+pub async fn connect_io(
     addr: &str,
     host: &str,
     tls: Option<&TlsClientConfig>,
