@@ -281,8 +281,9 @@ pub async fn http_statuses(rt: AsyncIoRuntime, tls: bool) {
     let (s, _, _) = raw_http(addr, ctls, &post("text/plain", call.len()), call).await;
     assert_eq!(s, 415);
 
-    let big = vec![b' '; 100 * 1024];
-    let (s, _, _) = raw_http(addr, ctls, &post("application/json", big.len()), &big).await;
+    // The decision comes from the head: the body is not sent (a server that answers early and
+    // closes could reset a connection with unread data, and the answer with it).
+    let (s, _, _) = raw_http(addr, ctls, &post("application/json", 100 * 1024), b"").await;
     assert_eq!(s, 413);
 
     let (s, h, _) = raw_http(
