@@ -52,3 +52,23 @@ fn http_statuses() {
 fn https_statuses() {
     run(common::http_statuses(rt(), true));
 }
+
+#[test]
+fn content_length_over_a_stream() {
+    run(common::content_length_stream(rt()));
+}
+
+#[test]
+fn mtls_and_pem_files() {
+    run(common::mtls(rt()));
+}
+
+#[test]
+fn pushes_and_headers() {
+    run(common::pushes_and_headers(rt()));
+}
+
+#[test]
+fn graceful_shutdown() {
+    run(common::shutdown(rt()));
+}

@@ -357,3 +357,174 @@ pub async fn http_statuses(rt: AsyncIoRuntime, tls: bool) {
     );
     server.shutdown().await;
 }
+
+/// Content-Length framing over any futures-io stream (here a TCP socket pair).
+pub async fn content_length_stream(rt: AsyncIoRuntime) {
+    let listener = async_net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let srv_rt = rt.clone();
+    rt.spawn(async move {
+        if let Ok((stream, _)) = listener.accept().await {
+            let (r, w) = futures::io::AsyncReadExt::split(stream);
+            transport_async_std::serve_io_content_length(
+                conformance::router(),
+                conformance::server_config(),
+                srv_rt,
+                r,
+                w,
+            )
+            .await;
+        }
+    });
+    let stream = async_net::TcpStream::connect(addr).await.expect("connect");
+    let client = Client::new(
+        StreamTransport::content_length_duplex(stream),
+        rt,
+        ClientConfig::default(),
+    );
+    let s: i64 = client.request("add", [2, 3]).await.expect("add");
+    assert_eq!(s, 5);
+    let mut b = client.batch();
+    let i = b.request("add", [1, 1]);
+    b.notify("bump", serde_json::json!({"by": 4}));
+    let r = b.send().await.expect("batch");
+    assert_eq!(r[i].as_ref().expect("answer").get(), "2");
+    let n: i64 = client.request("count", ()).await.expect("count");
+    assert_eq!(n, 4);
+    client.close().await;
+}
+
+/// PEM files, a clear error for a bad path, and mTLS refusing a client without a certificate.
+pub async fn mtls(rt: AsyncIoRuntime) {
+    let pki = pki();
+    let (ca, cert, key) = pki.write_pem("mtls");
+    let missing = ca.with_file_name("missing.pem");
+    let err = TlsServerConfig::from_pem_files(&cert, &missing, None).expect_err("bad path");
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+    let tls = TlsServerConfig::from_pem_files(&cert, &key, Some(ca.as_path())).expect("PEM");
+    let server = Server::builder(conformance::router())
+        .tcp("127.0.0.1:0")
+        .tls(tls)
+        .runtime(rt.clone())
+        .start()
+        .await
+        .expect("start");
+    let addr = server.tcp_addr().expect("tcp").to_string();
+    let options = |with_cert: bool| ConnectOptions {
+        tls: Some(pki.client(with_cert)),
+        runtime: Some(rt.clone()),
+        ..ConnectOptions::default()
+    };
+    // Without a certificate: the handshake or the first call fails (TLS 1.3 reports the
+    // refusal after the client finished its side), never an answer.
+    if let Ok(client) = connect_tcp_with(&addr, options(false)).await {
+        assert!(client.request::<i64, _>("add", [1, 2]).await.is_err());
+    }
+    let client = connect_tcp_with(&addr, options(true))
+        .await
+        .expect("with a certificate");
+    let s: i64 = client.request("add", [1, 2]).await.expect("mTLS call");
+    assert_eq!(s, 3);
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(ca.parent().expect("dir"));
+}
+
+/// notify_client and broadcast reach WebSocket and TCP clients; headers reach hooks over HTTP.
+pub async fn pushes_and_headers(rt: AsyncIoRuntime) {
+    use futures::StreamExt;
+    let server = start(&rt, None).await;
+    let opts = || ConnectOptions {
+        runtime: Some(rt.clone()),
+        ..ConnectOptions::default()
+    };
+    let ws = connect_ws_with(
+        &format!("ws://{}/ws", server.http_addr().expect("http")),
+        opts(),
+    )
+    .await
+    .expect("ws");
+    let tcp = connect_tcp_with(&server.tcp_addr().expect("tcp").to_string(), opts())
+        .await
+        .expect("tcp");
+    let (mut ws_notes, mut tcp_notes) = (ws.notifications(), tcp.notifications());
+    let handle = server.handle();
+    for _ in 0..1000 {
+        if handle.client_count() == 2 {
+            break;
+        }
+        async_io::Timer::after(Duration::from_millis(5)).await;
+    }
+    assert_eq!(handle.broadcast("news", [1]).expect("broadcast"), 2);
+    assert_eq!(ws_notes.next().await.expect("ws news").method, "news");
+    assert_eq!(tcp_notes.next().await.expect("tcp news").method, "news");
+    let ws_id = handle
+        .clients()
+        .into_iter()
+        .find(|c| c.transport.kind == jsonrpc_proto::peer::TransportKind::WebSocket)
+        .expect("the ws client")
+        .id;
+    handle
+        .notify_client(ws_id, "only.you", [2])
+        .expect("notify_client");
+    assert_eq!(ws_notes.next().await.expect("direct").method, "only.you");
+
+    let url = format!("http://{}/", server.http_addr().expect("http"));
+    let authorized = connect_http_with(
+        &url,
+        ConnectOptions {
+            headers: vec![("Authorization".into(), "secret".into())],
+            ..opts()
+        },
+    )
+    .await
+    .expect("http");
+    let s: String = authorized
+        .request("admin.secret", ())
+        .await
+        .expect("authorized");
+    assert_eq!(s, "the secret");
+    server.shutdown().await;
+}
+
+/// A graceful shutdown lets a call in flight finish; a client whose server is gone fails fast.
+pub async fn shutdown(rt: AsyncIoRuntime) {
+    let router = Router::builder()
+        .method(
+            "slow",
+            |_ctx: jsonrpc_proto::service::Context, (): ()| async move {
+                async_io::Timer::after(Duration::from_millis(200)).await;
+                Ok::<_, jsonrpc_proto::ErrorObject>("done")
+            },
+        )
+        .build()
+        .expect("router");
+    let server = Server::builder(router)
+        .http("127.0.0.1:0")
+        .runtime(rt.clone())
+        .start()
+        .await
+        .expect("start");
+    let client = connect_ws_with(
+        &format!("ws://{}/ws", server.http_addr().expect("http")),
+        ConnectOptions {
+            runtime: Some(rt.clone()),
+            ..ConnectOptions::default()
+        },
+    )
+    .await
+    .expect("ws");
+    let call = client.request::<String, _>("slow", ());
+    let handle = server.handle();
+    for _ in 0..1000 {
+        if handle.pending_requests() == 1 {
+            break;
+        }
+        async_io::Timer::after(Duration::from_millis(2)).await;
+    }
+    let (answer, ()) = futures::join!(call, server.shutdown());
+    assert_eq!(answer.expect("the call in flight finished"), "done");
+    let r = client.request::<String, _>("slow", ()).await;
+    assert!(r.is_err(), "after shutdown: {r:?}");
+}
