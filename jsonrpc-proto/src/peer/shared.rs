@@ -17,7 +17,6 @@ use crate::service::PushError;
 
 use super::rt::{Rt, Signal};
 
-
 /// The method of the LSP-style cancellation notification.
 pub(crate) const CANCEL_METHOD: &str = "$/cancelRequest";
 
