@@ -37,6 +37,7 @@ mod router;
 pub use context::{CallInfo, Context, Extensions, PushError};
 pub use hooks::{Hooks, NoHooks};
 pub use params::{parse_params, Params};
+pub use router::RawCall;
 pub use router::{Router, RouterBuilder, RouterError};
 
 pub use crate::peer::{ClientId, ClientInfo};
