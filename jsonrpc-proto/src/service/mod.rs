@@ -34,6 +34,9 @@ mod hooks;
 mod params;
 mod router;
 
+pub mod proxy;
+pub use proxy::{Proxy, ProxyConfig};
+
 pub use context::{CallInfo, Context, Extensions, PushError};
 pub use hooks::{Hooks, NoHooks};
 pub use params::{parse_params, Params};
