@@ -26,6 +26,9 @@
 pub mod batch;
 pub mod codec;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod http;
 pub mod id;
 pub mod message;
 

@@ -148,20 +148,44 @@ pub enum Incoming<'a> {
 /// assert_eq!(req.params.unwrap().get(), "[42,23]");
 /// ```
 pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
-    match serde_json::from_slice::<Top<'_>>(input) {
-        Ok(Top::Object(entry)) => Ok(Incoming::Single(entry)),
-        Ok(Top::Other) => Ok(Incoming::Single(Err(Invalid {
-            id: Id::Null,
-            kind: InvalidKind::Request,
-            reason: "not an object or array",
-        }))),
-        Ok(Top::Array(members)) if members.is_empty() => Ok(Incoming::Single(Err(Invalid {
-            id: Id::Null,
-            kind: InvalidKind::Request,
-            reason: "empty batch",
-        }))),
-        Ok(Top::Array(entries)) => Ok(Incoming::Batch(entries)),
+    // The fast path reads "jsonrpc" and "method" as strings directly. serde_json refuses some
+    // strings that are valid JSON text (a lone surrogate escape such as "\ud800"), and the
+    // strict meaning of those is -32600, not -32700: on any error, parse again reading them as
+    // raw JSON first (the slow path costs only on input that is invalid anyway).
+    match serde_json::from_slice::<Top<'_, true>>(input) {
+        Ok(top) => Ok(top.into_incoming()),
+        Err(_) => match serde_json::from_slice::<Top<'_, false>>(input) {
+            Ok(top) => Ok(top.into_incoming()),
+            Err(e) => Err(ParseError(e.to_string())),
+        },
+    }
+}
+
+/// [`parse`] without its fast path: the reference the fuzzer compares it with.
+#[doc(hidden)]
+pub fn parse_reference(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
+    match serde_json::from_slice::<Top<'_, false>>(input) {
+        Ok(top) => Ok(top.into_incoming()),
         Err(e) => Err(ParseError(e.to_string())),
+    }
+}
+
+impl<'a, const FAST: bool> Top<'a, FAST> {
+    fn into_incoming(self) -> Incoming<'a> {
+        match self {
+            Top::Object(entry) => Incoming::Single(entry),
+            Top::Other => Incoming::Single(Err(Invalid {
+                id: Id::Null,
+                kind: InvalidKind::Request,
+                reason: "not an object or array",
+            })),
+            Top::Array(members) if members.is_empty() => Incoming::Single(Err(Invalid {
+                id: Id::Null,
+                kind: InvalidKind::Request,
+                reason: "empty batch",
+            })),
+            Top::Array(entries) => Incoming::Batch(entries),
+        }
     }
 }
 
@@ -202,7 +226,8 @@ struct Fields<'a> {
     duplicate: bool,
 }
 
-enum Top<'a> {
+/// `FAST`: read "jsonrpc" and "method" as strings (see [`parse`]), else as raw JSON first.
+enum Top<'a, const FAST: bool> {
     /// Validated as soon as it is read, so the raw fields are never moved around.
     Object(Entry<'a>),
     /// Members are validated as they are read: no intermediate vector.
@@ -210,7 +235,7 @@ enum Top<'a> {
     Other,
 }
 
-enum Member<'a> {
+enum Member<'a, const FAST: bool> {
     Object(Fields<'a>),
     Other,
 }
@@ -323,17 +348,33 @@ impl<'de> Deserialize<'de> for StrValue<'de> {
     }
 }
 
-fn read_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Error> {
+fn read_fields<'de, A: MapAccess<'de>, const FAST: bool>(
+    mut map: A,
+) -> Result<Fields<'de>, A::Error> {
     let mut f = Fields::default();
     while let Some(key) = map.next_key::<Key>()? {
         let slot = match key {
             Key::Jsonrpc => {
-                let v = map.next_value::<Version>()?;
+                let v = if FAST {
+                    map.next_value::<Version>()?
+                } else {
+                    match json_str(map.next_value::<&'de RawValue>()?).as_deref() {
+                        Some(VERSION) => Version::V2,
+                        _ => Version::Other,
+                    }
+                };
                 f.duplicate |= f.jsonrpc.replace(v).is_some();
                 continue;
             }
             Key::Method => {
-                let v = map.next_value::<StrValue<'de>>()?;
+                let v = if FAST {
+                    map.next_value::<StrValue<'de>>()?
+                } else {
+                    match json_str(map.next_value::<&'de RawValue>()?) {
+                        Some(s) => StrValue::Str(s),
+                        None => StrValue::Other,
+                    }
+                };
                 f.duplicate |= f.method.replace(v).is_some();
                 continue;
             }
@@ -355,20 +396,20 @@ fn read_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Err
     Ok(f)
 }
 
-impl<'de> Deserialize<'de> for Top<'de> {
+impl<'de, const FAST: bool> Deserialize<'de> for Top<'de, FAST> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Top<'de>;
+        struct V<const FAST: bool>;
+        impl<'de, const FAST: bool> Visitor<'de> for V<FAST> {
+            type Value = Top<'de, FAST>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON value")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Top<'de>, A::Error> {
-                read_fields(map).map(|f| Top::Object(f.validate()))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Top<'de, FAST>, A::Error> {
+                read_fields::<A, FAST>(map).map(|f| Top::Object(f.validate()))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de>, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de, FAST>, A::Error> {
                 let mut members = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(1024));
-                while let Some(m) = seq.next_element::<Member<'de>>()? {
+                while let Some(m) = seq.next_element::<Member<'de, FAST>>()? {
                     members.push(match m {
                         Member::Object(fields) => fields.validate(),
                         Member::Other => Err(Invalid {
@@ -380,65 +421,81 @@ impl<'de> Deserialize<'de> for Top<'de> {
                 }
                 Ok(Top::Array(members))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top<'de>, E> {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top<'de>, E> {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top<'de>, E> {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top<'de>, E> {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<'de>, E> {
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Top<'de>, E> {
+            fn visit_unit<E: de::Error>(self) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V::<FAST>)
     }
 }
 
-impl<'de> Deserialize<'de> for Member<'de> {
+impl<'de, const FAST: bool> Deserialize<'de> for Member<'de, FAST> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Member<'de>;
+        struct V<const FAST: bool>;
+        impl<'de, const FAST: bool> Visitor<'de> for V<FAST> {
+            type Value = Member<'de, FAST>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON value")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'de>, A::Error> {
-                read_fields(map).map(Member::Object)
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'de, FAST>, A::Error> {
+                read_fields::<A, FAST>(map).map(Member::Object)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Member<'de>, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Member<'de, FAST>, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Member::Other)
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Member<'de>, E> {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Member<'de>, E> {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Member<'de>, E> {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Member<'de>, E> {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Member<'de>, E> {
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Member<'de>, E> {
+            fn visit_unit<E: de::Error>(self) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V::<FAST>)
     }
+}
+
+/// Reads a JSON string value, borrowing it when it has no escapes (the slow path of [`parse`]).
+fn json_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    let bytes = text.as_bytes();
+    if bytes.len() >= 2 && bytes[0] == b'"' && bytes[bytes.len() - 1] == b'"' {
+        if !bytes.contains(&b'\\') {
+            return Some(Cow::Borrowed(&text[1..text.len() - 1]));
+        }
+        return serde_json::from_str::<String>(text).ok().map(Cow::Owned);
+    }
+    None
 }
 
 fn is_structured(raw: &RawValue) -> bool {

@@ -191,6 +191,12 @@ proptest! {
     }
 
     #[test]
+    fn jsonish_bytes_keep_the_parse_fuzz_invariants(bytes in jsonish_bytes()) {
+        // Includes: the fast path agrees with the reference parse.
+        jsonrpc_proto::fuzzing::parse_target(&bytes);
+    }
+
+    #[test]
     fn jsonish_bytes_never_panic_the_parser(bytes in jsonish_bytes()) {
         if let Ok(incoming) = parse(&bytes) {
             // Whatever parsed must serialize back to valid JSON.
@@ -372,5 +378,69 @@ proptest! {
         let whole = decode_all(codec(), usize::MAX, &input, &[]);
         let split = decode_all(codec(), bound, &input, &cuts);
         prop_assert_eq!(whole, split);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection: arbitrary input never panics, and everything it transmits is valid JSON-RPC.
+
+fn check_transmits(conn: &mut jsonrpc_proto::Connection) {
+    while let Some(frame) = conn.poll_transmit() {
+        let parsed = parse(&frame);
+        assert!(
+            parsed.is_ok(),
+            "transmitted invalid JSON: {}",
+            String::from_utf8_lossy(&frame)
+        );
+        let entries = match parsed.expect("checked") {
+            Incoming::Single(e) => vec![e],
+            Incoming::Batch(v) => v,
+        };
+        for e in entries {
+            assert!(
+                matches!(e, Ok(Message::Response(_))),
+                "a server answer that is not a valid response: {}",
+                String::from_utf8_lossy(&frame)
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn arbitrary_frames_never_panic_the_connection(
+        frames in prop::collection::vec(
+            prop_oneof![prop::collection::vec(any::<u8>(), 0..128), jsonish_bytes()],
+            1..8,
+        ),
+        answer in any::<bool>(),
+    ) {
+        let now = std::time::Instant::now();
+        let mut conn = jsonrpc_proto::Connection::new(jsonrpc_proto::Config::default());
+        for frame in &frames {
+            conn.handle_frame(frame, now);
+            while let Some(event) = conn.poll_event() {
+                if let jsonrpc_proto::Event::Request(call) = event {
+                    if answer {
+                        let one = RawValue::from_string("1".into()).expect("JSON");
+                        conn.respond(call.handle, Ok(&one)).expect("open");
+                    } else {
+                        let e = ErrorObject::method_not_found();
+                        conn.respond(call.handle, Err(&e)).expect("open");
+                    }
+                }
+            }
+            check_transmits(&mut conn);
+            prop_assert_eq!(conn.in_flight(), 0);
+        }
+    }
+
+    #[test]
+    fn arbitrary_connection_scripts_keep_the_invariants(
+        script in prop::collection::vec(any::<u8>(), 0..256),
+    ) {
+        jsonrpc_proto::fuzzing::connection_target(&script);
     }
 }
