@@ -14,3 +14,5 @@
 
 pub mod calculator;
 pub mod greet;
+pub mod math_service;
+pub mod notifications;
