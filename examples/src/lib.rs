@@ -12,6 +12,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod auth_ratelimit;
 pub mod calculator;
 pub mod greet;
 pub mod math_service;
