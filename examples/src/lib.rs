@@ -15,5 +15,6 @@
 pub mod auth_ratelimit;
 pub mod calculator;
 pub mod greet;
+pub mod lsp;
 pub mod math_service;
 pub mod notifications;
