@@ -24,12 +24,40 @@ pub const DEFAULT_MAX_MESSAGE: usize = 10 * 1024 * 1024;
 /// The reason sent in the close frame that refuses a binary message.
 pub const BINARY_REFUSED: &str = "binary frames are not supported: send JSON-RPC as text frames";
 
+/// The reason sent in the close frame (code 1009) that refuses a message over the size limit.
+pub const TOO_BIG: &str = "message too big: over the receiver's WebSocket message size limit";
+
+/// The reason sent in the close frame (code 1013, try again later) when the server is at its
+/// connection limit.
+pub const TOO_MANY_CONNECTIONS: &str = "too many connections: retry later";
+
+/// The initial read buffer of each WebSocket (16 KiB).
+pub const WS_READ_BUFFER: usize = 16 * 1024;
+
 /// The WebSocket limits used by servers and clients.
 pub fn ws_config(max_message: usize) -> WebSocketConfig {
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(max_message);
     config.max_frame_size = Some(max_message);
+    // tungstenite's 128 KiB default read buffer is allocated per connection up front (about
+    // 128 KiB of RSS per idle WebSocket); JSON-RPC messages are mostly small, and the buffer
+    // grows for big ones.
+    config.read_buffer_size = WS_READ_BUFFER;
     config
+}
+
+/// Refuses an accepted WebSocket of a server at its connection limit: sends a close frame
+/// (1013, [`TOO_MANY_CONNECTIONS`]) and waits for the peer's close reply. Bound it with a
+/// timer; drop the socket afterwards.
+pub async fn refuse_busy<S: WsStreamLike>(mut ws: S) {
+    use futures::{SinkExt, StreamExt};
+    let close = CloseFrame {
+        code: CloseCode::Again,
+        reason: Utf8Bytes::from_static(TOO_MANY_CONNECTIONS),
+    };
+    if ws.send(Message::Close(Some(close))).await.is_ok() {
+        while let Some(Ok(_)) = ws.next().await {}
+    }
 }
 
 type Shared<S> = Arc<Mutex<S>>;
@@ -87,6 +115,7 @@ impl<S: WsStreamLike> Transport for WsTransport<S> {
             WsStream {
                 ws: shared,
                 state: ReadState::Open,
+                refused: BINARY_REFUSED,
             },
         )
     }
@@ -110,7 +139,7 @@ fn ws_err(e: tungstenite::Error) -> TransportError {
 
 enum ReadState {
     Open,
-    /// A binary message arrived: send this close frame, then report the error.
+    /// A binary or oversized message arrived: send this close frame, then report the error.
     Refusing(Option<CloseFrame>),
     Done,
 }
@@ -119,6 +148,8 @@ enum ReadState {
 pub struct WsStream<S> {
     ws: Shared<S>,
     state: ReadState,
+    /// Why the stream refused a message (for the error reported after the close frame).
+    refused: &'static str,
 }
 
 impl<S: WsStreamLike> Stream for WsStream<S> {
@@ -147,7 +178,8 @@ impl<S: WsStreamLike> Stream for WsStream<S> {
                     drop(ws);
                     this.state = ReadState::Done;
                     return Poll::Ready(Some(Err(TransportError::Protocol(format!(
-                        "WebSocket: {BINARY_REFUSED}"
+                        "WebSocket: {}",
+                        this.refused
                     )))));
                 }
                 ReadState::Open => {
@@ -156,6 +188,14 @@ impl<S: WsStreamLike> Stream for WsStream<S> {
                         None => {
                             this.state = ReadState::Done;
                             return Poll::Ready(None);
+                        }
+                        Some(Err(tungstenite::Error::Capacity(e))) => {
+                            tracing::debug!("refusing a WebSocket message: {e}");
+                            this.refused = TOO_BIG;
+                            this.state = ReadState::Refusing(Some(CloseFrame {
+                                code: CloseCode::Size,
+                                reason: Utf8Bytes::from_static(TOO_BIG),
+                            }));
                         }
                         Some(Err(e)) => {
                             this.state = ReadState::Done;
@@ -169,6 +209,7 @@ impl<S: WsStreamLike> Stream for WsStream<S> {
                         }
                         Some(Ok(Message::Binary(_))) => {
                             tracing::debug!("refusing a binary WebSocket message");
+                            this.refused = BINARY_REFUSED;
                             this.state = ReadState::Refusing(Some(CloseFrame {
                                 code: CloseCode::Unsupported,
                                 reason: Utf8Bytes::from_static(BINARY_REFUSED),
