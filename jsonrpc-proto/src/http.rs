@@ -115,6 +115,19 @@ impl Rejection {
         allow: None,
         body: "Bad request: /ws expects a WebSocket upgrade (GET with Upgrade: websocket)",
     };
+    /// 503 for a connection over the server's connection limit (send `Connection: close`).
+    pub const TOO_MANY_CONNECTIONS: Rejection = Rejection {
+        status: 503,
+        allow: None,
+        body: "Service unavailable: too many connections; retry later",
+    };
+    /// 408 for a request body that did not arrive within the body read timeout (send
+    /// `Connection: close`).
+    pub const BODY_TIMEOUT: Rejection = Rejection {
+        status: 408,
+        allow: None,
+        body: "Request timeout: the request body did not arrive in time",
+    };
     /// 503 while the server shuts down.
     pub const SHUTTING_DOWN: Rejection = Rejection {
         status: 503,

@@ -71,7 +71,11 @@ pub struct HttpService {
     server: Server,
     node_name: Arc<str>,
     limits: Limits,
+    body_read_timeout: Option<Duration>,
 }
+
+/// The default time a client has to send a complete request body: 30 s (then 408).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl HttpService {
     /// Serves `server`, naming itself `node_name` in `/health`.
@@ -80,7 +84,15 @@ impl HttpService {
             server,
             node_name: node_name.into(),
             limits,
+            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
         }
+    }
+
+    /// The time a client has to send a complete request body (default 30 s; `None`: no
+    /// limit); later it gets 408 and the connection is closed. Slow-body (slowloris) defence.
+    pub fn with_body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_read_timeout = timeout;
+        self
     }
 
     /// The server behind.
@@ -139,10 +151,22 @@ impl HttpService {
                     return respond(reject(Rejection::SHUTTING_DOWN));
                 }
                 let info = info(TransportKind::Http);
-                let body = match Limited::new(req.into_body(), self.limits.max_body)
-                    .collect()
-                    .await
-                {
+                let collect = Limited::new(req.into_body(), self.limits.max_body).collect();
+                let collected = match self.body_read_timeout {
+                    None => collect.await,
+                    Some(t) => {
+                        let sleep = self.server.sleep(t);
+                        futures::pin_mut!(collect);
+                        match futures::future::select(collect, sleep).await {
+                            futures::future::Either::Left((r, _)) => r,
+                            futures::future::Either::Right(_) => {
+                                tracing::debug!(peer = ?conn.peer, "request body too slow: 408");
+                                return respond(reject_and_close(Rejection::BODY_TIMEOUT));
+                            }
+                        }
+                    }
+                };
+                let body = match collected {
                     Ok(b) => b.to_bytes(),
                     Err(e) => {
                         if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -182,6 +206,16 @@ impl HttpService {
             }
         }
     }
+}
+
+/// [`reject`] with `Connection: close`: for 408 and for a server at its connection limit
+/// ([`Rejection::TOO_MANY_CONNECTIONS`]).
+pub fn reject_and_close(r: Rejection) -> Response<Full<Bytes>> {
+    let mut response = reject(r);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Every header, names in lower case, values lossily as text.

@@ -189,6 +189,12 @@ impl Server {
         }
     }
 
+    /// Completes after `d` on the server's runtime (for adapter-independent timeouts).
+    #[cfg_attr(not(feature = "http-service"), allow(dead_code))]
+    pub(crate) fn sleep(&self, d: Duration) -> futures::future::BoxFuture<'static, ()> {
+        self.inner.rt.sleep_until(self.inner.rt.now() + d)
+    }
+
     /// The router served.
     pub fn router(&self) -> &Router {
         &self.inner.router
