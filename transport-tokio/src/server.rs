@@ -4,7 +4,6 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use jsonrpc_proto::http::{
     decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead,
     JSON_CONTENT_TYPE,
 };
+use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
 use jsonrpc_proto::peer::{
     Server as ProtoServer, ServerConfig, ServerHandle, TransportInfo, TransportKind,
 };
@@ -46,20 +46,6 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default time a client has to send a complete HTTP request body: 30 s (then 408).
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// 408 for a request body that did not arrive in time.
-const BODY_TIMEOUT: Rejection = Rejection {
-    status: 408,
-    allow: None,
-    body: "Request timeout: the request body did not arrive in time",
-};
-
-/// 503 for a connection over the server's connection limit.
-const TOO_MANY: Rejection = Rejection {
-    status: 503,
-    allow: None,
-    body: "Service unavailable: too many connections; retry later",
-};
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -244,8 +230,7 @@ impl ServerBuilder {
         let (force_tx, force_rx) = watch::channel(false);
         let (alive_tx, alive_rx) = mpsc::channel::<()>(1);
         let shared = Arc::new(Shared {
-            sockets: Arc::new(AtomicUsize::new(0)),
-            max_sockets,
+            sockets: SocketSlots::new(max_sockets),
             header_read_timeout: self.header_read_timeout,
             body_read_timeout: self.body_read_timeout,
             tls_handshake_timeout: self.tls_handshake_timeout,
@@ -305,7 +290,7 @@ impl ShutdownHandle {
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
 pub struct RunningServer {
-    sockets: Arc<AtomicUsize>,
+    sockets: SocketSlots,
     http_addr: Option<SocketAddr>,
     tcp_addr: Option<SocketAddr>,
     handle: ServerHandle,
@@ -335,7 +320,7 @@ impl RunningServer {
     /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
     /// refused over the connection limit).
     pub fn open_connections(&self) -> usize {
-        self.sockets.load(Ordering::SeqCst)
+        self.sockets.open()
     }
 
     /// A handle that starts a graceful shutdown from anywhere (a signal handler, a task).
@@ -379,8 +364,7 @@ impl Drop for RunningServer {
 }
 
 struct Shared {
-    sockets: Arc<AtomicUsize>,
-    max_sockets: usize,
+    sockets: SocketSlots,
     header_read_timeout: Option<Duration>,
     body_read_timeout: Duration,
     tls_handshake_timeout: Duration,
@@ -416,30 +400,6 @@ impl Shared {
     }
 }
 
-/// One open socket, counted in `Shared::sockets` until every clone is dropped (an upgraded
-/// WebSocket keeps a clone).
-struct SocketGuard {
-    sockets: Arc<AtomicUsize>,
-    /// Over the connection limit: refuse whatever comes.
-    busy: bool,
-}
-
-impl SocketGuard {
-    fn new(shared: &Shared) -> SocketGuard {
-        let before = shared.sockets.fetch_add(1, Ordering::SeqCst);
-        SocketGuard {
-            sockets: shared.sockets.clone(),
-            busy: before >= shared.max_sockets,
-        }
-    }
-}
-
-impl Drop for SocketGuard {
-    fn drop(&mut self) {
-        self.sockets.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 #[derive(Clone, Copy)]
 enum Listener {
     Http,
@@ -463,9 +423,10 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, kind: Listener)
             }
         };
         let _ = stream.set_nodelay(true);
-        let guard = Arc::new(SocketGuard::new(&shared));
-        if guard.busy {
-            tracing::warn!(%peer, limit = shared.max_sockets, "too many connections: refusing one");
+        // Counted until the socket closes; an upgraded WebSocket keeps a clone.
+        let guard = Arc::new(shared.sockets.acquire());
+        if guard.busy() {
+            tracing::warn!(%peer, limit = shared.sockets.max(), "too many connections: refusing one");
         }
         let conn = shared.clone();
         shared.spawn(async move {
@@ -482,10 +443,10 @@ async fn serve_socket(
     stream: TcpStream,
     peer: SocketAddr,
     kind: Listener,
-    guard: Arc<SocketGuard>,
+    guard: Arc<SocketSlot>,
 ) -> io::Result<()> {
     let local = stream.local_addr().ok();
-    if guard.busy && matches!(kind, Listener::Tcp) {
+    if guard.busy() && matches!(kind, Listener::Tcp) {
         // One error line (plain TCP only), then close: no TLS handshake for a refused socket.
         if shared.tls.is_none() {
             use tokio::io::AsyncWriteExt;
@@ -520,7 +481,7 @@ async fn serve_io<S>(
     local: Option<SocketAddr>,
     tls: bool,
     kind: Listener,
-    guard: Arc<SocketGuard>,
+    guard: Arc<SocketSlot>,
 ) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -602,7 +563,7 @@ async fn handle_request(
     peer: SocketAddr,
     local: Option<SocketAddr>,
     tls: bool,
-    guard: Arc<SocketGuard>,
+    guard: Arc<SocketSlot>,
 ) -> Response<Full<Bytes>> {
     let headers = req.headers();
     let head = RequestHead {
@@ -625,7 +586,7 @@ async fn handle_request(
         info.path = Some(req.uri().path().to_owned());
         info
     };
-    if guard.busy {
+    if guard.busy() {
         return refuse_busy(&shared, req, decision, peer);
     }
     match decision {
@@ -652,7 +613,7 @@ async fn handle_request(
             let read = Limited::new(req.into_body(), shared.limits.max_body).collect();
             let Ok(read) = tokio::time::timeout(shared.body_read_timeout, read).await else {
                 tracing::debug!(%peer, "request body too slow: 408");
-                let mut r = reject(BODY_TIMEOUT);
+                let mut r = reject(Rejection::BODY_TIMEOUT);
                 r.headers_mut().insert(
                     header::CONNECTION,
                     header::HeaderValue::from_static("close"),
@@ -779,7 +740,7 @@ fn refuse_busy(
             .body(Full::new(Bytes::new()))
             .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
     }
-    let mut r = reject(TOO_MANY);
+    let mut r = reject(Rejection::TOO_MANY_CONNECTIONS);
     r.headers_mut().insert(
         header::CONNECTION,
         header::HeaderValue::from_static("close"),
