@@ -314,3 +314,27 @@ async fn calls_in_flight_apply_backpressure() {
     assert!(probe.max_running.load(Ordering::SeqCst) <= 4);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_http_keep_alive_is_closed_after_the_header_read_timeout() {
+    let server =
+        start(builder(Arc::default()).header_read_timeout(Some(Duration::from_millis(300)))).await;
+    let http = server.http_addr().unwrap();
+    let mut tcp = TcpStream::connect(http).await.unwrap();
+    let body = call(1, "add", json!([1, 2]));
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    // One answer, then the kept-alive connection sits idle until the server closes it.
+    let mut raw = Vec::new();
+    bounded("the answer and the close", tcp.read_to_end(&mut raw))
+        .await
+        .unwrap();
+    let (status, body) = parse_http(&raw);
+    assert_eq!(status, 200);
+    assert!(body.contains("\"result\":3"), "{body}");
+    until("no sockets", || server.open_connections() == 0).await;
+    server.shutdown().await;
+}
