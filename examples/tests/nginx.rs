@@ -330,6 +330,46 @@ async fn nginx_balances_http_and_websocket_over_three_servers() {
     assert!(!seen.contains(&dead_addr), "{seen:?}");
     assert_eq!(seen.len(), 2, "{seen:?}");
 
+    // Active checks from /health: tests/nginx/health-check.sh marks node-0 down and reloads.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/nginx/health-check.sh");
+    if Command::new("curl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok()
+    {
+        let run = || {
+            let out = Command::new("bash")
+                .arg(&script)
+                .arg(&conf_path)
+                .arg(&prefix)
+                .env("NGINX", &nginx_bin)
+                .output()
+                .expect("run health-check.sh");
+            assert!(out.status.success(), "health-check.sh failed: {out:?}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let report = run();
+        assert!(report.contains(&format!("{dead_addr} down")), "{report}");
+        assert_eq!(report.matches(" up").count(), 2, "{report}");
+        assert!(report.contains("reloaded nginx"), "{report}");
+        let conf = std::fs::read_to_string(&conf_path).expect("read nginx.conf");
+        assert!(
+            conf.contains(&format!(
+                "server {dead_addr} max_fails=1 fail_timeout=10s down;"
+            )),
+            "{conf}"
+        );
+        assert!(!run().contains("reloaded"), "a second run changes nothing");
+        // nginx took the new configuration and keeps serving on the two live servers.
+        for i in 0..12 {
+            let by = http_add(listen, i);
+            assert_ne!(by, dead_addr);
+        }
+    } else {
+        eprintln!("curl not installed: skipping the health-check.sh part");
+    }
+
     // Stop nginx gracefully (master and worker), then the backends (Procs::drop).
     let _ = Command::new(&nginx_bin)
         .arg("-p")
