@@ -60,7 +60,9 @@ pub struct ServerConfig {
     /// out" and its handler dropped. `None`: no deadline.
     pub request_timeout: Option<Duration>,
     /// Persistent connections served at once (default 10 000); beyond, new ones are closed
-    /// at once.
+    /// at once. Adapters with listeners count every socket against it
+    /// ([`crate::limits::SocketSlots`]) and refuse the excess cleanly: HTTP 503, WebSocket
+    /// close 1013, raw TCP one -32003 line.
     pub max_connections: usize,
     /// Notifications that may wait per connection for a slow client (default 1024).
     pub push_buffer: usize,
