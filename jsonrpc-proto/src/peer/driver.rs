@@ -677,7 +677,9 @@ where
         true
     }
 
-    /// When an idle connection is closed: only while open with nothing in flight either way.
+    /// When an idle connection is closed: only while open with no call in flight either way.
+    /// Frames waiting to be written do not keep it open: a peer that stops reading (so that
+    /// nothing can be written for that long) is cut off too.
     fn idle_deadline(&self) -> Option<Instant> {
         let idle = self.idle_timeout?;
         let quiet = self.state == State::Open
@@ -685,9 +687,7 @@ where
             && self.pending_out == 0
             && self.running.is_empty()
             && self.notes.is_empty()
-            && self.note_current.is_none()
-            && self.outbox.is_empty()
-            && self.local_out.is_empty();
+            && self.note_current.is_none();
         quiet.then(|| self.last_activity + idle)
     }
 

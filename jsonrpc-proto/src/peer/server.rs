@@ -74,8 +74,9 @@ pub struct ServerConfig {
     pub send_cancel_notifications: bool,
     /// Persistent connections (TCP, WebSocket, stdio, memory) with no frame read or written
     /// for this long while no call is in flight either way are closed (default 300 s; `None`:
-    /// never). Cuts off clients that connect and send nothing, or trickle a frame that never
-    /// ends. Clients that only listen for pushes must send something (any call) now and then.
+    /// never). Cuts off clients that connect and send nothing, trickle a frame that never
+    /// ends, or stop reading their answers. Clients that only listen for pushes must send
+    /// something (any call) now and then, unless pushes reach them within the timeout.
     pub idle_timeout: Option<Duration>,
     /// The largest result sent in one response, in bytes (default 10 MiB,
     /// [`crate::limits::DEFAULT_MAX_RESPONSE_SIZE`]); a larger result is replaced by a -32603
