@@ -338,3 +338,35 @@ async fn idle_http_keep_alive_is_closed_after_the_header_read_timeout() {
     until("no sockets", || server.open_connections() == 0).await;
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_off() {
+    let server =
+        start(builder(Arc::default()).idle_timeout(Some(Duration::from_millis(300)))).await;
+    let h = server.handle();
+    let tcp = TcpStream::connect(server.tcp_addr().unwrap())
+        .await
+        .unwrap();
+    let (mut r, mut w) = tcp.into_split();
+    // 64 MiB of answers asked for, none read: the server's writes stall, then it stops
+    // reading (backpressure), then the idle timeout closes the connection.
+    let mut frames = String::new();
+    for i in 0..640 {
+        frames.push_str(&call(i, "big", json!([100_000])));
+        frames.push('\n');
+    }
+    // The server may stop reading before all of it is written: do not wait for it.
+    let writer = tokio::spawn(async move {
+        let _ = w.write_all(frames.as_bytes()).await;
+        w
+    });
+    until("the client dropped", || {
+        h.client_count() == 0 && server.open_connections() == 0
+    })
+    .await;
+    // What was sent before the close can still be read, then the end of the stream.
+    let mut sink = Vec::new();
+    let _ = bounded("the end of the stream", r.read_to_end(&mut sink)).await;
+    writer.abort();
+    server.shutdown().await;
+}
