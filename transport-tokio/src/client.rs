@@ -1,12 +1,14 @@
 //! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
 //! [`Client`]; and the transports behind them, for raw use.
 
+use jsonrpc_proto::http_service::{host_of, Endpoint};
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::WebSocketStream;
 
-use crate::connect::{connect_io, BoxIo, ConnectError, Endpoint};
+use crate::connect::{connect_io, BoxIo, ConnectError};
 use crate::framed::StreamTransport;
 use crate::http_client::{HttpClientConfig, HttpTransport};
 use crate::runtime::TokioRuntime;
@@ -62,7 +64,7 @@ pub async fn connect_http(url: &str) -> Result<Client, ConnectError> {
 /// A client POSTing to `url` (`http://` or `https://`) with options.
 pub async fn connect_http_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
     let mut http = options.http;
-    http.tls = options.tls;
+    http.tls = options.tls.map(Into::into);
     http.headers = options.headers;
     let transport = HttpTransport::new(url, http)?;
     Ok(client(transport, options.client, None))
@@ -84,7 +86,7 @@ pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Clien
 pub async fn ws_transport(
     url: &str,
     options: &ConnectOptions,
-) -> Result<WsTransport<BoxIo>, ConnectError> {
+) -> Result<WsTransport<WebSocketStream<BoxIo>>, ConnectError> {
     let endpoint = Endpoint::parse(url, "ws", "wss")?;
     let handshake_err = |reason: String| ConnectError::Handshake {
         url: url.to_owned(),
@@ -98,7 +100,7 @@ pub async fn ws_transport(
     } else {
         None
     };
-    let io = connect_io(&endpoint.addr(), &endpoint.host, tls).await?;
+    let io = connect_io(&endpoint.addr(), &endpoint.host, tls.map(|t| &t.0)).await?;
     let mut request = url
         .into_client_request()
         .map_err(|e| handshake_err(e.to_string()))?;
@@ -144,16 +146,11 @@ pub async fn tcp_transport(
     addr: &str,
     tls: Option<&TlsClientConfig>,
 ) -> Result<TcpTransport, ConnectError> {
-    let host = match addr.rsplit_once(':') {
-        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
-        None => {
-            return Err(ConnectError::Url {
-                url: addr.to_owned(),
-                reason: "expected host:port".into(),
-            })
-        }
-    };
-    let io = connect_io(addr, host, tls).await?;
+    let host = host_of(addr).ok_or_else(|| ConnectError::Url {
+        url: addr.to_owned(),
+        reason: "expected host:port".into(),
+    })?;
+    let io = connect_io(addr, host, tls.map(|t| &t.0)).await?;
     let mut info = TransportInfo::new(TransportKind::Tcp);
     info.tls = tls.is_some();
     Ok(StreamTransport::lines_duplex(io).with_info(info))

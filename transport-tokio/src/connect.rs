@@ -1,12 +1,14 @@
-//! Outgoing connections: URL parsing and TCP/TLS connects shared by the clients.
+//! Outgoing connections: TCP and TLS (tokio-rustls) connects shared by the clients. URLs are
+//! parsed by the shared [`jsonrpc_proto::http_service::Endpoint`].
 
 use std::io;
 use std::pin::Pin;
 
+use jsonrpc_proto::http_service::UrlError;
+use jsonrpc_proto::tls::{server_name, TlsClientConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-
-use crate::tls::{server_name, TlsClientConfig};
+use tokio_rustls::TlsConnector;
 
 /// Any byte stream a connection can run on (TCP or TLS over TCP).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -47,69 +49,18 @@ pub enum ConnectError {
     },
 }
 
-/// A parsed `http`, `https`, `ws` or `wss` URL.
-#[derive(Clone, Debug)]
-pub(crate) struct Endpoint {
-    pub(crate) tls: bool,
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) path: String,
-    pub(crate) url: String,
-}
-
-impl Endpoint {
-    pub(crate) fn parse(url: &str, plain: &str, secure: &str) -> Result<Endpoint, ConnectError> {
-        let bad = |reason: String| ConnectError::Url {
-            url: url.to_owned(),
-            reason,
-        };
-        let uri: http::Uri = url.parse().map_err(|e| bad(format!("{e}")))?;
-        let tls = match uri.scheme_str() {
-            Some(s) if s.eq_ignore_ascii_case(plain) => false,
-            Some(s) if s.eq_ignore_ascii_case(secure) => true,
-            other => {
-                return Err(bad(format!(
-                    "scheme {other:?} is not {plain:?} or {secure:?}"
-                )))
-            }
-        };
-        let host = uri.host().ok_or_else(|| bad("no host".into()))?.to_owned();
-        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let path = uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "/".to_owned());
-        Ok(Endpoint {
-            tls,
-            host,
-            port,
-            path,
-            url: url.to_owned(),
-        })
-    }
-
-    pub(crate) fn addr(&self) -> String {
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
-    /// The Host header value.
-    pub(crate) fn authority(&self) -> String {
-        let default = if self.tls { 443 } else { 80 };
-        if self.port == default {
-            self.host.clone()
-        } else {
-            self.addr()
+impl From<UrlError> for ConnectError {
+    fn from(e: UrlError) -> Self {
+        ConnectError::Url {
+            url: e.url,
+            reason: e.reason,
         }
     }
 }
 
-/// Opens TCP to `addr`, then TLS when `tls` is given (verifying `host`).
-pub(crate) async fn connect_io(
+/// Opens TCP to `addr`, then TLS when `tls` is given (verifying `host`): the byte stream
+/// under every client, for building transports by hand.
+pub async fn connect_io(
     addr: &str,
     host: &str,
     tls: Option<&TlsClientConfig>,
@@ -124,7 +75,10 @@ pub(crate) async fn connect_io(
         None => Ok(Box::pin(tcp)),
         Some(tls) => {
             let name = server_name(host)?;
-            let stream = tls.connector().connect(name, tcp).await.map_err(io_err)?;
+            let stream = TlsConnector::from(tls.rustls())
+                .connect(name, tcp)
+                .await
+                .map_err(io_err)?;
             Ok(Box::pin(stream))
         }
     }
