@@ -1,7 +1,6 @@
 //! State shared between a connection's driver task and the handles that use it.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
@@ -12,31 +11,11 @@ use futures::task::AtomicWaker;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{CallError, Connection, Event};
+use crate::connection::{CallError, Connection, Event, U64Map};
 use crate::message::{write_call, Notification};
 use crate::service::PushError;
 
 use super::rt::{Rt, Signal};
-
-/// Identity hasher input mixing for our own numeric ids.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// The method of the LSP-style cancellation notification.
 pub(crate) const CANCEL_METHOD: &str = "$/cancelRequest";

@@ -528,3 +528,70 @@ pub async fn shutdown(rt: AsyncIoRuntime) {
     let r = client.request::<String, _>("slow", ()).await;
     assert!(r.is_err(), "after shutdown: {r:?}");
 }
+
+/// The tests every executor runs: expands to one `#[test]` per check, calling the `run` and
+/// `rt` functions of the module that invokes it.
+#[macro_export]
+macro_rules! every_transport_tests {
+    () => {
+        #[test]
+        fn conformance_tcp() {
+            run(common::conformance(rt(), Kind::Tcp, false));
+        }
+
+        #[test]
+        fn conformance_tcp_tls() {
+            run(common::conformance(rt(), Kind::Tcp, true));
+        }
+
+        #[test]
+        fn conformance_ws() {
+            run(common::conformance(rt(), Kind::Ws, false));
+        }
+
+        #[test]
+        fn conformance_wss() {
+            run(common::conformance(rt(), Kind::Ws, true));
+        }
+
+        #[test]
+        fn conformance_http() {
+            run(common::conformance(rt(), Kind::Http, false));
+        }
+
+        #[test]
+        fn conformance_https() {
+            run(common::conformance(rt(), Kind::Http, true));
+        }
+
+        #[test]
+        fn http_statuses() {
+            run(common::http_statuses(rt(), false));
+        }
+
+        #[test]
+        fn https_statuses() {
+            run(common::http_statuses(rt(), true));
+        }
+
+        #[test]
+        fn content_length_over_a_stream() {
+            run(common::content_length_stream(rt()));
+        }
+
+        #[test]
+        fn mtls_and_pem_files() {
+            run(common::mtls(rt()));
+        }
+
+        #[test]
+        fn pushes_and_headers() {
+            run(common::pushes_and_headers(rt()));
+        }
+
+        #[test]
+        fn graceful_shutdown() {
+            run(common::shutdown(rt()));
+        }
+    };
+}
