@@ -1,10 +1,11 @@
-//! Outgoing connections: TCP and TLS (tokio-rustls) connects shared by the clients. URLs are
-//! parsed by the shared [`jsonrpc_proto::http_service::Endpoint`].
+//! Outgoing connections: TCP and TLS (tokio-rustls) connects shared by the clients. URLs,
+//! errors and the HTTP client's pooling are `jsonrpc_proto::http_service`'s.
 
-use std::io;
 use std::pin::Pin;
 
-use jsonrpc_proto::http_service::UrlError;
+use futures::future::BoxFuture;
+pub use jsonrpc_proto::http_service::ConnectError;
+use jsonrpc_proto::http_service::{Attempt, Endpoint, HttpConnect};
 use jsonrpc_proto::tls::{server_name, TlsClientConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -16,47 +17,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 /// A boxed byte stream.
 pub type BoxIo = Pin<Box<dyn Io>>;
-
-/// Why a client could not connect.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// The URL or address is not usable.
-    #[error("invalid endpoint {url:?}: {reason}")]
-    Url {
-        /// The URL given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The TCP connection or TLS handshake failed.
-    #[error("cannot connect to {addr}: {source}")]
-    Io {
-        /// host:port.
-        addr: String,
-        /// The I/O error.
-        source: io::Error,
-    },
-    /// TLS set-up failed.
-    #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
-    /// The WebSocket handshake failed.
-    #[error("WebSocket handshake with {url} failed: {reason}")]
-    Handshake {
-        /// The URL.
-        url: String,
-        /// What the server answered or what broke.
-        reason: String,
-    },
-}
-
-impl From<UrlError> for ConnectError {
-    fn from(e: UrlError) -> Self {
-        ConnectError::Url {
-            url: e.url,
-            reason: e.reason,
-        }
-    }
-}
 
 /// Opens TCP to `addr`, then TLS when `tls` is given (verifying `host`): the byte stream
 /// under every client, for building transports by hand.
@@ -75,11 +35,26 @@ pub async fn connect_io(
         None => Ok(Box::pin(tcp)),
         Some(tls) => {
             let name = server_name(host)?;
-            let stream = TlsConnector::from(tls.rustls())
-                .connect(name, tcp)
-                .await
-                .map_err(io_err)?;
+            let connector = TlsConnector::from(tls.rustls());
+            let stream = connector.connect(name, tcp).await.map_err(io_err)?;
             Ok(Box::pin(stream))
         }
+    }
+}
+
+/// The HTTP client's connector: [`connect_io`] as hyper IO.
+pub(crate) struct TokioConnect(pub(crate) Option<TlsClientConfig>);
+
+impl HttpConnect for TokioConnect {
+    type Io = hyper_util::rt::TokioIo<BoxIo>;
+
+    fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Self::Io, Attempt>> {
+        Box::pin(async move {
+            match connect_io(&endpoint.addr(), &endpoint.host, self.0.as_ref()).await {
+                Ok(io) => Ok(hyper_util::rt::TokioIo::new(io)),
+                Err(e @ ConnectError::Io { .. }) => Err(Attempt::Retry(e.to_string())),
+                Err(e) => Err(Attempt::Fail(e.to_string())),
+            }
+        })
     }
 }
