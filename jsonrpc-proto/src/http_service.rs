@@ -593,3 +593,253 @@ impl Sink<Bytes> for HttpSink {
         Poll::Ready(Ok(()))
     }
 }
+
+/// Why a client could not connect (shared by the runtime adapters' `connect_*` functions).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL or address is not usable.
+    #[error("invalid endpoint {url:?}: {reason}")]
+    Url {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TCP connection or TLS handshake failed.
+    #[error("cannot connect to {addr}: {source}")]
+    Io {
+        /// host:port.
+        addr: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TLS set-up failed.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// The WebSocket handshake failed.
+    #[error("WebSocket handshake with {url} failed: {reason}")]
+    Handshake {
+        /// The URL.
+        url: String,
+        /// What the server answered or what broke.
+        reason: String,
+    },
+}
+
+impl ConnectError {
+    /// The WebSocket handshake with `url` failed because of `reason`.
+    pub fn handshake(url: &str, reason: impl std::fmt::Display) -> Self {
+        ConnectError::Handshake {
+            url: url.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl From<UrlError> for ConnectError {
+    fn from(e: UrlError) -> Self {
+        ConnectError::Url {
+            url: e.url,
+            reason: e.reason,
+        }
+    }
+}
+
+/// What a WebSocket client needs before its runtime opens the socket and does the handshake:
+/// the parsed endpoint, the handshake request (with the extra headers), the size limits and
+/// the transport info. Built by [`ws_client_plan`].
+#[cfg(feature = "websocket")]
+pub struct WsClientPlan {
+    /// The parsed `ws` / `wss` URL (connect to [`Endpoint::addr`], verify [`Endpoint::host`]).
+    pub endpoint: Endpoint,
+    /// The handshake request, for `client_async_with_config`.
+    pub request: tungstenite::handshake::client::Request,
+    /// The message size limits.
+    pub config: tungstenite::protocol::WebSocketConfig,
+    /// Kind WebSocket, with tls and path set.
+    pub info: TransportInfo,
+}
+
+/// Prepares a WebSocket client connection to `url` sending `headers`, accepting messages up to
+/// `max_message` bytes (0: the default). `tls_configured` says whether the caller has a TLS
+/// client config (required for `wss`).
+#[cfg(feature = "websocket")]
+pub fn ws_client_plan(
+    url: &str,
+    headers: &[(String, String)],
+    max_message: usize,
+    tls_configured: bool,
+) -> Result<WsClientPlan, ConnectError> {
+    use tungstenite::client::IntoClientRequest;
+    let endpoint = Endpoint::parse(url, "ws", "wss")?;
+    if endpoint.tls && !tls_configured {
+        return Err(ConnectError::Url {
+            url: url.to_owned(),
+            reason: "wss needs a TLS client config (trusted CA roots)".into(),
+        });
+    }
+    let handshake_err = |reason: String| ConnectError::handshake(url, reason);
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| handshake_err(e.to_string()))?;
+    for (name, value) in headers {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| handshake_err(format!("header {name:?}: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| handshake_err(format!("header value: {e}")))?;
+        request.headers_mut().append(name, value);
+    }
+    let max = match max_message {
+        0 => crate::peer::ws::DEFAULT_MAX_MESSAGE,
+        n => n,
+    };
+    let mut info = TransportInfo::new(TransportKind::WebSocket);
+    info.tls = endpoint.tls;
+    info.path = Some(endpoint.path.clone());
+    Ok(WsClientPlan {
+        endpoint,
+        request,
+        config: crate::peer::ws::ws_config(max),
+        info,
+    })
+}
+
+/// Opens one connection for the HTTP client: the adapter's TCP (and TLS) connect, as hyper IO.
+pub trait HttpConnect: Send + Sync + 'static {
+    /// The connection, as hyper reads and writes it.
+    type Io: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static;
+    /// Connects to `endpoint` ([`Attempt::Retry`] when nothing can have been sent).
+    fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Self::Io, Attempt>>;
+}
+
+/// The [`HttpPoster`] over hyper 1 (HTTP/1.1) for any runtime: a pool of idle keep-alive
+/// connections; a pooled connection found closed, or a request hyper hands back unsent, is
+/// [`Attempt::Retry`]; a failure after sending is [`Attempt::Fail`].
+pub struct HyperPoster<C, R> {
+    connector: C,
+    runtime: R,
+    endpoint: Endpoint,
+    config: HttpClientConfig,
+    idle: std::sync::Mutex<Vec<hyper::client::conn::http1::SendRequest<Full<Bytes>>>>,
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+impl<C: HttpConnect, R: Runtime> HyperPoster<C, R> {
+    /// A poster to `endpoint` opening connections with `connector`; hyper's connection tasks
+    /// run on `runtime`.
+    pub fn new(connector: C, runtime: R, endpoint: Endpoint, config: HttpClientConfig) -> Self {
+        HyperPoster {
+            connector,
+            runtime,
+            endpoint,
+            config,
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take_idle(&self) -> Option<Sender> {
+        let mut idle = self.idle();
+        while let Some(sender) = idle.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn put_idle(&self, sender: Sender) {
+        let mut idle = self.idle();
+        if !sender.is_closed() && idle.len() < self.config.max_idle {
+            idle.push(sender);
+        }
+    }
+
+    async fn open(&self) -> Result<Sender, Attempt> {
+        let io = self.connector.connect(&self.endpoint).await?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| {
+                Attempt::Retry(format!("HTTP handshake with {}: {e}", self.endpoint.addr()))
+            })?;
+        self.runtime.spawn(Box::pin(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("HTTP client connection ended: {e}");
+            }
+        }));
+        Ok(sender)
+    }
+
+    async fn try_post(&self, frame: Bytes) -> Result<Option<Bytes>, Attempt> {
+        let mut sender = match self.take_idle() {
+            Some(s) => s,
+            None => self.open().await?,
+        };
+        if sender.ready().await.is_err() {
+            return Err(Attempt::Retry("pooled connection closed".into()));
+        }
+        let request = post_request(&self.endpoint, &self.config.headers, frame)?;
+        let response = match sender.try_send_request(request).await {
+            Ok(r) => r,
+            Err(mut e) => {
+                return Err(if e.take_message().is_some() {
+                    Attempt::Retry(format!("request not sent: {}", e.error()))
+                } else {
+                    Attempt::Fail(format!(
+                        "connection failed during the request: {}",
+                        e.error()
+                    ))
+                });
+            }
+        };
+        let answer = read_response(response, self.config.max_response).await?;
+        self.put_idle(sender);
+        Ok(answer)
+    }
+}
+
+impl<C: HttpConnect, R: Runtime> HttpPoster for HyperPoster<C, R> {
+    fn post(&self, frame: Bytes) -> BoxFuture<'_, Result<Option<Bytes>, Attempt>> {
+        Box::pin(self.try_post(frame))
+    }
+
+    fn close(&self) {
+        self.idle().clear();
+    }
+}
+
+impl HttpPostTransport {
+    /// The HTTP client transport of an adapter: POSTs to `url` (`http://` or `https://`)
+    /// through [`HyperPoster`] with `connector`, retrying per `config`. `https` needs
+    /// `config.tls`.
+    pub fn hyper<C: HttpConnect, R: Runtime>(
+        url: &str,
+        connector: C,
+        runtime: R,
+        config: HttpClientConfig,
+    ) -> Result<Self, ConnectError> {
+        let endpoint = Endpoint::parse(url, "http", "https")?;
+        #[cfg(feature = "tls")]
+        let tls_configured = config.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        let tls_configured = false;
+        if endpoint.tls && !tls_configured {
+            return Err(ConnectError::Url {
+                url: url.to_owned(),
+                reason: "https needs a TLS client config (trusted CA roots)".into(),
+            });
+        }
+        let poster = HyperPoster::new(connector, runtime.clone(), endpoint.clone(), config.clone());
+        Ok(HttpPostTransport::new(
+            &endpoint,
+            Arc::new(poster),
+            runtime,
+            &config,
+        ))
+    }
+}

@@ -1,11 +1,9 @@
 //! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
 //! [`Client`].
 
-use async_tungstenite::tungstenite::client::IntoClientRequest;
-use async_tungstenite::tungstenite::http::HeaderValue;
-use jsonrpc_proto::http_service::{host_of, Endpoint};
+use jsonrpc_proto::http_service::{host_of, ws_client_plan};
 use jsonrpc_proto::peer::framed::StreamTransport;
-use jsonrpc_proto::peer::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE};
+use jsonrpc_proto::peer::ws::WsTransport;
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
 
@@ -65,43 +63,22 @@ pub async fn connect_ws(url: &str) -> Result<Client, ConnectError> {
 
 /// A client over a WebSocket at `url` (`ws://` or `wss://`) with options.
 pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
-    let endpoint = Endpoint::parse(url, "ws", "wss")?;
-    let handshake_err = |reason: String| ConnectError::Handshake {
-        url: url.to_owned(),
-        reason,
-    };
-    let tls = if endpoint.tls {
-        Some(options.tls.as_ref().ok_or_else(|| ConnectError::Url {
-            url: url.to_owned(),
-            reason: "wss needs a TLS client config (trusted CA roots)".into(),
-        })?)
-    } else {
-        None
-    };
-    let io = connect_io(&endpoint.addr(), &endpoint.host, tls).await?;
-    let mut request = url
-        .into_client_request()
-        .map_err(|e| handshake_err(e.to_string()))?;
-    for (name, value) in &options.headers {
-        let name = http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| handshake_err(format!("header {name:?}: {e}")))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|e| handshake_err(format!("header value: {e}")))?;
-        request.headers_mut().append(name, value);
-    }
-    let max = if options.max_message == 0 {
-        DEFAULT_MAX_MESSAGE
-    } else {
-        options.max_message
-    };
+    let plan = ws_client_plan(
+        url,
+        &options.headers,
+        options.max_message,
+        options.tls.is_some(),
+    )?;
+    let tls = options.tls.as_ref().filter(|_| plan.endpoint.tls);
+    let io = connect_io(&plan.endpoint.addr(), &plan.endpoint.host, tls).await?;
     let (ws, _response) =
-        async_tungstenite::client_async_with_config(request, io, Some(ws_config(max)))
+        async_tungstenite::client_async_with_config(plan.request, io, Some(plan.config))
             .await
-            .map_err(|e| handshake_err(e.to_string()))?;
-    let mut info = TransportInfo::new(TransportKind::WebSocket);
-    info.tls = endpoint.tls;
-    info.path = Some(endpoint.path.clone());
-    Ok(client(WsTransport::new(ws, info), options))
+            .map_err(|e| ConnectError::Handshake {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+    Ok(client(WsTransport::new(ws, plan.info), options))
 }
 
 /// A client over raw TCP with newline-delimited JSON, to `addr` ("host:port").

@@ -1,13 +1,15 @@
 //! Outgoing connections: TCP (async-net) and TLS (futures-rustls) connects shared by the
-//! clients.
+//! clients. URLs, errors and the HTTP client's pooling are `jsonrpc_proto::http_service`'s.
 
-use std::io;
+use futures::future::BoxFuture;
 use std::pin::Pin;
 
 use async_net::TcpStream;
 use futures::io::{AsyncRead, AsyncWrite};
-use jsonrpc_proto::http_service::UrlError;
+pub use jsonrpc_proto::http_service::ConnectError;
+use jsonrpc_proto::http_service::{Attempt, Endpoint, HttpConnect};
 
+use crate::io::FuturesIo;
 use crate::tls::{connector, server_name, TlsClientConfig};
 
 /// Any byte stream a connection can run on (TCP or TLS over TCP).
@@ -16,47 +18,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 /// A boxed byte stream.
 pub type BoxIo = Pin<Box<dyn Io>>;
-
-/// Why a client could not connect.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// The URL or address is not usable.
-    #[error("invalid endpoint {url:?}: {reason}")]
-    Url {
-        /// The URL given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The TCP connection or TLS handshake failed.
-    #[error("cannot connect to {addr}: {source}")]
-    Io {
-        /// host:port.
-        addr: String,
-        /// The I/O error.
-        source: io::Error,
-    },
-    /// TLS set-up failed.
-    #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
-    /// The WebSocket handshake failed.
-    #[error("WebSocket handshake with {url} failed: {reason}")]
-    Handshake {
-        /// The URL.
-        url: String,
-        /// What the server answered or what broke.
-        reason: String,
-    },
-}
-
-impl From<UrlError> for ConnectError {
-    fn from(e: UrlError) -> Self {
-        ConnectError::Url {
-            url: e.url,
-            reason: e.reason,
-        }
-    }
-}
 
 /// Opens TCP to `addr`, then TLS when `tls` is given (verifying `host`): the byte stream
 /// under every client, for building transports by hand.
@@ -78,5 +39,22 @@ pub async fn connect_io(
             let stream = connector(tls).connect(name, tcp).await.map_err(io_err)?;
             Ok(Box::pin(stream))
         }
+    }
+}
+
+/// The HTTP client's connector: [`connect_io`] as hyper IO.
+pub(crate) struct AsyncIoConnect(pub(crate) Option<TlsClientConfig>);
+
+impl HttpConnect for AsyncIoConnect {
+    type Io = FuturesIo<BoxIo>;
+
+    fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Self::Io, Attempt>> {
+        Box::pin(async move {
+            match connect_io(&endpoint.addr(), &endpoint.host, self.0.as_ref()).await {
+                Ok(io) => Ok(FuturesIo::new(io)),
+                Err(e @ ConnectError::Io { .. }) => Err(Attempt::Retry(e.to_string())),
+                Err(e) => Err(Attempt::Fail(e.to_string())),
+            }
+        })
     }
 }

@@ -1,22 +1,14 @@
 //! HTTP client transport: each frame is one POST (hyper 1 over async-net, TLS through
-//! futures-rustls); connections are kept alive and reused. The retry policy (only where the
-//! request cannot have been executed, with exponential backoff) and the error answers are
-//! `jsonrpc_proto::http_service`'s, shared with every runtime.
-
-use std::sync::{Arc, Mutex};
+//! futures-rustls); connections are kept alive and reused. The pool, the retry policy (only
+//! where the request cannot have been executed, with exponential backoff) and the error
+//! answers are `jsonrpc_proto::http_service`'s, shared with every runtime.
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
-pub use jsonrpc_proto::http_service::HttpClientConfig;
-use jsonrpc_proto::http_service::{
-    post_request, read_response, Attempt, Endpoint, HttpPostTransport, HttpPoster, HttpSink,
-};
-use jsonrpc_proto::peer::{Runtime, Transport, TransportError, TransportInfo};
+use jsonrpc_proto::http_service::HttpPostTransport;
+pub use jsonrpc_proto::http_service::{HttpClientConfig, HttpSink};
+use jsonrpc_proto::peer::{Transport, TransportError, TransportInfo};
 
-use crate::connect::{connect_io, ConnectError};
-use crate::io::FuturesIo;
+use crate::connect::{AsyncIoConnect, ConnectError};
 use crate::runtime::AsyncIoRuntime;
 
 /// A JSON-RPC transport over HTTP POSTs to one URL.
@@ -35,22 +27,8 @@ impl HttpTransport {
         config: HttpClientConfig,
         runtime: AsyncIoRuntime,
     ) -> Result<Self, ConnectError> {
-        let endpoint = Endpoint::parse(url, "http", "https")?;
-        if endpoint.tls && config.tls.is_none() {
-            return Err(ConnectError::Url {
-                url: url.to_owned(),
-                reason: "https needs a TLS client config (trusted CA roots)".into(),
-            });
-        }
-        let poster = Arc::new(HyperPoster {
-            endpoint: endpoint.clone(),
-            config: config.clone(),
-            idle: Mutex::new(Vec::new()),
-            runtime: runtime.clone(),
-        });
-        Ok(HttpTransport(HttpPostTransport::new(
-            &endpoint, poster, runtime, &config,
-        )))
+        let connector = AsyncIoConnect(config.tls.clone());
+        HttpPostTransport::hyper(url, connector, runtime, config).map(HttpTransport)
     }
 }
 
@@ -64,93 +42,5 @@ impl Transport for HttpTransport {
 
     fn split(self) -> (Self::Sink, Self::Stream) {
         self.0.split()
-    }
-}
-
-struct HyperPoster {
-    endpoint: Endpoint,
-    config: HttpClientConfig,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
-    runtime: AsyncIoRuntime,
-}
-
-impl HyperPoster {
-    fn take_idle(&self) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() {
-                return Some(sender);
-            }
-        }
-        None
-    }
-
-    fn put_idle(&self, sender: SendRequest<Full<Bytes>>) {
-        if sender.is_closed() {
-            return;
-        }
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < self.config.max_idle {
-            idle.push(sender);
-        }
-    }
-
-    async fn open(&self) -> Result<SendRequest<Full<Bytes>>, Attempt> {
-        let addr = self.endpoint.addr();
-        let io = connect_io(&addr, &self.endpoint.host, self.config.tls.as_ref())
-            .await
-            .map_err(|e| match e {
-                ConnectError::Io { .. } => Attempt::Retry(e.to_string()),
-                other => Attempt::Fail(other.to_string()),
-            })?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(FuturesIo::new(io))
-            .await
-            .map_err(|e| Attempt::Retry(format!("HTTP handshake with {addr}: {e}")))?;
-        Runtime::spawn(
-            &self.runtime,
-            Box::pin(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!("HTTP client connection ended: {e}");
-                }
-            }),
-        );
-        Ok(sender)
-    }
-
-    async fn try_post(&self, frame: Bytes) -> Result<Option<Bytes>, Attempt> {
-        let mut sender = match self.take_idle() {
-            Some(s) => s,
-            None => self.open().await?,
-        };
-        if sender.ready().await.is_err() {
-            return Err(Attempt::Retry("pooled connection closed".into()));
-        }
-        let request = post_request(&self.endpoint, &self.config.headers, frame)?;
-        let response = match sender.try_send_request(request).await {
-            Ok(r) => r,
-            Err(mut e) => {
-                return Err(if e.take_message().is_some() {
-                    Attempt::Retry(format!("request not sent: {}", e.error()))
-                } else {
-                    Attempt::Fail(format!(
-                        "connection failed during the request: {}",
-                        e.error()
-                    ))
-                });
-            }
-        };
-        let answer = read_response(response, self.config.max_response).await?;
-        self.put_idle(sender);
-        Ok(answer)
-    }
-}
-
-impl HttpPoster for HyperPoster {
-    fn post(&self, frame: Bytes) -> BoxFuture<'_, Result<Option<Bytes>, Attempt>> {
-        Box::pin(self.try_post(frame))
-    }
-
-    fn close(&self) {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }

@@ -32,7 +32,7 @@ use tokio_tungstenite::WebSocketStream;
 use crate::framed::StreamTransport;
 use crate::runtime::TokioRuntime;
 use crate::tls::{TlsError, TlsServerConfig};
-use crate::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE, TOO_MANY_CONNECTIONS};
+use crate::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE};
 
 /// The default grace period of a shutdown: in-flight calls get this long to finish.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
@@ -687,7 +687,7 @@ async fn handle_request(
 }
 
 /// Over the connection limit: 503 with `Connection: close`; a WebSocket upgrade is accepted
-/// and closed at once with code 1013 and [`TOO_MANY_CONNECTIONS`] (browsers cannot read the
+/// and closed at once with code 1013 and [`crate::ws::TOO_MANY_CONNECTIONS`] (browsers cannot read the
 /// status of a refused handshake, but they can read a close reason).
 fn refuse_busy(
     shared: &Arc<Shared>,
@@ -700,28 +700,17 @@ fn refuse_busy(
         let upgrade = hyper::upgrade::on(&mut req);
         let max = shared.max_ws_message;
         shared.spawn(async move {
-            use futures::SinkExt;
-            use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-            use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-            use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
             let Ok(upgraded) = upgrade.await else {
                 return;
             };
-            let mut ws = WebSocketStream::from_raw_socket(
+            let ws = WebSocketStream::from_raw_socket(
                 TokioIo::new(upgraded),
                 Role::Server,
                 Some(ws_config(max)),
             )
             .await;
-            let close = CloseFrame {
-                code: CloseCode::Again,
-                reason: Utf8Bytes::from_static(TOO_MANY_CONNECTIONS),
-            };
-            let bye = async {
-                let _ = ws.send(Message::Close(Some(close))).await;
-                // Wait for the peer's close reply (bounded below), then drop the socket.
-                while let Some(Ok(_)) = futures::StreamExt::next(&mut ws).await {}
-            };
+            // Close 1013, then wait for the peer's close reply (bounded), then drop the socket.
+            let bye = jsonrpc_proto::peer::ws::refuse_busy(ws);
             if tokio::time::timeout(Duration::from_secs(5), bye)
                 .await
                 .is_err()

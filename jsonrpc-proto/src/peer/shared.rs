@@ -36,6 +36,12 @@ pub(crate) struct Inner {
     pub(crate) pushes: VecDeque<Bytes>,
     /// Streams of notifications no handler took.
     pub(crate) subscribers: Vec<mpsc::Sender<Notification<'static>>>,
+    /// Notifications that arrived before the first subscriber (client side only), handed to
+    /// it when it subscribes; at most `early_capacity` (newer ones are dropped).
+    pub(crate) early: VecDeque<Notification<'static>>,
+    /// How many early notifications are kept; 0 once someone subscribed (or on served
+    /// connections, where nobody may ever subscribe).
+    pub(crate) early_capacity: usize,
     /// Someone asked the driver to close.
     pub(crate) close_requested: bool,
     /// Someone asked the driver to drop the connection without flushing (a client too slow
@@ -80,6 +86,14 @@ impl Inner {
 
     /// Offers a notification to every subscriber (never waits: a full stream loses it).
     pub(crate) fn publish(&mut self, n: Notification<'static>) {
+        if self.subscribers.is_empty() && self.early_capacity > 0 {
+            if self.early.len() < self.early_capacity {
+                self.early.push_back(n);
+            } else {
+                tracing::warn!("notification buffer full before any subscriber: dropped");
+            }
+            return;
+        }
         if self.subscribers.is_empty() {
             tracing::debug!(method = %n.method, "notification with no handler and no subscriber dropped");
             return;
@@ -139,6 +153,12 @@ impl PeerShared {
                 calls: U64Map::default(),
                 pushes: VecDeque::new(),
                 subscribers: Vec::new(),
+                early: VecDeque::new(),
+                early_capacity: if close_when_unused {
+                    notification_buffer.max(1)
+                } else {
+                    0
+                },
                 close_requested: false,
                 abort_requested: false,
                 finished: false,
