@@ -87,10 +87,12 @@ fn shared_limits_hold_on_the_async_io_server() {
             .unwrap();
         let mut r = BufReader::new(tcp.clone());
         let mut w = tcp;
-        w.write_all(format!("{deep}\n").as_bytes()).await.unwrap();
-        assert_eq!(read_line(&mut r).await.unwrap()["error"]["code"], -32700);
+        // Both frames in one write: the idle timeout cannot fall between them.
         let call = json!({"jsonrpc":"2.0","id":1,"method":"big","params":[5000]});
-        w.write_all(format!("{call}\n").as_bytes()).await.unwrap();
+        w.write_all(format!("{deep}\n{call}\n").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(read_line(&mut r).await.unwrap()["error"]["code"], -32700);
         let v = read_line(&mut r).await.unwrap();
         assert_eq!(v["error"]["code"], -32603, "{v}");
         // Then silence: the idle timeout closes the connection.
@@ -102,7 +104,9 @@ fn shared_limits_hold_on_the_async_io_server() {
             .unwrap();
         let url = format!("ws://{}/ws", server.http_addr().unwrap());
         let (mut ws, _) = async_tungstenite::client_async(url, tcp).await.unwrap();
+        let big = json!({"jsonrpc":"2.0","id":2,"method":"echo","params":["x".repeat(8000)]});
         ws.send(Message::text(nested(1000))).await.unwrap();
+        ws.send(Message::text(big.to_string())).await.unwrap();
         match bounded("an answer", ws.next()).await {
             Some(Ok(Message::Text(t))) => {
                 let v: Value = serde_json::from_str(&t).unwrap();
@@ -110,8 +114,6 @@ fn shared_limits_hold_on_the_async_io_server() {
             }
             other => panic!("unexpected {other:?}"),
         }
-        let big = json!({"jsonrpc":"2.0","id":2,"method":"echo","params":["x".repeat(8000)]});
-        ws.send(Message::text(big.to_string())).await.unwrap();
         match bounded("a close frame", ws.next()).await {
             Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Size),
             other => panic!("expected close 1009, got {other:?}"),

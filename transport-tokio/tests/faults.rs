@@ -122,7 +122,8 @@ async fn client_vanishing_mid_tls_handshake_frees_the_socket() {
         .http("127.0.0.1:0")
         .tcp("127.0.0.1:0")
         .tls(TlsServerConfig::from_pem_files(&pki.server_cert, &pki.server_key, None).unwrap())
-        .tls_handshake_timeout(Duration::from_millis(500))
+        // Long enough for the first check below to see the socket on a loaded machine.
+        .tls_handshake_timeout(Duration::from_secs(3))
         .start()
         .await
         .unwrap();
