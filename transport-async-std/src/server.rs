@@ -20,8 +20,12 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use jsonrpc_proto::http::Limits;
-use jsonrpc_proto::http_service::{switching_protocols, ConnInfo, HttpOutcome, HttpService};
+use jsonrpc_proto::http::{is_websocket_upgrade, Limits, Rejection, WS_PATH};
+use jsonrpc_proto::http_service::{
+    reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
+    DEFAULT_BODY_READ_TIMEOUT,
+};
+use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
 use jsonrpc_proto::peer::framed::StreamTransport;
 use jsonrpc_proto::peer::lifecycle::Lifecycle;
 use jsonrpc_proto::peer::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE};
@@ -37,8 +41,12 @@ use crate::tls::{acceptor, TlsError, TlsServerConfig};
 /// The default grace period of a shutdown: in-flight calls get this long to finish.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
-/// How long a TLS handshake may take before the connection is dropped.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time a TLS handshake may take before the connection is dropped: 10 s.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default time a client has to send a complete HTTP request head (also the longest an
+/// idle keep-alive connection waits for its next request): 30 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +79,9 @@ pub struct ServerBuilder {
     max_ws_message: usize,
     grace: Duration,
     runtime: Option<AsyncIoRuntime>,
+    header_read_timeout: Option<Duration>,
+    body_read_timeout: Option<Duration>,
+    tls_handshake_timeout: Duration,
 }
 
 /// The entry point: `Server::builder(router)`.
@@ -91,6 +102,9 @@ impl Server {
             max_ws_message: DEFAULT_MAX_MESSAGE,
             grace: DEFAULT_GRACE,
             runtime: None,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -144,6 +158,49 @@ impl ServerBuilder {
         self
     }
 
+    /// Sockets served at once, over all listeners (HTTP keep-alive, WebSocket, TCP; default
+    /// 10 000, `ServerConfig::max_connections`). Over it: HTTP requests get 503 with
+    /// `Connection: close`, a WebSocket upgrade is accepted and closed at once with code 1013
+    /// and a reason, a plain TCP client gets one -32003 error line (id null) and is closed.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n;
+        self
+    }
+
+    /// Closes TCP and WebSocket connections that read and write no frame for this long
+    /// while nothing is in flight (default 300 s; `None`: never).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// The largest result sent in one response (default 10 MiB); over it the call is
+    /// answered with -32603 "Response too large".
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.config.max_response_size = bytes;
+        self
+    }
+
+    /// The time a client has to send a complete HTTP request head, and the longest an idle
+    /// keep-alive connection is kept (default 30 s; `None`: no limit). Slowloris defence.
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// The time a client has to send a complete HTTP request body (default 30 s; `None`: no
+    /// limit); later: 408 and the connection is closed.
+    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The time a TLS handshake may take (default 10 s); later the socket is closed.
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.tls_handshake_timeout = timeout;
+        self
+    }
+
     /// How long a graceful shutdown waits for in-flight calls (default 10 s).
     pub fn grace_period(mut self, grace: Duration) -> Self {
         self.grace = grace;
@@ -177,10 +234,15 @@ impl ServerBuilder {
             None => None,
         };
         let runtime = self.runtime.unwrap_or_default();
+        let sockets = SocketSlots::new(self.config.max_connections);
         let proto = ProtoServer::new(self.router, runtime.clone(), self.config);
         let lifecycle = Lifecycle::new();
         let shared = Arc::new(Shared {
-            http: HttpService::new(proto.clone(), &self.node_name, self.limits),
+            http: HttpService::new(proto.clone(), &self.node_name, self.limits)
+                .with_body_read_timeout(self.body_read_timeout),
+            sockets: sockets.clone(),
+            header_read_timeout: self.header_read_timeout,
+            tls_handshake_timeout: self.tls_handshake_timeout,
             proto,
             max_ws_message: self.max_ws_message,
             tls: self.tls,
@@ -196,6 +258,7 @@ impl ServerBuilder {
             shared.spawn(accept_loop(shared.clone(), listener, Listener::Tcp));
         }
         Ok(RunningServer {
+            sockets,
             http_addr: http_local,
             tcp_addr: tcp_local,
             handle: shared.proto.handle(),
@@ -227,6 +290,7 @@ impl ShutdownHandle {
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
 pub struct RunningServer {
+    sockets: SocketSlots,
     http_addr: Option<SocketAddr>,
     tcp_addr: Option<SocketAddr>,
     handle: ServerHandle,
@@ -249,6 +313,12 @@ impl RunningServer {
     /// The async layer's handle: `notify_client`, `broadcast`, `clients`, `pending_requests`.
     pub fn handle(&self) -> ServerHandle {
         self.handle.clone()
+    }
+
+    /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
+    /// refused over the connection limit).
+    pub fn open_connections(&self) -> usize {
+        self.sockets.open()
     }
 
     /// A handle that starts a graceful shutdown from anywhere (a signal handler, a task).
@@ -287,6 +357,9 @@ impl Drop for RunningServer {
 struct Shared {
     proto: ProtoServer,
     http: HttpService,
+    sockets: SocketSlots,
+    header_read_timeout: Option<Duration>,
+    tls_handshake_timeout: Duration,
     max_ws_message: usize,
     tls: Option<TlsServerConfig>,
     lifecycle: Lifecycle,
@@ -306,7 +379,11 @@ impl Shared {
         self: &Arc<Self>,
         req: Request<Incoming>,
         conn: ConnInfo,
+        slot: Arc<SocketSlot>,
     ) -> Response<Full<Bytes>> {
+        if slot.busy() {
+            return self.refuse_busy(req, conn, slot);
+        }
         match self.http.handle(req, &conn).await {
             HttpOutcome::Respond(response) => response,
             HttpOutcome::WebSocket {
@@ -317,6 +394,8 @@ impl Shared {
                 let upgrade = hyper::upgrade::on(&mut *request);
                 let shared = self.clone();
                 self.spawn(async move {
+                    // The upgraded socket stays counted while it is served.
+                    let _slot = slot;
                     match upgrade.await {
                         Ok(upgraded) => {
                             let ws = WebSocketStream::from_raw_socket(
@@ -334,6 +413,55 @@ impl Shared {
                 });
                 switching_protocols(&derive_accept_key(key.as_bytes()))
             }
+        }
+    }
+}
+
+impl Shared {
+    /// Over the connection limit: 503 with `Connection: close`; a WebSocket upgrade is
+    /// accepted and closed at once with code 1013 and a reason (browsers cannot read the status
+    /// of a refused handshake, but they can read a close reason).
+    fn refuse_busy(
+        self: &Arc<Self>,
+        mut req: Request<Incoming>,
+        conn: ConnInfo,
+        slot: Arc<SocketSlot>,
+    ) -> Response<Full<Bytes>> {
+        let headers = req.headers();
+        let header =
+            |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+        let upgrade = req.uri().path() == WS_PATH
+            && is_websocket_upgrade(
+                header(http::header::CONNECTION),
+                header(http::header::UPGRADE),
+            );
+        let key = headers.get(http::header::SEC_WEBSOCKET_KEY).cloned();
+        match key.filter(|_| upgrade) {
+            Some(key) => {
+                let upgrade = hyper::upgrade::on(&mut req);
+                let max = self.max_ws_message;
+                self.spawn(async move {
+                    let _slot = slot;
+                    let Ok(upgraded) = upgrade.await else {
+                        return;
+                    };
+                    let ws = WebSocketStream::from_raw_socket(
+                        HyperIo(upgraded),
+                        Role::Server,
+                        Some(ws_config(max)),
+                    )
+                    .await;
+                    // Close 1013, wait for the peer's reply (bounded), then drop the socket.
+                    let bye = jsonrpc_proto::peer::ws::refuse_busy(ws);
+                    futures::pin_mut!(bye);
+                    let timer = async_io::Timer::after(Duration::from_secs(5));
+                    if let Either::Right(_) = future::select(bye, timer).await {
+                        tracing::debug!(peer = ?conn.peer, "refused WebSocket did not answer the close");
+                    }
+                });
+                switching_protocols(&derive_accept_key(key.as_bytes()))
+            }
+            None => reject_and_close(Rejection::TOO_MANY_CONNECTIONS),
         }
     }
 }
@@ -366,9 +494,14 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, kind: Listener)
             }
         };
         let _ = stream.set_nodelay(true);
+        // Counted until the socket closes; an upgraded WebSocket keeps a clone.
+        let slot = Arc::new(shared.sockets.acquire());
+        if slot.busy() {
+            tracing::warn!(%peer, limit = shared.sockets.max(), "too many connections: refusing one");
+        }
         let conn = shared.clone();
         shared.spawn(async move {
-            if let Err(e) = serve_socket(conn, stream, peer, kind).await {
+            if let Err(e) = serve_socket(conn, stream, peer, kind, slot).await {
                 tracing::debug!(%peer, "connection ended with an error: {e}");
             }
         });
@@ -381,17 +514,34 @@ async fn serve_socket(
     stream: TcpStream,
     peer: SocketAddr,
     kind: Listener,
+    slot: Arc<SocketSlot>,
 ) -> io::Result<()> {
     let mut conn = ConnInfo {
         peer: Some(peer),
         local: stream.local_addr().ok(),
         tls: false,
     };
+    if slot.busy() && matches!(kind, Listener::Tcp) {
+        // One error line (plain TCP only), then close: no TLS handshake for a refused socket.
+        if shared.tls.is_none() {
+            use futures::io::AsyncWriteExt;
+            let mut stream = stream;
+            let line = jsonrpc_proto::limits::too_many_connections_line();
+            let write = async move {
+                let _ = stream.write_all(&line).await;
+                let _ = stream.close().await;
+            };
+            futures::pin_mut!(write);
+            let timer = async_io::Timer::after(shared.tls_handshake_timeout);
+            let _ = future::select(write, timer).await;
+        }
+        return Ok(());
+    }
     match shared.tls.clone() {
-        None => serve_io(shared, stream, conn, kind).await,
+        None => serve_io(shared, stream, conn, kind, slot).await,
         Some(tls) => {
             let accept = acceptor(&tls).accept(stream);
-            let timer = async_io::Timer::after(TLS_HANDSHAKE_TIMEOUT);
+            let timer = async_io::Timer::after(shared.tls_handshake_timeout);
             let tls_stream = match future::select(accept, timer).await {
                 Either::Left((r, _)) => r?,
                 Either::Right(_) => {
@@ -402,12 +552,18 @@ async fn serve_socket(
                 }
             };
             conn.tls = true;
-            serve_io(shared, tls_stream, conn, kind).await
+            serve_io(shared, tls_stream, conn, kind, slot).await
         }
     }
 }
 
-async fn serve_io<S>(shared: Arc<Shared>, io: S, conn: ConnInfo, kind: Listener) -> io::Result<()>
+async fn serve_io<S>(
+    shared: Arc<Shared>,
+    io: S,
+    conn: ConnInfo,
+    kind: Listener,
+    slot: Arc<SocketSlot>,
+) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -425,11 +581,12 @@ where
             let svc_shared = shared.clone();
             let service = service_fn(move |req| {
                 let shared = svc_shared.clone();
-                async move { Ok::<_, Infallible>(shared.respond(req, conn).await) }
+                let slot = slot.clone();
+                async move { Ok::<_, Infallible>(shared.respond(req, conn, slot).await) }
             });
             let http = hyper::server::conn::http1::Builder::new()
                 .timer(HyperTimer)
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(shared.header_read_timeout)
                 .serve_connection(FuturesIo::new(io), service)
                 .with_upgrades();
             futures::pin_mut!(http);
