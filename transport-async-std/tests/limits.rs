@@ -173,3 +173,85 @@ fn shared_http_service_answers_a_slow_body_with_408() {
         }
     });
 }
+
+async fn poll_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + BOUND;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for: {what}"
+        );
+        async_io::Timer::after(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn connections_over_the_limit_and_slow_heads_on_the_async_io_server() {
+    smol::block_on(async {
+        let server = Server::builder(router())
+            .http("127.0.0.1:0")
+            .tcp("127.0.0.1:0")
+            .max_connections(1)
+            .header_read_timeout(Some(Duration::from_millis(300)))
+            .runtime(AsyncIoRuntime::smol())
+            .start()
+            .await
+            .unwrap();
+        let http = server.http_addr().unwrap();
+        let h = server.handle();
+        let held = TcpStream::connect(server.tcp_addr().unwrap())
+            .await
+            .unwrap();
+        poll_until("one client", || h.client_count() == 1).await;
+
+        // TCP: one -32003 line, then closed.
+        let tcp = TcpStream::connect(server.tcp_addr().unwrap())
+            .await
+            .unwrap();
+        let mut r = BufReader::new(tcp);
+        let v = read_line(&mut r).await.expect("an error line");
+        assert_eq!(v["error"]["code"], -32003, "{v}");
+        assert!(v["id"].is_null());
+        assert!(read_line(&mut r).await.is_none());
+
+        // HTTP: 503.
+        let mut tcp = TcpStream::connect(http).await.unwrap();
+        tcp.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            .await
+            .unwrap();
+        let mut raw = String::new();
+        bounded("a 503", tcp.read_to_string(&mut raw))
+            .await
+            .unwrap();
+        assert!(raw.starts_with("HTTP/1.1 503"), "{raw}");
+
+        // WebSocket: upgraded, then close 1013.
+        let tcp = TcpStream::connect(http).await.unwrap();
+        let (mut ws, _) = async_tungstenite::client_async(format!("ws://{http}/ws"), tcp)
+            .await
+            .unwrap();
+        match bounded("a close frame", ws.next()).await {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(frame.code, CloseCode::Again);
+                assert_eq!(
+                    frame.reason.as_str(),
+                    jsonrpc_proto::peer::ws::TOO_MANY_CONNECTIONS
+                );
+            }
+            other => panic!("expected close 1013, got {other:?}"),
+        }
+        drop(ws);
+
+        // A slot frees up; a client that trickles its HTTP head is cut off.
+        drop(held);
+        poll_until("no sockets", || server.open_connections() == 0).await;
+        let mut slow = TcpStream::connect(http).await.unwrap();
+        slow.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = bounded("the slow head dropped", slow.read_to_end(&mut rest)).await;
+        poll_until("no sockets", || server.open_connections() == 0).await;
+        server.shutdown().await;
+    });
+}
