@@ -24,11 +24,13 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod codec;
 pub mod error;
 pub mod id;
 pub mod message;
 
 pub use batch::BatchWriter;
+pub use codec::{Codec, CodecError, ContentLengthCodec, LineCodec, DEFAULT_MAX_FRAME_SIZE};
 pub use error::{ErrorCode, ErrorObject, ParseError};
 pub use id::{Id, IdNumber};
 pub use message::{
