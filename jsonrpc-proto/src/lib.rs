@@ -41,6 +41,8 @@ pub use serde_json::value::RawValue;
 
 #[cfg(feature = "async")]
 pub mod peer;
+#[cfg(feature = "async")]
+pub mod service;
 
 pub mod connection;
 pub mod sim;

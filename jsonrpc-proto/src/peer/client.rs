@@ -1,0 +1,561 @@
+//! [`Client`]: calls, notifications and batches over one connection, and the stream of
+//! notifications the other side pushes.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context as TaskCx, Poll};
+use std::time::Duration;
+
+use futures::channel::mpsc;
+use futures::Stream;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::connection::{CallError, Config, Connection, SendError};
+use crate::error::ErrorObject;
+use crate::id::Id;
+use crate::message::Notification;
+use crate::service::{ConnCtx, Context, Router};
+
+use super::driver::{Driver, Serving};
+use super::server::{ClientId, ClientInfo};
+use super::shared::{serialize_params, CallSlot, PeerShared, CANCEL_METHOD};
+use super::{Runtime, Transport, TransportError};
+
+/// Why a call from a [`Client`] did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The other side answered with an error object (code, message and data as sent).
+    #[error("{0}")]
+    Rpc(ErrorObject),
+    /// No answer came before the call's deadline.
+    #[error("request timed out")]
+    Timeout,
+    /// The connection is closed (or closed before the answer came).
+    #[error("connection closed")]
+    Closed,
+    /// The transport failed.
+    #[error("transport error: {0}")]
+    Transport(#[from] TransportError),
+    /// The params could not be serialized, or are not an array or object.
+    #[error("params cannot be sent: {0}")]
+    Params(String),
+    /// The result did not deserialize as the expected type.
+    #[error("the result does not have the expected shape: {0}")]
+    Deserialize(serde_json::Error),
+    /// Too many calls await an answer (`Config::max_pending`); retry after some complete.
+    #[error("{limit} calls already await an answer")]
+    TooManyPending {
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+impl ClientError {
+    /// The error object, when the other side answered with one.
+    pub fn as_rpc(&self) -> Option<&ErrorObject> {
+        match self {
+            ClientError::Rpc(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<CallError> for ClientError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Remote(e) => ClientError::Rpc(e),
+            CallError::TimedOut => ClientError::Timeout,
+            CallError::Closed => ClientError::Closed,
+        }
+    }
+}
+
+impl From<SendError> for ClientError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Closed => ClientError::Closed,
+            SendError::TooManyPending { limit } => ClientError::TooManyPending { limit },
+        }
+    }
+}
+
+/// Settings of a [`Client`].
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Protocol limits; `connection.request_timeout` (default 30 s) is the default deadline of
+    /// each outgoing call.
+    pub connection: Config,
+    /// When a call's future is dropped before its answer, also send `$/cancelRequest {"id"}`
+    /// so the other side drops its handler (default false; the call is forgotten either way).
+    pub send_cancel_notifications: bool,
+    /// Capacity of each [`Client::notifications`] stream (default 1024). When a consumer is
+    /// slower than the pushes, new notifications for that stream are dropped with a warning:
+    /// a slow consumer never blocks the connection.
+    pub notification_buffer: usize,
+    /// When serving a router ([`Client::with_router`]): the deadline of each handler (default
+    /// 30 s; answered -32001).
+    pub handler_timeout: Option<Duration>,
+    /// When serving a router: room for notifications handlers push with
+    /// [`Context::notify`] before they are dropped (default 1024).
+    pub push_buffer: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            connection: Config::default(),
+            send_cancel_notifications: false,
+            notification_buffer: 1024,
+            handler_timeout: Some(Duration::from_secs(30)),
+            push_buffer: 1024,
+        }
+    }
+}
+
+/// A handle on one connection: calls, notifications, batches. Clone it freely; the
+/// connection closes when the last handle is dropped or [`Client::close`] is called.
+pub struct Client {
+    shared: Arc<PeerShared>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Clone for Client {
+    fn clone(&self) -> Self {
+        Client::from_shared(Arc::clone(&self.shared))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if self.shared.handles.fetch_sub(1, Ordering::SeqCst) == 1 && self.shared.close_when_unused
+        {
+            self.shared.wake();
+        }
+    }
+}
+
+impl Client {
+    pub(crate) fn from_shared(shared: Arc<PeerShared>) -> Self {
+        shared.handles.fetch_add(1, Ordering::SeqCst);
+        Client { shared }
+    }
+
+    /// Connects over `transport`: spawns the connection's driver on `runtime`.
+    pub fn new<T: Transport, R: Runtime>(transport: T, runtime: R, config: ClientConfig) -> Client {
+        Client::start(transport, runtime, config, None)
+    }
+
+    /// Like [`Client::new`], and also serves `router` on the same connection: the other side
+    /// can call this side (bidirectional RPC, e.g. a server calling back its client).
+    pub fn with_router<T: Transport, R: Runtime>(
+        transport: T,
+        runtime: R,
+        config: ClientConfig,
+        router: Router,
+    ) -> Client {
+        Client::start(transport, runtime, config, Some(router))
+    }
+
+    fn start<T: Transport, R: Runtime>(
+        transport: T,
+        runtime: R,
+        config: ClientConfig,
+        router: Option<Router>,
+    ) -> Client {
+        let rt: super::rt::Rt = Arc::new(runtime);
+        let info = transport.info();
+        let shared = Arc::new(PeerShared::new(
+            Connection::new(config.connection.clone()),
+            Arc::clone(&rt),
+            config.send_cancel_notifications,
+            config.push_buffer,
+            config.notification_buffer,
+            true,
+        ));
+        let serving = router.map(|router| Serving {
+            ctx: Context::new(ConnCtx {
+                client: ClientInfo {
+                    id: ClientId(0),
+                    transport: info,
+                },
+                state: router.extensions().clone(),
+                peer: Some(Arc::clone(&shared)),
+                server: None,
+                rt: Arc::clone(&rt),
+            }),
+            router,
+            timeout: config.handler_timeout,
+            server: None,
+            shutdown_grace: Duration::ZERO,
+        });
+        let client = Client::from_shared(Arc::clone(&shared));
+        let (sink, stream) = transport.split();
+        rt.spawn(Box::pin(Driver::new(shared, sink, stream, serving)));
+        client
+    }
+
+    /// Calls `method` and reads the result as `R`. `params` must serialize to an array, an
+    /// object, or `null`/`()` (no params). The request is sent at once; dropping the returned
+    /// future forgets the call (and sends `$/cancelRequest` when configured).
+    pub fn request<R: DeserializeOwned, P: Serialize>(
+        &self,
+        method: &str,
+        params: P,
+    ) -> ResponseFuture<R> {
+        self.start_call(method, &params, None)
+    }
+
+    /// Like [`Client::request`] with its own deadline instead of the configured one.
+    pub fn request_with_timeout<R: DeserializeOwned, P: Serialize>(
+        &self,
+        method: &str,
+        params: P,
+        timeout: Duration,
+    ) -> ResponseFuture<R> {
+        self.start_call(method, &params, Some(Some(timeout)))
+    }
+
+    /// Calls `method` with raw params and gives the raw result.
+    pub fn request_raw(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> ResponseFuture<Box<RawValue>> {
+        self.send_call(method, params, None)
+    }
+
+    fn start_call<R, P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+        timeout: Option<Option<Duration>>,
+    ) -> ResponseFuture<R> {
+        match serialize_params(params) {
+            Ok(p) => self.send_call(method, p.as_deref(), timeout),
+            Err(e) => ResponseFuture::failed(ClientError::Params(e)),
+        }
+    }
+
+    fn send_call<R>(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        timeout: Option<Option<Duration>>,
+    ) -> ResponseFuture<R> {
+        let now = self.shared.rt.now();
+        let sent = {
+            let mut inner = self.shared.lock();
+            if inner.finished {
+                Err(SendError::Closed)
+            } else {
+                let r = match timeout {
+                    None => inner.conn.request(method, params, now),
+                    Some(t) => inner.conn.request_with_timeout(method, params, now, t),
+                };
+                if let Ok(id) = &r {
+                    inner
+                        .calls
+                        .insert(id.as_u64().unwrap_or(0), CallSlot::default());
+                }
+                r
+            }
+        };
+        match sent {
+            Ok(id) => {
+                self.shared.wake();
+                ResponseFuture::pending(Arc::clone(&self.shared), id.as_u64().unwrap_or(0))
+            }
+            Err(e) => ResponseFuture::failed(e.into()),
+        }
+    }
+
+    /// Sends a notification (no answer).
+    pub async fn notify<P: Serialize>(&self, method: &str, params: P) -> Result<(), ClientError> {
+        let params = serialize_params(&params).map_err(ClientError::Params)?;
+        self.notify_raw(method, params.as_deref())
+    }
+
+    /// Sends a notification with raw params.
+    pub fn notify_raw(&self, method: &str, params: Option<&RawValue>) -> Result<(), ClientError> {
+        {
+            let mut inner = self.shared.lock();
+            if inner.finished {
+                return Err(ClientError::Closed);
+            }
+            inner.conn.notify(method, params)?;
+        }
+        self.shared.wake();
+        Ok(())
+    }
+
+    /// A batch: add requests and notifications, then [`BatchBuilder::send`] them as one
+    /// array; results come back by position of the requests.
+    pub fn batch(&self) -> BatchBuilder<'_> {
+        BatchBuilder {
+            client: self,
+            entries: Vec::new(),
+            requests: 0,
+            error: None,
+        }
+    }
+
+    /// A stream of the notifications the other side sends that no local handler takes.
+    /// Each stream holds up to `ClientConfig::notification_buffer` items; when its consumer
+    /// falls behind, newer notifications for that stream are dropped (with a warning) rather
+    /// than blocking the connection. Every stream sees every notification sent after it was
+    /// created; the stream ends when the connection closes.
+    pub fn notifications(&self) -> Notifications {
+        let (tx, rx) = mpsc::channel(self.shared.notification_buffer);
+        let mut inner = self.shared.lock();
+        if !inner.finished {
+            inner.subscribers.push(tx);
+        }
+        Notifications { rx }
+    }
+
+    /// Closes the connection: pending calls fail with [`ClientError::Closed`], queued frames
+    /// are flushed, the transport is closed. Completes when the connection has ended.
+    pub async fn close(&self) {
+        self.shared.request_close();
+        let shared = &self.shared;
+        shared.done.wait_until(|| shared.is_finished()).await;
+    }
+
+    /// True once the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_finished()
+    }
+
+    /// Calls awaiting an answer.
+    pub fn pending(&self) -> usize {
+        self.shared.lock().conn.pending()
+    }
+}
+
+/// The answer to one call; see [`Client::request`]. Dropping it before it completes forgets
+/// the call.
+#[must_use = "a call's future does nothing useful unless awaited; dropping it cancels the call"]
+pub struct ResponseFuture<R> {
+    shared: Option<Arc<PeerShared>>,
+    id: u64,
+    error: Option<ClientError>,
+    _result: PhantomData<fn() -> R>,
+}
+
+impl<R> fmt::Debug for ResponseFuture<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl<R> ResponseFuture<R> {
+    fn pending(shared: Arc<PeerShared>, id: u64) -> Self {
+        ResponseFuture {
+            shared: Some(shared),
+            id,
+            error: None,
+            _result: PhantomData,
+        }
+    }
+
+    fn failed(e: ClientError) -> Self {
+        ResponseFuture {
+            shared: None,
+            id: 0,
+            error: Some(e),
+            _result: PhantomData,
+        }
+    }
+
+    /// The id the request was sent with (`None` when it could not be sent).
+    pub fn id(&self) -> Option<Id> {
+        self.shared.as_ref().map(|_| Id::from(self.id))
+    }
+
+    fn poll_raw(&mut self, cx: &mut TaskCx<'_>) -> Poll<Result<Box<RawValue>, ClientError>> {
+        let Some(shared) = &self.shared else {
+            return Poll::Ready(Err(self.error.take().unwrap_or(ClientError::Closed)));
+        };
+        let mut inner = shared.lock();
+        let done = match inner.calls.get_mut(&self.id) {
+            None => Some(Err(ClientError::Closed)),
+            Some(slot) => match slot.result.take() {
+                Some(r) => Some(r.map_err(ClientError::from)),
+                None => {
+                    if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        slot.waker = Some(cx.waker().clone());
+                    }
+                    None
+                }
+            },
+        };
+        match done {
+            Some(r) => {
+                inner.calls.remove(&self.id);
+                drop(inner);
+                self.shared = None;
+                Poll::Ready(r)
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<R: DeserializeOwned> Future for ResponseFuture<R> {
+    type Output = Result<R, ClientError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.poll_raw(cx).map(|r| {
+            r.and_then(|raw| serde_json::from_str(raw.get()).map_err(ClientError::Deserialize))
+        })
+    }
+}
+
+impl<R> Drop for ResponseFuture<R> {
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.take() else {
+            return;
+        };
+        let id = Id::from(self.id);
+        let mut inner = shared.lock();
+        inner.calls.remove(&self.id);
+        if inner.conn.cancel(&id) && shared.send_cancel {
+            let params = serde_json::value::to_raw_value(&serde_json::json!({ "id": self.id }));
+            if let Ok(params) = params {
+                let _ = inner.conn.notify(CANCEL_METHOD, Some(&params));
+            }
+        }
+        drop(inner);
+        shared.wake();
+    }
+}
+
+/// Builds a batch; see [`Client::batch`].
+pub struct BatchBuilder<'c> {
+    client: &'c Client,
+    entries: Vec<(String, Option<Box<RawValue>>, bool)>,
+    requests: usize,
+    error: Option<ClientError>,
+}
+
+impl fmt::Debug for BatchBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchBuilder")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl BatchBuilder<'_> {
+    /// Adds a request; returns its position in the results.
+    pub fn request<P: Serialize>(&mut self, method: &str, params: P) -> usize {
+        match serialize_params(&params) {
+            Ok(p) => self.entries.push((method.to_owned(), p, true)),
+            Err(e) => {
+                self.error.get_or_insert(ClientError::Params(e));
+            }
+        }
+        self.requests += 1;
+        self.requests - 1
+    }
+
+    /// Adds a notification.
+    pub fn notify<P: Serialize>(&mut self, method: &str, params: P) -> &mut Self {
+        match serialize_params(&params) {
+            Ok(p) => self.entries.push((method.to_owned(), p, false)),
+            Err(e) => {
+                self.error.get_or_insert(ClientError::Params(e));
+            }
+        }
+        self
+    }
+
+    /// Sends the batch as one array and waits for every answer. The results are in the order
+    /// the requests were added. `Err` when the batch could not be sent at all.
+    pub async fn send(self) -> Result<Vec<Result<Box<RawValue>, ClientError>>, ClientError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let shared = &self.client.shared;
+        let now = shared.rt.now();
+        let futures: Vec<ResponseFuture<Box<RawValue>>> = {
+            let mut inner = shared.lock();
+            if inner.finished {
+                return Err(ClientError::Closed);
+            }
+            let config = inner.conn.config();
+            let timeout = config.request_timeout;
+            if inner.conn.pending() + self.requests > config.max_pending {
+                return Err(ClientError::TooManyPending {
+                    limit: config.max_pending,
+                });
+            }
+            let inner = &mut *inner;
+            let mut ids = Vec::with_capacity(self.requests);
+            let mut batch = inner.conn.batch();
+            for (method, params, is_request) in &self.entries {
+                if *is_request {
+                    match batch.request(method, params.as_deref(), now, timeout) {
+                        Ok(id) => ids.push(id.as_u64().unwrap_or(0)),
+                        Err(e) => {
+                            // Calls added so far are forgotten (their late answers are dropped).
+                            drop(batch);
+                            for n in ids {
+                                inner.conn.cancel(&Id::from(n));
+                            }
+                            return Err(e.into());
+                        }
+                    }
+                } else {
+                    batch.notify(method, params.as_deref())?;
+                }
+            }
+            batch.finish();
+            ids.into_iter()
+                .map(|n| {
+                    inner.calls.insert(n, CallSlot::default());
+                    ResponseFuture::pending(Arc::clone(shared), n)
+                })
+                .collect()
+        };
+        shared.wake();
+        let mut results = Vec::with_capacity(futures.len());
+        for f in futures {
+            results.push(f.await);
+        }
+        Ok(results)
+    }
+}
+
+/// Notifications pushed by the other side; see [`Client::notifications`].
+pub struct Notifications {
+    rx: mpsc::Receiver<Notification<'static>>,
+}
+
+impl fmt::Debug for Notifications {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notifications").finish()
+    }
+}
+
+impl Stream for Notifications {
+    type Item = Notification<'static>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.rx).poll_next(cx)
+    }
+}

@@ -1,0 +1,696 @@
+//! The task that drives one connection: moves frames between the transport and the
+//! [`Connection`], runs handlers concurrently, enforces handler deadlines, and delivers
+//! answers to waiting callers.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context as TaskCx, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::future::{AbortHandle, Abortable, Aborted, BoxFuture, CatchUnwind, FutureExt};
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use futures::{Sink, SinkExt};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::connection::{Event, IncomingRequest, ResponseHandle};
+use crate::error::ErrorObject;
+use crate::id::Id;
+use crate::message::Notification;
+use crate::service::{CallInfo, Context, Dispatch, Router};
+
+use super::server::ServerShared;
+use super::shared::{PeerShared, CANCEL_METHOD};
+use super::TransportError;
+
+type CallResult = Result<Box<RawValue>, ErrorObject>;
+type Guarded<T> = CatchUnwind<AssertUnwindSafe<BoxFuture<'static, T>>>;
+
+/// Frames queued for the transport beyond which the driver stops reading input and stops
+/// taking server pushes.
+const OUTBOX_HIGH: usize = 256;
+/// Frames read in one go before answers get their turn again.
+const READ_BUDGET: usize = 64;
+/// Loop turns before the driver yields to the executor.
+const TURN_BUDGET: usize = 128;
+/// How long a closing connection may take to flush its last frames.
+const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(5);
+
+/// What a connection serves, when it serves anything.
+pub(crate) struct Serving {
+    pub(crate) router: Router,
+    pub(crate) ctx: Context,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) server: Option<Arc<ServerShared>>,
+    pub(crate) shutdown_grace: Duration,
+}
+
+struct Slot {
+    handle: Option<ResponseHandle>,
+    abort: Option<AbortHandle>,
+    gen: u32,
+    started: Instant,
+    /// Kept only when hooks must hear about timeouts and cancellations.
+    method: Option<Box<str>>,
+}
+
+struct Running {
+    key: usize,
+    fut: Abortable<Guarded<CallResult>>,
+}
+
+impl Future for Running {
+    type Output = (usize, Result<std::thread::Result<CallResult>, Aborted>);
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
+        let key = self.key;
+        self.fut.poll_unpin(cx).map(|r| (key, r))
+    }
+}
+
+enum Read {
+    More(bool),
+    Ended,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy, Debug)]
+enum State {
+    Open,
+    /// Server shutdown: no new input; in-flight calls may finish until the grace deadline.
+    Draining,
+    /// Flushing the last frames, then closing the sink.
+    Closing,
+}
+
+pub(crate) struct Driver<Si, St> {
+    shared: Arc<PeerShared>,
+    sink: Si,
+    stream: St,
+    outbox: VecDeque<Bytes>,
+    flush_needed: bool,
+    serving: Option<Serving>,
+    running: FuturesUnordered<Running>,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    deadlines: VecDeque<(Instant, usize, u32)>,
+    notes: VecDeque<BoxFuture<'static, ()>>,
+    note_current: Option<Guarded<()>>,
+    timer: Option<(Instant, BoxFuture<'static, ()>)>,
+    state: State,
+    deadline: Option<Instant>,
+    in_flight: usize,
+    max_in_flight: usize,
+    conn_timeout: Option<Instant>,
+    events: Vec<Event>,
+    answers: Vec<(ResponseHandle, CallResult)>,
+    wake: Vec<Waker>,
+    finished: bool,
+}
+
+impl<Si, St> Driver<Si, St> {
+    pub(crate) fn new(
+        shared: Arc<PeerShared>,
+        sink: Si,
+        stream: St,
+        serving: Option<Serving>,
+    ) -> Self {
+        let max_in_flight = shared.lock().conn.config().max_in_flight.max(1);
+        Driver {
+            shared,
+            sink,
+            stream,
+            outbox: VecDeque::new(),
+            flush_needed: false,
+            serving,
+            running: FuturesUnordered::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            deadlines: VecDeque::new(),
+            notes: VecDeque::new(),
+            note_current: None,
+            timer: None,
+            state: State::Open,
+            deadline: None,
+            in_flight: 0,
+            max_in_flight,
+            conn_timeout: None,
+            events: Vec::new(),
+            answers: Vec::new(),
+            wake: Vec::new(),
+            finished: false,
+        }
+    }
+
+    fn server(&self) -> Option<&ServerShared> {
+        self.serving.as_ref().and_then(|s| s.server.as_deref())
+    }
+
+    /// Takes new frames from the connection and pushes from handles; notes close requests.
+    fn sync(&mut self) {
+        let mut inner = self.shared.lock();
+        while let Some(frame) = inner.conn.poll_transmit() {
+            self.outbox.push_back(frame);
+        }
+        while self.outbox.len() < OUTBOX_HIGH {
+            match inner.pushes.pop_front() {
+                Some(frame) => self.outbox.push_back(frame),
+                None => break,
+            }
+        }
+        self.in_flight = inner.conn.in_flight();
+        self.conn_timeout = inner.conn.poll_timeout();
+        let close = inner.close_requested
+            || (self.shared.close_when_unused && self.shared.handles.load(Ordering::SeqCst) == 0);
+        drop(inner);
+        if close && self.state != State::Closing {
+            self.begin_closing();
+        }
+        if self.state == State::Open
+            && self
+                .server()
+                .is_some_and(|s| s.shutting_down.load(Ordering::SeqCst))
+        {
+            let grace = self
+                .serving
+                .as_ref()
+                .map_or(Duration::ZERO, |s| s.shutdown_grace);
+            self.state = State::Draining;
+            self.deadline = Some(self.shared.rt.now() + grace);
+        }
+    }
+
+    /// Closes the protocol state: pending outgoing calls fail at once; running handlers are
+    /// dropped; queued frames are still flushed (for a bounded time).
+    fn begin_closing(&mut self) {
+        self.state = State::Closing;
+        self.deadline = Some(self.shared.rt.now() + CLOSE_FLUSH_LIMIT);
+        self.close_conn();
+    }
+
+    fn close_conn(&mut self) {
+        let mut inner = self.shared.lock();
+        inner.conn.close();
+        inner.drain_events(&mut self.wake, &mut self.events);
+        while let Some(frame) = inner.conn.poll_transmit() {
+            self.outbox.push_back(frame);
+        }
+        // Calls registered but never answered (e.g. raced with the close) end too.
+        for slot in inner.calls.values_mut() {
+            if slot.result.is_none() {
+                slot.result = Some(Err(crate::connection::CallError::Closed));
+                if let Some(w) = slot.waker.take() {
+                    self.wake.push(w);
+                }
+            }
+        }
+        drop(inner);
+        self.events.clear();
+        self.drop_running();
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
+    }
+
+    fn drop_running(&mut self) {
+        let unanswered = self.slots.iter().filter(|s| s.handle.is_some()).count();
+        self.running = FuturesUnordered::new();
+        self.slots.clear();
+        self.free.clear();
+        self.deadlines.clear();
+        self.notes.clear();
+        self.note_current = None;
+        if unanswered > 0 {
+            if let Some(server) = self.server() {
+                server.calls_done(unanswered);
+            }
+        }
+    }
+
+    /// Marks the connection finished for everyone (idempotent).
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if self.state != State::Closing {
+            self.state = State::Closing;
+            self.close_conn();
+        }
+        {
+            let mut inner = self.shared.lock();
+            inner.finished = true;
+            inner.subscribers.clear();
+            inner.pushes.clear();
+        }
+        self.shared.finished.store(true, Ordering::SeqCst);
+        self.shared.done.notify_all();
+    }
+}
+
+impl<Si, St> Drop for Driver<Si, St> {
+    fn drop(&mut self) {
+        // Dropped by the executor before it ended: callers must not wait forever.
+        self.finish();
+    }
+}
+
+impl<Si, St> Future for Driver<Si, St>
+where
+    Si: Sink<Bytes, Error = TransportError> + Unpin,
+    St: Stream<Item = Result<Bytes, TransportError>> + Unpin,
+{
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<()> {
+        self.get_mut().poll_drive(cx)
+    }
+}
+
+impl<Si, St> Driver<Si, St>
+where
+    Si: Sink<Bytes, Error = TransportError> + Unpin,
+    St: Stream<Item = Result<Bytes, TransportError>> + Unpin,
+{
+    /// Writes queued frames while the sink accepts them, then flushes once.
+    fn poll_write(&mut self, cx: &mut TaskCx<'_>) -> Result<bool, TransportError> {
+        let mut progress = false;
+        while !self.outbox.is_empty() {
+            match self.sink.poll_ready_unpin(cx) {
+                Poll::Ready(Ok(())) => {
+                    let frame = self.outbox.pop_front().expect("checked non-empty");
+                    self.sink.start_send_unpin(frame)?;
+                    self.flush_needed = true;
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+        }
+        if self.flush_needed {
+            match self.sink.poll_flush_unpin(cx) {
+                Poll::Ready(Ok(())) => self.flush_needed = false,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => {}
+            }
+        }
+        Ok(progress)
+    }
+
+    fn alloc_slot(
+        &mut self,
+        handle: ResponseHandle,
+        abort: AbortHandle,
+        started: Instant,
+        method: Option<Box<str>>,
+    ) -> (usize, u32) {
+        match self.free.pop() {
+            Some(key) => {
+                let slot = &mut self.slots[key];
+                slot.handle = Some(handle);
+                slot.abort = Some(abort);
+                slot.started = started;
+                slot.method = method;
+                (key, slot.gen)
+            }
+            None => {
+                self.slots.push(Slot {
+                    handle: Some(handle),
+                    abort: Some(abort),
+                    gen: 0,
+                    started,
+                    method,
+                });
+                (self.slots.len() - 1, 0)
+            }
+        }
+    }
+
+    fn free_slot(&mut self, key: usize) {
+        if let Some(slot) = self.slots.get_mut(key) {
+            slot.handle = None;
+            slot.abort = None;
+            slot.method = None;
+            slot.gen = slot.gen.wrapping_add(1);
+            self.free.push(key);
+        }
+    }
+
+    /// Starts an incoming request; answers it at once when the handler is ready at once.
+    fn start_request(&mut self, cx: &mut TaskCx<'_>, call: IncomingRequest) {
+        let IncomingRequest { request, handle } = call;
+        let Some(serving) = &self.serving else {
+            self.answers
+                .push((handle, Err(ErrorObject::method_not_found())));
+            return;
+        };
+        if let Some(server) = &serving.server {
+            server.call_started();
+        }
+        let keep_method = serving
+            .router
+            .hooks()
+            .is_some()
+            .then(|| Box::<str>::from(&*request.method));
+        let timeout = serving.timeout;
+        match serving.router.dispatch(&serving.ctx, request) {
+            Dispatch::Ready(r) => self.answers.push((handle, r)),
+            Dispatch::Pending(fut) => {
+                let mut fut = AssertUnwindSafe(fut).catch_unwind();
+                match fut.poll_unpin(cx) {
+                    Poll::Ready(Ok(r)) => self.answers.push((handle, r)),
+                    Poll::Ready(Err(panic)) => {
+                        let e = crate::service::router_panicked(
+                            keep_method.as_deref().unwrap_or("(handler)"),
+                            &*panic,
+                        );
+                        self.answers.push((handle, Err(e)));
+                    }
+                    Poll::Pending => {
+                        let (abort, reg) = AbortHandle::new_pair();
+                        let now = self.shared.rt.now();
+                        let (key, gen) = self.alloc_slot(handle, abort, now, keep_method);
+                        self.running.push(Running {
+                            key,
+                            fut: Abortable::new(fut, reg),
+                        });
+                        if let Some(t) = timeout {
+                            self.deadlines.push_back((now + t, key, gen));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_notification(&mut self, n: Notification<'static>) {
+        let Some(serving) = &self.serving else {
+            self.shared.lock().publish(n);
+            return;
+        };
+        if n.method == CANCEL_METHOD && !serving.router.has_method(CANCEL_METHOD) {
+            self.cancel_incoming(n.params.as_deref());
+            return;
+        }
+        match serving.router.dispatch_notification(&serving.ctx, n) {
+            Ok(Some(fut)) => self.notes.push_back(fut),
+            Ok(None) => {}
+            Err(n) => self.shared.lock().publish(n),
+        }
+    }
+
+    /// `$/cancelRequest {"id": ..}`: the running handler is dropped and answered -32800.
+    fn cancel_incoming(&mut self, params: Option<&RawValue>) {
+        #[derive(Deserialize)]
+        struct CancelParams {
+            id: Id,
+        }
+        let Some(Ok(CancelParams { id })) = params.map(|p| serde_json::from_str(p.get())) else {
+            tracing::debug!("malformed $/cancelRequest ignored");
+            return;
+        };
+        let key = {
+            let inner = self.shared.lock();
+            self.slots.iter().position(|s| {
+                s.handle
+                    .as_ref()
+                    .is_some_and(|h| inner.conn.request_id(h) == Some(&id))
+            })
+        };
+        match key {
+            Some(key) => self.abort_call(key, ErrorObject::request_cancelled()),
+            None => tracing::debug!(%id, "$/cancelRequest for no running call"),
+        }
+    }
+
+    /// Answers a running call with `error` and drops its handler.
+    fn abort_call(&mut self, key: usize, error: ErrorObject) {
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        let Some(handle) = slot.handle.take() else {
+            return;
+        };
+        if let Some(abort) = &slot.abort {
+            abort.abort();
+        }
+        if let (Some(method), Some(serving)) = (slot.method.as_deref(), &self.serving) {
+            if let Some(hooks) = serving.router.hooks() {
+                let inner = self.shared.lock();
+                let id = inner.conn.request_id(&handle).cloned();
+                drop(inner);
+                let info = CallInfo {
+                    method,
+                    params: None,
+                    id: id.as_ref(),
+                    client: serving.ctx.client(),
+                };
+                let elapsed = self.shared.rt.now().saturating_duration_since(slot.started);
+                hooks.after_request(&info, Err(&error), elapsed);
+            }
+        }
+        self.answers.push((handle, Err(error)));
+    }
+
+    /// Polls running handlers and the notification queue; collects answers.
+    fn poll_handlers(&mut self, cx: &mut TaskCx<'_>) -> bool {
+        let mut progress = false;
+        while let Poll::Ready(Some((key, outcome))) = self.running.poll_next_unpin(cx) {
+            progress = true;
+            let handle = self.slots.get_mut(key).and_then(|s| s.handle.take());
+            if let Some(handle) = handle {
+                let result = match outcome {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(panic)) => {
+                        let method = self.slots[key].method.as_deref().unwrap_or("(handler)");
+                        Err(crate::service::router_panicked(method, &*panic))
+                    }
+                    Err(Aborted) => Err(ErrorObject::request_cancelled()),
+                };
+                self.answers.push((handle, result));
+            }
+            self.free_slot(key);
+        }
+        loop {
+            if self.note_current.is_none() {
+                match self.notes.pop_front() {
+                    Some(f) => self.note_current = Some(AssertUnwindSafe(f).catch_unwind()),
+                    None => break,
+                }
+            }
+            let Some(cur) = self.note_current.as_mut() else {
+                break;
+            };
+            match cur.poll_unpin(cx) {
+                Poll::Ready(r) => {
+                    if r.is_err() {
+                        tracing::error!("notification handler panicked");
+                    }
+                    self.note_current = None;
+                    progress = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        progress
+    }
+
+    /// Records collected answers in the connection and takes the frames they produced.
+    fn flush_answers(&mut self) {
+        if self.answers.is_empty() {
+            return;
+        }
+        let n = self.answers.len();
+        let mut inner = self.shared.lock();
+        for (handle, result) in self.answers.drain(..) {
+            if let Err(e) = inner.conn.respond(handle, result.as_deref()) {
+                tracing::debug!(error = %e, "answer dropped");
+            }
+        }
+        while let Some(frame) = inner.conn.poll_transmit() {
+            self.outbox.push_back(frame);
+        }
+        self.in_flight = inner.conn.in_flight();
+        drop(inner);
+        if let Some(server) = self.server() {
+            server.calls_done(n);
+        }
+    }
+
+    /// Arms and polls the one timer (outgoing deadlines, handler deadlines, grace/flush limit).
+    fn poll_timer(&mut self, cx: &mut TaskCx<'_>) -> bool {
+        let target = [
+            self.conn_timeout,
+            self.deadlines.front().map(|d| d.0),
+            self.deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(target) = target else {
+            self.timer = None;
+            return false;
+        };
+        if !matches!(&self.timer, Some((at, _)) if target >= *at) {
+            self.timer = Some((target, self.shared.rt.sleep_until(target)));
+        }
+        let Some((_, sleep)) = self.timer.as_mut() else {
+            return false;
+        };
+        if sleep.poll_unpin(cx).is_pending() {
+            return false;
+        }
+        self.timer = None;
+        let now = self.shared.rt.now();
+        {
+            let mut inner = self.shared.lock();
+            inner.conn.handle_timeout(now);
+            inner.drain_events(&mut self.wake, &mut self.events);
+            self.conn_timeout = inner.conn.poll_timeout();
+        }
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
+        while let Some(&(at, key, gen)) = self.deadlines.front() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            if self
+                .slots
+                .get(key)
+                .is_some_and(|s| s.gen == gen && s.handle.is_some())
+            {
+                self.abort_call(key, ErrorObject::request_timeout());
+            }
+        }
+        if self.deadline.is_some_and(|d| d <= now) {
+            self.deadline = None;
+            match self.state {
+                State::Draining => self.begin_closing(),
+                State::Closing => {
+                    tracing::debug!("closing connection could not flush in time");
+                    self.outbox.clear();
+                    self.flush_needed = false;
+                }
+                State::Open => {}
+            }
+        }
+        true
+    }
+
+    /// Reads frames while limits allow; hands them to the connection and starts handlers.
+    fn poll_read(&mut self, cx: &mut TaskCx<'_>) -> Read {
+        let mut progress = false;
+        for _ in 0..READ_BUDGET {
+            if self.state != State::Open
+                || self.outbox.len() >= OUTBOX_HIGH
+                || self.in_flight >= self.max_in_flight
+                || self.notes.len() >= self.max_in_flight
+            {
+                break;
+            }
+            match self.stream.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    progress = true;
+                    let now = self.shared.rt.now();
+                    {
+                        let mut inner = self.shared.lock();
+                        inner.conn.handle_frame(&frame, now);
+                        inner.drain_events(&mut self.wake, &mut self.events);
+                        self.in_flight = inner.conn.in_flight();
+                    }
+                    for w in self.wake.drain(..) {
+                        w.wake();
+                    }
+                    let mut events = std::mem::take(&mut self.events);
+                    for ev in events.drain(..) {
+                        match ev {
+                            Event::Request(call) => self.start_request(cx, call),
+                            Event::Notification(n) => self.start_notification(n),
+                            _ => {}
+                        }
+                    }
+                    self.events = events;
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    tracing::debug!(error = %e, "transport failed; closing the connection");
+                    return Read::Ended;
+                }
+                Poll::Ready(None) => return Read::Ended,
+                Poll::Pending => break,
+            }
+        }
+        Read::More(progress)
+    }
+
+    fn poll_drive(&mut self, cx: &mut TaskCx<'_>) -> Poll<()> {
+        if self.finished {
+            return Poll::Ready(());
+        }
+        self.shared.waker.register(cx.waker());
+        for _ in 0..TURN_BUDGET {
+            self.sync();
+            let mut progress = false;
+            match self.poll_write(cx) {
+                Ok(p) => progress |= p,
+                Err(e) => {
+                    tracing::debug!(error = %e, "transport write failed; closing the connection");
+                    self.outbox.clear();
+                    self.finish();
+                    return Poll::Ready(());
+                }
+            }
+            if self.state == State::Closing {
+                progress |= self.poll_timer(cx);
+                if self.outbox.is_empty() && !self.flush_needed {
+                    if self.sink.poll_close_unpin(cx).is_pending() && self.deadline.is_some() {
+                        return Poll::Pending;
+                    }
+                    self.finish();
+                    return Poll::Ready(());
+                }
+                if !progress {
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            progress |= self.poll_handlers(cx);
+            if !self.answers.is_empty() {
+                self.flush_answers();
+                progress = true;
+            }
+            progress |= self.poll_timer(cx);
+            if self.state == State::Draining
+                && self.running.is_empty()
+                && self.notes.is_empty()
+                && self.note_current.is_none()
+            {
+                self.begin_closing();
+                continue;
+            }
+            match self.poll_read(cx) {
+                Read::Ended => {
+                    // The peer closed (or the transport failed): pending calls fail now and
+                    // running handlers are dropped.
+                    self.flush_answers();
+                    let _ = self.poll_write(cx);
+                    self.finish();
+                    return Poll::Ready(());
+                }
+                Read::More(p) => progress |= p,
+            }
+            if !self.answers.is_empty() {
+                self.flush_answers();
+                progress = true;
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,252 @@
+//! State shared between a connection's driver task and the handles that use it.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::Waker;
+
+use bytes::Bytes;
+use futures::channel::mpsc;
+use futures::task::AtomicWaker;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::connection::{CallError, Connection, Event};
+use crate::message::{write_call, Notification};
+use crate::service::PushError;
+
+use super::rt::{Rt, Signal};
+
+/// Identity hasher input mixing for our own numeric ids.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// The method of the LSP-style cancellation notification.
+pub(crate) const CANCEL_METHOD: &str = "$/cancelRequest";
+
+/// One outgoing call awaiting its answer.
+#[derive(Default)]
+pub(crate) struct CallSlot {
+    pub(crate) result: Option<Result<Box<RawValue>, CallError>>,
+    pub(crate) waker: Option<Waker>,
+}
+
+/// Everything behind the connection's lock.
+pub(crate) struct Inner {
+    pub(crate) conn: Connection,
+    /// Outgoing calls by numeric id.
+    pub(crate) calls: U64Map<CallSlot>,
+    /// Server pushes waiting for room in the outgoing queue (bounded by `push_capacity`).
+    pub(crate) pushes: VecDeque<Bytes>,
+    /// Streams of notifications no handler took.
+    pub(crate) subscribers: Vec<mpsc::Sender<Notification<'static>>>,
+    /// Someone asked the driver to close.
+    pub(crate) close_requested: bool,
+    /// The driver has ended: nothing will be sent or received any more.
+    pub(crate) finished: bool,
+}
+
+impl Inner {
+    /// Hands an outgoing call's result to its waiter; returns the waker to wake after unlock.
+    pub(crate) fn deliver(
+        &mut self,
+        n: u64,
+        result: Result<Box<RawValue>, CallError>,
+    ) -> Option<Waker> {
+        let slot = self.calls.get_mut(&n)?;
+        slot.result = Some(result);
+        slot.waker.take()
+    }
+
+    /// Applies the events that concern outgoing calls; returns the others.
+    pub(crate) fn drain_events(&mut self, wake: &mut Vec<Waker>, out: &mut Vec<Event>) {
+        while let Some(ev) = self.conn.poll_event() {
+            match ev {
+                Event::Response { id, result } => {
+                    if let Some(n) = id.as_u64() {
+                        if let Some(w) = self.deliver(n, result) {
+                            wake.push(w);
+                        }
+                    }
+                }
+                Event::UnmatchedResponse(r) => {
+                    tracing::debug!(id = %r.id, "response to no pending request dropped");
+                }
+                Event::Invalid(inv) => tracing::debug!(%inv, "invalid message received"),
+                Event::ParseError(e) => tracing::debug!(error = %e, "unparsable frame received"),
+                other => out.push(other),
+            }
+        }
+    }
+
+    /// Offers a notification to every subscriber (never waits: a full stream loses it).
+    pub(crate) fn publish(&mut self, n: Notification<'static>) {
+        if self.subscribers.is_empty() {
+            tracing::debug!(method = %n.method, "notification with no handler and no subscriber dropped");
+            return;
+        }
+        let last = self.subscribers.len() - 1;
+        let mut n = Some(n);
+        let mut i = 0;
+        self.subscribers.retain_mut(|tx| {
+            let item = if i == last {
+                n.take().expect("taken once")
+            } else {
+                n.clone().expect("present until the last")
+            };
+            i += 1;
+            match tx.try_send(item) {
+                Ok(()) => true,
+                Err(e) if e.is_full() => {
+                    tracing::warn!(
+                        "notification stream full (slow consumer): notification dropped"
+                    );
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+    }
+}
+
+/// Shared between the driver and every handle of one connection.
+pub(crate) struct PeerShared {
+    pub(crate) inner: Mutex<Inner>,
+    pub(crate) waker: AtomicWaker,
+    pub(crate) rt: Rt,
+    pub(crate) send_cancel: bool,
+    pub(crate) push_capacity: usize,
+    pub(crate) notification_buffer: usize,
+    /// User-facing [`super::Client`] handles alive.
+    pub(crate) handles: AtomicUsize,
+    /// Close the connection when the last user handle goes (clients, not served connections).
+    pub(crate) close_when_unused: bool,
+    pub(crate) finished: AtomicBool,
+    pub(crate) done: Signal,
+}
+
+impl PeerShared {
+    pub(crate) fn new(
+        conn: Connection,
+        rt: Rt,
+        send_cancel: bool,
+        push_capacity: usize,
+        notification_buffer: usize,
+        close_when_unused: bool,
+    ) -> Self {
+        PeerShared {
+            inner: Mutex::new(Inner {
+                conn,
+                calls: U64Map::default(),
+                pushes: VecDeque::new(),
+                subscribers: Vec::new(),
+                close_requested: false,
+                finished: false,
+            }),
+            waker: AtomicWaker::new(),
+            rt,
+            send_cancel,
+            push_capacity: push_capacity.max(1),
+            notification_buffer: notification_buffer.max(1),
+            handles: AtomicUsize::new(0),
+            close_when_unused,
+            finished: AtomicBool::new(false),
+            done: Signal::default(),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave `Inner` half-updated in a way that
+        // matters more than losing the connection, so poisoning is ignored.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the driver.
+    pub(crate) fn wake(&self) {
+        self.waker.wake();
+    }
+
+    /// Queues an already serialized notification frame for this connection (bounded).
+    pub(crate) fn push_frame(&self, frame: Bytes) -> Result<(), PushError> {
+        {
+            let mut inner = self.lock();
+            if inner.finished || inner.close_requested || inner.conn.is_closed() {
+                return Err(PushError::Closed);
+            }
+            if inner.pushes.len() >= self.push_capacity {
+                tracing::warn!(
+                    capacity = self.push_capacity,
+                    "outgoing push queue full (slow client): notification dropped"
+                );
+                return Err(PushError::Full);
+            }
+            inner.pushes.push_back(frame);
+        }
+        self.wake();
+        Ok(())
+    }
+
+    /// Serializes and queues a notification for this connection.
+    pub(crate) fn push_notification<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<(), PushError> {
+        self.push_frame(notification_frame(method, params)?)
+    }
+
+    /// Asks the driver to close the connection.
+    pub(crate) fn request_close(&self) {
+        self.lock().close_requested = true;
+        self.wake();
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::SeqCst)
+    }
+}
+
+/// Serializes params for a call: `null` (e.g. `()`) means no params; anything else must be an
+/// array or an object.
+pub(crate) fn serialize_params<P: Serialize + ?Sized>(
+    params: &P,
+) -> Result<Option<Box<RawValue>>, String> {
+    let raw = serde_json::value::to_raw_value(params).map_err(|e| e.to_string())?;
+    match raw.get().as_bytes().first() {
+        Some(b'[') | Some(b'{') => Ok(Some(raw)),
+        _ if raw.get() == "null" => Ok(None),
+        _ => Err(format!(
+            "params must serialize to an array or an object, not {}",
+            raw.get()
+        )),
+    }
+}
+
+/// One notification as a frame.
+pub(crate) fn notification_frame<P: Serialize + ?Sized>(
+    method: &str,
+    params: &P,
+) -> Result<Bytes, PushError> {
+    let params = serialize_params(params).map_err(PushError::Params)?;
+    let mut out =
+        Vec::with_capacity(40 + method.len() + params.as_ref().map_or(0, |p| p.get().len()));
+    write_call(&mut out, method, params.as_deref(), None);
+    Ok(Bytes::from(out))
+}

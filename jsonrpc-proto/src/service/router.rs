@@ -1,0 +1,514 @@
+//! [`Router`]: method names to async handlers.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use futures::future::{BoxFuture, FutureExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::error::ErrorObject;
+use crate::message::{is_reserved_method, Notification, Request};
+
+use super::context::Extensions;
+use super::hooks::Hooks;
+use super::params::parse_params;
+use super::{CallInfo, Context};
+
+pub(crate) type CallResult = Result<Box<RawValue>, ErrorObject>;
+
+/// What starting a call produced: an answer at once, or a future to drive.
+pub(crate) enum Dispatch {
+    /// Answered without running a future (unknown method, bad params).
+    Ready(CallResult),
+    /// The handler's future.
+    Pending(BoxFuture<'static, CallResult>),
+}
+
+/// Why a router could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RouterError {
+    /// Names starting with `rpc.` are reserved by the specification.
+    #[error("method name {0:?} is reserved (names starting with \"rpc.\" belong to the protocol)")]
+    Reserved(String),
+    /// The same name was registered twice.
+    #[error("method {0:?} is registered twice")]
+    Duplicate(String),
+}
+
+trait MethodHandler: Send + Sync + 'static {
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Dispatch;
+    fn call_owned(&self, ctx: Context, params: Option<Box<RawValue>>) -> Dispatch {
+        self.call(ctx, params.as_deref())
+    }
+    fn wants_owned(&self) -> bool {
+        false
+    }
+}
+
+trait NotificationHandler: Send + Sync + 'static {
+    fn call(
+        &self,
+        ctx: Context,
+        params: Option<Cow<'static, RawValue>>,
+    ) -> Option<BoxFuture<'static, ()>>;
+}
+
+fn serialize_result<T: Serialize>(value: &T) -> CallResult {
+    serde_json::value::to_raw_value(value).map_err(|e| {
+        tracing::error!(error = %e, "a handler's result could not be serialized");
+        ErrorObject::internal_error()
+    })
+}
+
+struct Typed<F, P>(F, PhantomData<fn(P)>);
+
+impl<F, P, Fut, T> MethodHandler for Typed<F, P>
+where
+    F: Fn(Context, P) -> Fut + Send + Sync + 'static,
+    P: DeserializeOwned + 'static,
+    Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+    T: Serialize + 'static,
+{
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Dispatch {
+        match parse_params::<P>(params) {
+            Ok(p) => {
+                let fut = (self.0)(ctx, p);
+                Dispatch::Pending(Box::pin(async move {
+                    let value = fut.await?;
+                    serialize_result(&value)
+                }))
+            }
+            Err(e) => Dispatch::Ready(Err(e)),
+        }
+    }
+}
+
+struct Raw<F>(F);
+
+impl<F, Fut, T> MethodHandler for Raw<F>
+where
+    F: Fn(Context, Option<Box<RawValue>>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+    T: Serialize + 'static,
+{
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Dispatch {
+        self.call_owned(ctx, params.map(ToOwned::to_owned))
+    }
+    fn call_owned(&self, ctx: Context, params: Option<Box<RawValue>>) -> Dispatch {
+        let fut = (self.0)(ctx, params);
+        Dispatch::Pending(Box::pin(async move {
+            let value = fut.await?;
+            serialize_result(&value)
+        }))
+    }
+    fn wants_owned(&self) -> bool {
+        true
+    }
+}
+
+struct TypedNote<F, P>(F, PhantomData<fn(P)>);
+
+impl<F, P, Fut> NotificationHandler for TypedNote<F, P>
+where
+    F: Fn(Context, P) -> Fut + Send + Sync + 'static,
+    P: DeserializeOwned + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn call(
+        &self,
+        ctx: Context,
+        params: Option<Cow<'static, RawValue>>,
+    ) -> Option<BoxFuture<'static, ()>> {
+        match parse_params::<P>(params.as_deref()) {
+            Ok(p) => Some(Box::pin((self.0)(ctx, p))),
+            Err(e) => {
+                tracing::debug!(error = %e, "notification dropped: invalid params");
+                None
+            }
+        }
+    }
+}
+
+struct RawNote<F>(F);
+
+impl<F, Fut> NotificationHandler for RawNote<F>
+where
+    F: Fn(Context, Option<Box<RawValue>>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn call(
+        &self,
+        ctx: Context,
+        params: Option<Cow<'static, RawValue>>,
+    ) -> Option<BoxFuture<'static, ()>> {
+        Some(Box::pin((self.0)(ctx, params.map(Cow::into_owned))))
+    }
+}
+
+enum Entry {
+    Method(Box<dyn MethodHandler>),
+    Notification(Box<dyn NotificationHandler>),
+}
+
+/// FNV-1a: method names are short, and the table never grows from outside input.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Table = HashMap<Box<str>, Entry, BuildHasherDefault<Fnv>>;
+
+struct Inner {
+    table: Table,
+    state: Extensions,
+    hooks: Option<Arc<dyn Hooks>>,
+}
+
+/// Method names to async handlers, shared state and hooks. Cheap to clone (one reference
+/// count); build it with [`Router::builder`].
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.methods().collect();
+        names.sort_unstable();
+        f.debug_struct("Router")
+            .field("methods", &names)
+            .field("hooks", &self.inner.hooks.is_some())
+            .finish()
+    }
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Router::empty()
+    }
+}
+
+impl Router {
+    /// A builder for a router.
+    pub fn builder() -> RouterBuilder {
+        RouterBuilder::default()
+    }
+
+    /// A router with no methods: every request is answered -32601.
+    pub fn empty() -> Router {
+        Router {
+            inner: Arc::new(Inner {
+                table: Table::default(),
+                state: Extensions::new(),
+                hooks: None,
+            }),
+        }
+    }
+
+    /// True when `name` is registered (as a method or a notification handler).
+    pub fn has_method(&self, name: &str) -> bool {
+        self.inner.table.contains_key(name)
+    }
+
+    /// The registered names, in no particular order.
+    pub fn methods(&self) -> impl Iterator<Item = &str> {
+        self.inner.table.keys().map(|k| &**k)
+    }
+
+    /// The shared state.
+    pub fn extensions(&self) -> &Extensions {
+        &self.inner.state
+    }
+
+    /// The hooks, if any were set.
+    pub fn hooks(&self) -> Option<&Arc<dyn Hooks>> {
+        self.inner.hooks.as_ref()
+    }
+
+    /// Starts a request: runs its hooks and handler. Never panics (a panicking handler is
+    /// answered -32603).
+    pub(crate) fn dispatch(&self, ctx: &Context, req: Request<'static>) -> Dispatch {
+        if let Some(hooks) = &self.inner.hooks {
+            return Dispatch::Pending(
+                self.clone()
+                    .hooked(Arc::clone(hooks), ctx.clone(), req)
+                    .boxed(),
+            );
+        }
+        let Request { method, params, .. } = req;
+        match self.inner.table.get(&*method) {
+            Some(Entry::Method(h)) => guard(|| {
+                if h.wants_owned() {
+                    h.call_owned(ctx.clone(), params.map(Cow::into_owned))
+                } else {
+                    h.call(ctx.clone(), params.as_deref())
+                }
+            }),
+            _ => Dispatch::Ready(Err(ErrorObject::method_not_found())),
+        }
+    }
+
+    async fn hooked(
+        self,
+        hooks: Arc<dyn Hooks>,
+        ctx: Context,
+        req: Request<'static>,
+    ) -> CallResult {
+        let rt = Arc::clone(&ctx.inner.rt);
+        let start = rt.now();
+        let info = CallInfo {
+            method: &req.method,
+            params: req.params.as_deref(),
+            id: Some(&req.id),
+            client: &ctx.inner.client,
+        };
+        if let Err(e) = hooks.before_request(&info).await {
+            hooks.after_request(&info, Err(&e), rt.now().saturating_duration_since(start));
+            return Err(e);
+        }
+        let dispatch = match self.inner.table.get(info.method) {
+            Some(Entry::Method(h)) => guard(|| {
+                if h.wants_owned() {
+                    h.call_owned(ctx.clone(), info.params.map(ToOwned::to_owned))
+                } else {
+                    h.call(ctx.clone(), info.params)
+                }
+            }),
+            _ => Dispatch::Ready(Err(ErrorObject::method_not_found())),
+        };
+        let result = match dispatch {
+            Dispatch::Ready(r) => r,
+            Dispatch::Pending(fut) => match AssertUnwindSafe(fut).catch_unwind().await {
+                Ok(r) => r,
+                Err(panic) => Err(panicked(info.method, &*panic)),
+            },
+        };
+        hooks.after_request(
+            &info,
+            result.as_deref(),
+            rt.now().saturating_duration_since(start),
+        );
+        result
+    }
+
+    /// Starts a notification's handler. `Err` gives the notification back when no handler
+    /// takes it (so it can go to the peer's notification stream).
+    pub(crate) fn dispatch_notification(
+        &self,
+        ctx: &Context,
+        n: Notification<'static>,
+    ) -> Result<Option<BoxFuture<'static, ()>>, Notification<'static>> {
+        if !self.inner.table.contains_key(&*n.method) {
+            return Err(n);
+        }
+        if let Some(hooks) = &self.inner.hooks {
+            let (router, hooks, ctx) = (self.clone(), Arc::clone(hooks), ctx.clone());
+            return Ok(Some(Box::pin(async move {
+                let info = CallInfo {
+                    method: &n.method,
+                    params: n.params.as_deref(),
+                    id: None,
+                    client: &ctx.inner.client,
+                };
+                if let Err(e) = hooks.before_request(&info).await {
+                    tracing::debug!(method = %n.method, error = %e, "notification rejected by before_request");
+                    return;
+                }
+                let fut = router.start_notification(&ctx, n.method.clone(), n.params.clone());
+                if let Some(fut) = fut {
+                    fut.await;
+                }
+            })));
+        }
+        Ok(self.start_notification(ctx, n.method, n.params))
+    }
+
+    fn start_notification(
+        &self,
+        ctx: &Context,
+        method: Cow<'static, str>,
+        params: Option<Cow<'static, RawValue>>,
+    ) -> Option<BoxFuture<'static, ()>> {
+        let entry = self.inner.table.get(&*method)?;
+        let started = catch_unwind(AssertUnwindSafe(|| match entry {
+            Entry::Notification(h) => h.call(ctx.clone(), params),
+            // A method called as a notification runs; its result is dropped.
+            Entry::Method(h) => {
+                let d = if h.wants_owned() {
+                    h.call_owned(ctx.clone(), params.map(Cow::into_owned))
+                } else {
+                    h.call(ctx.clone(), params.as_deref())
+                };
+                match d {
+                    Dispatch::Ready(_) => None,
+                    Dispatch::Pending(fut) => {
+                        Some(Box::pin(fut.map(drop)) as BoxFuture<'static, ()>)
+                    }
+                }
+            }
+        }));
+        match started {
+            Ok(fut) => fut,
+            Err(panic) => {
+                panicked(&method, &*panic);
+                None
+            }
+        }
+    }
+}
+
+/// Runs the synchronous part of starting a handler, turning a panic into -32603.
+fn guard(start: impl FnOnce() -> Dispatch) -> Dispatch {
+    match catch_unwind(AssertUnwindSafe(start)) {
+        Ok(d) => d,
+        Err(panic) => Dispatch::Ready(Err(panicked("(handler)", &*panic))),
+    }
+}
+
+/// Logs a handler panic and gives the -32603 error that answers it.
+pub(crate) fn panicked(method: &str, panic: &(dyn std::any::Any + Send)) -> ErrorObject {
+    let msg = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(method, panic = msg, "handler panicked; answered -32603");
+    ErrorObject::internal_error()
+}
+
+/// Builds a [`Router`]. Registration errors are reported by [`RouterBuilder::build`].
+#[derive(Default)]
+pub struct RouterBuilder {
+    table: Table,
+    state: Extensions,
+    hooks: Option<Arc<dyn Hooks>>,
+    error: Option<RouterError>,
+}
+
+impl fmt::Debug for RouterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterBuilder")
+            .field("methods", &self.table.len())
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl RouterBuilder {
+    fn add(mut self, name: &str, entry: Entry) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
+        if is_reserved_method(name) {
+            self.error = Some(RouterError::Reserved(name.to_owned()));
+        } else if self.table.contains_key(name) {
+            self.error = Some(RouterError::Duplicate(name.to_owned()));
+        } else {
+            self.table.insert(name.into(), entry);
+        }
+        self
+    }
+
+    /// Registers a method whose params are read as `P` (by position or by name; absent params
+    /// work for `()`, `Option` and all-optional structs). The handler's `Ok` value is the
+    /// result; its `Err` goes out exactly. Called as a notification it runs and its result is
+    /// dropped.
+    pub fn method<P, T, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, P) -> Fut + Send + Sync + 'static,
+        P: DeserializeOwned + 'static,
+        Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+        T: Serialize + 'static,
+    {
+        self.add(name, Entry::Method(Box::new(Typed(handler, PhantomData))))
+    }
+
+    /// Registers a method that takes its params as raw JSON (`None`: no params).
+    pub fn method_raw<T, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, Option<Box<RawValue>>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+        T: Serialize + 'static,
+    {
+        self.add(name, Entry::Method(Box::new(Raw(handler))))
+    }
+
+    /// Registers a notification handler (never answers). Notifications run one after another
+    /// in arrival order. Called as a request it is answered -32601.
+    pub fn notification<P, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, P) -> Fut + Send + Sync + 'static,
+        P: DeserializeOwned + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.add(
+            name,
+            Entry::Notification(Box::new(TypedNote(handler, PhantomData))),
+        )
+    }
+
+    /// Registers a notification handler taking raw params.
+    pub fn notification_raw<F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, Option<Box<RawValue>>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.add(name, Entry::Notification(Box::new(RawNote(handler))))
+    }
+
+    /// Adds shared state, read with [`Context::state`].
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Sets the hooks (replacing earlier ones).
+    pub fn hooks<H: Hooks>(mut self, hooks: H) -> Self {
+        self.hooks = Some(Arc::new(hooks));
+        self
+    }
+
+    /// Sets hooks already shared elsewhere.
+    pub fn hooks_arc(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    /// The router, or the first registration error.
+    pub fn build(self) -> Result<Router, RouterError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        Ok(Router {
+            inner: Arc::new(Inner {
+                table: self.table,
+                state: self.state,
+                hooks: self.hooks,
+            }),
+        })
+    }
+}
