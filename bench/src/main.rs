@@ -7,6 +7,7 @@
 //! cargo run --release -p bench --bin compare -- --quick # smoke run, seconds; writes nothing
 //! compare serve ours|jsonrpsee                          # child process of the memory workload
 //! compare profile ours|jsonrpsee WORKLOAD N             # one workload alone, for callgrind
+//! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
 //! ```
 
 use std::collections::HashMap;
@@ -316,58 +317,96 @@ async fn run_memory(plan: &Plan, libs: &[Lib], s: &mut Samples) {
     }
 }
 
-/// Crates a clean build compiles (normal and build dependencies, proc macros included, this
-/// host only), counted by `cargo tree`: ours is transport-tokio (server and clients, TLS
-/// included); jsonrpsee's is a throwaway package depending on jsonrpsee with "server" and
-/// "client" (WebSocket and HTTP clients with TLS).
-fn crate_counts() -> Result<(usize, usize)> {
-    fn count(dir: &std::path::Path, extra: &[&str]) -> Result<usize> {
-        let run = |offline: bool| -> Result<std::process::Output> {
-            let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            cmd.current_dir(dir)
+/// How crates are counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CountBy {
+    /// Unique packages in `cargo tree -e normal,build` for this host (proc macros and build
+    /// dependencies included), the root excluded. Cheap; part of every full run.
+    Tree,
+    /// "Compiling" lines of a clean `cargo build --release` in a fresh target dir (a crate
+    /// built for both host and target counts twice). Takes minutes.
+    CleanBuild,
+}
+
+/// Crates compiled for ours (transport-tokio: server and clients, TLS included) and for
+/// jsonrpsee with "server" and "client" (WebSocket and HTTP clients with TLS), each as the only
+/// dependency of a throwaway package in a temp dir (its own lock file and target dir).
+fn crate_counts(by: CountBy) -> Result<(usize, usize)> {
+    fn cargo() -> Command {
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    }
+    fn package(name: &str, dep: &str) -> Result<PathBuf> {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src"))?;
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+                 [dependencies]\n{dep}\n\n[workspace]\n"
+            ),
+        )?;
+        std::fs::write(dir.join("src/lib.rs"), "")?;
+        Ok(dir)
+    }
+    fn count(dir: &std::path::Path, by: CountBy) -> Result<usize> {
+        let out = match by {
+            CountBy::Tree => cargo()
+                .current_dir(dir)
                 .args(["tree", "-e", "normal,build", "--prefix", "none"])
-                .args(extra);
-            if offline {
-                cmd.arg("--offline");
-            }
-            Ok(cmd.output()?)
+                .output()?,
+            CountBy::CleanBuild => cargo()
+                .current_dir(dir)
+                .env("CARGO_TARGET_DIR", dir.join("target"))
+                .args(["build", "--release"])
+                .output()?,
         };
-        let mut out = run(true)?;
-        if !out.status.success() {
-            out = run(false)?;
-        }
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
         }
-        let text = String::from_utf8(out.stdout)?;
-        let mut names: Vec<String> = text
-            .lines()
-            .filter_map(|l| {
-                let mut it = l.split_whitespace();
-                Some(format!("{} {}", it.next()?, it.next()?))
-            })
-            .collect();
-        names.sort();
-        names.dedup();
-        Ok(names.len())
+        let n = match by {
+            CountBy::Tree => {
+                let text = String::from_utf8(out.stdout)?;
+                let mut names: Vec<String> = text
+                    .lines()
+                    .filter_map(|l| {
+                        let mut it = l.split_whitespace();
+                        Some(format!("{} {}", it.next()?, it.next()?))
+                    })
+                    .collect();
+                names.sort();
+                names.dedup();
+                names.len()
+            }
+            CountBy::CleanBuild => String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .filter(|l| l.trim_start().starts_with("Compiling "))
+                .count(),
+        };
+        // the throwaway root package itself is not counted
+        Ok(n.saturating_sub(1))
     }
-    let ws = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let ours = count(&ws, &["-p", "transport-tokio"])?;
-    let tmp = std::env::temp_dir().join(format!("jsonrpsee-crate-count-{}", std::process::id()));
-    std::fs::create_dir_all(tmp.join("src"))?;
-    std::fs::write(
-        tmp.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"jsonrpsee-crate-count\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
-             [dependencies]\njsonrpsee = {{ version = \"={}\", features = [\"server\", \"client\"] }}\n\n[workspace]\n",
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()?;
+    let ours_dir = package(
+        "ours-crate-count",
+        &format!(
+            "transport-tokio = {{ path = {:?} }}",
+            root.join("transport-tokio")
+        ),
+    )?;
+    let theirs_dir = package(
+        "jsonrpsee-crate-count",
+        &format!(
+            "jsonrpsee = {{ version = \"={}\", features = [\"server\", \"client\"] }}",
             jsonrpsee_version()
         ),
     )?;
-    std::fs::write(tmp.join("src/lib.rs"), "")?;
-    let theirs = count(&tmp, &[]);
-    let _ = std::fs::remove_dir_all(&tmp);
-    // the throwaway root package itself is not a crate jsonrpsee makes you compile
-    Ok((ours, theirs? - 1))
+    let ours = count(&ours_dir, by);
+    let theirs = count(&theirs_dir, by);
+    let _ = std::fs::remove_dir_all(&ours_dir);
+    let _ = std::fs::remove_dir_all(&theirs_dir);
+    Ok((ours?, theirs?))
 }
 
 fn jsonrpsee_version() -> &'static str {
@@ -502,7 +541,7 @@ fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
         None
     } else {
         eprintln!("counting crates");
-        match crate_counts() {
+        match crate_counts(CountBy::Tree) {
             Ok(c) => Some(c),
             Err(e) => {
                 s.errors.push(format!("crate count: {e}"));
@@ -582,6 +621,7 @@ fn profile(lib: Lib, workload: &str, n: usize) -> Result<()> {
 fn usage() -> ! {
     eprintln!(
         "usage: compare [--quick] [--rounds N] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee\n       \
+         compare crates [--clean-build]\n       \
          compare profile ours|jsonrpsee ws-latency|ws-throughput|http-latency|http-throughput|batch N"
     );
     std::process::exit(2)
@@ -596,6 +636,17 @@ fn main() {
     };
     let result = match args.first().map(String::as_str) {
         Some("serve") => memory::serve_child(lib_arg(1)).map(|_| true),
+        Some("crates") => {
+            let by = if args.get(1).map(String::as_str) == Some("--clean-build") {
+                CountBy::CleanBuild
+            } else {
+                CountBy::Tree
+            };
+            crate_counts(by).map(|(ours, theirs)| {
+                println!("crates compiled: ours (transport-tokio, TLS) {ours}, jsonrpsee {} (server+client, TLS) {theirs}", jsonrpsee_version());
+                true
+            })
+        }
         Some("profile") => {
             let n = args
                 .get(3)

@@ -66,7 +66,8 @@ impl Drop for ChildGuard {
 }
 
 async fn open(url: &str) -> Result<WebSocketStream<TcpStream>> {
-    let hostport = url.trim_start_matches("ws://").trim_end_matches('/');
+    let rest = url.trim_start_matches("ws://");
+    let hostport = rest.split('/').next().unwrap_or(rest);
     let tcp = TcpStream::connect(hostport).await?;
     let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
     ws.send(Message::text(std::str::from_utf8(ADD_REQUEST)?))
