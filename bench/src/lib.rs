@@ -8,6 +8,8 @@
 pub mod client;
 pub mod interop;
 pub mod memory;
+pub mod memory_side;
+pub mod micro;
 pub mod ours;
 pub mod report;
 pub mod servers;

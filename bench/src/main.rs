@@ -6,7 +6,8 @@
 //! cargo run --release -p bench --bin compare            # full run, a few minutes
 //! cargo run --release -p bench --bin compare -- --quick # smoke run, seconds; writes nothing
 //! compare serve ours|jsonrpsee                          # child process of the memory workload
-//! compare profile ours|jsonrpsee WORKLOAD N             # one workload alone, for callgrind
+//! compare profile ours|jsonrpsee|ours-memory WORKLOAD N          # one workload alone, for callgrind
+//! compare micro [SCALE]                                # ns/op of the sans-IO core
 //! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
 //! ```
 
@@ -596,13 +597,31 @@ fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
     Ok(s.errors.is_empty())
 }
 
-fn profile(lib: Lib, workload: &str, n: usize) -> Result<()> {
+fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let side = side(lib).await?;
+        let side = match lib {
+            Some(lib) => side(lib).await?,
+            None => {
+                // ours over in-process channels: the protocol stack without sockets
+                let c = bench::memory_side::client()?;
+                let none = bench::servers::Running {
+                    ws_url: String::new(),
+                    http_url: String::new(),
+                    guard: Box::new(()),
+                };
+                Side {
+                    lib: Lib::Ours,
+                    _server: none,
+                    ws_url: String::new(),
+                    ws: c.clone(),
+                    http: c,
+                }
+            }
+        };
         let cap = Duration::from_secs(600);
         let t = Instant::now();
         match workload {
@@ -613,7 +632,11 @@ fn profile(lib: Lib, workload: &str, n: usize) -> Result<()> {
             "batch" => drop(workloads::batch(&*side.ws, 100, n, cap).await?),
             other => return Err(format!("unknown workload {other}").into()),
         }
-        eprintln!("{workload} x {n} on {}: {:?}", lib.name(), t.elapsed());
+        eprintln!(
+            "{workload} x {n} on {}: {:?}",
+            lib.map_or("ours-memory", Lib::name),
+            t.elapsed()
+        );
         Ok(())
     })
 }
@@ -621,8 +644,8 @@ fn profile(lib: Lib, workload: &str, n: usize) -> Result<()> {
 fn usage() -> ! {
     eprintln!(
         "usage: compare [--quick] [--rounds N] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee\n       \
-         compare crates [--clean-build]\n       \
-         compare profile ours|jsonrpsee ws-latency|ws-throughput|http-latency|http-throughput|batch N"
+         compare micro [SCALE]\n       compare crates [--clean-build]\n       \
+         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch N"
     );
     std::process::exit(2)
 }
@@ -636,6 +659,13 @@ fn main() {
     };
     let result = match args.first().map(String::as_str) {
         Some("serve") => memory::serve_child(lib_arg(1)).map(|_| true),
+        Some("micro") => {
+            let scale = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100);
+            for (name, ns) in bench::micro::run(scale) {
+                println!("{name:<45} {ns:>10.0} ns");
+            }
+            Ok(true)
+        }
         Some("crates") => {
             let by = if args.get(1).map(String::as_str) == Some("--clean-build") {
                 CountBy::CleanBuild
@@ -652,7 +682,12 @@ fn main() {
                 .get(3)
                 .and_then(|s| s.parse().ok())
                 .unwrap_or_else(|| usage());
-            profile(lib_arg(1), args.get(2).map(String::as_str).unwrap_or(""), n).map(|_| true)
+            let lib = if args.get(1).map(String::as_str) == Some("ours-memory") {
+                None
+            } else {
+                Some(lib_arg(1))
+            };
+            profile(lib, args.get(2).map(String::as_str).unwrap_or(""), n).map(|_| true)
         }
         _ => {
             let mut quick = false;
