@@ -148,7 +148,14 @@ pub enum Incoming<'a> {
 /// assert_eq!(req.params.unwrap().get(), "[42,23]");
 /// ```
 pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
-    match serde_json::from_slice::<Top<'_>>(input) {
+    // Valid UTF-8 (every real frame) is checked once here and then read as `str`: serde_json
+    // then skips its per-string and per-raw-value UTF-8 checks. Anything else takes the byte
+    // path, so what is accepted, and every error text, stays exactly as before.
+    let top = match std::str::from_utf8(input) {
+        Ok(text) => serde_json::from_str::<Top<'_>>(text),
+        Err(_) => serde_json::from_slice::<Top<'_>>(input),
+    };
+    match top {
         Ok(Top::Object(fields)) => Ok(Incoming::Single(fields.validate())),
         Ok(Top::Other) => Ok(Incoming::Single(Err(Invalid {
             id: Id::Null,
