@@ -144,5 +144,8 @@ pub fn run(scale: usize) -> Vec<(&'static str, f64)> {
         "Connection batch of 100 (client+server)",
         best_of(scale, || batch_trip(&mut c, &mut s, 100, &params, &result)),
     ));
+    let big = RawValue::from_string(format!("\"{}\"", "A".repeat(crate::MIB))).expect("raw");
+    let (mut c, mut s) = (Connection::new(cfg()), Connection::new(cfg()));
+    out.push(("Connection round trip, 1 MiB result", best_of(scale / 10 + 1, || round_trip(&mut c, &mut s, &params, &big))));
     out
 }
