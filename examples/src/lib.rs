@@ -1,1 +1,15 @@
-//! Shared code for the runnable examples.
+//! Shared code for the runnable examples: the calculator service (the seed's CalculatorNode).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let router = examples::calculator::router()?;
+//! let running = transport_tokio::Server::builder(router)
+//!     .http("127.0.0.1:0")
+//!     .start()
+//!     .await?;
+//! println!("listening on {:?}", running.http_addr());
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod calculator;

@@ -26,6 +26,9 @@
 pub mod batch;
 pub mod codec;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod http;
 pub mod id;
 pub mod message;
 
@@ -43,6 +46,8 @@ pub use serde_json::value::RawValue;
 pub mod peer;
 #[cfg(feature = "async")]
 pub mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub mod connection;
 pub mod sim;

@@ -148,39 +148,44 @@ pub enum Incoming<'a> {
 /// assert_eq!(req.params.unwrap().get(), "[42,23]");
 /// ```
 pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
-    // Valid UTF-8 (every real frame) is checked once here and then read as `str`: serde_json
-    // then skips its per-string and per-raw-value UTF-8 checks. Anything else takes the byte
-    // path, so what is accepted, and every error text, stays exactly as before.
-    let top = match std::str::from_utf8(input) {
-        Ok(text) => serde_json::from_str::<Top<'_>>(text),
-        Err(_) => serde_json::from_slice::<Top<'_>>(input),
-    };
-    match top {
-        Ok(Top::Object(fields)) => Ok(Incoming::Single(fields.validate())),
-        Ok(Top::Other) => Ok(Incoming::Single(Err(Invalid {
-            id: Id::Null,
-            kind: InvalidKind::Request,
-            reason: "not an object or array",
-        }))),
-        Ok(Top::Array(members)) if members.is_empty() => Ok(Incoming::Single(Err(Invalid {
-            id: Id::Null,
-            kind: InvalidKind::Request,
-            reason: "empty batch",
-        }))),
-        Ok(Top::Array(members)) => Ok(Incoming::Batch(
-            members
-                .into_iter()
-                .map(|m| match m {
-                    Member::Object(fields) => fields.validate(),
-                    Member::Other => Err(Invalid {
-                        id: Id::Null,
-                        kind: InvalidKind::Request,
-                        reason: "batch member is not an object",
-                    }),
-                })
-                .collect(),
-        )),
+    // The fast path reads "jsonrpc" and "method" as strings directly. serde_json refuses some
+    // strings that are valid JSON text (a lone surrogate escape such as "\ud800"), and the
+    // strict meaning of those is -32600, not -32700: on any error, parse again reading them as
+    // raw JSON first (the slow path costs only on input that is invalid anyway).
+    match serde_json::from_slice::<Top<'_, true>>(input) {
+        Ok(top) => Ok(top.into_incoming()),
+        Err(_) => match serde_json::from_slice::<Top<'_, false>>(input) {
+            Ok(top) => Ok(top.into_incoming()),
+            Err(e) => Err(ParseError(e.to_string())),
+        },
+    }
+}
+
+/// [`parse`] without its fast path: the reference the fuzzer compares it with.
+#[doc(hidden)]
+pub fn parse_reference(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
+    match serde_json::from_slice::<Top<'_, false>>(input) {
+        Ok(top) => Ok(top.into_incoming()),
         Err(e) => Err(ParseError(e.to_string())),
+    }
+}
+
+impl<'a, const FAST: bool> Top<'a, FAST> {
+    fn into_incoming(self) -> Incoming<'a> {
+        match self {
+            Top::Object(entry) => Incoming::Single(entry),
+            Top::Other => Incoming::Single(Err(Invalid {
+                id: Id::Null,
+                kind: InvalidKind::Request,
+                reason: "not an object or array",
+            })),
+            Top::Array(members) if members.is_empty() => Incoming::Single(Err(Invalid {
+                id: Id::Null,
+                kind: InvalidKind::Request,
+                reason: "empty batch",
+            })),
+            Top::Array(entries) => Incoming::Batch(entries),
+        }
     }
 }
 
@@ -212,8 +217,8 @@ pub enum MessageError {
 
 #[derive(Default)]
 struct Fields<'a> {
-    jsonrpc: Option<&'a RawValue>,
-    method: Option<&'a RawValue>,
+    jsonrpc: Option<Version>,
+    method: Option<StrValue<'a>>,
     params: Option<&'a RawValue>,
     id: Option<&'a RawValue>,
     result: Option<&'a RawValue>,
@@ -221,13 +226,16 @@ struct Fields<'a> {
     duplicate: bool,
 }
 
-enum Top<'a> {
-    Object(Fields<'a>),
-    Array(Vec<Member<'a>>),
+/// `FAST`: read "jsonrpc" and "method" as strings (see [`parse`]), else as raw JSON first.
+enum Top<'a, const FAST: bool> {
+    /// Validated as soon as it is read, so the raw fields are never moved around.
+    Object(Entry<'a>),
+    /// Members are validated as they are read: no intermediate vector.
+    Array(Vec<Entry<'a>>),
     Other,
 }
 
-enum Member<'a> {
+enum Member<'a, const FAST: bool> {
     Object(Fields<'a>),
     Other,
 }
@@ -266,12 +274,110 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
-fn read_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Error> {
+/// The `"jsonrpc"` member, checked while it is read (no copy, no second parse).
+enum Version {
+    /// The string `"2.0"` (in any spelling, escapes included).
+    V2,
+    /// Any other value.
+    Other,
+}
+
+/// A member that must be a string (`"method"`): borrowed when it has no escapes.
+enum StrValue<'a> {
+    Str(Cow<'a, str>),
+    /// Present but not a string.
+    Other,
+}
+
+/// Accepts any JSON value, keeping strings (`S`) and reducing everything else to `other`.
+/// Reading `"jsonrpc"` and `"method"` this way instead of as `&RawValue` spares a UTF-8
+/// re-validation and a second parse of each (the hottest part of `parse`, measured).
+struct AnyValue<F>(F);
+
+macro_rules! other_value {
+    ($($visit:ident: $t:ty),*) => {$(
+        fn $visit<E: de::Error>(self, _: $t) -> Result<Self::Value, E> {
+            Ok((self.0)(None))
+        }
+    )*};
+}
+
+impl<'de, T, F: FnOnce(Option<Cow<'de, str>>) -> T> Visitor<'de> for AnyValue<F> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<T, E> {
+        Ok((self.0)(Some(Cow::Borrowed(v))))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok((self.0)(Some(Cow::Owned(v.to_owned()))))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+        Ok((self.0)(Some(Cow::Owned(v))))
+    }
+    other_value!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64);
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok((self.0)(None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok((self.0)(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok((self.0)(None))
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AnyValue(|s: Option<Cow<'de, str>>| match s.as_deref() {
+            Some(VERSION) => Version::V2,
+            _ => Version::Other,
+        }))
+    }
+}
+
+impl<'de> Deserialize<'de> for StrValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AnyValue(|s: Option<Cow<'de, str>>| match s {
+            Some(s) => StrValue::Str(s),
+            None => StrValue::Other,
+        }))
+    }
+}
+
+fn read_fields<'de, A: MapAccess<'de>, const FAST: bool>(
+    mut map: A,
+) -> Result<Fields<'de>, A::Error> {
     let mut f = Fields::default();
     while let Some(key) = map.next_key::<Key>()? {
         let slot = match key {
-            Key::Jsonrpc => &mut f.jsonrpc,
-            Key::Method => &mut f.method,
+            Key::Jsonrpc => {
+                let v = if FAST {
+                    map.next_value::<Version>()?
+                } else {
+                    match json_str(map.next_value::<&'de RawValue>()?).as_deref() {
+                        Some(VERSION) => Version::V2,
+                        _ => Version::Other,
+                    }
+                };
+                f.duplicate |= f.jsonrpc.replace(v).is_some();
+                continue;
+            }
+            Key::Method => {
+                let v = if FAST {
+                    map.next_value::<StrValue<'de>>()?
+                } else {
+                    match json_str(map.next_value::<&'de RawValue>()?) {
+                        Some(s) => StrValue::Str(s),
+                        None => StrValue::Other,
+                    }
+                };
+                f.duplicate |= f.method.replace(v).is_some();
+                continue;
+            }
             Key::Params => &mut f.params,
             Key::Id => &mut f.id,
             Key::Result => &mut f.result,
@@ -290,86 +396,96 @@ fn read_fields<'de, A: MapAccess<'de>>(mut map: A) -> Result<Fields<'de>, A::Err
     Ok(f)
 }
 
-impl<'de> Deserialize<'de> for Top<'de> {
+impl<'de, const FAST: bool> Deserialize<'de> for Top<'de, FAST> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Top<'de>;
+        struct V<const FAST: bool>;
+        impl<'de, const FAST: bool> Visitor<'de> for V<FAST> {
+            type Value = Top<'de, FAST>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON value")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Top<'de>, A::Error> {
-                read_fields(map).map(Top::Object)
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Top<'de, FAST>, A::Error> {
+                read_fields::<A, FAST>(map).map(|f| Top::Object(f.validate()))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de>, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de, FAST>, A::Error> {
                 let mut members = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(1024));
-                while let Some(m) = seq.next_element::<Member<'de>>()? {
-                    members.push(m);
+                while let Some(m) = seq.next_element::<Member<'de, FAST>>()? {
+                    members.push(match m {
+                        Member::Object(fields) => fields.validate(),
+                        Member::Other => Err(Invalid {
+                            id: Id::Null,
+                            kind: InvalidKind::Request,
+                            reason: "batch member is not an object",
+                        }),
+                    });
                 }
                 Ok(Top::Array(members))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top<'de>, E> {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top<'de>, E> {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top<'de>, E> {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top<'de>, E> {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<'de>, E> {
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Top<'de>, E> {
+            fn visit_unit<E: de::Error>(self) -> Result<Top<'de, FAST>, E> {
                 Ok(Top::Other)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V::<FAST>)
     }
 }
 
-impl<'de> Deserialize<'de> for Member<'de> {
+impl<'de, const FAST: bool> Deserialize<'de> for Member<'de, FAST> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Member<'de>;
+        struct V<const FAST: bool>;
+        impl<'de, const FAST: bool> Visitor<'de> for V<FAST> {
+            type Value = Member<'de, FAST>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON value")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'de>, A::Error> {
-                read_fields(map).map(Member::Object)
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'de, FAST>, A::Error> {
+                read_fields::<A, FAST>(map).map(Member::Object)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Member<'de>, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Member<'de, FAST>, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Member::Other)
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Member<'de>, E> {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Member<'de>, E> {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Member<'de>, E> {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Member<'de>, E> {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Member<'de>, E> {
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Member<'de>, E> {
+            fn visit_unit<E: de::Error>(self) -> Result<Member<'de, FAST>, E> {
                 Ok(Member::Other)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V::<FAST>)
     }
 }
 
-/// Reads a JSON string value, borrowing it when it has no escapes.
+/// Reads a JSON string value, borrowing it when it has no escapes (the slow path of [`parse`]).
 fn json_str(raw: &RawValue) -> Option<Cow<'_, str>> {
     let text = raw.get();
     let bytes = text.as_bytes();
@@ -410,12 +526,11 @@ impl<'a> Fields<'a> {
         }
         match self.jsonrpc {
             None => return invalid("missing member \"jsonrpc\""),
-            Some(v) if v.get() == "\"2.0\"" => {}
-            Some(v) if json_str(v).as_deref() == Some(VERSION) => {}
-            Some(_) => return invalid("\"jsonrpc\" must be exactly \"2.0\""),
+            Some(Version::V2) => {}
+            Some(Version::Other) => return invalid("\"jsonrpc\" must be exactly \"2.0\""),
         }
         if let Some(method) = self.method {
-            let Some(method) = json_str(method) else {
+            let StrValue::Str(method) = method else {
                 return invalid("\"method\" must be a string");
             };
             if self.result.is_some() || self.error.is_some() {

@@ -4,16 +4,20 @@
 //!
 //! Responses are compared as `serde_json::Value`; batch responses without regard to order.
 
+use std::time::Instant;
+
+use jsonrpc_proto::connection::{Config, Connection, Event, IncomingRequest};
 use jsonrpc_proto::{
     parse, BatchWriter, Entry, ErrorObject, Id, Incoming, InvalidKind, Message, RawValue,
 };
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
-// The specification's example server: subtract, sum, get_data, notify_hello, update; anything
+// The specification's example server, driven through a `Connection` (and, as a cross-check,
+// directly over `parse`): subtract, sum, get_data, notify_hello, update; anything
 // else (foobar, foo.get) does not exist.
 
-fn call(method: &str, params: Option<&RawValue>) -> Result<Value, ErrorObject> {
+fn call_method(method: &str, params: Option<&RawValue>) -> Result<Value, ErrorObject> {
     let params: Value = match params {
         Some(p) => serde_json::from_str(p.get()).map_err(ErrorObject::invalid_params)?,
         None => Value::Null,
@@ -51,12 +55,12 @@ fn raw(v: &Value) -> Box<RawValue> {
 /// The answer to one entry: `None` for a notification or an invalid response.
 fn answer(entry: Entry<'_>, out: &mut BatchWriter) {
     match entry {
-        Ok(Message::Request(req)) => match call(&req.method, req.params.as_deref()) {
+        Ok(Message::Request(req)) => match call_method(&req.method, req.params.as_deref()) {
             Ok(v) => out.push(&req.id, Ok(&raw(&v))),
             Err(e) => out.push(&req.id, Err(&e)),
         },
         Ok(Message::Notification(n)) => {
-            let _ = call(&n.method, n.params.as_deref());
+            let _ = call_method(&n.method, n.params.as_deref());
         }
         Ok(Message::Response(_)) => {}
         Err(invalid) => {
@@ -67,8 +71,52 @@ fn answer(entry: Entry<'_>, out: &mut BatchWriter) {
     }
 }
 
-/// The server: one frame in, the frame to send back (if any) out.
+/// The server, the real way: a [`Connection`] answering each [`Event::Request`] by method.
+/// One frame in, the frame to send back (if any) out.
 fn serve(input: &[u8]) -> Option<Vec<u8>> {
+    let now = Instant::now();
+    let mut conn = Connection::new(Config::default());
+    conn.handle_frame(input, now);
+    while let Some(event) = conn.poll_event() {
+        match event {
+            Event::Request(call) => {
+                let IncomingRequest { request, handle } = call;
+                let result = call_method(&request.method, request.params.as_deref());
+                let answer = match &result {
+                    Ok(v) => Ok(raw(v)),
+                    Err(e) => Err(e),
+                };
+                conn.respond(handle, answer.as_deref().map_err(|e| *e))
+                    .expect("the connection is open");
+            }
+            Event::Notification(n) => {
+                let _ = call_method(&n.method, n.params.as_deref());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(conn.in_flight(), 0, "every request was answered");
+    let out = conn.poll_transmit().map(|b| b.to_vec());
+    assert!(
+        conn.poll_transmit().is_none(),
+        "one frame answers one frame"
+    );
+    let direct = serve_direct(input);
+    assert_eq!(
+        out.as_deref().map(value_sorted),
+        direct.as_deref().map(value_sorted),
+        "Connection and the plain dispatcher disagree"
+    );
+    out
+}
+
+fn value_sorted(bytes: &[u8]) -> Value {
+    sorted(serde_json::from_slice(bytes).expect("a JSON answer"))
+}
+
+/// The same server written directly over `parse` + `BatchWriter` (no Connection): both must
+/// give the same answers.
+fn serve_direct(input: &[u8]) -> Option<Vec<u8>> {
     match parse(input) {
         Err(_) => {
             let mut out = Vec::new();
@@ -500,4 +548,22 @@ fn reserved_method_names_parse_as_requests() {
         r#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#,
         Some(r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":1}"#),
     );
+}
+
+#[test]
+fn lone_surrogate_escapes_are_valid_json_but_invalid_strings() {
+    // Valid JSON text (RFC 8259 grammar), but no Unicode string: -32600, not -32700.
+    invalid_request(r#"{"jsonrpc":"2.0","method":"\ud800","id":1}"#, "1");
+    invalid_request(r#"{"jsonrpc":"\ud800","method":"get_data","id":2}"#, "2");
+    invalid_request(
+        r#"{"jsonrpc":"2.0","method":"get_data","id":"\udc00"}"#,
+        "null",
+    );
+    // Inside params it is passed through untouched: the handler decides.
+    let Ok(Incoming::Single(Ok(Message::Request(req)))) =
+        parse(br#"{"jsonrpc":"2.0","method":"get_data","params":["\ud800"],"id":3}"#)
+    else {
+        panic!("a valid request")
+    };
+    assert_eq!(req.params.expect("params").get(), r#"["\ud800"]"#);
 }

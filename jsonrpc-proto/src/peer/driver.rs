@@ -90,7 +90,12 @@ pub(crate) struct Driver<Si, St> {
     shared: Arc<PeerShared>,
     sink: Si,
     stream: St,
+    /// Answers and server pushes: written first; input is not read while this is long.
     outbox: VecDeque<Bytes>,
+    /// Calls and notifications this side makes (bounded by `max_pending` for calls): written
+    /// after answers, never a reason to stop reading (that could deadlock two peers that both
+    /// send a lot).
+    local_out: VecDeque<Bytes>,
     flush_needed: bool,
     serving: Option<Serving>,
     running: FuturesUnordered<Running>,
@@ -124,6 +129,7 @@ impl<Si, St> Driver<Si, St> {
             sink,
             stream,
             outbox: VecDeque::new(),
+            local_out: VecDeque::new(),
             flush_needed: false,
             serving,
             running: FuturesUnordered::new(),
@@ -153,7 +159,7 @@ impl<Si, St> Driver<Si, St> {
     fn sync(&mut self) {
         let mut inner = self.shared.lock();
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.outbox.push_back(frame);
+            self.local_out.push_back(frame);
         }
         while self.outbox.len() < OUTBOX_HIGH {
             match inner.pushes.pop_front() {
@@ -165,7 +171,16 @@ impl<Si, St> Driver<Si, St> {
         self.conn_timeout = inner.conn.poll_timeout();
         let close = inner.close_requested
             || (self.shared.close_when_unused && self.shared.handles.load(Ordering::SeqCst) == 0);
+        let abort = inner.abort_requested;
+        if abort {
+            inner.pushes.clear();
+        }
         drop(inner);
+        if abort {
+            self.outbox.clear();
+            self.local_out.clear();
+            self.flush_needed = false;
+        }
         if close && self.state != State::Closing {
             self.begin_closing();
         }
@@ -277,10 +292,13 @@ where
     /// Writes queued frames while the sink accepts them, then flushes once.
     fn poll_write(&mut self, cx: &mut TaskCx<'_>) -> Result<bool, TransportError> {
         let mut progress = false;
-        while !self.outbox.is_empty() {
+        while !self.outbox.is_empty() || !self.local_out.is_empty() {
             match self.sink.poll_ready_unpin(cx) {
                 Poll::Ready(Ok(())) => {
-                    let frame = self.outbox.pop_front().expect("checked non-empty");
+                    let frame = match self.outbox.pop_front() {
+                        Some(f) => f,
+                        None => self.local_out.pop_front().expect("checked non-empty"),
+                    };
                     self.sink.start_send_unpin(frame)?;
                     self.flush_needed = true;
                     progress = true;
@@ -385,7 +403,7 @@ where
         }
     }
 
-    fn start_notification(&mut self, n: Notification<'static>) {
+    fn start_notification(&mut self, cx: &mut TaskCx<'_>, n: Notification<'static>) {
         let Some(serving) = &self.serving else {
             self.shared.lock().publish(n);
             return;
@@ -395,7 +413,14 @@ where
             return;
         }
         match serving.router.dispatch_notification(&serving.ctx, n) {
-            Ok(Some(fut)) => self.notes.push_back(fut),
+            Ok(Some(fut)) => {
+                self.notes.push_back(fut);
+                // Run it now when it is next in line, so that a request read after it
+                // observes its effect when the handler does not need to wait.
+                if self.note_current.is_none() && self.notes.len() == 1 {
+                    self.poll_notes(cx);
+                }
+            }
             Ok(None) => {}
             Err(n) => self.shared.lock().publish(n),
         }
@@ -473,6 +498,13 @@ where
             }
             self.free_slot(key);
         }
+        progress |= self.poll_notes(cx);
+        progress
+    }
+
+    /// Runs queued notification handlers one after another, in arrival order.
+    fn poll_notes(&mut self, cx: &mut TaskCx<'_>) -> bool {
+        let mut progress = false;
         loop {
             if self.note_current.is_none() {
                 match self.notes.pop_front() {
@@ -504,6 +536,16 @@ where
         }
         let n = self.answers.len();
         let mut inner = self.shared.lock();
+        // Pushes made by handlers before they returned go out before their answers.
+        while self.outbox.len() < OUTBOX_HIGH {
+            match inner.pushes.pop_front() {
+                Some(frame) => self.outbox.push_back(frame),
+                None => break,
+            }
+        }
+        while let Some(frame) = inner.conn.poll_transmit() {
+            self.local_out.push_back(frame);
+        }
         for (handle, result) in self.answers.drain(..) {
             if let Err(e) = inner.conn.respond(handle, result.as_deref()) {
                 tracing::debug!(error = %e, "answer dropped");
@@ -573,6 +615,7 @@ where
                 State::Closing => {
                     tracing::debug!("closing connection could not flush in time");
                     self.outbox.clear();
+                    self.local_out.clear();
                     self.flush_needed = false;
                 }
                 State::Open => {}
@@ -598,8 +641,16 @@ where
                     let now = self.shared.rt.now();
                     {
                         let mut inner = self.shared.lock();
+                        // Frames queued before are this side's own calls; those after
+                        // are error answers to malformed input.
+                        while let Some(frame) = inner.conn.poll_transmit() {
+                            self.local_out.push_back(frame);
+                        }
                         inner.conn.handle_frame(&frame, now);
                         inner.drain_events(&mut self.wake, &mut self.events);
+                        while let Some(frame) = inner.conn.poll_transmit() {
+                            self.outbox.push_back(frame);
+                        }
                         self.in_flight = inner.conn.in_flight();
                     }
                     for w in self.wake.drain(..) {
@@ -609,7 +660,7 @@ where
                     for ev in events.drain(..) {
                         match ev {
                             Event::Request(call) => self.start_request(cx, call),
-                            Event::Notification(n) => self.start_notification(n),
+                            Event::Notification(n) => self.start_notification(cx, n),
                             _ => {}
                         }
                     }
@@ -639,13 +690,14 @@ where
                 Err(e) => {
                     tracing::debug!(error = %e, "transport write failed; closing the connection");
                     self.outbox.clear();
+                    self.local_out.clear();
                     self.finish();
                     return Poll::Ready(());
                 }
             }
             if self.state == State::Closing {
                 progress |= self.poll_timer(cx);
-                if self.outbox.is_empty() && !self.flush_needed {
+                if self.outbox.is_empty() && self.local_out.is_empty() && !self.flush_needed {
                     if self.sink.poll_close_unpin(cx).is_pending() && self.deadline.is_some() {
                         return Poll::Pending;
                     }

@@ -369,7 +369,7 @@ impl ServerHandle {
             && self.inner.config.push_overflow == PushOverflow::Disconnect
         {
             tracing::warn!("client too slow for its pushes: disconnecting it");
-            peer.request_close();
+            peer.request_abort();
         }
         r
     }

@@ -59,6 +59,9 @@ pub(crate) struct Inner {
     pub(crate) subscribers: Vec<mpsc::Sender<Notification<'static>>>,
     /// Someone asked the driver to close.
     pub(crate) close_requested: bool,
+    /// Someone asked the driver to drop the connection without flushing (a client too slow
+    /// for its pushes).
+    pub(crate) abort_requested: bool,
     /// The driver has ended: nothing will be sent or received any more.
     pub(crate) finished: bool,
 }
@@ -158,6 +161,7 @@ impl PeerShared {
                 pushes: VecDeque::new(),
                 subscribers: Vec::new(),
                 close_requested: false,
+                abort_requested: false,
                 finished: false,
             }),
             waker: AtomicWaker::new(),
@@ -215,6 +219,16 @@ impl PeerShared {
     /// Asks the driver to close the connection.
     pub(crate) fn request_close(&self) {
         self.lock().close_requested = true;
+        self.wake();
+    }
+
+    /// Asks the driver to drop the connection at once, unsent frames included.
+    pub(crate) fn request_abort(&self) {
+        {
+            let mut inner = self.lock();
+            inner.close_requested = true;
+            inner.abort_requested = true;
+        }
         self.wake();
     }
 

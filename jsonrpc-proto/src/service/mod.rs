@@ -43,3 +43,6 @@ pub use crate::peer::{ClientId, ClientInfo};
 
 pub(crate) use context::ConnCtx;
 pub(crate) use router::{panicked as router_panicked, Dispatch};
+
+#[cfg(test)]
+mod tests;

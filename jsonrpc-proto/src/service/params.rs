@@ -39,9 +39,20 @@ impl<'a> Params<'a> {
 /// value. Errors become -32602 "Invalid params: {serde's message}".
 pub fn parse_params<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
     match raw {
-        Some(raw) => serde_json::from_str(raw.get()).map_err(ErrorObject::invalid_params),
-        None => T::deserialize(Absent).map_err(ErrorObject::invalid_params),
+        Some(raw) => serde_json::from_str(raw.get()).map_err(invalid),
+        None => T::deserialize(Absent).map_err(invalid),
     }
+}
+
+/// -32602 with serde's message, without the position inside the params text (" at line 1
+/// column 7" means nothing to a caller).
+fn invalid(e: serde_json::Error) -> ErrorObject {
+    let text = e.to_string();
+    let text = match text.rfind(" at line ") {
+        Some(i) if e.line() > 0 => &text[..i],
+        _ => &text[..],
+    };
+    ErrorObject::invalid_params(text)
 }
 
 /// A deserializer standing for absent params: unit / none / an empty sequence / an empty map,

@@ -1,0 +1,6 @@
+#![no_main]
+//! See `jsonrpc_proto::fuzzing::codec_content_length_target` for the invariants checked.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| jsonrpc_proto::fuzzing::codec_content_length_target(data));

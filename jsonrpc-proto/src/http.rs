@@ -1,0 +1,358 @@
+//! HTTP semantics as pure decisions: which route a request takes, which status a rejection gets,
+//! whether a content type is JSON, the health body, and the responses an HTTP client reports when
+//! a POST fails. No HTTP library types: plain `&str`, `u16` and bytes in and out, so every runtime
+//! adapter (hyper on tokio, async-io) makes the same decisions.
+//!
+//! ```
+//! use jsonrpc_proto::http::{decide, Decision, Limits, RequestHead};
+//!
+//! let head = RequestHead {
+//!     method: "POST",
+//!     path: "/",
+//!     content_type: Some("application/json; charset=utf-8"),
+//!     content_length: Some(42),
+//!     websocket_upgrade: false,
+//! };
+//! assert_eq!(decide(&head, &Limits::default()), Decision::Rpc);
+//!
+//! let head = RequestHead { method: "GET", ..head };
+//! match decide(&head, &Limits::default()) {
+//!     Decision::Reject(r) => {
+//!         assert_eq!(r.status, 405);
+//!         assert_eq!(r.allow, Some("POST"));
+//!     }
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! ```
+
+use crate::error::{ErrorCode, ErrorObject};
+use crate::id::Id;
+use crate::message::{parse, write_response, Incoming, Message};
+
+/// The default limit on an HTTP request body: 10 MiB.
+pub const DEFAULT_MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// The path JSON-RPC calls are POSTed to.
+pub const RPC_PATH: &str = "/";
+/// The path WebSocket clients upgrade at.
+pub const WS_PATH: &str = "/ws";
+/// The path of the health check.
+pub const HEALTH_PATH: &str = "/health";
+
+/// The content type of JSON-RPC bodies and of the health body.
+pub const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// Status: the call was answered (also for JSON-RPC error responses).
+pub const STATUS_OK: u16 = 200;
+/// Status: the POST held only notifications; there is no body.
+pub const STATUS_NO_CONTENT: u16 = 204;
+/// Status: the WebSocket upgrade is accepted.
+pub const STATUS_SWITCHING_PROTOCOLS: u16 = 101;
+
+/// Limits applied to incoming HTTP requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY`]).
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// What the decision needs to know about an incoming request (before its body is read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestHead<'a> {
+    /// The request method, e.g. `"POST"`.
+    pub method: &'a str,
+    /// The request path without the query string, e.g. `"/"`.
+    pub path: &'a str,
+    /// The `Content-Type` header, if present.
+    pub content_type: Option<&'a str>,
+    /// The `Content-Length` header, if present and numeric.
+    pub content_length: Option<u64>,
+    /// True when the request asks for a WebSocket upgrade (`Upgrade: websocket`).
+    pub websocket_upgrade: bool,
+}
+
+/// A rejection: the status, the `Allow` header for 405, and a short plain-text body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The value of the `Allow` header (set for 405 only).
+    pub allow: Option<&'static str>,
+    /// A one-line explanation sent as `text/plain`.
+    pub body: &'static str,
+}
+
+impl Rejection {
+    /// 404 for a path the server does not serve.
+    pub const NOT_FOUND: Rejection = Rejection {
+        status: 404,
+        allow: None,
+        body: "Not found: POST JSON-RPC to /, upgrade WebSocket at /ws, GET /health",
+    };
+    /// 413 for a body over the limit.
+    pub const PAYLOAD_TOO_LARGE: Rejection = Rejection {
+        status: 413,
+        allow: None,
+        body: "Payload too large: the request body exceeds the server's limit",
+    };
+    /// 415 for a POST whose content type is not JSON.
+    pub const UNSUPPORTED_MEDIA_TYPE: Rejection = Rejection {
+        status: 415,
+        allow: None,
+        body: "Unsupported media type: send Content-Type: application/json",
+    };
+    /// 400 for a request at /ws that is not a valid WebSocket upgrade.
+    pub const BAD_UPGRADE: Rejection = Rejection {
+        status: 400,
+        allow: None,
+        body: "Bad request: /ws expects a WebSocket upgrade (GET with Upgrade: websocket)",
+    };
+    /// 503 while the server shuts down.
+    pub const SHUTTING_DOWN: Rejection = Rejection {
+        status: 503,
+        allow: None,
+        body: "Service unavailable: the server is shutting down",
+    };
+
+    fn method_not_allowed(allow: &'static str) -> Rejection {
+        Rejection {
+            status: 405,
+            allow: Some(allow),
+            body: "Method not allowed: see the Allow header",
+        }
+    }
+}
+
+/// Where an incoming HTTP request goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Read the body (within [`Limits::max_body`]) and hand it to the JSON-RPC server.
+    Rpc,
+    /// Upgrade to a WebSocket connection.
+    WebSocket,
+    /// Answer with [`health_body`].
+    Health,
+    /// Answer with this status and body.
+    Reject(Rejection),
+}
+
+/// Decides what to do with a request from its head alone.
+pub fn decide(head: &RequestHead<'_>, limits: &Limits) -> Decision {
+    match head.path {
+        RPC_PATH | "" => {
+            if head.method != "POST" {
+                return Decision::Reject(Rejection::method_not_allowed("POST"));
+            }
+            if !head.content_type.is_some_and(is_json_content_type) {
+                return Decision::Reject(Rejection::UNSUPPORTED_MEDIA_TYPE);
+            }
+            if head
+                .content_length
+                .is_some_and(|len| len > limits.max_body as u64)
+            {
+                return Decision::Reject(Rejection::PAYLOAD_TOO_LARGE);
+            }
+            Decision::Rpc
+        }
+        WS_PATH => {
+            if head.method != "GET" {
+                Decision::Reject(Rejection::method_not_allowed("GET"))
+            } else if head.websocket_upgrade {
+                Decision::WebSocket
+            } else {
+                Decision::Reject(Rejection::BAD_UPGRADE)
+            }
+        }
+        HEALTH_PATH => {
+            if head.method == "GET" || head.method == "HEAD" {
+                Decision::Health
+            } else {
+                Decision::Reject(Rejection::method_not_allowed("GET, HEAD"))
+            }
+        }
+        _ => Decision::Reject(Rejection::NOT_FOUND),
+    }
+}
+
+/// True for `application/json`, in any case, with or without parameters such as `charset`.
+pub fn is_json_content_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case(JSON_CONTENT_TYPE)
+}
+
+/// True when a `Connection`/`Upgrade` header pair asks for a WebSocket upgrade.
+pub fn is_websocket_upgrade(connection: Option<&str>, upgrade: Option<&str>) -> bool {
+    let conn_ok = connection.is_some_and(|c| {
+        c.split(',')
+            .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+    });
+    let upgrade_ok = upgrade.is_some_and(|u| {
+        u.split(',')
+            .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
+    });
+    conn_ok && upgrade_ok
+}
+
+/// The status of the answer to an RPC POST: 200 with a body, 204 when there is none.
+pub fn rpc_status(body: Option<&[u8]>) -> u16 {
+    match body {
+        Some(_) => STATUS_OK,
+        None => STATUS_NO_CONTENT,
+    }
+}
+
+/// The health check body:
+/// `{"status":"ok","node":NAME,"websocket_clients":N,"pending_requests":N}`.
+pub fn health_body(node: &str, websocket_clients: usize, pending_requests: usize) -> String {
+    let node = serde_json::to_string(node).unwrap_or_else(|_| "\"\"".to_owned());
+    format!(
+        "{{\"status\":\"ok\",\"node\":{node},\"websocket_clients\":{websocket_clients},\"pending_requests\":{pending_requests}}}"
+    )
+}
+
+/// The error an HTTP client reports for the calls of a POST that failed: code -32000 with the
+/// reason as message.
+pub fn transport_failure(reason: &str) -> ErrorObject {
+    ErrorObject::new(ErrorCode::SERVER_ERROR, format!("HTTP transport: {reason}"))
+}
+
+/// For a request frame (one call or a batch) whose POST failed, the response frame an HTTP client
+/// transport hands to its connection so that each waiting call fails at once with `error`.
+/// `None` when the frame holds no request with an id (only notifications, or unparsable).
+pub fn failure_responses(frame: &[u8], error: &ErrorObject) -> Option<Vec<u8>> {
+    let (ids, batch): (Vec<Id>, bool) = match parse(frame).ok()? {
+        Incoming::Single(entry) => (request_id(entry).into_iter().collect(), false),
+        Incoming::Batch(entries) => (entries.into_iter().filter_map(request_id).collect(), true),
+    };
+    if ids.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    if batch {
+        out.push(b'[');
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_response(&mut out, id, Err(error));
+    }
+    if batch {
+        out.push(b']');
+    }
+    Some(out)
+}
+
+fn request_id(entry: crate::message::Entry<'_>) -> Option<Id> {
+    match entry {
+        Ok(Message::Request(req)) => Some(req.id),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head<'a>(method: &'a str, path: &'a str, ct: Option<&'a str>) -> RequestHead<'a> {
+        RequestHead {
+            method,
+            path,
+            content_type: ct,
+            content_length: None,
+            websocket_upgrade: false,
+        }
+    }
+
+    fn status(d: Decision) -> u16 {
+        match d {
+            Decision::Reject(r) => r.status,
+            Decision::Rpc | Decision::Health => 200,
+            Decision::WebSocket => 101,
+        }
+    }
+
+    #[test]
+    fn routes_and_statuses() {
+        let l = Limits::default();
+        let json = Some("application/json");
+        assert_eq!(decide(&head("POST", "/", json), &l), Decision::Rpc);
+        assert_eq!(
+            decide(
+                &head("POST", "/", Some("Application/JSON; charset=UTF-8")),
+                &l
+            ),
+            Decision::Rpc
+        );
+        assert_eq!(
+            status(decide(&head("POST", "/", Some("text/plain")), &l)),
+            415
+        );
+        assert_eq!(status(decide(&head("POST", "/", None), &l)), 415);
+        assert_eq!(
+            status(decide(&head("POST", "/", Some("application/jsonx")), &l)),
+            415
+        );
+        assert_eq!(status(decide(&head("PUT", "/", json), &l)), 405);
+        assert_eq!(status(decide(&head("GET", "/nope", None), &l)), 404);
+        assert_eq!(decide(&head("GET", "/health", None), &l), Decision::Health);
+        assert_eq!(status(decide(&head("POST", "/health", json), &l)), 405);
+        assert_eq!(status(decide(&head("GET", "/ws", None), &l)), 400);
+        let mut ws = head("GET", "/ws", None);
+        ws.websocket_upgrade = true;
+        assert_eq!(decide(&ws, &l), Decision::WebSocket);
+        let mut big = head("POST", "/", json);
+        big.content_length = Some(11);
+        assert_eq!(status(decide(&big, &Limits { max_body: 10 })), 413);
+        assert_eq!(decide(&big, &Limits { max_body: 11 }), Decision::Rpc);
+    }
+
+    #[test]
+    fn upgrade_headers() {
+        assert!(is_websocket_upgrade(
+            Some("keep-alive, Upgrade"),
+            Some("WebSocket")
+        ));
+        assert!(!is_websocket_upgrade(Some("keep-alive"), Some("websocket")));
+        assert!(!is_websocket_upgrade(Some("upgrade"), None));
+    }
+
+    #[test]
+    fn health() {
+        let body = health_body("Calc \"1\"", 3, 2);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"status":"ok","node":"Calc \"1\"","websocket_clients":3,"pending_requests":2})
+        );
+        assert_eq!(rpc_status(None), 204);
+        assert_eq!(rpc_status(Some(b"{}")), 200);
+    }
+
+    #[test]
+    fn failures_answer_every_request() {
+        let err = transport_failure("connection refused");
+        let single = failure_responses(br#"{"jsonrpc":"2.0","method":"a","id":7}"#, &err).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&single).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["error"]["code"], -32000);
+        let batch = failure_responses(
+            br#"[{"jsonrpc":"2.0","method":"a","id":"x"},{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","method":"b","id":2}]"#,
+            &err,
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&batch).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 2);
+        assert_eq!(v[0]["id"], "x");
+        assert!(failure_responses(br#"{"jsonrpc":"2.0","method":"n"}"#, &err).is_none());
+        assert!(failure_responses(b"nope", &err).is_none());
+    }
+}

@@ -1,0 +1,276 @@
+//! Router and dispatch tests through `Server::handle_http` (no transport needed).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use proptest::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::error::ErrorObject;
+use crate::peer::{Runtime, Server, ServerConfig, TransportInfo, TransportKind};
+use crate::RawValue;
+
+/// Spawns each task on its own thread; sleeps on a thread too. Tests only.
+#[derive(Clone)]
+struct Threads;
+impl Runtime for Threads {
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        std::thread::spawn(move || futures::executor::block_on(task));
+    }
+    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            let _ = tx.send(());
+        });
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct Add {
+    a: i64,
+    b: i64,
+}
+
+#[derive(Default)]
+struct Log(Mutex<Vec<String>>);
+
+struct Recorder(Arc<Log>);
+impl Hooks for Recorder {
+    fn before_request<'a>(
+        &'a self,
+        call: &'a CallInfo<'a>,
+    ) -> BoxFuture<'a, Result<(), ErrorObject>> {
+        Box::pin(async move {
+            if call.method == "limited" {
+                return Err(ErrorObject::rate_limited());
+            }
+            if call.method == "private"
+                && call.client.transport.header("authorization") != Some("t0k3n")
+            {
+                return Err(ErrorObject::new(-32010, "Unauthorized"));
+            }
+            Ok(())
+        })
+    }
+    fn after_request(
+        &self,
+        call: &CallInfo<'_>,
+        outcome: Result<&RawValue, &ErrorObject>,
+        _elapsed: Duration,
+    ) {
+        let what = match outcome {
+            Ok(v) => v.get().to_owned(),
+            Err(e) => e.code.to_string(),
+        };
+        let id = call.id.map_or("-".to_owned(), ToString::to_string);
+        self.0
+             .0
+            .lock()
+            .unwrap()
+            .push(format!("{} {} {}", call.method, id, what));
+    }
+}
+
+fn router(log: Arc<Log>) -> Router {
+    Router::builder()
+        .state(41u32)
+        .hooks(Recorder(log))
+        .method("add", |_c: Context, p: Add| async move {
+            Ok::<_, ErrorObject>(p.a + p.b)
+        })
+        .method("state", |c: Context, (): ()| async move {
+            Ok::<_, ErrorObject>(*c.state::<u32>().expect("state") + 1)
+        })
+        .method("limited", |_c: Context, (): ()| async move {
+            Ok::<_, ErrorObject>(1)
+        })
+        .method("private", |_c: Context, (): ()| async move {
+            Ok::<_, ErrorObject>("secret")
+        })
+        .method("panic", |_c: Context, (): ()| async move {
+            if true {
+                panic!("boom");
+            }
+            Ok::<_, ErrorObject>(())
+        })
+        .method("sleep", |_c: Context, (): ()| async move {
+            futures::future::pending::<()>().await;
+            Ok::<_, ErrorObject>(())
+        })
+        .method("fail", |_c: Context, (): ()| async move {
+            Err::<(), _>(ErrorObject::new(7, "app").with_data(json!([1, {"x": null}])))
+        })
+        .method("kind", |c: Context, (): ()| async move {
+            Ok::<_, ErrorObject>(c.transport().kind.to_string())
+        })
+        .method("push", |c: Context, (): ()| async move {
+            Ok::<_, ErrorObject>(c.notify("x", ()).is_err() && c.peer().is_none())
+        })
+        .notification("note", |_c: Context, (): ()| async move {})
+        .build()
+        .expect("valid router")
+}
+
+fn server() -> (Server, Arc<Log>) {
+    let log = Arc::new(Log::default());
+    let config = ServerConfig {
+        request_timeout: Some(Duration::from_millis(100)),
+        ..ServerConfig::default()
+    };
+    (Server::new(router(Arc::clone(&log)), Threads, config), log)
+}
+
+fn post(server: &Server, body: &str) -> Option<Value> {
+    post_with(server, body, TransportInfo::new(TransportKind::Http))
+}
+
+fn post_with(server: &Server, body: &str, info: TransportInfo) -> Option<Value> {
+    let out = futures::executor::block_on(server.handle_http(Bytes::from(body.to_owned()), info));
+    out.map(|b| serde_json::from_slice(&b).expect("JSON answer"))
+}
+
+#[test]
+fn reserved_and_duplicate_names_fail_at_build() {
+    let r = Router::builder()
+        .method("rpc.discover", |_c: Context, (): ()| async {
+            Ok::<_, ErrorObject>(())
+        })
+        .build();
+    assert_eq!(r.unwrap_err(), RouterError::Reserved("rpc.discover".into()));
+    let r = Router::builder()
+        .method("a", |_c: Context, (): ()| async {
+            Ok::<_, ErrorObject>(())
+        })
+        .notification("a", |_c: Context, (): ()| async {})
+        .build();
+    assert_eq!(r.unwrap_err(), RouterError::Duplicate("a".into()));
+}
+
+#[test]
+fn positional_named_and_errors() {
+    let (s, log) = server();
+    let v = post(
+        &s,
+        r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":1}"#,
+    )
+    .unwrap();
+    assert_eq!(v["result"], 8);
+    let v = post(
+        &s,
+        r#"{"jsonrpc":"2.0","method":"add","params":{"a":5,"b":3},"id":"x"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (v["result"].clone(), v["id"].clone()),
+        (json!(8), json!("x"))
+    );
+    let v = post(
+        &s,
+        r#"{"jsonrpc":"2.0","method":"add","params":{"a":5},"id":2}"#,
+    )
+    .unwrap();
+    assert_eq!(v["error"]["code"], -32602);
+    assert_eq!(v["error"]["message"], "Invalid params: missing field `b`");
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"nope","id":3}"#).unwrap();
+    assert_eq!(v["error"]["code"], -32601);
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"panic","id":4}"#).unwrap();
+    assert_eq!(v["error"]["code"], -32603);
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"fail","id":5}"#).unwrap();
+    assert_eq!(
+        v["error"],
+        json!({"code": 7, "message": "app", "data": [1, {"x": null}]})
+    );
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"state","id":6}"#).unwrap();
+    assert_eq!(v["result"], 42);
+    let v = post(&s, "{oops").unwrap();
+    assert_eq!(
+        (v["error"]["code"].clone(), v["id"].clone()),
+        (json!(-32700), Value::Null)
+    );
+    let log = log.0.lock().unwrap();
+    assert!(log.contains(&"add 1 8".to_owned()), "{log:?}");
+    assert!(log.contains(&"panic 4 -32603".to_owned()), "{log:?}");
+    assert!(log.contains(&"fail 5 7".to_owned()), "{log:?}");
+}
+
+#[test]
+fn hooks_reject_before_the_handler() {
+    let (s, log) = server();
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"limited","id":1}"#).unwrap();
+    assert_eq!(v["error"]["code"], -32002);
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"private","id":2}"#).unwrap();
+    assert_eq!(v["error"]["code"], -32010);
+    let mut info = TransportInfo::new(TransportKind::Http);
+    info.headers.push(("authorization".into(), "t0k3n".into()));
+    let v = post_with(&s, r#"{"jsonrpc":"2.0","method":"private","id":3}"#, info).unwrap();
+    assert_eq!(v["result"], "secret");
+    assert!(log
+        .0
+        .lock()
+        .unwrap()
+        .contains(&"limited 1 -32002".to_owned()));
+}
+
+#[test]
+fn http_context_and_notifications() {
+    let (s, _) = server();
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"kind","id":1}"#).unwrap();
+    assert_eq!(v["result"], "http");
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"push","id":1}"#).unwrap();
+    assert_eq!(v["result"], true, "no pushes or callbacks over HTTP");
+    assert!(
+        post(&s, r#"{"jsonrpc":"2.0","method":"note"}"#).is_none(),
+        "204"
+    );
+    assert!(post(
+        &s,
+        r#"[{"jsonrpc":"2.0","method":"note"},{"jsonrpc":"2.0","method":"add","params":[1,1]}]"#
+    )
+    .is_none());
+}
+
+#[test]
+fn batch_members_run_concurrently_and_time_out_alone() {
+    let (s, _) = server();
+    let v = post(
+        &s,
+        r#"[{"jsonrpc":"2.0","method":"sleep","id":1},{"jsonrpc":"2.0","method":"add","params":[2,2],"id":2},{"x":1}]"#,
+    )
+    .unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    let by_id = |id: i64| arr.iter().find(|e| e["id"] == id).cloned().unwrap();
+    assert_eq!(by_id(1)["error"]["code"], -32001);
+    assert_eq!(by_id(2)["result"], 4);
+    assert_eq!(s.handle().pending_requests(), 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn positional_and_named_agree(a in -1_000_000i64..1_000_000, b in -1_000_000i64..1_000_000, id in 0u64..u64::MAX) {
+        let (s, _) = server();
+        let p = post(&s, &format!(r#"{{"jsonrpc":"2.0","method":"add","params":[{a},{b}],"id":{id}}}"#)).unwrap();
+        let n = post(&s, &format!(r#"{{"jsonrpc":"2.0","method":"add","params":{{"b":{b},"a":{a}}},"id":{id}}}"#)).unwrap();
+        prop_assert_eq!(&p, &n);
+        prop_assert_eq!(p["result"].as_i64(), Some(a + b));
+        prop_assert_eq!(p["id"].as_u64(), Some(id));
+    }
+
+    #[test]
+    fn any_method_name_gets_an_answer(method in "[a-z.$/]{0,12}") {
+        let (s, _) = server();
+        let body = format!(r#"{{"jsonrpc":"2.0","method":{},"id":1}}"#, serde_json::to_string(&method).unwrap());
+        let v = post(&s, &body).unwrap();
+        prop_assert_eq!(v["id"].as_u64(), Some(1));
+        prop_assert!(v.get("result").is_some() || v["error"]["code"].is_i64());
+    }
+}
