@@ -7,7 +7,7 @@
 //! cargo run --release -p bench --bin compare -- --quick # smoke run, seconds; writes nothing
 //! compare serve ours|jsonrpsee                          # child process of the memory workload
 //! compare profile ours|jsonrpsee|ours-memory WORKLOAD N          # one workload alone, for callgrind
-//! compare micro [SCALE]                                # ns/op of the sans-IO core
+//! compare micro [SCALE [CASE]]                              # ns/op of the sans-IO core
 //! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
 //! ```
 
@@ -661,7 +661,7 @@ fn main() {
         Some("serve") => memory::serve_child(lib_arg(1)).map(|_| true),
         Some("micro") => {
             let scale = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100);
-            for (name, ns) in bench::micro::run(scale) {
+            for (name, ns) in bench::micro::run(scale, args.get(2).map(String::as_str)) {
                 println!("{name:<45} {ns:>10.0} ns");
             }
             Ok(true)

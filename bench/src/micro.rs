@@ -82,7 +82,8 @@ fn batch_trip(
 }
 
 /// Runs every micro-measurement; returns (name, ns per op).
-pub fn run(scale: usize) -> Vec<(&'static str, f64)> {
+pub fn run(scale: usize, only: Option<&str>) -> Vec<(&'static str, f64)> {
+    let want = |name: &str| only.is_none_or(|o| name.starts_with(o));
     let req = br#"{"jsonrpc":"2.0","id":12345,"method":"add","params":[1,2]}"#.to_vec();
     let resp = br#"{"jsonrpc":"2.0","id":12345,"result":3}"#.to_vec();
     let mut batch = b"[".to_vec();
@@ -98,54 +99,71 @@ pub fn run(scale: usize) -> Vec<(&'static str, f64)> {
     let params = RawValue::from_string("[1,2]".into()).expect("raw");
     let result = RawValue::from_string("3".into()).expect("raw");
     let mut out = Vec::new();
-    out.push((
-        "parse request",
-        best_of(200 * scale, || {
-            drop(black_box(parse(black_box(&req)).expect("parse")))
-        }),
-    ));
-    out.push((
-        "parse response",
-        best_of(200 * scale, || {
-            drop(black_box(parse(black_box(&resp)).expect("parse")))
-        }),
-    ));
-    out.push((
-        "parse batch of 100 requests",
-        best_of(2 * scale, || {
-            drop(black_box(parse(black_box(&batch)).expect("parse")))
-        }),
-    ));
+    if want("parse request") {
+        out.push((
+            "parse request",
+            best_of(200 * scale, || {
+                drop(black_box(parse(black_box(&req)).expect("parse")))
+            }),
+        ));
+    }
+    if want("parse response") {
+        out.push((
+            "parse response",
+            best_of(200 * scale, || {
+                drop(black_box(parse(black_box(&resp)).expect("parse")))
+            }),
+        ));
+    }
+    if want("parse batch of 100 requests") {
+        out.push((
+            "parse batch of 100 requests",
+            best_of(2 * scale, || {
+                drop(black_box(parse(black_box(&batch)).expect("parse")))
+            }),
+        ));
+    }
     let mut buf = Vec::with_capacity(128);
-    out.push((
-        "write_call",
-        best_of(200 * scale, || {
-            buf.clear();
-            jsonrpc_proto::message::write_call(
-                &mut buf,
-                "add",
-                Some(&params),
-                Some(&jsonrpc_proto::Id::from(12345u64)),
-            );
-            black_box(&buf);
-        }),
-    ));
+    if want("write_call") {
+        out.push((
+            "write_call",
+            best_of(200 * scale, || {
+                buf.clear();
+                jsonrpc_proto::message::write_call(
+                    &mut buf,
+                    "add",
+                    Some(&params),
+                    Some(&jsonrpc_proto::Id::from(12345u64)),
+                );
+                black_box(&buf);
+            }),
+        ));
+    }
     let cfg = || Config {
         request_timeout: None,
         ..Config::default()
     };
     let (mut c, mut s) = (Connection::new(cfg()), Connection::new(cfg()));
-    out.push((
-        "Connection round trip (client+server)",
-        best_of(100 * scale, || round_trip(&mut c, &mut s, &params, &result)),
-    ));
+    if want("Connection round trip (client+server)") {
+        out.push((
+            "Connection round trip (client+server)",
+            best_of(100 * scale, || round_trip(&mut c, &mut s, &params, &result)),
+        ));
+    }
     let (mut c, mut s) = (Connection::new(cfg()), Connection::new(cfg()));
-    out.push((
-        "Connection batch of 100 (client+server)",
-        best_of(scale, || batch_trip(&mut c, &mut s, 100, &params, &result)),
-    ));
+    if want("Connection batch of 100 (client+server)") {
+        out.push((
+            "Connection batch of 100 (client+server)",
+            best_of(scale, || batch_trip(&mut c, &mut s, 100, &params, &result)),
+        ));
+    }
     let big = RawValue::from_string(format!("\"{}\"", "A".repeat(crate::MIB))).expect("raw");
     let (mut c, mut s) = (Connection::new(cfg()), Connection::new(cfg()));
-    out.push(("Connection round trip, 1 MiB result", best_of(scale / 10 + 1, || round_trip(&mut c, &mut s, &params, &big))));
+    if want("Connection round trip, 1 MiB result") {
+        out.push((
+            "Connection round trip, 1 MiB result",
+            best_of(scale / 10 + 1, || round_trip(&mut c, &mut s, &params, &big)),
+        ));
+    }
     out
 }
