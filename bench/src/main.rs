@@ -25,6 +25,8 @@ use bench::{interop, memory, workloads, Lib, Result};
 /// How much of everything to do.
 struct Plan {
     quick: bool,
+    /// Run only this section ("core", "matrix" or "memory"); None: all.
+    only: Option<String>,
     rounds: usize,
     lat_calls: usize,
     tput_calls: usize,
@@ -46,6 +48,7 @@ impl Plan {
     fn full(rounds: usize) -> Plan {
         Plan {
             quick: false,
+            only: None,
             rounds,
             lat_calls: 2_000,
             tput_calls: 20_000,
@@ -67,6 +70,7 @@ impl Plan {
     fn quick() -> Plan {
         Plan {
             quick: true,
+            only: None,
             rounds: 1,
             lat_calls: 200,
             tput_calls: 2_000,
@@ -531,14 +535,21 @@ fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
             sides.push(side(lib).await?);
         }
         let floor = bench::servers::start_tcp_echo().await?;
-        run_core(&plan, &sides, floor, &mut s).await;
-        run_matrix(&plan, &sides, &mut s).await;
+        let want = |section: &str| plan.only.as_deref().is_none_or(|o| o == section);
+        if want("core") {
+            run_core(&plan, &sides, floor, &mut s).await;
+        }
+        if want("matrix") {
+            run_matrix(&plan, &sides, &mut s).await;
+        }
         drop(sides);
-        run_memory(&plan, &libs, &mut s).await;
+        if want("memory") {
+            run_memory(&plan, &libs, &mut s).await;
+        }
         Ok::<_, bench::Error>((checked, libs))
     })?;
     rt.shutdown_timeout(Duration::from_secs(1));
-    let crates = if plan.quick {
+    let crates = if plan.quick || plan.only.is_some() {
         None
     } else {
         eprintln!("counting crates");
@@ -643,7 +654,7 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--quick] [--rounds N] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee\n       \
+        "usage: compare [--quick] [--rounds N] [--only core|matrix|memory] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee\n       \
          compare micro [SCALE]\n       compare crates [--clean-build]\n       \
          compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch N"
     );
@@ -694,6 +705,7 @@ fn main() {
             let mut rounds = 5;
             let mut out = None;
             let mut write = true;
+            let mut only = None;
             let mut it = args.iter();
             while let Some(a) = it.next() {
                 match a.as_str() {
@@ -706,14 +718,19 @@ fn main() {
                     }
                     "--out" => out = Some(PathBuf::from(it.next().unwrap_or_else(|| usage()))),
                     "--no-write" => write = false,
+                    "--only" => {
+                        only = Some(it.next().cloned().unwrap_or_else(|| usage()));
+                        write = false;
+                    }
                     _ => usage(),
                 }
             }
-            let plan = if quick {
+            let mut plan = if quick {
                 Plan::quick()
             } else {
                 Plan::full(rounds.max(1))
             };
+            plan.only = only;
             if out.is_none() && write && !quick {
                 out = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md"));
             }
