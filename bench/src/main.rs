@@ -641,6 +641,15 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
             "http-latency" => drop(workloads::latency(&*side.http, n, cap).await?),
             "http-throughput" => drop(workloads::throughput(side.http.clone(), 64, n, cap).await?),
             "batch" => drop(workloads::batch(&*side.ws, 100, n, cap).await?),
+            "matrix-27" => drop(workloads::matrix_round_trip(&*side.ws, 27, n, cap).await?),
+            "memory-intense" => {
+                for _ in 0..n {
+                    let s = side.ws.call_str("memory_intense").await?;
+                    if s.len() != bench::MIB {
+                        return Err("memory_intense answered wrongly".into());
+                    }
+                }
+            }
             other => return Err(format!("unknown workload {other}").into()),
         }
         eprintln!(
@@ -656,7 +665,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: compare [--quick] [--rounds N] [--only core|matrix|memory] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee\n       \
          compare micro [SCALE]\n       compare crates [--clean-build]\n       \
-         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch N"
+         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-27|memory-intense N"
     );
     std::process::exit(2)
 }
