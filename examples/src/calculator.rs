@@ -205,8 +205,9 @@ fn builder() -> jsonrpc_proto::service::RouterBuilder {
                 Ok::<_, ErrorObject>(params)
             },
         )
-        .method("sleep", |_ctx: Context, p: SleepParams| async move {
-            tokio::time::sleep(Duration::from_millis(p.ms)).await;
+        .method("sleep", |ctx: Context, p: SleepParams| async move {
+            // The connection's runtime timer: works under tokio, smol and async-std alike.
+            ctx.sleep(Duration::from_millis(p.ms)).await;
             Ok::<_, ErrorObject>(json!({"slept_ms": p.ms}))
         })
         .notification("log", |ctx: Context, p: LogParams| async move {

@@ -12,4 +12,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod auth_ratelimit;
 pub mod calculator;
+pub mod gateway;
+pub mod greet;
+pub mod lsp;
+pub mod math_service;
+pub mod notifications;

@@ -171,7 +171,7 @@ pub enum Event {
 
 /// A fast hasher for the connection's own integer keys (no outside input reaches it).
 #[derive(Default)]
-struct U64Hasher(u64);
+pub(crate) struct U64Hasher(u64);
 
 impl Hasher for U64Hasher {
     fn finish(&self) -> u64 {
@@ -187,7 +187,7 @@ impl Hasher for U64Hasher {
     }
 }
 
-type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
+pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
 type U64Set = HashSet<u64, BuildHasherDefault<U64Hasher>>;
 
 struct Slot {

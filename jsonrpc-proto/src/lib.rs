@@ -42,12 +42,16 @@ pub use message::{
 };
 pub use serde_json::value::RawValue;
 
+#[cfg(feature = "http-service")]
+pub mod http_service;
 #[cfg(feature = "async")]
 pub mod peer;
 #[cfg(feature = "async")]
 pub mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub mod connection;
 pub mod sim;

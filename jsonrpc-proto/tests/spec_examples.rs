@@ -567,3 +567,21 @@ fn lone_surrogate_escapes_are_valid_json_but_invalid_strings() {
     };
     assert_eq!(req.params.expect("params").get(), r#"["\ud800"]"#);
 }
+
+#[test]
+fn invalid_utf8_inside_a_structured_method_is_a_parse_error() {
+    // Found by fuzzing: the fast path skipped the object without checking its UTF-8.
+    for input in [
+        &b"{\"jsonrpc\": {\"code\"\t\t:\"\xfc\"}, \"d\":\r\"4~\"}"[..],
+        b"{\"jsonrpc\":\"2.0\",\"method\":[\"\xfc\"],\"id\":1}",
+    ] {
+        assert!(parse(input).is_err(), "{}", String::from_utf8_lossy(input));
+        let answer = serve(input).expect("an answer");
+        let answer: Value = serde_json::from_slice(&answer).expect("JSON");
+        assert_eq!(answer["error"]["code"], -32700);
+        assert_eq!(answer["id"], Value::Null);
+    }
+    // Structured values without bad bytes are invalid requests, as before.
+    invalid_request(r#"{"jsonrpc":"2.0","method":["m"],"id":1}"#, "1");
+    invalid_request(r#"{"jsonrpc":{"v":"2.0"},"method":"m","id":1}"#, "1");
+}

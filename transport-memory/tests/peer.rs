@@ -220,3 +220,51 @@ async fn client_side_cancel_is_quiet_and_config_applies() {
     let id: u64 = client.request("whoami", ()).await.unwrap();
     assert!(id > 0);
 }
+
+struct Welcome(Arc<std::sync::OnceLock<jsonrpc_proto::peer::ServerHandle>>);
+impl Hooks for Welcome {
+    fn on_connect(&self, c: &ClientInfo) {
+        let h = self.0.get().expect("handle set before serving");
+        for i in 0..3 {
+            h.notify_client(c.id, "welcome", [i])
+                .expect("push on connect");
+        }
+    }
+}
+
+#[tokio::test]
+async fn notifications_pushed_before_subscribing_are_kept() {
+    let handle = Arc::new(std::sync::OnceLock::new());
+    let router = Router::builder()
+        .hooks(Welcome(Arc::clone(&handle)))
+        .method("ping", |_c: Context, (): ()| async move {
+            Ok::<_, ErrorObject>("pong")
+        })
+        .build()
+        .expect("router");
+    let s = Server::new(router, Tokio, ServerConfig::default());
+    let _ = handle.set(s.handle());
+    let config = ClientConfig {
+        notification_buffer: 2,
+        ..ClientConfig::default()
+    };
+    let client = serve_memory_with(&s, Tokio, config);
+    // The pushes went out before the answer to this call, so they have been received (and,
+    // with no subscriber yet, buffered: two of three, the bound) once it is answered.
+    let pong: String = client.request("ping", ()).await.unwrap();
+    assert_eq!(pong, "pong");
+    let mut notes = client.notifications();
+    for i in 0..2 {
+        let n = notes.next().await.expect("buffered welcome");
+        assert_eq!(n.method, "welcome");
+        assert_eq!(n.params.expect("params").get(), format!("[{i}]"));
+    }
+    // Later pushes follow on the same stream; the third early one was over the bound.
+    s.handle().broadcast("later", ()).unwrap();
+    assert_eq!(notes.next().await.unwrap().method, "later");
+    // A second stream gets only what comes after it.
+    let mut second = client.notifications();
+    s.handle().broadcast("again", ()).unwrap();
+    assert_eq!(second.next().await.unwrap().method, "again");
+    assert_eq!(notes.next().await.unwrap().method, "again");
+}

@@ -1,17 +1,17 @@
 //! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
 //! [`Client`]; and the transports behind them, for raw use.
 
+use jsonrpc_proto::http_service::{host_of, ws_client_plan};
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::WebSocketStream;
 
-use crate::connect::{connect_io, BoxIo, ConnectError, Endpoint};
+use crate::connect::{connect_io, BoxIo, ConnectError};
 use crate::framed::StreamTransport;
 use crate::http_client::{HttpClientConfig, HttpTransport};
 use crate::runtime::TokioRuntime;
 use crate::tls::TlsClientConfig;
-use crate::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE};
+use crate::ws::WsTransport;
 
 /// Options shared by the `connect_*_with` functions.
 #[derive(Default)]
@@ -62,7 +62,7 @@ pub async fn connect_http(url: &str) -> Result<Client, ConnectError> {
 /// A client POSTing to `url` (`http://` or `https://`) with options.
 pub async fn connect_http_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
     let mut http = options.http;
-    http.tls = options.tls;
+    http.tls = options.tls.map(Into::into);
     http.headers = options.headers;
     let transport = HttpTransport::new(url, http)?;
     Ok(client(transport, options.client, None))
@@ -84,44 +84,28 @@ pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Clien
 pub async fn ws_transport(
     url: &str,
     options: &ConnectOptions,
-) -> Result<WsTransport<BoxIo>, ConnectError> {
-    let endpoint = Endpoint::parse(url, "ws", "wss")?;
-    let handshake_err = |reason: String| ConnectError::Handshake {
-        url: url.to_owned(),
-        reason,
-    };
-    let tls = if endpoint.tls {
-        Some(options.tls.as_ref().ok_or_else(|| ConnectError::Url {
-            url: url.to_owned(),
-            reason: "wss needs a TLS client config (trusted CA roots)".into(),
-        })?)
-    } else {
-        None
-    };
-    let io = connect_io(&endpoint.addr(), &endpoint.host, tls).await?;
-    let mut request = url
-        .into_client_request()
-        .map_err(|e| handshake_err(e.to_string()))?;
-    for (name, value) in &options.headers {
-        let name = http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| handshake_err(format!("header {name:?}: {e}")))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|e| handshake_err(format!("header value: {e}")))?;
-        request.headers_mut().append(name, value);
-    }
-    let max = if options.max_message == 0 {
-        DEFAULT_MAX_MESSAGE
-    } else {
-        options.max_message
-    };
+) -> Result<WsTransport<WebSocketStream<BoxIo>>, ConnectError> {
+    let plan = ws_client_plan(
+        url,
+        &options.headers,
+        options.max_message,
+        options.tls.is_some(),
+    )?;
+    let tls = options.tls.as_ref().filter(|_| plan.endpoint.tls);
+    let io = connect_io(
+        &plan.endpoint.addr(),
+        &plan.endpoint.host,
+        tls.map(|t| &t.0),
+    )
+    .await?;
     let (ws, _response) =
-        tokio_tungstenite::client_async_with_config(request, io, Some(ws_config(max)))
+        tokio_tungstenite::client_async_with_config(plan.request, io, Some(plan.config))
             .await
-            .map_err(|e| handshake_err(e.to_string()))?;
-    let mut info = TransportInfo::new(TransportKind::WebSocket);
-    info.tls = endpoint.tls;
-    info.path = Some(endpoint.path.clone());
-    Ok(WsTransport::new(ws, info))
+            .map_err(|e| ConnectError::Handshake {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+    Ok(WsTransport::new(ws, plan.info))
 }
 
 /// A client over raw TCP with newline-delimited JSON, to `addr` ("host:port").
@@ -144,16 +128,11 @@ pub async fn tcp_transport(
     addr: &str,
     tls: Option<&TlsClientConfig>,
 ) -> Result<TcpTransport, ConnectError> {
-    let host = match addr.rsplit_once(':') {
-        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
-        None => {
-            return Err(ConnectError::Url {
-                url: addr.to_owned(),
-                reason: "expected host:port".into(),
-            })
-        }
-    };
-    let io = connect_io(addr, host, tls).await?;
+    let host = host_of(addr).ok_or_else(|| ConnectError::Url {
+        url: addr.to_owned(),
+        reason: "expected host:port".into(),
+    })?;
+    let io = connect_io(addr, host, tls.map(|t| &t.0)).await?;
     let mut info = TransportInfo::new(TransportKind::Tcp);
     info.tls = tls.is_some();
     Ok(StreamTransport::lines_duplex(io).with_info(info))

@@ -26,7 +26,6 @@
 #![warn(missing_docs)]
 
 pub mod client;
-mod codec;
 pub mod connect;
 pub mod framed;
 pub mod http_client;
@@ -39,9 +38,8 @@ pub use client::{
     connect_http, connect_http_with, connect_tcp, connect_tcp_with, connect_ws, connect_ws_with,
     tcp_transport, ws_transport, ConnectOptions, TcpTransport,
 };
-pub use codec::Framing;
 pub use connect::ConnectError;
-pub use framed::StreamTransport;
+pub use framed::{Framing, StreamTransport};
 pub use http_client::{HttpClientConfig, HttpTransport};
 pub use runtime::TokioRuntime;
 pub use server::{serve_stdio, RunningServer, Server, ServerBuilder, ShutdownHandle, StartError};

@@ -316,10 +316,19 @@ impl Client {
     /// Each stream holds up to `ClientConfig::notification_buffer` items; when its consumer
     /// falls behind, newer notifications for that stream are dropped (with a warning) rather
     /// than blocking the connection. Every stream sees every notification sent after it was
-    /// created; the stream ends when the connection closes.
+    /// created; the stream ends when the connection closes. Notifications that arrived before
+    /// the first call (up to `notification_buffer` of them, e.g. a server's welcome pushed on
+    /// connect) are kept and delivered first to the first stream.
     pub fn notifications(&self) -> Notifications {
-        let (tx, rx) = mpsc::channel(self.shared.notification_buffer);
+        let (mut tx, rx) = mpsc::channel(self.shared.notification_buffer);
         let mut inner = self.shared.lock();
+        if inner.early_capacity > 0 {
+            inner.early_capacity = 0;
+            for n in std::mem::take(&mut inner.early) {
+                // The channel has room for `notification_buffer` >= early.len() items.
+                let _ = tx.try_send(n);
+            }
+        }
         if !inner.finished {
             inner.subscribers.push(tx);
         }

@@ -9,10 +9,14 @@
 
 mod client;
 mod driver;
+pub mod framed;
+pub mod lifecycle;
 mod rt;
 mod server;
 mod shared;
 mod transport;
+#[cfg(feature = "websocket")]
+pub mod ws;
 
 pub use client::{BatchBuilder, Client, ClientConfig, ClientError, Notifications, ResponseFuture};
 pub use server::{ClientId, ClientInfo, PushOverflow, Server, ServerConfig, ServerHandle};

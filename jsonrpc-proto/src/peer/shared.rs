@@ -1,7 +1,6 @@
 //! State shared between a connection's driver task and the handles that use it.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
@@ -12,31 +11,11 @@ use futures::task::AtomicWaker;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{CallError, Connection, Event};
+use crate::connection::{CallError, Connection, Event, U64Map};
 use crate::message::{write_call, Notification};
 use crate::service::PushError;
 
 use super::rt::{Rt, Signal};
-
-/// Identity hasher input mixing for our own numeric ids.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// The method of the LSP-style cancellation notification.
 pub(crate) const CANCEL_METHOD: &str = "$/cancelRequest";
@@ -57,6 +36,12 @@ pub(crate) struct Inner {
     pub(crate) pushes: VecDeque<Bytes>,
     /// Streams of notifications no handler took.
     pub(crate) subscribers: Vec<mpsc::Sender<Notification<'static>>>,
+    /// Notifications that arrived before the first subscriber (client side only), handed to
+    /// it when it subscribes; at most `early_capacity` (newer ones are dropped).
+    pub(crate) early: VecDeque<Notification<'static>>,
+    /// How many early notifications are kept; 0 once someone subscribed (or on served
+    /// connections, where nobody may ever subscribe).
+    pub(crate) early_capacity: usize,
     /// Someone asked the driver to close.
     pub(crate) close_requested: bool,
     /// Someone asked the driver to drop the connection without flushing (a client too slow
@@ -101,6 +86,14 @@ impl Inner {
 
     /// Offers a notification to every subscriber (never waits: a full stream loses it).
     pub(crate) fn publish(&mut self, n: Notification<'static>) {
+        if self.subscribers.is_empty() && self.early_capacity > 0 {
+            if self.early.len() < self.early_capacity {
+                self.early.push_back(n);
+            } else {
+                tracing::warn!("notification buffer full before any subscriber: dropped");
+            }
+            return;
+        }
         if self.subscribers.is_empty() {
             tracing::debug!(method = %n.method, "notification with no handler and no subscriber dropped");
             return;
@@ -160,6 +153,12 @@ impl PeerShared {
                 calls: U64Map::default(),
                 pushes: VecDeque::new(),
                 subscribers: Vec::new(),
+                early: VecDeque::new(),
+                early_capacity: if close_when_unused {
+                    notification_buffer.max(1)
+                } else {
+                    0
+                },
                 close_requested: false,
                 abort_requested: false,
                 finished: false,

@@ -4,6 +4,9 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -172,6 +175,24 @@ impl Context {
             .peer
             .as_ref()
             .map(|p| Client::from_shared(Arc::clone(p)))
+    }
+
+    /// A future that completes after `duration`, on the connection's [`crate::peer::Runtime`]
+    /// (tokio's timer under transport-tokio, async-io's under smol and async-std): handlers
+    /// stay runtime-agnostic.
+    pub fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        let rt = &self.inner.rt;
+        rt.sleep_until(rt.now() + duration)
+    }
+
+    /// A future that completes at `deadline`, on the connection's runtime.
+    pub fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        self.inner.rt.sleep_until(deadline)
+    }
+
+    /// The current time according to the connection's runtime.
+    pub fn now(&self) -> Instant {
+        self.inner.rt.now()
     }
 
     /// The server this call came through, if it came through a [`crate::peer::Server`].

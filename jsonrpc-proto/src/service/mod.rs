@@ -34,9 +34,13 @@ mod hooks;
 mod params;
 mod router;
 
+pub mod proxy;
+pub use proxy::{Proxy, ProxyConfig};
+
 pub use context::{CallInfo, Context, Extensions, PushError};
 pub use hooks::{Hooks, NoHooks};
 pub use params::{parse_params, Params};
+pub use router::RawCall;
 pub use router::{Router, RouterBuilder, RouterError};
 
 pub use crate::peer::{ClientId, ClientInfo};

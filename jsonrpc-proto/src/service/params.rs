@@ -39,9 +39,26 @@ impl<'a> Params<'a> {
 /// value. Errors become -32602 "Invalid params: {serde's message}".
 pub fn parse_params<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
     match raw {
-        Some(raw) => serde_json::from_str(raw.get()).map_err(invalid),
+        Some(raw) => serde_json::from_str(raw.get()).or_else(|e| {
+            // `[]` and `{}` carry nothing, like absent params: a handler taking `()` or an
+            // all-optional struct accepts them too.
+            if is_empty_structure(raw.get()) {
+                T::deserialize(Absent).map_err(|_| invalid(e))
+            } else {
+                Err(invalid(e))
+            }
+        }),
         None => T::deserialize(Absent).map_err(invalid),
     }
+}
+
+fn is_empty_structure(text: &str) -> bool {
+    let inner = text.trim();
+    let inner = inner
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .or_else(|| inner.strip_prefix('{').and_then(|t| t.strip_suffix('}')));
+    inner.is_some_and(|t| t.trim().is_empty())
 }
 
 /// -32602 with serde's message, without the position inside the params text (" at line 1
@@ -175,6 +192,18 @@ mod tests {
 
     fn raw(s: &str) -> Box<RawValue> {
         RawValue::from_string(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn empty_structures_read_like_absent_params() {
+        let () = parse_params(Some(&raw("[]"))).unwrap();
+        let () = parse_params(Some(&raw("{ }"))).unwrap();
+        let o: Opt = parse_params(Some(&raw("[]"))).unwrap();
+        assert_eq!(o, Opt::default());
+        let e = parse_params::<()>(Some(&raw("[1]"))).unwrap_err();
+        assert_eq!(e.code.0, -32602);
+        let e = parse_params::<Add>(Some(&raw("[]"))).unwrap_err();
+        assert_eq!(e.code.0, -32602);
     }
 
     #[test]

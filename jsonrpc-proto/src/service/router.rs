@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::ErrorObject;
+use crate::id::Id;
 use crate::message::{is_reserved_method, Notification, Request};
 
 use super::context::Extensions;
@@ -50,6 +51,47 @@ trait MethodHandler: Send + Sync + 'static {
     }
     fn wants_owned(&self) -> bool {
         false
+    }
+}
+
+/// A call handed whole to a handler registered with [`RouterBuilder::call_raw`] or
+/// [`RouterBuilder::prefix_raw`]: the handler sees the method name and whether an answer is
+/// expected (useful to forward calls elsewhere).
+#[derive(Debug)]
+pub struct RawCall {
+    /// The method name as called.
+    pub method: String,
+    /// The raw params (`None`: the call had no `params` member).
+    pub params: Option<Box<RawValue>>,
+    /// The request id; `None` for a notification (the handler's result is then dropped).
+    pub id: Option<Id>,
+}
+
+impl RawCall {
+    /// True when the call is a notification (no answer goes back).
+    pub fn is_notification(&self) -> bool {
+        self.id.is_none()
+    }
+}
+
+trait CallHandler: Send + Sync + 'static {
+    fn call(&self, ctx: Context, call: RawCall) -> BoxFuture<'static, CallResult>;
+}
+
+struct Whole<F>(F);
+
+impl<F, Fut, T> CallHandler for Whole<F>
+where
+    F: Fn(Context, RawCall) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+    T: Serialize + 'static,
+{
+    fn call(&self, ctx: Context, call: RawCall) -> BoxFuture<'static, CallResult> {
+        let fut = (self.0)(ctx, call);
+        Box::pin(async move {
+            let value = fut.await?;
+            serialize_result(&value)
+        })
     }
 }
 
@@ -156,6 +198,7 @@ where
 enum Entry {
     Method(Box<dyn MethodHandler>),
     Notification(Box<dyn NotificationHandler>),
+    Call(Box<dyn CallHandler>),
 }
 
 /// FNV-1a: method names are short, and the table never grows from outside input.
@@ -182,8 +225,12 @@ impl Hasher for Fnv {
 
 type Table = HashMap<Box<str>, Entry, BuildHasherDefault<Fnv>>;
 
+/// Prefix routes, longest prefix first.
+type Prefixes = Vec<(Box<str>, Entry)>;
+
 struct Inner {
     table: Table,
+    prefixes: Prefixes,
     state: Extensions,
     hooks: Option<Arc<dyn Hooks>>,
 }
@@ -199,8 +246,10 @@ impl fmt::Debug for Router {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut names: Vec<&str> = self.methods().collect();
         names.sort_unstable();
+        let prefixes: Vec<&str> = self.inner.prefixes.iter().map(|(p, _)| &**p).collect();
         f.debug_struct("Router")
             .field("methods", &names)
+            .field("prefixes", &prefixes)
             .field("hooks", &self.inner.hooks.is_some())
             .finish()
     }
@@ -223,15 +272,32 @@ impl Router {
         Router {
             inner: Arc::new(Inner {
                 table: Table::default(),
+                prefixes: Prefixes::new(),
                 state: Extensions::new(),
                 hooks: None,
             }),
         }
     }
 
-    /// True when `name` is registered (as a method or a notification handler).
+    /// True when `name` is registered (as a method or a notification handler). Exact names
+    /// only: prefix routes ([`RouterBuilder::prefix_raw`]) are not counted.
     pub fn has_method(&self, name: &str) -> bool {
         self.inner.table.contains_key(name)
+    }
+
+    /// The handler for `method`: its exact registration, else the longest matching prefix route
+    /// (never for the reserved `rpc.` names).
+    fn lookup(&self, method: &str) -> Option<&Entry> {
+        self.inner.table.get(method).or_else(|| {
+            if is_reserved_method(method) {
+                return None;
+            }
+            self.inner
+                .prefixes
+                .iter()
+                .find(|(p, _)| method.starts_with(&**p))
+                .map(|(_, e)| e)
+        })
     }
 
     /// The registered names, in no particular order.
@@ -259,14 +325,22 @@ impl Router {
                     .boxed(),
             );
         }
-        let Request { method, params, .. } = req;
-        match self.inner.table.get(&*method) {
+        let Request { id, method, params } = req;
+        match self.lookup(&method) {
             Some(Entry::Method(h)) => guard(|| {
                 if h.wants_owned() {
                     h.call_owned(ctx.clone(), params.map(Cow::into_owned))
                 } else {
                     h.call(ctx.clone(), params.as_deref())
                 }
+            }),
+            Some(Entry::Call(h)) => guard(|| {
+                let call = RawCall {
+                    method: method.into_owned(),
+                    params: params.map(Cow::into_owned),
+                    id: Some(id),
+                };
+                Dispatch::Pending(h.call(ctx.clone(), call))
             }),
             _ => Dispatch::Ready(Err(ErrorObject::method_not_found())),
         }
@@ -290,13 +364,21 @@ impl Router {
             hooks.after_request(&info, Err(&e), rt.now().saturating_duration_since(start));
             return Err(e);
         }
-        let dispatch = match self.inner.table.get(info.method) {
+        let dispatch = match self.lookup(info.method) {
             Some(Entry::Method(h)) => guard(|| {
                 if h.wants_owned() {
                     h.call_owned(ctx.clone(), info.params.map(ToOwned::to_owned))
                 } else {
                     h.call(ctx.clone(), info.params)
                 }
+            }),
+            Some(Entry::Call(h)) => guard(|| {
+                let call = RawCall {
+                    method: info.method.to_owned(),
+                    params: info.params.map(ToOwned::to_owned),
+                    id: info.id.cloned(),
+                };
+                Dispatch::Pending(h.call(ctx.clone(), call))
             }),
             _ => Dispatch::Ready(Err(ErrorObject::method_not_found())),
         };
@@ -322,7 +404,7 @@ impl Router {
         ctx: &Context,
         n: Notification<'static>,
     ) -> Result<Option<BoxFuture<'static, ()>>, Notification<'static>> {
-        if !self.inner.table.contains_key(&*n.method) {
+        if self.lookup(&n.method).is_none() {
             return Err(n);
         }
         if let Some(hooks) = &self.inner.hooks {
@@ -353,9 +435,23 @@ impl Router {
         method: Cow<'static, str>,
         params: Option<Cow<'static, RawValue>>,
     ) -> Option<BoxFuture<'static, ()>> {
-        let entry = self.inner.table.get(&*method)?;
+        let entry = self.lookup(&method)?;
         let started = catch_unwind(AssertUnwindSafe(|| match entry {
             Entry::Notification(h) => h.call(ctx.clone(), params),
+            // The handler learns from `id: None` that no answer is expected.
+            Entry::Call(h) => {
+                let call = RawCall {
+                    method: method.to_string(),
+                    params: params.map(Cow::into_owned),
+                    id: None,
+                };
+                let fut = h.call(ctx.clone(), call).map(|r| {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "notification handler failed");
+                    }
+                });
+                Some(Box::pin(fut) as BoxFuture<'static, ()>)
+            }
             // A method called as a notification runs; its result is dropped.
             Entry::Method(h) => {
                 let d = if h.wants_owned() {
@@ -404,6 +500,7 @@ pub(crate) fn panicked(method: &str, panic: &(dyn std::any::Any + Send)) -> Erro
 #[derive(Default)]
 pub struct RouterBuilder {
     table: Table,
+    prefixes: Prefixes,
     state: Extensions,
     hooks: Option<Arc<dyn Hooks>>,
     error: Option<RouterError>,
@@ -413,6 +510,7 @@ impl fmt::Debug for RouterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RouterBuilder")
             .field("methods", &self.table.len())
+            .field("prefixes", &self.prefixes.len())
             .field("error", &self.error)
             .finish()
     }
@@ -480,6 +578,46 @@ impl RouterBuilder {
         self.add(name, Entry::Notification(Box::new(RawNote(handler))))
     }
 
+    /// Registers a handler that takes the whole call ([`RawCall`]: method name, raw params and
+    /// id). Called as a notification, it runs with `id: None` and its result is dropped.
+    pub fn call_raw<T, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, RawCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+        T: Serialize + 'static,
+    {
+        self.add(name, Entry::Call(Box::new(Whole(handler))))
+    }
+
+    /// Registers a handler for every method whose name starts with `prefix` and that has no
+    /// exact registration (requests and notifications, as for [`RouterBuilder::call_raw`]).
+    /// The longest matching prefix wins; `""` catches every method. Reserved `rpc.` names
+    /// never reach a prefix route.
+    pub fn prefix_raw<T, F, Fut>(mut self, prefix: &str, handler: F) -> Self
+    where
+        F: Fn(Context, RawCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+        T: Serialize + 'static,
+    {
+        if self.error.is_some() {
+            return self;
+        }
+        if is_reserved_method(prefix) {
+            self.error = Some(RouterError::Reserved(prefix.to_owned()));
+        } else if self.prefixes.iter().any(|(p, _)| **p == *prefix) {
+            self.error = Some(RouterError::Duplicate(format!("{prefix}*")));
+        } else {
+            let at = self
+                .prefixes
+                .iter()
+                .position(|(p, _)| p.len() < prefix.len())
+                .unwrap_or(self.prefixes.len());
+            self.prefixes
+                .insert(at, (prefix.into(), Entry::Call(Box::new(Whole(handler)))));
+        }
+        self
+    }
+
     /// Adds shared state, read with [`Context::state`].
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
         self.state.insert(value);
@@ -506,6 +644,7 @@ impl RouterBuilder {
         Ok(Router {
             inner: Arc::new(Inner {
                 table: self.table,
+                prefixes: self.prefixes,
                 state: self.state,
                 hooks: self.hooks,
             }),

@@ -274,3 +274,59 @@ proptest! {
         prop_assert!(v.get("result").is_some() || v["error"]["code"].is_i64());
     }
 }
+
+#[test]
+fn prefix_and_whole_call_routes() {
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let record = |tag: &'static str| {
+        let tx = tx.clone();
+        move |_c: Context, call: RawCall| {
+            let tx = tx.clone();
+            async move {
+                let line = format!(
+                    "{tag} {} {} {}",
+                    call.method,
+                    call.params.as_ref().map_or("-", |p| p.get()),
+                    call.id.as_ref().map_or("-".to_owned(), ToString::to_string)
+                );
+                let _ = tx.send(line.clone());
+                Ok::<_, ErrorObject>(line)
+            }
+        }
+    };
+    let router = Router::builder()
+        .method("calc.exact", |_c: Context, _p: Value| async move {
+            Ok::<_, ErrorObject>("exact")
+        })
+        .prefix_raw("calc.", record("short"))
+        .prefix_raw("calc.deep.", record("long"))
+        .prefix_raw("", record("any"))
+        .call_raw("whole", record("whole"))
+        .build()
+        .expect("valid router");
+    let s = Server::new(router, Threads, ServerConfig::default());
+    let call = |method: &str| {
+        let body = format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":[1],"id":7}}"#);
+        post(&s, &body).unwrap()
+    };
+    assert_eq!(call("calc.exact")["result"], "exact");
+    assert_eq!(call("calc.add")["result"], "short calc.add [1] 7");
+    assert_eq!(call("calc.deep.x")["result"], "long calc.deep.x [1] 7");
+    assert_eq!(call("other")["result"], "any other [1] 7");
+    assert_eq!(call("whole")["result"], "whole whole [1] 7");
+    assert_eq!(call("rpc.discover")["error"]["code"], -32601, "reserved");
+    // A notification reaches the route with no id (its handler runs in the background).
+    assert!(post(&s, r#"{"jsonrpc":"2.0","method":"calc.note"}"#).is_none());
+    let note = (0..10)
+        .filter_map(|_| rx.recv_timeout(Duration::from_secs(10)).ok())
+        .find(|l| l.contains("note"));
+    assert_eq!(note.as_deref(), Some("short calc.note - -"));
+
+    let dup = Router::builder()
+        .prefix_raw("a.", record("x"))
+        .prefix_raw("a.", record("y"))
+        .build();
+    assert_eq!(dup.unwrap_err(), RouterError::Duplicate("a.*".into()));
+    let reserved = Router::builder().prefix_raw("rpc.", record("x")).build();
+    assert_eq!(reserved.unwrap_err(), RouterError::Reserved("rpc.".into()));
+}

@@ -1,0 +1,236 @@
+//! WebSocket transport (feature `websocket`) over any tungstenite message stream, shared by every
+//! runtime adapter: `tokio_tungstenite::WebSocketStream` and `async_tungstenite::WebSocketStream`
+//! both fit. One JSON text (a message or a batch) per text frame.
+//!
+//! Binary frames are refused with a close frame (code 1003, "unsupported data") and end the
+//! connection; pings are answered with pongs; a close from the peer ends the stream after the
+//! close handshake.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use futures::{Sink, Stream};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::{Message, Utf8Bytes};
+
+use super::{Transport, TransportError, TransportInfo, TransportKind};
+
+/// The default limit on one WebSocket message: 10 MiB.
+pub const DEFAULT_MAX_MESSAGE: usize = 10 * 1024 * 1024;
+
+/// The reason sent in the close frame that refuses a binary message.
+pub const BINARY_REFUSED: &str = "binary frames are not supported: send JSON-RPC as text frames";
+
+/// The read buffer each WebSocket connection allocates up front: 8 KiB. tungstenite's default
+/// (128 KiB, allocated eagerly) made an idle connection cost ~137 KiB of server memory; larger
+/// messages still arrive whole, in more reads.
+pub const READ_BUFFER_SIZE: usize = 8 * 1024;
+
+/// The WebSocket limits used by servers and clients.
+pub fn ws_config(max_message: usize) -> WebSocketConfig {
+    let mut config = WebSocketConfig::default();
+    config.read_buffer_size = READ_BUFFER_SIZE;
+    config.max_message_size = Some(max_message);
+    config.max_frame_size = Some(max_message);
+    config
+}
+
+type Shared<S> = Arc<Mutex<S>>;
+
+/// What a WebSocket stream must be: a stream and sink of tungstenite messages (the
+/// `WebSocketStream` of tokio-tungstenite or async-tungstenite, after the handshake).
+pub trait WsStreamLike:
+    Stream<Item = Result<Message, tungstenite::Error>>
+    + Sink<Message, Error = tungstenite::Error>
+    + Unpin
+    + Send
+    + 'static
+{
+}
+
+impl<T> WsStreamLike for T where
+    T: Stream<Item = Result<Message, tungstenite::Error>>
+        + Sink<Message, Error = tungstenite::Error>
+        + Unpin
+        + Send
+        + 'static
+{
+}
+
+/// A WebSocket connection carrying JSON-RPC frames.
+pub struct WsTransport<S> {
+    ws: S,
+    info: TransportInfo,
+}
+
+impl<S: WsStreamLike> WsTransport<S> {
+    /// Wraps an established WebSocket (after the handshake, on either side).
+    pub fn new(ws: S, info: TransportInfo) -> Self {
+        WsTransport { ws, info }
+    }
+
+    /// Wraps an established WebSocket with info of kind [`TransportKind::WebSocket`].
+    pub fn from_stream(ws: S) -> Self {
+        Self::new(ws, TransportInfo::new(TransportKind::WebSocket))
+    }
+}
+
+impl<S: WsStreamLike> Transport for WsTransport<S> {
+    type Sink = WsSink<S>;
+    type Stream = WsStream<S>;
+
+    fn info(&self) -> TransportInfo {
+        self.info.clone()
+    }
+
+    fn split(self) -> (Self::Sink, Self::Stream) {
+        let shared = Arc::new(Mutex::new(self.ws));
+        (
+            WsSink { ws: shared.clone() },
+            WsStream {
+                ws: shared,
+                state: ReadState::Open,
+            },
+        )
+    }
+}
+
+fn lock<S>(ws: &Shared<S>) -> MutexGuard<'_, S> {
+    // A panic while holding the lock cannot leave the stream half-updated in a way we rely on.
+    ws.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn ws_err(e: tungstenite::Error) -> TransportError {
+    match e {
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+            TransportError::Closed
+        }
+        tungstenite::Error::Io(io) => TransportError::Io(io),
+        tungstenite::Error::Capacity(c) => TransportError::Protocol(format!("WebSocket: {c}")),
+        other => TransportError::Protocol(format!("WebSocket: {other}")),
+    }
+}
+
+enum ReadState {
+    Open,
+    /// A binary message arrived: send this close frame, then report the error.
+    Refusing(Option<CloseFrame>),
+    Done,
+}
+
+/// The receiving half of a [`WsTransport`].
+pub struct WsStream<S> {
+    ws: Shared<S>,
+    state: ReadState,
+}
+
+impl<S: WsStreamLike> Stream for WsStream<S> {
+    type Item = Result<Bytes, TransportError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                ReadState::Done => return Poll::Ready(None),
+                ReadState::Refusing(frame) => {
+                    let mut ws = lock(&this.ws);
+                    if let Some(close) = frame.take() {
+                        match Pin::new(&mut *ws).poll_ready(cx) {
+                            Poll::Pending => {
+                                *frame = Some(close);
+                                return Poll::Pending;
+                            }
+                            Poll::Ready(Ok(())) => {
+                                let _ = Pin::new(&mut *ws).start_send(Message::Close(Some(close)));
+                            }
+                            Poll::Ready(Err(_)) => {}
+                        }
+                    }
+                    let _ = ready!(Pin::new(&mut *ws).poll_flush(cx));
+                    drop(ws);
+                    this.state = ReadState::Done;
+                    return Poll::Ready(Some(Err(TransportError::Protocol(format!(
+                        "WebSocket: {BINARY_REFUSED}"
+                    )))));
+                }
+                ReadState::Open => {
+                    let next = ready!(Pin::new(&mut *lock(&this.ws)).poll_next(cx));
+                    match next {
+                        None => {
+                            this.state = ReadState::Done;
+                            return Poll::Ready(None);
+                        }
+                        Some(Err(e)) => {
+                            this.state = ReadState::Done;
+                            return match ws_err(e) {
+                                TransportError::Closed => Poll::Ready(None),
+                                other => Poll::Ready(Some(Err(other))),
+                            };
+                        }
+                        Some(Ok(Message::Text(text))) => {
+                            return Poll::Ready(Some(Ok(Bytes::from(text))));
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            tracing::debug!("refusing a binary WebSocket message");
+                            this.state = ReadState::Refusing(Some(CloseFrame {
+                                code: CloseCode::Unsupported,
+                                reason: Utf8Bytes::from_static(BINARY_REFUSED),
+                            }));
+                        }
+                        Some(Ok(Message::Close(_))) => {
+                            // tungstenite queued the close reply; the next poll sees the end.
+                            continue;
+                        }
+                        // Pongs to pings are queued by tungstenite and written on the next poll.
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+                            continue
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The sending half of a [`WsTransport`]: each frame goes out as one text message.
+pub struct WsSink<S> {
+    ws: Shared<S>,
+}
+
+impl<S: WsStreamLike> Sink<Bytes> for WsSink<S> {
+    type Error = TransportError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut *lock(&self.ws))
+            .poll_ready(cx)
+            .map_err(ws_err)
+    }
+
+    fn start_send(self: Pin<&mut Self>, frame: Bytes) -> Result<(), Self::Error> {
+        let text = Utf8Bytes::try_from(frame).map_err(|_| {
+            TransportError::Protocol("WebSocket: a frame to send is not UTF-8".into())
+        })?;
+        Pin::new(&mut *lock(&self.ws))
+            .start_send(Message::Text(text))
+            .map_err(ws_err)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut *lock(&self.ws))
+            .poll_flush(cx)
+            .map_err(ws_err)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match ready!(Pin::new(&mut *lock(&self.ws)).poll_close(cx)) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(e) => match ws_err(e) {
+                TransportError::Closed => Poll::Ready(Ok(())),
+                other => Poll::Ready(Err(other)),
+            },
+        }
+    }
+}
