@@ -94,12 +94,20 @@ pub fn num(v: Option<f64>) -> String {
     }
 }
 
+/// Counts (crates) print as whole numbers.
+fn count_or_num(unit: &str, v: Option<f64>) -> String {
+    match v {
+        Some(v) if unit == "crates" && v.is_finite() => format!("{v:.0}"),
+        other => num(other),
+    }
+}
+
 fn cells(r: &Row) -> [String; 8] {
     [
         r.name.clone(),
         r.unit.to_string(),
-        num(r.ours),
-        num(r.theirs),
+        count_or_num(r.unit, r.ours),
+        count_or_num(r.unit, r.theirs),
         r.ratio().map_or("-".into(), |x| format!("{x:.2}x")),
         num(r.floor),
         r.target_text(),
