@@ -81,7 +81,19 @@ async fn open(url: &str) -> Result<WebSocketStream<TcpStream>> {
 /// Spawns `exe serve LIB`, opens `conns` idle WebSocket connections to it and answers the
 /// server's RSS growth per connection in KiB.
 pub async fn per_connection_kib(exe: &std::path::Path, lib: Lib, conns: usize) -> Result<f64> {
-    let mut child = Command::new(exe)
+    // BENCH_SERVE_WRAPPER="valgrind --tool=massif" runs the server child under a heap profiler
+    // (the RSS figure is then meaningless; the profile is the point).
+    let wrapper = std::env::var("BENCH_SERVE_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let mut child = cmd
         .arg("serve")
         .arg(lib.name())
         .stdin(Stdio::piped())
