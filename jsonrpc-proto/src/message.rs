@@ -152,7 +152,15 @@ pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
     // strings that are valid JSON text (a lone surrogate escape such as "\ud800"), and the
     // strict meaning of those is -32600, not -32700: on any error, parse again reading them as
     // raw JSON first (the slow path costs only on input that is invalid anyway).
-    match serde_json::from_slice::<Top<'_, true>>(input) {
+    //
+    // Valid UTF-8 (every real frame) is checked once, up front, and then read as `str`, so
+    // serde_json skips its per-string and per-raw-value UTF-8 checks; anything else, and every
+    // error, goes on as before.
+    let fast = match std::str::from_utf8(input) {
+        Ok(text) => serde_json::from_str::<Top<'_, true>>(text),
+        Err(_) => serde_json::from_slice::<Top<'_, true>>(input),
+    };
+    match fast {
         Ok(top) => Ok(top.into_incoming()),
         Err(_) => match serde_json::from_slice::<Top<'_, false>>(input) {
             Ok(top) => Ok(top.into_incoming()),

@@ -1,0 +1,757 @@
+//! `compare`: runs every workload against our server and clients, jsonrpsee's and a raw TCP
+//! echo floor, interleaving the libraries round by round, and prints one table (also written to
+//! bench/RESULTS.md).
+//!
+//! ```text
+//! cargo run --release -p bench --bin compare            # full run, a few minutes
+//! cargo run --release -p bench --bin compare -- --quick # smoke run, seconds; writes nothing
+//! compare serve ours|jsonrpsee                          # child process of the memory workload
+//! compare profile ours|jsonrpsee|ours-memory WORKLOAD N          # one workload alone, for callgrind
+//! compare micro [SCALE [CASE]]                              # ns/op of the sans-IO core
+//! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
+//! ```
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bench::client::RpcClient;
+use bench::report::{self, Better, Row};
+use bench::stats::median;
+use bench::{interop, memory, workloads, Lib, Result};
+
+/// How much of everything to do.
+struct Plan {
+    quick: bool,
+    /// Run only this section ("core", "matrix" or "memory"); None: all.
+    only: Option<String>,
+    rounds: usize,
+    lat_calls: usize,
+    tput_calls: usize,
+    http_lat_calls: usize,
+    http_tput_calls: usize,
+    batch_reps: usize,
+    cap: Duration,
+    matrix_rounds: usize,
+    matrix_sizes: Vec<usize>,
+    matrix_batches: Vec<usize>,
+    matrix_conns: Vec<usize>,
+    matrix_iters: usize,
+    matrix_cap: Duration,
+    mem_conns: usize,
+    mem_rounds: usize,
+}
+
+impl Plan {
+    fn full(rounds: usize) -> Plan {
+        Plan {
+            quick: false,
+            only: None,
+            rounds,
+            lat_calls: 3_000,
+            tput_calls: 40_000,
+            http_lat_calls: 2_000,
+            http_tput_calls: 30_000,
+            batch_reps: 300,
+            cap: Duration::from_millis(1_500),
+            matrix_rounds: 5,
+            matrix_sizes: vec![3, 9, 27, 81, 243, 729],
+            matrix_batches: vec![2, 5, 10, 50, 100],
+            matrix_conns: vec![16, 32, 64, 128, 256, 512, 1024],
+            matrix_iters: 30,
+            matrix_cap: Duration::from_millis(400),
+            mem_conns: 1_000,
+            mem_rounds: 3,
+        }
+    }
+
+    fn quick() -> Plan {
+        Plan {
+            quick: true,
+            only: None,
+            rounds: 1,
+            lat_calls: 200,
+            tput_calls: 2_000,
+            http_lat_calls: 100,
+            http_tput_calls: 1_000,
+            batch_reps: 10,
+            cap: Duration::from_millis(300),
+            matrix_rounds: 1,
+            matrix_sizes: vec![3, 27],
+            matrix_batches: vec![2, 100],
+            matrix_conns: vec![16],
+            matrix_iters: 3,
+            matrix_cap: Duration::from_millis(100),
+            mem_conns: 100,
+            mem_rounds: 1,
+        }
+    }
+}
+
+/// Samples per (row key, library); the floor is stored under `Lib::Ours` of a "floor:" key.
+#[derive(Default)]
+struct Samples {
+    by_key: HashMap<(String, &'static str), Vec<f64>>,
+    errors: Vec<String>,
+}
+
+impl Samples {
+    fn push(&mut self, key: &str, lib: Lib, v: f64) {
+        self.by_key
+            .entry((key.to_string(), lib.name()))
+            .or_default()
+            .push(v);
+    }
+
+    fn push_floor(&mut self, key: &str, v: f64) {
+        self.by_key
+            .entry((key.to_string(), "floor"))
+            .or_default()
+            .push(v);
+    }
+
+    fn med(&self, key: &str, who: &'static str) -> Option<f64> {
+        let mut v = self.by_key.get(&(key.to_string(), who))?.clone();
+        Some(median(&mut v))
+    }
+
+    fn record<T>(&mut self, what: &str, lib: Lib, r: Result<T>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let msg = format!("{what} [{}]: {e}", lib.name());
+                eprintln!("error: {msg}");
+                self.errors.push(msg);
+                None
+            }
+        }
+    }
+}
+
+fn order(round: usize, libs: &[Lib]) -> Vec<Lib> {
+    let mut v = libs.to_vec();
+    if round % 2 == 1 {
+        v.reverse();
+    }
+    v
+}
+
+struct Side {
+    lib: Lib,
+    _server: bench::servers::Running,
+    ws_url: String,
+    ws: Arc<dyn RpcClient>,
+    http: Arc<dyn RpcClient>,
+}
+
+async fn side(lib: Lib) -> Result<Side> {
+    let server = bench::start_server(lib).await?;
+    let ws = bench::connect_ws(lib, &server.ws_url).await?;
+    let http = bench::connect_http(lib, &server.http_url).await?;
+    Ok(Side {
+        lib,
+        ws_url: server.ws_url.clone(),
+        _server: server,
+        ws,
+        http,
+    })
+}
+
+const WS_LAT: &str = "WS latency, add [a,b], median";
+const WS_P99: &str = "WS latency, add [a,b], p99";
+const WS_TPUT: &str = "WS throughput, 1 conn, 64 in flight";
+const HTTP_LAT: &str = "HTTP latency, keep-alive, median";
+const HTTP_P99: &str = "HTTP latency, keep-alive, p99";
+const HTTP_TPUT: &str = "HTTP throughput, 64 concurrent callers";
+const WS_BATCH: &str = "WS batch of 100 add";
+const MEM: &str = "server RSS per idle WS conn";
+const CRATES: &str = "clean build: crates compiled (server+clients, TLS)";
+
+async fn run_core(plan: &Plan, sides: &[Side], floor: std::net::SocketAddr, s: &mut Samples) {
+    let libs: Vec<Lib> = sides.iter().map(|x| x.lib).collect();
+    let get = |lib: Lib| sides.iter().find(|x| x.lib == lib).expect("side");
+    for round in 0..plan.rounds {
+        eprintln!(
+            "round {}/{}: latency, throughput, batch",
+            round + 1,
+            plan.rounds
+        );
+        let libs = order(round, &libs);
+        match workloads::floor_latency(floor, plan.lat_calls, plan.cap).await {
+            Ok(l) => {
+                s.push_floor(WS_LAT, l.p50);
+                s.push_floor(WS_P99, l.p99);
+            }
+            Err(e) => s.errors.push(format!("TCP floor: {e}")),
+        }
+        for &lib in &libs {
+            let r = workloads::latency(&*get(lib).ws, plan.lat_calls, plan.cap).await;
+            if let Some(l) = s.record(WS_LAT, lib, r) {
+                s.push(WS_LAT, lib, l.p50);
+                s.push(WS_P99, lib, l.p99);
+            }
+        }
+        for &lib in &libs {
+            let r = workloads::throughput(get(lib).ws.clone(), 64, plan.tput_calls, plan.cap).await;
+            if let Some(v) = s.record(WS_TPUT, lib, r) {
+                s.push(WS_TPUT, lib, v);
+            }
+        }
+        for &lib in &libs {
+            let r = workloads::latency(&*get(lib).http, plan.http_lat_calls, plan.cap).await;
+            if let Some(l) = s.record(HTTP_LAT, lib, r) {
+                s.push(HTTP_LAT, lib, l.p50);
+                s.push(HTTP_P99, lib, l.p99);
+            }
+        }
+        for &lib in &libs {
+            let r =
+                workloads::throughput(get(lib).http.clone(), 64, plan.http_tput_calls, plan.cap)
+                    .await;
+            if let Some(v) = s.record(HTTP_TPUT, lib, r) {
+                s.push(HTTP_TPUT, lib, v);
+            }
+        }
+        for &lib in &libs {
+            let r = workloads::batch(&*get(lib).ws, 100, plan.batch_reps, plan.cap).await;
+            if let Some(v) = s.record(WS_BATCH, lib, r) {
+                s.push(WS_BATCH, lib, v);
+            }
+        }
+    }
+}
+
+fn key_rt(n: usize) -> String {
+    format!("matrix: WS round trip, {n} concurrent mixed calls")
+}
+fn key_batch(n: usize) -> String {
+    format!("matrix: WS batch of {n} fast_call")
+}
+fn key_conns(n: usize) -> String {
+    format!("matrix: {n} WS conns x 10 fast_call")
+}
+
+async fn run_matrix(plan: &Plan, sides: &[Side], s: &mut Samples) {
+    let libs: Vec<Lib> = sides.iter().map(|x| x.lib).collect();
+    let get = |lib: Lib| sides.iter().find(|x| x.lib == lib).expect("side");
+    for round in 0..plan.matrix_rounds {
+        eprintln!(
+            "round {}/{}: jsonrpsee's matrix",
+            round + 1,
+            plan.matrix_rounds
+        );
+        let libs = order(round, &libs);
+        for &n in &plan.matrix_sizes {
+            for &lib in &libs {
+                let r = workloads::matrix_round_trip(
+                    &*get(lib).ws,
+                    n,
+                    plan.matrix_iters,
+                    plan.matrix_cap,
+                )
+                .await;
+                if let Some(v) = s.record(&key_rt(n), lib, r) {
+                    s.push(&key_rt(n), lib, v);
+                }
+            }
+        }
+        for &n in &plan.matrix_batches {
+            for &lib in &libs {
+                let r = workloads::matrix_batch(
+                    &*get(lib).ws,
+                    n,
+                    plan.matrix_iters * 10,
+                    plan.matrix_cap,
+                )
+                .await;
+                if let Some(v) = s.record(&key_batch(n), lib, r) {
+                    s.push(&key_batch(n), lib, v);
+                }
+            }
+        }
+        for &n in &plan.matrix_conns {
+            for &lib in &libs {
+                let mut clients = Vec::with_capacity(n);
+                let mut failed = None;
+                for _ in 0..n {
+                    match bench::connect_ws(lib, &get(lib).ws_url).await {
+                        Ok(c) => clients.push(c),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                let r = match failed {
+                    Some(e) => Err(e),
+                    None => workloads::matrix_connections(&clients).await,
+                };
+                if let Some(v) = s.record(&key_conns(n), lib, r) {
+                    s.push(&key_conns(n), lib, v);
+                }
+                drop(clients);
+                // let the server notice the closed connections before the next cell
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn run_memory(plan: &Plan, libs: &[Lib], s: &mut Samples) {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            s.errors.push(format!("memory: current_exe: {e}"));
+            return;
+        }
+    };
+    for round in 0..plan.mem_rounds {
+        eprintln!(
+            "round {}/{}: idle connection memory",
+            round + 1,
+            plan.mem_rounds
+        );
+        for lib in order(round, libs) {
+            let r = memory::per_connection_kib(&exe, lib, plan.mem_conns).await;
+            if let Some(v) = s.record(MEM, lib, r) {
+                s.push(MEM, lib, v);
+            }
+        }
+    }
+}
+
+/// How crates are counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CountBy {
+    /// Unique packages in `cargo tree -e normal,build` for this host (proc macros and build
+    /// dependencies included), the root excluded. Cheap; part of every full run.
+    Tree,
+    /// "Compiling" lines of a clean `cargo build --release` in a fresh target dir (a crate
+    /// built for both host and target counts twice). Takes minutes.
+    CleanBuild,
+}
+
+/// Crates compiled for ours (transport-tokio: server and clients, TLS included) and for
+/// jsonrpsee with "server" and "client" (WebSocket and HTTP clients with TLS), each as the only
+/// dependency of a throwaway package in a temp dir (its own lock file and target dir).
+fn crate_counts(by: CountBy) -> Result<(usize, usize)> {
+    fn cargo() -> Command {
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    }
+    fn package(name: &str, dep: &str) -> Result<PathBuf> {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src"))?;
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+                 [dependencies]\n{dep}\n\n[workspace]\n"
+            ),
+        )?;
+        std::fs::write(dir.join("src/lib.rs"), "")?;
+        Ok(dir)
+    }
+    fn count(dir: &std::path::Path, by: CountBy) -> Result<usize> {
+        let out = match by {
+            CountBy::Tree => cargo()
+                .current_dir(dir)
+                .args(["tree", "-e", "normal,build", "--prefix", "none"])
+                .output()?,
+            CountBy::CleanBuild => cargo()
+                .current_dir(dir)
+                .env("CARGO_TARGET_DIR", dir.join("target"))
+                .args(["build", "--release"])
+                .output()?,
+        };
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+        }
+        let n = match by {
+            CountBy::Tree => {
+                let text = String::from_utf8(out.stdout)?;
+                let mut names: Vec<String> = text
+                    .lines()
+                    .filter_map(|l| {
+                        let mut it = l.split_whitespace();
+                        Some(format!("{} {}", it.next()?, it.next()?))
+                    })
+                    .collect();
+                names.sort();
+                names.dedup();
+                names.len()
+            }
+            CountBy::CleanBuild => String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .filter(|l| l.trim_start().starts_with("Compiling "))
+                .count(),
+        };
+        // the throwaway root package itself is not counted
+        Ok(n.saturating_sub(1))
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()?;
+    let ours_dir = package(
+        "ours-crate-count",
+        &format!(
+            "transport-tokio = {{ path = {:?} }}",
+            root.join("transport-tokio")
+        ),
+    )?;
+    let theirs_dir = package(
+        "jsonrpsee-crate-count",
+        &format!(
+            "jsonrpsee = {{ version = \"={}\", features = [\"server\", \"client\"] }}",
+            jsonrpsee_version()
+        ),
+    )?;
+    let ours = count(&ours_dir, by);
+    let theirs = count(&theirs_dir, by);
+    let _ = std::fs::remove_dir_all(&ours_dir);
+    let _ = std::fs::remove_dir_all(&theirs_dir);
+    Ok((ours?, theirs?))
+}
+
+fn jsonrpsee_version() -> &'static str {
+    let lock = include_str!("../../Cargo.lock");
+    lock.split("[[package]]")
+        .find(|p| p.contains("name = \"jsonrpsee\"\n"))
+        .and_then(|p| p.split("version = \"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .unwrap_or("?")
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cores} cores (nproc), {cpu}, Linux {}, {}",
+        kernel.trim(),
+        sh("rustc", &["--version"])
+    )
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn add_row(rows: &mut Vec<Row>, r: Row) {
+    rows.push(r);
+}
+
+fn build_rows(plan: &Plan, s: &Samples, crates: Option<(usize, usize)>) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mk = |name: &str, unit, better, floor: bool, target: Option<f64>| {
+        let mut r = Row::new(name, unit, better);
+        r.ours = s.med(name, "ours");
+        r.theirs = s.med(name, "jsonrpsee");
+        if floor {
+            r.floor = s.med(name, "floor");
+        }
+        r.target = target;
+        r
+    };
+    let mut add = |name: &str, unit, better, floor: bool, target: Option<f64>| {
+        rows.push(mk(name, unit, better, floor, target))
+    };
+    add(WS_LAT, "µs", Better::Lower, true, Some(0.6));
+    add(WS_P99, "µs", Better::Lower, true, None);
+    add(WS_TPUT, "calls/s", Better::Higher, false, Some(2.0));
+    add(HTTP_LAT, "µs", Better::Lower, false, None);
+    add(HTTP_P99, "µs", Better::Lower, false, None);
+    add(HTTP_TPUT, "calls/s", Better::Higher, false, Some(1.3));
+    add(WS_BATCH, "calls/s", Better::Higher, false, Some(2.0));
+    let mem_name = format!("{MEM} ({} conns)", plan.mem_conns);
+    let mut r = Row::new(mem_name, "KiB", Better::Lower);
+    r.ours = s.med(MEM, "ours");
+    r.theirs = s.med(MEM, "jsonrpsee");
+    r.target = Some(0.5);
+    add_row(&mut rows, r);
+    let mut add = |name: &str, unit, better, floor: bool, target: Option<f64>| {
+        rows.push(mk(name, unit, better, floor, target))
+    };
+    for &n in &plan.matrix_sizes {
+        add(&key_rt(n), "ms/iter", Better::Lower, false, None);
+    }
+    for &n in &plan.matrix_batches {
+        add(&key_batch(n), "µs/batch", Better::Lower, false, None);
+    }
+    for &n in &plan.matrix_conns {
+        add(&key_conns(n), "ms", Better::Lower, false, None);
+    }
+    if let Some((ours, theirs)) = crates {
+        let mut r = Row::new(CRATES, "crates", Better::Lower);
+        r.ours = Some(ours as f64);
+        r.theirs = Some(theirs as f64);
+        r.target = Some(0.99);
+        rows.push(r);
+    }
+    rows
+}
+
+fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
+    let started = Instant::now();
+    let date = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let load_before = loadavg();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut s = Samples::default();
+    let (checked, libs) = rt.block_on(async {
+        eprintln!("interop checks");
+        let checked = interop::run_all().await?;
+        let libs: Vec<Lib> = if bench::ours::AVAILABLE {
+            Lib::BOTH.to_vec()
+        } else {
+            vec![Lib::Jsonrpsee]
+        };
+        let mut sides = Vec::new();
+        for &lib in &libs {
+            sides.push(side(lib).await?);
+        }
+        let floor = bench::servers::start_tcp_echo().await?;
+        let want = |section: &str| plan.only.as_deref().is_none_or(|o| o == section);
+        if want("core") {
+            run_core(&plan, &sides, floor, &mut s).await;
+        }
+        if want("matrix") {
+            run_matrix(&plan, &sides, &mut s).await;
+        }
+        drop(sides);
+        if want("memory") {
+            run_memory(&plan, &libs, &mut s).await;
+        }
+        Ok::<_, bench::Error>((checked, libs))
+    })?;
+    rt.shutdown_timeout(Duration::from_secs(1));
+    let crates = if plan.quick || plan.only.is_some() {
+        None
+    } else {
+        eprintln!("counting crates");
+        match crate_counts(CountBy::Tree) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                s.errors.push(format!("crate count: {e}"));
+                None
+            }
+        }
+    };
+    let rows = build_rows(&plan, &s, crates);
+    let elapsed = started.elapsed().as_secs_f64();
+    let cmd = if plan.quick {
+        "cargo run --release -p bench --bin compare -- --quick".to_string()
+    } else {
+        format!(
+            "cargo run --release -p bench --bin compare{}",
+            if plan.rounds == 5 {
+                String::new()
+            } else {
+                format!(" -- --rounds {}", plan.rounds)
+            }
+        )
+    };
+    let interop_ok = checked.iter().filter(|c| c.ran).count();
+    let header = format!(
+        "date: {date}\nmachine: {}\ncommand: {cmd}\njsonrpsee {} (servers and clients in one process, one 2-worker tokio runtime, 127.0.0.1)\n\
+         rounds: {} (matrix {}, memory {}), libraries interleaved, figures are medians of the rounds; ran {elapsed:.0} s; load average before {load_before}, after {}\n\
+         interop: {interop_ok}/{} pairings passed{}",
+        machine(),
+        jsonrpsee_version(),
+        plan.rounds,
+        plan.matrix_rounds,
+        plan.mem_rounds,
+        loadavg(),
+        checked.len(),
+        if libs.contains(&Lib::Ours) { "" } else { " (our side not merged yet: jsonrpsee only)" },
+    );
+    println!("{header}\n");
+    println!("{}", report::text(&rows));
+    println!("ratio = ours / jsonrpsee; 'TCP floor' = the same request bytes echoed over raw TCP");
+    for e in &s.errors {
+        println!("error: {e}");
+    }
+    if let Some(path) = out {
+        let md = format!(
+            "# Benchmark results: ours vs jsonrpsee\n\n```text\n{header}\n```\n\n{}\n\
+             ratio = ours / jsonrpsee (target column: the goal of issue 9); TCP floor = the same request \
+             bytes echoed over raw TCP, newline-framed, the floor no library can beat.\n",
+            report::markdown(&rows)
+        );
+        std::fs::write(&path, md)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(s.errors.is_empty())
+}
+
+fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let side = match lib {
+            Some(lib) => side(lib).await?,
+            None => {
+                // ours over in-process channels: the protocol stack without sockets
+                let c = bench::memory_side::client()?;
+                let none = bench::servers::Running {
+                    ws_url: String::new(),
+                    http_url: String::new(),
+                    guard: Box::new(()),
+                };
+                Side {
+                    lib: Lib::Ours,
+                    _server: none,
+                    ws_url: String::new(),
+                    ws: c.clone(),
+                    http: c,
+                }
+            }
+        };
+        let cap = Duration::from_secs(600);
+        let t = Instant::now();
+        match workload {
+            "ws-latency" => drop(workloads::latency(&*side.ws, n, cap).await?),
+            "ws-throughput" => drop(workloads::throughput(side.ws.clone(), 64, n, cap).await?),
+            "http-latency" => drop(workloads::latency(&*side.http, n, cap).await?),
+            "http-throughput" => drop(workloads::throughput(side.http.clone(), 64, n, cap).await?),
+            "batch" => drop(workloads::batch(&*side.ws, 100, n, cap).await?),
+            "matrix-27" => drop(workloads::matrix_round_trip(&*side.ws, 27, n, cap).await?),
+            "memory-intense" => {
+                for _ in 0..n {
+                    let s = side.ws.call_str("memory_intense").await?;
+                    if s.len() != bench::MIB {
+                        return Err("memory_intense answered wrongly".into());
+                    }
+                }
+            }
+            other => return Err(format!("unknown workload {other}").into()),
+        }
+        eprintln!(
+            "{workload} x {n} on {}: {:?}",
+            lib.map_or("ours-memory", Lib::name),
+            t.elapsed()
+        );
+        Ok(())
+    })
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: compare [--quick] [--rounds N] [--only core|matrix|memory] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee\n       \
+         compare micro [SCALE]\n       compare crates [--clean-build]\n       \
+         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-27|memory-intense N"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let lib_arg = |i: usize| {
+        args.get(i)
+            .and_then(|s| Lib::from_name(s))
+            .unwrap_or_else(|| usage())
+    };
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => memory::serve_child(lib_arg(1)).map(|_| true),
+        Some("micro") => {
+            let scale = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100);
+            for (name, ns) in bench::micro::run(scale, args.get(2).map(String::as_str)) {
+                println!("{name:<45} {ns:>10.0} ns");
+            }
+            Ok(true)
+        }
+        Some("crates") => {
+            let by = if args.get(1).map(String::as_str) == Some("--clean-build") {
+                CountBy::CleanBuild
+            } else {
+                CountBy::Tree
+            };
+            crate_counts(by).map(|(ours, theirs)| {
+                println!("crates compiled: ours (transport-tokio, TLS) {ours}, jsonrpsee {} (server+client, TLS) {theirs}", jsonrpsee_version());
+                true
+            })
+        }
+        Some("profile") => {
+            let n = args
+                .get(3)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| usage());
+            let lib = if args.get(1).map(String::as_str) == Some("ours-memory") {
+                None
+            } else {
+                Some(lib_arg(1))
+            };
+            profile(lib, args.get(2).map(String::as_str).unwrap_or(""), n).map(|_| true)
+        }
+        _ => {
+            let mut quick = false;
+            let mut rounds = 5;
+            let mut out = None;
+            let mut write = true;
+            let mut only = None;
+            let mut it = args.iter();
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--quick" => quick = true,
+                    "--rounds" => {
+                        rounds = it
+                            .next()
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or_else(|| usage())
+                    }
+                    "--out" => out = Some(PathBuf::from(it.next().unwrap_or_else(|| usage()))),
+                    "--no-write" => write = false,
+                    "--only" => {
+                        only = Some(it.next().cloned().unwrap_or_else(|| usage()));
+                        write = false;
+                    }
+                    _ => usage(),
+                }
+            }
+            let mut plan = if quick {
+                Plan::quick()
+            } else {
+                Plan::full(rounds.max(1))
+            };
+            plan.only = only;
+            if out.is_none() && write && !quick {
+                out = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md"));
+            }
+            compare(plan, out)
+        }
+    };
+    match result {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        }
+    }
+}

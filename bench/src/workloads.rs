@@ -1,0 +1,226 @@
+//! The workloads. Each is bounded by a call count and a wall-clock cap, checks every answer (a
+//! wrong answer is an error, never a fast result) and returns one number.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use crate::client::RpcClient;
+use crate::servers::EchoClient;
+use crate::stats::{median, quantile};
+use crate::{expected_len, Result, MATRIX_METHODS};
+
+/// The request the TCP floor echoes: the same bytes a client sends for `add` `[1, 2]`.
+pub const ADD_REQUEST: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"add","params":[1,2]}"#;
+
+/// Median and 99th percentile of one latency run, in microseconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+fn summarize(mut samples: Vec<f64>) -> Latency {
+    let p99 = quantile(&mut samples, 0.99);
+    let p50 = median(&mut samples);
+    Latency { p50, p99 }
+}
+
+async fn check_add(client: &dyn RpcClient, i: i64) -> Result<()> {
+    let got = client.add(i, 1).await?;
+    if got != i + 1 {
+        return Err(format!("add({i}, 1) answered {got}").into());
+    }
+    Ok(())
+}
+
+/// Sequential round trips of `add` (after a short warm-up), one at a time.
+pub async fn latency(client: &dyn RpcClient, calls: usize, cap: Duration) -> Result<Latency> {
+    for i in 0..20 {
+        check_add(client, i).await?;
+    }
+    let start = Instant::now();
+    let mut samples = Vec::with_capacity(calls);
+    for i in 0..calls {
+        let t = Instant::now();
+        check_add(client, i as i64).await?;
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+        if start.elapsed() > cap {
+            break;
+        }
+    }
+    Ok(summarize(samples))
+}
+
+/// Sequential round trips of the `add` request bytes through the TCP echo floor.
+pub async fn floor_latency(addr: SocketAddr, calls: usize, cap: Duration) -> Result<Latency> {
+    let mut c = EchoClient::connect(addr).await?;
+    for _ in 0..20 {
+        c.round_trip(ADD_REQUEST).await?;
+    }
+    let start = Instant::now();
+    let mut samples = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let t = Instant::now();
+        c.round_trip(ADD_REQUEST).await?;
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+        if start.elapsed() > cap {
+            break;
+        }
+    }
+    Ok(summarize(samples))
+}
+
+/// `callers` tasks share one client and call `add` back to back until `calls` calls are done
+/// (or `cap` passed): with one WebSocket client that is `callers` calls in flight on one
+/// connection. Answers calls per second.
+pub async fn throughput(
+    client: Arc<dyn RpcClient>,
+    callers: usize,
+    calls: usize,
+    cap: Duration,
+) -> Result<f64> {
+    for i in 0..20 {
+        check_add(&*client, i).await?;
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + cap;
+    let mut tasks = Vec::with_capacity(callers);
+    for _ in 0..callers {
+        let client = client.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= calls || Instant::now() > deadline {
+                    return Ok::<usize, crate::Error>(done);
+                }
+                check_add(&*client, i as i64).await?;
+                done += 1;
+            }
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await??;
+    }
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Batches of `size` `add` calls, one batch at a time. Answers calls per second.
+pub async fn batch(client: &dyn RpcClient, size: usize, reps: usize, cap: Duration) -> Result<f64> {
+    let pairs: Vec<(i64, i64)> = (0..size as i64).map(|i| (i, 2 * i)).collect();
+    let check = |got: Vec<i64>| -> Result<()> {
+        if got.len() != size || got.iter().enumerate().any(|(i, &s)| s != 3 * i as i64) {
+            return Err(format!("batch of {size} answered wrongly").into());
+        }
+        Ok(())
+    };
+    check(client.batch_add(&pairs).await?)?;
+    let start = Instant::now();
+    let mut done = 0;
+    for _ in 0..reps {
+        check(client.batch_add(&pairs).await?)?;
+        done += size;
+        if start.elapsed() > cap {
+            break;
+        }
+    }
+    Ok(done as f64 / start.elapsed().as_secs_f64())
+}
+
+/// jsonrpsee's round-trip cell: `size` concurrent calls on one client, a third each of
+/// `fast_call`, `memory_intense` (1 MiB answer) and `slow_call` (sleeps 1 ms). Answers the
+/// median milliseconds per iteration.
+pub async fn matrix_round_trip(
+    client: &dyn RpcClient,
+    size: usize,
+    iters: usize,
+    cap: Duration,
+) -> Result<f64> {
+    let start = Instant::now();
+    let mut samples = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let t = Instant::now();
+        let mut futs = FuturesUnordered::new();
+        for _ in 0..size / 3 {
+            for m in MATRIX_METHODS {
+                futs.push(async move {
+                    let s = client.call_str(m).await?;
+                    if s.len() != expected_len(m) {
+                        return Err(crate::Error::from(format!(
+                            "{m} answered {} bytes",
+                            s.len()
+                        )));
+                    }
+                    Ok(())
+                });
+            }
+        }
+        while let Some(r) = futs.next().await {
+            r?;
+        }
+        samples.push(t.elapsed().as_secs_f64() * 1e3);
+        if start.elapsed() > cap {
+            break;
+        }
+    }
+    Ok(median(&mut samples))
+}
+
+/// jsonrpsee's batch cell: one batch of `size` `fast_call`s at a time. Answers the median
+/// microseconds per batch.
+pub async fn matrix_batch(
+    client: &dyn RpcClient,
+    size: usize,
+    iters: usize,
+    cap: Duration,
+) -> Result<f64> {
+    let start = Instant::now();
+    let mut samples = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let t = Instant::now();
+        let got = client.batch_str("fast_call", size).await?;
+        if got.len() != size || got.iter().any(|s| s != crate::FAST_ANSWER) {
+            return Err(format!("batch of {size} fast_call answered wrongly").into());
+        }
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+        if start.elapsed() > cap {
+            break;
+        }
+    }
+    Ok(median(&mut samples))
+}
+
+/// jsonrpsee's concurrent-connections cell: `clients` already connected, each makes 10
+/// concurrent `fast_call`s from its own task. Answers milliseconds for all of them.
+pub async fn matrix_connections(clients: &[Arc<dyn RpcClient>]) -> Result<f64> {
+    let t = Instant::now();
+    let mut tasks = Vec::with_capacity(clients.len());
+    for c in clients {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut futs = FuturesUnordered::new();
+            for _ in 0..10 {
+                futs.push(c.call_str("fast_call"));
+            }
+            while let Some(r) = futs.next().await {
+                if r? != crate::FAST_ANSWER {
+                    return Err(crate::Error::from("fast_call answered wrongly"));
+                }
+            }
+            Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(t.elapsed().as_secs_f64() * 1e3)
+}
