@@ -268,3 +268,21 @@ async fn notifications_pushed_before_subscribing_are_kept() {
     assert_eq!(second.next().await.unwrap().method, "again");
     assert_eq!(notes.next().await.unwrap().method, "again");
 }
+
+/// The idle timeout is for network sockets: a quiet in-process (or stdio) peer is never cut off.
+#[tokio::test]
+async fn quiet_memory_peers_are_not_cut_off_by_the_idle_timeout() {
+    let conns = Arc::new(Conns::default());
+    let config = ServerConfig {
+        idle_timeout: Some(Duration::from_millis(20)),
+        ..Default::default()
+    };
+    let server = server(conns.clone(), Gate::default(), config);
+    let client = serve_memory(&server, Tokio);
+    let first: u64 = client.request("whoami", ()).await.unwrap();
+    // Ten idle timeouts of silence.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again: u64 = client.request("whoami", ()).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(conns.down.load(Ordering::SeqCst), 0);
+}

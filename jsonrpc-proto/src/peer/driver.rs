@@ -159,7 +159,17 @@ impl<Si, St> Driver<Si, St> {
             .as_ref()
             .and_then(|s| s.server.as_deref())
             .map(|s| s.config());
-        let idle_timeout = server_config.and_then(|c| c.idle_timeout);
+        // A pipe to one peer (stdio: an editor's language server) or an in-process pair is
+        // never cut off for being quiet: there is no slot to free for anyone else.
+        let single_peer = serving.as_ref().is_some_and(|s| {
+            matches!(
+                s.ctx.transport().kind,
+                super::TransportKind::Stdio | super::TransportKind::Memory
+            )
+        });
+        let idle_timeout = server_config
+            .and_then(|c| c.idle_timeout)
+            .filter(|_| !single_peer);
         let max_response = server_config.map_or(usize::MAX, |c| c.max_response_size);
         let last_activity = shared.rt.now();
         Driver {

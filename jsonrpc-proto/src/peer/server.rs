@@ -72,7 +72,7 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Send `$/cancelRequest` when a handler's call back to its client is dropped.
     pub send_cancel_notifications: bool,
-    /// Persistent connections (TCP, WebSocket, stdio, memory) with no frame read or written
+    /// Network connections (TCP, WebSocket; never stdio or memory) with no frame read or written
     /// for this long while no call is in flight either way are closed (default 300 s; `None`:
     /// never). Cuts off clients that connect and send nothing, trickle a frame that never
     /// ends, or stop reading their answers. Clients that only listen for pushes must send
