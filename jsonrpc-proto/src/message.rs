@@ -153,14 +153,12 @@ pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
     // strict meaning of those is -32600, not -32700: on any error, parse again reading them as
     // raw JSON first (the slow path costs only on input that is invalid anyway).
     //
-    // Valid UTF-8 (every real frame) is checked once, up front, and then read as `str`, so
-    // serde_json skips its per-string and per-raw-value UTF-8 checks; anything else, and every
-    // error, goes on as before.
-    let fast = match std::str::from_utf8(input) {
-        Ok(text) => serde_json::from_str::<Top<'_, true>>(text),
-        Err(_) => serde_json::from_slice::<Top<'_, true>>(input),
-    };
-    match fast {
+    // UTF-8 is checked once, up front, and the text then read as `str`, so serde_json skips
+    // its per-string and per-raw-value UTF-8 checks.
+    // JSON text is UTF-8 (RFC 8259 section 8.1): anything else is a parse error, wherever the
+    // bad byte is (serde_json would skip it inside a member we ignore).
+    let text = std::str::from_utf8(input).map_err(utf8_error)?;
+    match serde_json::from_str::<Top<'_, true>>(text) {
         Ok(top) => Ok(top.into_incoming()),
         Err(_) => match serde_json::from_slice::<Top<'_, false>>(input) {
             Ok(top) => Ok(top.into_incoming()),
@@ -169,9 +167,14 @@ pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
     }
 }
 
+fn utf8_error(e: std::str::Utf8Error) -> ParseError {
+    ParseError(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+}
+
 /// [`parse`] without its fast path: the reference the fuzzer compares it with.
 #[doc(hidden)]
 pub fn parse_reference(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
+    std::str::from_utf8(input).map_err(utf8_error)?;
     match serde_json::from_slice::<Top<'_, false>>(input) {
         Ok(top) => Ok(top.into_incoming()),
         Err(e) => Err(ParseError(e.to_string())),

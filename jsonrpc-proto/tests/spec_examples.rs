@@ -585,3 +585,14 @@ fn invalid_utf8_inside_a_structured_method_is_a_parse_error() {
     invalid_request(r#"{"jsonrpc":"2.0","method":["m"],"id":1}"#, "1");
     invalid_request(r#"{"jsonrpc":{"v":"2.0"},"method":"m","id":1}"#, "1");
 }
+
+#[test]
+fn invalid_utf8_anywhere_is_a_parse_error() {
+    for frame in [
+        &b"{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"x\":\"\xfc\",\"id\":1}"[..],
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"params\":[\"\xff\"],\"id\":1}",
+        b"[{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1},{\"\xc3\":1}]",
+    ] {
+        assert!(jsonrpc_proto::parse(frame).is_err(), "{frame:?}");
+    }
+}
