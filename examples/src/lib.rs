@@ -14,6 +14,7 @@
 
 pub mod auth_ratelimit;
 pub mod calculator;
+pub mod calculator_cli;
 pub mod gateway;
 pub mod greet;
 pub mod lsp;
