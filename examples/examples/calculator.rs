@@ -9,7 +9,8 @@
 use std::process::ExitCode;
 
 use examples::calculator::{router_with_hooks, CalculatorHooks};
-use examples::calculator_cli::{exit_code, options_or_exit, print_banner, Options};
+use examples::calculator_cli::{options_or_exit, print_banner, Options};
+use examples::exit_code;
 use transport_tokio::{Server, TlsServerConfig};
 
 #[tokio::main]

@@ -8,7 +8,8 @@
 use std::process::ExitCode;
 
 use examples::calculator::{router_with_hooks, CalculatorHooks};
-use examples::calculator_cli::{exit_code, options_or_exit, print_banner, Options};
+use examples::calculator_cli::{options_or_exit, print_banner, Options};
+use examples::exit_code;
 use transport_async_std::{AsyncIoRuntime, Server, TlsServerConfig};
 
 fn main() -> ExitCode {

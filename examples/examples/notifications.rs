@@ -26,13 +26,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    examples::exit_code(result)
 }
 
 async fn demo() -> Result<(), Box<dyn Error>> {

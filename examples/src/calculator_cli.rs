@@ -145,17 +145,6 @@ pub fn print_banner(http: Option<SocketAddr>, tcp: Option<SocketAddr>, tls: bool
     println!("press Ctrl-C to stop");
 }
 
-/// Turns the result of running the server into the process's exit code.
-pub fn exit_code(result: Result<(), Box<dyn std::error::Error>>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

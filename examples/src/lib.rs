@@ -20,3 +20,14 @@ pub mod greet;
 pub mod lsp;
 pub mod math_service;
 pub mod notifications;
+
+/// Turns an example's outcome into its exit code, printing the error if there is one.
+pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
