@@ -1,24 +1,16 @@
 //! The calculator example's behaviour over real sockets, including the seed's curl bodies.
 
-use examples::calculator::{router_with_hooks, CalculatorHooks, NODE_NAME};
 use futures::StreamExt;
 use jsonrpc_proto::peer::ClientError;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use transport_tokio::{connect_tcp, connect_ws, RunningServer, Server};
+use transport_tokio::{connect_tcp, connect_ws, RunningServer};
 
 async fn start() -> RunningServer {
-    let hooks = CalculatorHooks::new();
-    let server = Server::builder(router_with_hooks(hooks.clone()).unwrap())
-        .http("127.0.0.1:0")
-        .tcp("127.0.0.1:0")
-        .node_name(NODE_NAME)
-        .start()
+    examples::calculator::start_tokio("127.0.0.1:0", "127.0.0.1:0")
         .await
-        .unwrap();
-    hooks.set_server(server.handle());
-    server
+        .unwrap()
 }
 
 /// POSTs `body` the way the seed's curl command does; returns status and body.

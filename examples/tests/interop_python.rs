@@ -8,20 +8,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use examples::calculator::{router_with_hooks, CalculatorHooks, NODE_NAME};
-use transport_tokio::{RunningServer, Server};
+use transport_tokio::RunningServer;
 
 async fn start() -> RunningServer {
-    let hooks = CalculatorHooks::new();
-    let server = Server::builder(router_with_hooks(hooks.clone()).unwrap())
-        .http("127.0.0.1:0")
-        .tcp("127.0.0.1:0")
-        .node_name(NODE_NAME)
-        .start()
+    examples::calculator::start_tokio("127.0.0.1:0", "127.0.0.1:0")
         .await
-        .unwrap();
-    hooks.set_server(server.handle());
-    server
+        .unwrap()
 }
 
 fn required() -> bool {
