@@ -219,6 +219,23 @@ fn builder() -> jsonrpc_proto::service::RouterBuilder {
         })
 }
 
+/// Starts the calculator on tokio with its hooks wired (welcome push, `log` printing): HTTP and
+/// WebSocket on `http`, newline JSON on `tcp`. Tests serve it on `127.0.0.1:0`.
+pub async fn start_tokio(
+    http: &str,
+    tcp: &str,
+) -> Result<transport_tokio::RunningServer, Box<dyn std::error::Error>> {
+    let hooks = CalculatorHooks::new();
+    let server = transport_tokio::Server::builder(router_with_hooks(hooks.clone())?)
+        .http(http)
+        .tcp(tcp)
+        .node_name(NODE_NAME)
+        .start()
+        .await?;
+    hooks.set_server(server.handle());
+    Ok(server)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,21 +294,4 @@ mod tests {
         assert!(factorial(-1).is_err());
         assert!(factorial(171).is_err());
     }
-}
-
-/// Starts the calculator on tokio with its hooks wired (welcome push, `log` printing): HTTP and
-/// WebSocket on `http`, newline JSON on `tcp`. Tests serve it on `127.0.0.1:0`.
-pub async fn start_tokio(
-    http: &str,
-    tcp: &str,
-) -> Result<transport_tokio::RunningServer, Box<dyn std::error::Error>> {
-    let hooks = CalculatorHooks::new();
-    let server = transport_tokio::Server::builder(router_with_hooks(hooks.clone())?)
-        .http(http)
-        .tcp(tcp)
-        .node_name(NODE_NAME)
-        .start()
-        .await?;
-    hooks.set_server(server.handle());
-    Ok(server)
 }
