@@ -208,6 +208,28 @@ impl HttpService {
     }
 }
 
+/// For a server at its connection limit: the `Sec-WebSocket-Key` of a request that is a
+/// WebSocket upgrade (`GET /ws` with `Connection: upgrade` and `Upgrade: websocket`), to accept
+/// and close at once with 1013 ([`crate::peer::ws::refuse_busy`]); `None`: answer
+/// [`reject_and_close`]`(`[`Rejection::TOO_MANY_CONNECTIONS`]`)`.
+pub fn busy_upgrade_key<B>(req: &Request<B>) -> Option<HeaderValue> {
+    let headers = req.headers();
+    let head = RequestHead {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        content_type: None,
+        content_length: None,
+        websocket_upgrade: is_websocket_upgrade(
+            header_str(headers, header::CONNECTION),
+            header_str(headers, header::UPGRADE),
+        ),
+    };
+    match decide(&head, &Limits::default()) {
+        Decision::WebSocket => headers.get(header::SEC_WEBSOCKET_KEY).cloned(),
+        _ => None,
+    }
+}
+
 /// [`reject`] with `Connection: close`: for 408 and for a server at its connection limit
 /// ([`Rejection::TOO_MANY_CONNECTIONS`]).
 pub fn reject_and_close(r: Rejection) -> Response<Full<Bytes>> {
