@@ -1,14 +1,18 @@
 //! What both runtime adapters' `ServerBuilder`s carry (features `http-service` and
 //! `websocket`): the
-//! [`ServerOptions`], their defaults, the [`StartError`], and [`server_builder_setters!`], the
-//! builder methods over the options, so that an adapter's builder adds only its runtime.
+//! [`ServerOptions`], their defaults, the [`StartError`], [`server_builder_setters!`] (the
+//! builder methods over the options), and what `start` returns: the [`RunningServer`] and its
+//! [`ShutdownHandle`]. An adapter adds only sockets, timers and tasks.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::http::Limits;
 use crate::http_service::DEFAULT_BODY_READ_TIMEOUT;
+use crate::limits::SocketSlots;
+use crate::peer::lifecycle::Lifecycle;
 use crate::peer::ws::DEFAULT_MAX_MESSAGE;
-use crate::peer::ServerConfig;
+use crate::peer::{Runtime, ServerConfig, ServerHandle};
 use crate::service::Router;
 
 /// The default grace period of a shutdown: in-flight calls get this long to finish.
@@ -197,4 +201,111 @@ macro_rules! server_builder_setters {
             self
         }
     };
+}
+
+/// Stops a running server from anywhere (Clone). See [`RunningServer::shutdown`].
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    lifecycle: Lifecycle,
+}
+
+impl ShutdownHandle {
+    /// Starts a graceful shutdown: stop accepting, close WebSockets, let calls finish.
+    pub fn shutdown(&self) {
+        self.lifecycle.shutdown();
+    }
+
+    /// True once a shutdown was asked for.
+    pub fn is_shutting_down(&self) -> bool {
+        self.lifecycle.is_shutting_down()
+    }
+}
+
+/// A server that is listening, its tasks tracked by a [`Lifecycle`] and timed on `R`. Drop it
+/// to stop at once; call [`RunningServer::shutdown`] for a graceful stop.
+pub struct RunningServer<R: Runtime> {
+    sockets: SocketSlots,
+    http_addr: Option<SocketAddr>,
+    tcp_addr: Option<SocketAddr>,
+    handle: ServerHandle,
+    shutdown: ShutdownHandle,
+    runtime: R,
+    grace: Duration,
+}
+
+impl<R: Runtime> RunningServer<R> {
+    /// What an adapter hands back from `start`: the bound addresses, the socket count, the
+    /// async layer's handle, the lifecycle its tasks are tracked by, and the grace period.
+    pub fn new(
+        http_addr: Option<SocketAddr>,
+        tcp_addr: Option<SocketAddr>,
+        sockets: SocketSlots,
+        handle: ServerHandle,
+        lifecycle: Lifecycle,
+        runtime: R,
+        grace: Duration,
+    ) -> Self {
+        RunningServer {
+            sockets,
+            http_addr,
+            tcp_addr,
+            handle,
+            shutdown: ShutdownHandle { lifecycle },
+            runtime,
+            grace,
+        }
+    }
+
+    /// The address HTTP, WebSocket and health are served on.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// The address of the raw TCP listener.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
+    }
+
+    /// The async layer's handle: `notify_client`, `broadcast`, `clients`, `pending_requests`.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
+    /// refused over the connection limit).
+    pub fn open_connections(&self) -> usize {
+        self.sockets.open()
+    }
+
+    /// A handle that starts a graceful shutdown from anywhere (a signal handler, a task).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Completes when a shutdown was asked for through a [`ShutdownHandle`] and has finished.
+    pub async fn wait(self) {
+        self.shutdown.lifecycle.shutdown_requested().await;
+        self.finish().await;
+    }
+
+    /// Graceful shutdown: stop accepting, send WebSocket close frames, let in-flight calls
+    /// finish within the grace period, then stop every connection.
+    pub async fn shutdown(self) {
+        self.shutdown.shutdown();
+        self.finish().await;
+    }
+
+    async fn finish(&self) {
+        self.handle.shutdown();
+        self.shutdown
+            .lifecycle
+            .finish(self.grace, &self.runtime)
+            .await;
+    }
+}
+
+impl<R: Runtime> Drop for RunningServer<R> {
+    fn drop(&mut self) {
+        self.shutdown.lifecycle.force();
+    }
 }

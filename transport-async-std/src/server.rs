@@ -20,17 +20,15 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use jsonrpc_proto::http::{is_websocket_upgrade, Rejection, WS_PATH};
+use jsonrpc_proto::http::Rejection;
 use jsonrpc_proto::http_service::{
-    reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
+    busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
 };
 use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
 use jsonrpc_proto::peer::framed::StreamTransport;
 use jsonrpc_proto::peer::lifecycle::Lifecycle;
 use jsonrpc_proto::peer::ws::{ws_config, WsTransport};
-use jsonrpc_proto::peer::{
-    Server as ProtoServer, ServerConfig, ServerHandle, TransportInfo, TransportKind,
-};
+use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportInfo, TransportKind};
 use jsonrpc_proto::server_builder::ServerOptions;
 use jsonrpc_proto::service::Router;
 
@@ -39,7 +37,8 @@ use crate::runtime::AsyncIoRuntime;
 use crate::tls::{acceptor, TlsServerConfig};
 
 pub use jsonrpc_proto::server_builder::{
-    StartError, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+    ShutdownHandle, StartError, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_TLS_HANDSHAKE_TIMEOUT,
 };
 
 /// Builds and starts a [`RunningServer`].
@@ -119,102 +118,21 @@ impl ServerBuilder {
         if let Some(listener) = tcp_listener {
             shared.spawn(accept_loop(shared.clone(), listener, Listener::Tcp));
         }
-        Ok(RunningServer {
+        Ok(RunningServer::new(
+            http_local,
+            tcp_local,
             sockets,
-            http_addr: http_local,
-            tcp_addr: tcp_local,
-            handle: shared.proto.handle(),
-            shutdown: ShutdownHandle { lifecycle },
+            shared.proto.handle(),
+            lifecycle,
             runtime,
-            grace: options.grace,
-        })
-    }
-}
-
-/// Stops a running server from anywhere (Clone). See [`RunningServer::shutdown`].
-#[derive(Clone, Debug)]
-pub struct ShutdownHandle {
-    lifecycle: Lifecycle,
-}
-
-impl ShutdownHandle {
-    /// Starts a graceful shutdown: stop accepting, close WebSockets, let calls finish.
-    pub fn shutdown(&self) {
-        self.lifecycle.shutdown();
-    }
-
-    /// True once a shutdown was asked for.
-    pub fn is_shutting_down(&self) -> bool {
-        self.lifecycle.is_shutting_down()
+            options.grace,
+        ))
     }
 }
 
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
-pub struct RunningServer {
-    sockets: SocketSlots,
-    http_addr: Option<SocketAddr>,
-    tcp_addr: Option<SocketAddr>,
-    handle: ServerHandle,
-    shutdown: ShutdownHandle,
-    runtime: AsyncIoRuntime,
-    grace: Duration,
-}
-
-impl RunningServer {
-    /// The address HTTP, WebSocket and health are served on.
-    pub fn http_addr(&self) -> Option<SocketAddr> {
-        self.http_addr
-    }
-
-    /// The address of the raw TCP listener.
-    pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp_addr
-    }
-
-    /// The async layer's handle: `notify_client`, `broadcast`, `clients`, `pending_requests`.
-    pub fn handle(&self) -> ServerHandle {
-        self.handle.clone()
-    }
-
-    /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
-    /// refused over the connection limit).
-    pub fn open_connections(&self) -> usize {
-        self.sockets.open()
-    }
-
-    /// A handle that starts a graceful shutdown from anywhere (a signal handler, a task).
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shutdown.clone()
-    }
-
-    /// Completes when a shutdown was asked for through a [`ShutdownHandle`] and has finished.
-    pub async fn wait(self) {
-        self.shutdown.lifecycle.shutdown_requested().await;
-        self.finish().await;
-    }
-
-    /// Graceful shutdown: stop accepting, send WebSocket close frames, let in-flight calls
-    /// finish within the grace period, then stop every connection.
-    pub async fn shutdown(self) {
-        self.shutdown.shutdown();
-        self.finish().await;
-    }
-
-    async fn finish(&self) {
-        self.handle.shutdown();
-        self.shutdown
-            .lifecycle
-            .finish(self.grace, &self.runtime)
-            .await;
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        self.shutdown.lifecycle.force();
-    }
-}
+pub type RunningServer = jsonrpc_proto::server_builder::RunningServer<AsyncIoRuntime>;
 
 struct Shared {
     proto: ProtoServer,
@@ -289,16 +207,7 @@ impl Shared {
         conn: ConnInfo,
         slot: Arc<SocketSlot>,
     ) -> Response<Full<Bytes>> {
-        let headers = req.headers();
-        let header =
-            |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-        let upgrade = req.uri().path() == WS_PATH
-            && is_websocket_upgrade(
-                header(http::header::CONNECTION),
-                header(http::header::UPGRADE),
-            );
-        let key = headers.get(http::header::SEC_WEBSOCKET_KEY).cloned();
-        match key.filter(|_| upgrade) {
+        match busy_upgrade_key(&req) {
             Some(key) => {
                 let upgrade = hyper::upgrade::on(&mut req);
                 let max = self.max_ws_message;
