@@ -48,6 +48,17 @@ pub struct ConnInfo {
     pub tls: bool,
 }
 
+impl ConnInfo {
+    /// The transport info of a connection of `kind` on this socket (addresses and TLS set).
+    pub fn transport_info(&self, kind: TransportKind) -> TransportInfo {
+        let mut info = TransportInfo::new(kind);
+        info.peer_addr = self.peer;
+        info.local_addr = self.local;
+        info.tls = self.tls;
+        info
+    }
+}
+
 /// What to do with a request after [`HttpService::handle`].
 pub enum HttpOutcome<B> {
     /// Send this response.
@@ -120,10 +131,7 @@ impl HttpService {
         };
         let decision = decide(&head, &self.limits);
         let info = |kind| {
-            let mut info = TransportInfo::new(kind);
-            info.peer_addr = conn.peer;
-            info.local_addr = conn.local;
-            info.tls = conn.tls;
+            let mut info = conn.transport_info(kind);
             info.headers = headers_of(req.headers());
             info.path = Some(req.uri().path().to_owned());
             info

@@ -28,7 +28,7 @@ use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
 use jsonrpc_proto::peer::framed::StreamTransport;
 use jsonrpc_proto::peer::lifecycle::Lifecycle;
 use jsonrpc_proto::peer::ws::{ws_config, WsTransport};
-use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportInfo, TransportKind};
+use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
 use jsonrpc_proto::server_builder::ServerOptions;
 use jsonrpc_proto::service::Router;
 
@@ -340,10 +340,7 @@ where
 {
     match kind {
         Listener::Tcp => {
-            let mut info = TransportInfo::new(TransportKind::Tcp);
-            info.peer_addr = conn.peer;
-            info.local_addr = conn.local;
-            info.tls = conn.tls;
+            let info = conn.transport_info(TransportKind::Tcp);
             let transport = StreamTransport::lines_duplex(io).with_info(info);
             shared.proto.serve(transport).await;
             Ok(())

@@ -21,7 +21,7 @@ use jsonrpc_proto::http_service::{
 };
 use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
 use jsonrpc_proto::peer::lifecycle::Lifecycle;
-use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportInfo, TransportKind};
+use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
 use jsonrpc_proto::server_builder::ServerOptions;
 use jsonrpc_proto::service::Router;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -315,10 +315,7 @@ where
 {
     match kind {
         Listener::Tcp => {
-            let mut info = TransportInfo::new(TransportKind::Tcp);
-            info.peer_addr = conn.peer;
-            info.local_addr = conn.local;
-            info.tls = conn.tls;
+            let info = conn.transport_info(TransportKind::Tcp);
             let transport = StreamTransport::lines_duplex(io).with_info(info);
             shared.proto.serve(transport).await;
             Ok(())
