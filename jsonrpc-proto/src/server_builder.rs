@@ -1,8 +1,8 @@
-//! What both runtime adapters' `ServerBuilder`s carry (features `http-service` and
-//! `websocket`): the
-//! [`ServerOptions`], their defaults, the [`StartError`], [`server_builder_setters!`] (the
-//! builder methods over the options), and what `start` returns: the [`RunningServer`] and its
-//! [`ShutdownHandle`]. An adapter adds only sockets, timers and tasks.
+//! What both runtime adapters' servers share (features `http-service` and `websocket`): the
+//! [`ServerOptions`] of a `ServerBuilder` and their defaults, the [`StartError`],
+//! [`server_builder_setters!`](crate::server_builder_setters) (the builder methods over the
+//! options), and what `start` returns: the [`RunningServer`] and its [`ShutdownHandle`]. An
+//! adapter adds only sockets, timers and tasks.
 
 use std::net::SocketAddr;
 use std::time::Duration;
