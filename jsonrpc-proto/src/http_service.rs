@@ -48,6 +48,17 @@ pub struct ConnInfo {
     pub tls: bool,
 }
 
+impl ConnInfo {
+    /// The transport info of a connection of `kind` on this socket (addresses and TLS set).
+    pub fn transport_info(&self, kind: TransportKind) -> TransportInfo {
+        let mut info = TransportInfo::new(kind);
+        info.peer_addr = self.peer;
+        info.local_addr = self.local;
+        info.tls = self.tls;
+        info
+    }
+}
+
 /// What to do with a request after [`HttpService::handle`].
 pub enum HttpOutcome<B> {
     /// Send this response.
@@ -120,10 +131,7 @@ impl HttpService {
         };
         let decision = decide(&head, &self.limits);
         let info = |kind| {
-            let mut info = TransportInfo::new(kind);
-            info.peer_addr = conn.peer;
-            info.local_addr = conn.local;
-            info.tls = conn.tls;
+            let mut info = conn.transport_info(kind);
             info.headers = headers_of(req.headers());
             info.path = Some(req.uri().path().to_owned());
             info
@@ -205,6 +213,28 @@ impl HttpService {
                 }
             }
         }
+    }
+}
+
+/// For a server at its connection limit: the `Sec-WebSocket-Key` of a request that is a
+/// WebSocket upgrade (`GET /ws` with `Connection: upgrade` and `Upgrade: websocket`), to accept
+/// and close at once with 1013 ([`crate::peer::ws::refuse_busy`]); `None`: answer
+/// [`reject_and_close`]`(`[`Rejection::TOO_MANY_CONNECTIONS`]`)`.
+pub fn busy_upgrade_key<B>(req: &Request<B>) -> Option<HeaderValue> {
+    let headers = req.headers();
+    let head = RequestHead {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        content_type: None,
+        content_length: None,
+        websocket_upgrade: is_websocket_upgrade(
+            header_str(headers, header::CONNECTION),
+            header_str(headers, header::UPGRADE),
+        ),
+    };
+    match decide(&head, &Limits::default()) {
+        Decision::WebSocket => headers.get(header::SEC_WEBSOCKET_KEY).cloned(),
+        _ => None,
     }
 }
 

@@ -47,6 +47,8 @@ pub use serde_json::value::RawValue;
 pub mod http_service;
 #[cfg(feature = "async")]
 pub mod peer;
+#[cfg(all(feature = "http-service", feature = "websocket"))]
+pub mod server_builder;
 #[cfg(feature = "async")]
 pub mod service;
 #[cfg(feature = "testing")]

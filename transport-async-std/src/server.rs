@@ -20,68 +20,31 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use jsonrpc_proto::http::{is_websocket_upgrade, Limits, Rejection, WS_PATH};
+use jsonrpc_proto::http::Rejection;
 use jsonrpc_proto::http_service::{
-    reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
-    DEFAULT_BODY_READ_TIMEOUT,
+    busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
 };
 use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
 use jsonrpc_proto::peer::framed::StreamTransport;
 use jsonrpc_proto::peer::lifecycle::Lifecycle;
-use jsonrpc_proto::peer::ws::{ws_config, WsTransport, DEFAULT_MAX_MESSAGE};
-use jsonrpc_proto::peer::{
-    Server as ProtoServer, ServerConfig, ServerHandle, TransportInfo, TransportKind,
-};
+use jsonrpc_proto::peer::ws::{ws_config, WsTransport};
+use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
+use jsonrpc_proto::server_builder::ServerOptions;
 use jsonrpc_proto::service::Router;
 
 use crate::io::{FuturesIo, HyperIo, HyperTimer};
 use crate::runtime::AsyncIoRuntime;
-use crate::tls::{acceptor, TlsError, TlsServerConfig};
+use crate::tls::{acceptor, TlsServerConfig};
 
-/// The default grace period of a shutdown: in-flight calls get this long to finish.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
-
-/// The default time a TLS handshake may take before the connection is dropped: 10 s.
-pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The default time a client has to send a complete HTTP request head (also the longest an
-/// idle keep-alive connection waits for its next request): 30 s.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Why a server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// An address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: String,
-        /// Why.
-        source: io::Error,
-    },
-    /// The TLS material could not be loaded.
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-    /// Neither an HTTP nor a TCP address was given.
-    #[error("nothing to serve: give an HTTP or a TCP address")]
-    NoListener,
-}
+pub use jsonrpc_proto::server_builder::{
+    ShutdownHandle, StartError, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+};
 
 /// Builds and starts a [`RunningServer`].
 pub struct ServerBuilder {
-    router: Router,
-    http: Option<String>,
-    tcp: Option<String>,
-    tls: Option<TlsServerConfig>,
-    config: ServerConfig,
-    node_name: String,
-    limits: Limits,
-    max_ws_message: usize,
-    grace: Duration,
+    options: ServerOptions<TlsServerConfig>,
     runtime: Option<AsyncIoRuntime>,
-    header_read_timeout: Option<Duration>,
-    body_read_timeout: Option<Duration>,
-    tls_handshake_timeout: Duration,
 }
 
 /// The entry point: `Server::builder(router)`.
@@ -92,119 +55,19 @@ impl Server {
     /// 127.0.0.1:8000.
     pub fn builder(router: Router) -> ServerBuilder {
         ServerBuilder {
-            router,
-            http: None,
-            tcp: None,
-            tls: None,
-            config: ServerConfig::default(),
-            node_name: "jsonrpc".to_owned(),
-            limits: Limits::default(),
-            max_ws_message: DEFAULT_MAX_MESSAGE,
-            grace: DEFAULT_GRACE,
+            options: ServerOptions::new(router),
             runtime: None,
-            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
-            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
-            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }
 
 impl ServerBuilder {
-    /// Serves HTTP POST `/`, WebSocket `/ws` and `GET /health` on `addr` (e.g. "127.0.0.1:8000").
-    pub fn http(mut self, addr: impl Into<String>) -> Self {
-        self.http = Some(addr.into());
-        self
-    }
-
-    /// Also serves newline-delimited JSON over raw TCP on `addr`.
-    pub fn tcp(mut self, addr: impl Into<String>) -> Self {
-        self.tcp = Some(addr.into());
-        self
-    }
-
-    /// Serves TLS (https, wss, and TLS on the TCP listener) with this configuration.
-    pub fn tls(mut self, tls: TlsServerConfig) -> Self {
-        self.tls = Some(tls);
-        self
-    }
-
-    /// The deadline of each call (default 30 s); a call over it is answered with -32001.
-    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.config.request_timeout = timeout;
-        self
-    }
-
-    /// Replaces the async layer's server configuration.
-    pub fn config(mut self, config: ServerConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The name reported by `/health`.
-    pub fn node_name(mut self, name: impl Into<String>) -> Self {
-        self.node_name = name.into();
-        self
-    }
-
-    /// The largest HTTP body accepted (default 10 MiB; larger gets 413).
-    pub fn max_body(mut self, bytes: usize) -> Self {
-        self.limits.max_body = bytes;
-        self
-    }
-
-    /// The largest WebSocket message accepted (default 10 MiB).
-    pub fn max_ws_message(mut self, bytes: usize) -> Self {
-        self.max_ws_message = bytes;
-        self
-    }
-
-    /// Sockets served at once, over all listeners (HTTP keep-alive, WebSocket, TCP; default
-    /// 10 000, `ServerConfig::max_connections`). Over it: HTTP requests get 503 with
-    /// `Connection: close`, a WebSocket upgrade is accepted and closed at once with code 1013
-    /// and a reason, a plain TCP client gets one -32003 error line (id null) and is closed.
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.config.max_connections = n;
-        self
-    }
-
-    /// Closes TCP and WebSocket connections that read and write no frame for this long
-    /// while nothing is in flight (default 300 s; `None`: never).
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.config.idle_timeout = timeout;
-        self
-    }
-
-    /// The largest result sent in one response (default 10 MiB); over it the call is
-    /// answered with -32603 "Response too large".
-    pub fn max_response_size(mut self, bytes: usize) -> Self {
-        self.config.max_response_size = bytes;
-        self
-    }
-
-    /// The time a client has to send a complete HTTP request head, and the longest an idle
-    /// keep-alive connection is kept (default 30 s; `None`: no limit). Slowloris defence.
-    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.header_read_timeout = timeout;
-        self
-    }
+    jsonrpc_proto::server_builder_setters!(TlsServerConfig);
 
     /// The time a client has to send a complete HTTP request body (default 30 s; `None`: no
     /// limit); later: 408 and the connection is closed.
     pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.body_read_timeout = timeout;
-        self
-    }
-
-    /// The time a TLS handshake may take (default 10 s); later the socket is closed.
-    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.tls_handshake_timeout = timeout;
-        self
-    }
-
-    /// How long a graceful shutdown waits for in-flight calls (default 10 s).
-    pub fn grace_period(mut self, grace: Duration) -> Self {
-        self.grace = grace;
-        self.config.shutdown_grace = grace;
+        self.options.body_read_timeout = timeout;
         self
     }
 
@@ -216,10 +79,8 @@ impl ServerBuilder {
 
     /// Binds the listeners and starts serving in the background.
     pub async fn start(self) -> Result<RunningServer, StartError> {
-        let http_addr = match (&self.http, &self.tcp) {
-            (None, None) => Some("127.0.0.1:8000".to_owned()),
-            (h, _) => h.clone(),
-        };
+        let options = self.options;
+        let (http_addr, tcp_addr) = options.listen_addrs();
         let bind = |addr: String| async move {
             TcpListener::bind(addr.as_str())
                 .await
@@ -229,23 +90,23 @@ impl ServerBuilder {
             Some(a) => Some(bind(a).await?),
             None => None,
         };
-        let tcp_listener = match self.tcp.clone() {
+        let tcp_listener = match tcp_addr {
             Some(a) => Some(bind(a).await?),
             None => None,
         };
         let runtime = self.runtime.unwrap_or_default();
-        let sockets = SocketSlots::new(self.config.max_connections);
-        let proto = ProtoServer::new(self.router, runtime.clone(), self.config);
+        let sockets = SocketSlots::new(options.config.max_connections);
+        let proto = ProtoServer::new(options.router, runtime.clone(), options.config);
         let lifecycle = Lifecycle::new();
         let shared = Arc::new(Shared {
-            http: HttpService::new(proto.clone(), &self.node_name, self.limits)
-                .with_body_read_timeout(self.body_read_timeout),
+            http: HttpService::new(proto.clone(), &options.node_name, options.limits)
+                .with_body_read_timeout(options.body_read_timeout),
             sockets: sockets.clone(),
-            header_read_timeout: self.header_read_timeout,
-            tls_handshake_timeout: self.tls_handshake_timeout,
+            header_read_timeout: options.header_read_timeout,
+            tls_handshake_timeout: options.tls_handshake_timeout,
             proto,
-            max_ws_message: self.max_ws_message,
-            tls: self.tls,
+            max_ws_message: options.max_ws_message,
+            tls: options.tls,
             lifecycle: lifecycle.clone(),
             runtime: runtime.clone(),
         });
@@ -257,102 +118,21 @@ impl ServerBuilder {
         if let Some(listener) = tcp_listener {
             shared.spawn(accept_loop(shared.clone(), listener, Listener::Tcp));
         }
-        Ok(RunningServer {
+        Ok(RunningServer::new(
+            http_local,
+            tcp_local,
             sockets,
-            http_addr: http_local,
-            tcp_addr: tcp_local,
-            handle: shared.proto.handle(),
-            shutdown: ShutdownHandle { lifecycle },
+            shared.proto.handle(),
+            lifecycle,
             runtime,
-            grace: self.grace,
-        })
-    }
-}
-
-/// Stops a running server from anywhere (Clone). See [`RunningServer::shutdown`].
-#[derive(Clone, Debug)]
-pub struct ShutdownHandle {
-    lifecycle: Lifecycle,
-}
-
-impl ShutdownHandle {
-    /// Starts a graceful shutdown: stop accepting, close WebSockets, let calls finish.
-    pub fn shutdown(&self) {
-        self.lifecycle.shutdown();
-    }
-
-    /// True once a shutdown was asked for.
-    pub fn is_shutting_down(&self) -> bool {
-        self.lifecycle.is_shutting_down()
+            options.grace,
+        ))
     }
 }
 
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
-pub struct RunningServer {
-    sockets: SocketSlots,
-    http_addr: Option<SocketAddr>,
-    tcp_addr: Option<SocketAddr>,
-    handle: ServerHandle,
-    shutdown: ShutdownHandle,
-    runtime: AsyncIoRuntime,
-    grace: Duration,
-}
-
-impl RunningServer {
-    /// The address HTTP, WebSocket and health are served on.
-    pub fn http_addr(&self) -> Option<SocketAddr> {
-        self.http_addr
-    }
-
-    /// The address of the raw TCP listener.
-    pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp_addr
-    }
-
-    /// The async layer's handle: `notify_client`, `broadcast`, `clients`, `pending_requests`.
-    pub fn handle(&self) -> ServerHandle {
-        self.handle.clone()
-    }
-
-    /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
-    /// refused over the connection limit).
-    pub fn open_connections(&self) -> usize {
-        self.sockets.open()
-    }
-
-    /// A handle that starts a graceful shutdown from anywhere (a signal handler, a task).
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shutdown.clone()
-    }
-
-    /// Completes when a shutdown was asked for through a [`ShutdownHandle`] and has finished.
-    pub async fn wait(self) {
-        self.shutdown.lifecycle.shutdown_requested().await;
-        self.finish().await;
-    }
-
-    /// Graceful shutdown: stop accepting, send WebSocket close frames, let in-flight calls
-    /// finish within the grace period, then stop every connection.
-    pub async fn shutdown(self) {
-        self.shutdown.shutdown();
-        self.finish().await;
-    }
-
-    async fn finish(&self) {
-        self.handle.shutdown();
-        self.shutdown
-            .lifecycle
-            .finish(self.grace, &self.runtime)
-            .await;
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        self.shutdown.lifecycle.force();
-    }
-}
+pub type RunningServer = jsonrpc_proto::server_builder::RunningServer<AsyncIoRuntime>;
 
 struct Shared {
     proto: ProtoServer,
@@ -427,16 +207,7 @@ impl Shared {
         conn: ConnInfo,
         slot: Arc<SocketSlot>,
     ) -> Response<Full<Bytes>> {
-        let headers = req.headers();
-        let header =
-            |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-        let upgrade = req.uri().path() == WS_PATH
-            && is_websocket_upgrade(
-                header(http::header::CONNECTION),
-                header(http::header::UPGRADE),
-            );
-        let key = headers.get(http::header::SEC_WEBSOCKET_KEY).cloned();
-        match key.filter(|_| upgrade) {
+        match busy_upgrade_key(&req) {
             Some(key) => {
                 let upgrade = hyper::upgrade::on(&mut req);
                 let max = self.max_ws_message;
@@ -569,10 +340,7 @@ where
 {
     match kind {
         Listener::Tcp => {
-            let mut info = TransportInfo::new(TransportKind::Tcp);
-            info.peer_addr = conn.peer;
-            info.local_addr = conn.local;
-            info.tls = conn.tls;
+            let info = conn.transport_info(TransportKind::Tcp);
             let transport = StreamTransport::lines_duplex(io).with_info(info);
             shared.proto.serve(transport).await;
             Ok(())
