@@ -248,12 +248,14 @@ impl Server {
                 },
             );
         }
-        struct Unregister<'a>(&'a ServerShared, ClientInfo);
+        // Holds only the id: the registry's copy of the info (with the handshake headers) is
+        // taken back out for `on_disconnect`, so an idle connection keeps one copy fewer.
+        struct Unregister<'a>(&'a ServerShared, ClientId);
         impl Drop for Unregister<'_> {
             fn drop(&mut self) {
-                self.0.clients().remove(&self.1.id);
-                if let Some(h) = self.0.router.hooks() {
-                    h.on_disconnect(&self.1);
+                let registered = self.0.clients().remove(&self.1);
+                if let (Some(h), Some(r)) = (self.0.router.hooks(), registered) {
+                    h.on_disconnect(&r.info);
                 }
                 self.0.idle.notify_all();
             }
@@ -261,7 +263,7 @@ impl Server {
         if let Some(h) = shared.router.hooks() {
             h.on_connect(&info);
         }
-        let _unregister = Unregister(shared, info.clone());
+        let _unregister = Unregister(shared, info.id);
         let serving = Serving {
             router: shared.router.clone(),
             ctx: shared.ctx(info, Some(Arc::clone(&peer))),
