@@ -3,7 +3,7 @@
 //! A [`Connection`] is fed complete frames ([`Connection::handle_frame`]) and the current time,
 //! and hands back [`Event`]s to act on and frames to write ([`Connection::poll_transmit`]). It
 //! never touches a socket or a clock, so it can be driven by any runtime, tested with a virtual
-//! clock ([`crate::testing::Pair`]) and fuzzed.
+//! clock ([`crate::sim::Pair`]) and fuzzed.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
