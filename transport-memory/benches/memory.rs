@@ -3,25 +3,15 @@
 //!
 //! `cargo bench -p transport-memory --bench memory -- --warm-up-time 1 --measurement-time 3`
 
-use std::time::Instant;
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use futures::future::BoxFuture;
-use jsonrpc_proto::peer::{Client, Runtime, Server, ServerConfig};
+use jsonrpc_proto::peer::{Client, Server, ServerConfig};
 use jsonrpc_proto::service::{Context, Router};
 use jsonrpc_proto::ErrorObject;
 use serde::Deserialize;
 
-#[derive(Clone)]
-struct Tokio;
-impl Runtime for Tokio {
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        tokio::spawn(task);
-    }
-    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep_until(at.into()))
-    }
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::Tokio;
 
 #[derive(Deserialize)]
 struct Add {

@@ -46,16 +46,8 @@ impl<R: Runtime> Connector for MemConnector<R> {
     }
 }
 
-#[derive(Clone)]
-struct Tokio;
-impl Runtime for Tokio {
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        tokio::spawn(task);
-    }
-    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep_until(at.into()))
-    }
-}
+mod common;
+use common::Tokio;
 
 #[derive(Clone)]
 struct AsyncStd;

@@ -2,27 +2,18 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::future::BoxFuture;
 use futures::StreamExt;
 use jsonrpc_proto::peer::{
-    ClientConfig, ClientError, ClientInfo, PushOverflow, Runtime, Server, ServerConfig,
+    ClientConfig, ClientError, ClientInfo, PushOverflow, Server, ServerConfig,
 };
 use jsonrpc_proto::service::{Context, Hooks, PushError, Router};
 use jsonrpc_proto::ErrorObject;
 use transport_memory::{pair, serve_memory, serve_memory_with};
 
-#[derive(Clone)]
-struct Tokio;
-impl Runtime for Tokio {
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        tokio::spawn(task);
-    }
-    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep_until(at.into()))
-    }
-}
+mod common;
+use common::Tokio;
 
 #[derive(Default)]
 struct Conns {
