@@ -615,6 +615,25 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
         .build()?;
     rt.block_on(async {
         let side = match lib {
+            // BENCH_WS_URL / BENCH_HTTP_URL: call a server running elsewhere (for example
+            // `compare serve LIB` in another process) instead of starting one in this process
+            Some(lib) if std::env::var_os("BENCH_WS_URL").is_some() => {
+                let ws_url = std::env::var("BENCH_WS_URL")?;
+                let http_url = std::env::var("BENCH_HTTP_URL").unwrap_or_default();
+                let ws = bench::connect_ws(lib, &ws_url).await?;
+                let http = bench::connect_http(lib, &http_url).await?;
+                Side {
+                    lib,
+                    _server: bench::servers::Running {
+                        ws_url: ws_url.clone(),
+                        http_url,
+                        guard: Box::new(()),
+                    },
+                    ws_url,
+                    ws,
+                    http,
+                }
+            }
             Some(lib) => side(lib).await?,
             None => {
                 // ours over in-process channels: the protocol stack without sockets
