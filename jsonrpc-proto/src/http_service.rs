@@ -24,8 +24,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::channel::mpsc;
 use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
 use futures::Sink;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -491,7 +491,6 @@ pub trait HttpPoster: Send + Sync + 'static {
 
 struct PostInner {
     poster: Arc<dyn HttpPoster>,
-    spawn: Arc<dyn Fn(BoxFuture<'static, ()>) + Send + Sync>,
     sleep: Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>,
     retries: u32,
     backoff: Duration,
@@ -520,9 +519,13 @@ impl PostInner {
     }
 }
 
-/// A JSON-RPC transport over HTTP POSTs: each frame is one POST (started in the background on
-/// the runtime); the response body, if any, is the next frame received. A POST that fails
-/// answers its calls at once with -32000 (see [`failure_responses`]).
+/// A JSON-RPC transport over HTTP POSTs: each frame is one POST; the response body, if any, is
+/// the next frame received. A POST that fails answers its calls at once with -32000 (see
+/// [`failure_responses`]).
+///
+/// The POSTs under way are polled by the receiving half ([`HttpStream`]), that is by the
+/// connection's own task: no task is spawned per POST and an answer reaches the connection
+/// without a hop through a channel.
 pub struct HttpPostTransport {
     inner: Arc<PostInner>,
     info: TransportInfo,
@@ -539,11 +542,10 @@ impl HttpPostTransport {
         let mut info = TransportInfo::new(TransportKind::Http);
         info.tls = endpoint.tls;
         info.path = Some(endpoint.path.clone());
-        let rt = runtime.clone();
+        let rt = runtime;
         HttpPostTransport {
             inner: Arc::new(PostInner {
                 poster,
-                spawn: Arc::new(move |task| runtime.spawn(task)),
                 sleep: Arc::new(move |d| rt.sleep_until(rt.now() + d)),
                 retries: config.retries,
                 backoff: config.backoff,
@@ -556,56 +558,83 @@ impl HttpPostTransport {
 
 impl Transport for HttpPostTransport {
     type Sink = HttpSink;
-    type Stream = mpsc::UnboundedReceiver<Result<Bytes, TransportError>>;
+    type Stream = HttpStream;
 
     fn info(&self) -> TransportInfo {
         self.info.clone()
     }
 
     fn split(self) -> (Self::Sink, Self::Stream) {
-        let (tx, rx) = mpsc::unbounded();
+        let posts = Arc::new(std::sync::Mutex::new(Posts {
+            running: FuturesUnordered::new(),
+            waker: None,
+            closed: false,
+        }));
         (
             HttpSink {
                 inner: self.inner,
-                tx: Some(tx),
+                posts: Arc::clone(&posts),
             },
-            rx,
+            HttpStream { posts },
         )
     }
 }
 
-/// The sending half of an [`HttpPostTransport`]: each frame starts one POST in the background.
+/// The POSTs under way, shared by the two halves of an [`HttpPostTransport`].
+struct Posts {
+    running: FuturesUnordered<BoxFuture<'static, Option<Bytes>>>,
+    /// The receiving half's task, woken when a POST is added or the sink closes.
+    waker: Option<std::task::Waker>,
+    /// The sink closed: the stream ends once the POSTs under way have answered.
+    closed: bool,
+}
+
+fn lock_posts(posts: &std::sync::Mutex<Posts>) -> std::sync::MutexGuard<'_, Posts> {
+    // a panic while polling a POST cannot leave `Posts` half-updated: keep going
+    posts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The sending half of an [`HttpPostTransport`]: each frame starts one POST.
 pub struct HttpSink {
     inner: Arc<PostInner>,
-    tx: Option<mpsc::UnboundedSender<Result<Bytes, TransportError>>>,
+    posts: Arc<std::sync::Mutex<Posts>>,
 }
 
 impl Sink<Bytes> for HttpSink {
     type Error = TransportError;
 
     fn poll_ready(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if self.tx.is_some() {
-            Poll::Ready(Ok(()))
-        } else {
+        if lock_posts(&self.posts).closed {
             Poll::Ready(Err(TransportError::Closed))
+        } else {
+            Poll::Ready(Ok(()))
         }
     }
 
     fn start_send(self: Pin<&mut Self>, frame: Bytes) -> Result<(), Self::Error> {
-        let tx = self.tx.clone().ok_or(TransportError::Closed)?;
-        let inner = self.inner.clone();
-        (self.inner.spawn)(Box::pin(async move {
-            let answer = match inner.post(frame.clone()).await {
+        let inner = Arc::clone(&self.inner);
+        let post: BoxFuture<'static, Option<Bytes>> = Box::pin(async move {
+            match inner.post(frame.clone()).await {
                 Ok(answer) => answer,
                 Err(reason) => {
                     tracing::debug!(url = %inner.url, %reason, "HTTP POST failed");
                     failure_responses(&frame, &transport_failure(&reason)).map(Bytes::from)
                 }
-            };
-            if let Some(body) = answer {
-                let _ = tx.unbounded_send(Ok(body));
             }
-        }));
+        });
+        let waker = {
+            let mut posts = lock_posts(&self.posts);
+            if posts.closed {
+                return Err(TransportError::Closed);
+            }
+            posts.running.push(post);
+            posts.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
         Ok(())
     }
 
@@ -613,14 +642,51 @@ impl Sink<Bytes> for HttpSink {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_close(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Result<(), Self::Error>> {
-        // The stream ends once the POSTs under way have delivered their answers.
-        self.tx = None;
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // No more POSTs; those under way (a notification sent just before closing, say) are
+        // driven to the end here, since the connection reads nothing more once it closes:
+        // their answers are dropped, the calls that wait for them fail as the connection
+        // closes. The connection bounds how long closing may take.
+        let waker = {
+            let mut posts = lock_posts(&self.posts);
+            posts.closed = true;
+            while let Poll::Ready(Some(_)) = posts.running.poll_next_unpin(cx) {}
+            if !posts.running.is_empty() {
+                return Poll::Pending;
+            }
+            posts.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
         self.inner.poster.close();
         Poll::Ready(Ok(()))
+    }
+}
+
+/// The receiving half of an [`HttpPostTransport`]: drives the POSTs under way and yields
+/// their response bodies (or, for a POST that failed, the error answers to its calls).
+pub struct HttpStream {
+    posts: Arc<std::sync::Mutex<Posts>>,
+}
+
+impl futures::Stream for HttpStream {
+    type Item = Result<Bytes, TransportError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut posts = lock_posts(&self.posts);
+        loop {
+            match posts.running.poll_next_unpin(cx) {
+                Poll::Ready(Some(Some(body))) => return Poll::Ready(Some(Ok(body))),
+                // a notification-only POST: nothing to read
+                Poll::Ready(Some(None)) => continue,
+                Poll::Ready(None) if posts.closed => return Poll::Ready(None),
+                Poll::Ready(None) | Poll::Pending => {
+                    posts.waker = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
+        }
     }
 }
 

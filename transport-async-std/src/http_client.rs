@@ -3,10 +3,9 @@
 //! where the request cannot have been executed, with exponential backoff) and the error
 //! answers are `jsonrpc_proto::http_service`'s, shared with every runtime.
 
-use bytes::Bytes;
 use jsonrpc_proto::http_service::HttpPostTransport;
-pub use jsonrpc_proto::http_service::{HttpClientConfig, HttpSink};
-use jsonrpc_proto::peer::{Transport, TransportError, TransportInfo};
+pub use jsonrpc_proto::http_service::{HttpClientConfig, HttpSink, HttpStream};
+use jsonrpc_proto::peer::{Transport, TransportInfo};
 
 use crate::connect::{AsyncIoConnect, ConnectError};
 use crate::runtime::AsyncIoRuntime;
@@ -34,7 +33,7 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     type Sink = HttpSink;
-    type Stream = futures::channel::mpsc::UnboundedReceiver<Result<Bytes, TransportError>>;
+    type Stream = HttpStream;
 
     fn info(&self) -> TransportInfo {
         self.0.info()

@@ -693,3 +693,50 @@ async fn mtls_server_refuses_clients_without_a_certificate() {
     wss.close().await;
     server.shutdown().await;
 }
+
+/// POSTs are driven by the client's connection task: a notification sent just before `close`
+/// (or before the last handle is dropped) is still delivered, and `close` waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_notifications_sent_before_close_are_delivered() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let router = Router::builder()
+        .notification("log", move |_ctx: Context, (n,): (u64,)| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(n);
+            }
+        })
+        .build()
+        .unwrap();
+    let server = Server::builder(router)
+        .http("127.0.0.1:0")
+        .start()
+        .await
+        .unwrap();
+    let url = format!("http://{}/", server.http_addr().unwrap());
+
+    let client = connect_http_with(&url, ConnectOptions::default())
+        .await
+        .unwrap();
+    for n in 0..5u64 {
+        client.notify("log", (n,)).await.unwrap();
+    }
+    client.close().await;
+
+    let dropped = connect_http_with(&url, ConnectOptions::default())
+        .await
+        .unwrap();
+    dropped.notify("log", (5u64,)).await.unwrap();
+    drop(dropped);
+
+    let mut got = Vec::new();
+    while got.len() < 6 {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(n)) => got.push(n),
+            other => panic!("notifications missing after {got:?}: {other:?}"),
+        }
+    }
+    got.sort_unstable();
+    assert_eq!(got, vec![0, 1, 2, 3, 4, 5]);
+    server.shutdown().await;
+}
