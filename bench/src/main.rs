@@ -660,7 +660,10 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
             "http-latency" => drop(workloads::latency(&*side.http, n, cap).await?),
             "http-throughput" => drop(workloads::throughput(side.http.clone(), 64, n, cap).await?),
             "batch" => drop(workloads::batch(&*side.ws, 100, n, cap).await?),
-            "matrix-27" => drop(workloads::matrix_round_trip(&*side.ws, 27, n, cap).await?),
+            w if w.starts_with("matrix-") => {
+                let size = w["matrix-".len()..].parse().map_err(|_| "matrix-SIZE")?;
+                let _ = workloads::matrix_round_trip(&*side.ws, size, n, cap).await?;
+            }
             "memory-intense" => {
                 for _ in 0..n {
                     let s = side.ws.call_str("memory_intense").await?;
@@ -684,7 +687,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: compare [--quick] [--rounds N] [--only core|matrix|memory] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee\n       \
          compare micro [SCALE]\n       compare crates [--clean-build]\n       \
-         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-27|memory-intense N"
+         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-SIZE|memory-intense N"
     );
     std::process::exit(2)
 }

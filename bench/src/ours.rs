@@ -24,6 +24,7 @@ pub async fn start_server() -> Result<Running> {
         .http("127.0.0.1:0")
         .max_body(MAX_MESSAGE)
         .max_ws_message(MAX_MESSAGE)
+        .spawn_calls(std::env::var_os("BENCH_SPAWN_CALLS").is_some())
         .start()
         .await?;
     let addr = server.http_addr().ok_or("our server has no HTTP address")?;

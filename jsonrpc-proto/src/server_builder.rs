@@ -181,6 +181,14 @@ macro_rules! server_builder_setters {
             self
         }
 
+        /// Runs each call's handler on a task of its own (default false: the handlers of one
+        /// connection run on its task). Worth it when handlers are CPU-heavy; see
+        /// `ServerConfig::spawn_calls`.
+        pub fn spawn_calls(mut self, spawn: bool) -> Self {
+            self.options.config.spawn_calls = spawn;
+            self
+        }
+
         /// The time a client has to send a complete HTTP request head, and the longest an idle
         /// keep-alive connection is kept (default 30 s; `None`: no limit). Slowloris defence.
         pub fn header_read_timeout(mut self, timeout: Option<::std::time::Duration>) -> Self {

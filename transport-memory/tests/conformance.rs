@@ -15,11 +15,18 @@ struct MemConnector<R: Runtime> {
 
 impl<R: Runtime> MemConnector<R> {
     fn new(rt: R) -> Self {
-        let server = Server::new(
-            conformance::router(),
-            rt.clone(),
-            conformance::server_config(),
-        );
+        Self::with_config(rt, conformance::server_config())
+    }
+
+    /// A server whose handlers each run on a task of their own.
+    fn spawning(rt: R) -> Self {
+        let mut config = conformance::server_config();
+        config.spawn_calls = true;
+        Self::with_config(rt, config)
+    }
+
+    fn with_config(rt: R, config: jsonrpc_proto::peer::ServerConfig) -> Self {
+        let server = Server::new(conformance::router(), rt.clone(), config);
         MemConnector { server, rt }
     }
 }
@@ -97,6 +104,17 @@ impl Runtime for Pool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_tokio_multi_thread() {
     conformance::run_all(&MemConnector::new(Tokio)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_tokio_spawn_calls() {
+    conformance::run_all(&MemConnector::spawning(Tokio)).await;
+    conformance::concurrency(&MemConnector::spawning(Tokio), 2_000).await;
+}
+
+#[test]
+fn conformance_smol_spawn_calls() {
+    smol::block_on(conformance::run_all(&MemConnector::spawning(Smol)));
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -200,6 +200,7 @@ impl Client {
             timeout: config.handler_timeout,
             server: None,
             shutdown_grace: Duration::ZERO,
+            spawn_calls: false,
         });
         let client = Client::from_shared(Arc::clone(&shared));
         let (sink, stream) = transport.split();

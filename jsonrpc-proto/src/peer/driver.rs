@@ -48,6 +48,8 @@ pub(crate) struct Serving {
     pub(crate) timeout: Option<Duration>,
     pub(crate) server: Option<Arc<ServerShared>>,
     pub(crate) shutdown_grace: Duration,
+    /// Run each call's handler on a task of its own (`ServerConfig::spawn_calls`).
+    pub(crate) spawn_calls: bool,
 }
 
 struct Slot {
@@ -61,7 +63,24 @@ struct Slot {
 
 struct Running {
     key: usize,
-    fut: Abortable<Guarded<CallResult>>,
+    fut: Abortable<Work>,
+}
+
+/// A handler under way: polled by this connection's task, or (with `spawn_calls`) running on
+/// a task of its own, this being the handle to its outcome. Dropping either drops the handler.
+enum Work {
+    Inline(Guarded<CallResult>),
+    Spawned(futures::future::RemoteHandle<std::thread::Result<CallResult>>),
+}
+
+impl Future for Work {
+    type Output = std::thread::Result<CallResult>;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Work::Inline(f) => f.poll_unpin(cx),
+            Work::Spawned(h) => h.poll_unpin(cx),
+        }
+    }
 }
 
 impl Future for Running {
@@ -433,27 +452,36 @@ where
             Dispatch::Ready(r) => self.answers.push((handle, r)),
             Dispatch::Pending(fut) => {
                 let mut fut = AssertUnwindSafe(fut).catch_unwind();
-                match fut.poll_unpin(cx) {
-                    Poll::Ready(Ok(r)) => self.answers.push((handle, r)),
-                    Poll::Ready(Err(panic)) => {
-                        let e = crate::service::router_panicked(
-                            keep_method.as_deref().unwrap_or("(handler)"),
-                            &*panic,
-                        );
-                        self.answers.push((handle, Err(e)));
-                    }
-                    Poll::Pending => {
-                        let (abort, reg) = AbortHandle::new_pair();
-                        let now = self.shared.rt.now();
-                        let (key, gen) = self.alloc_slot(handle, abort, now, keep_method);
-                        self.running.push(Running {
-                            key,
-                            fut: Abortable::new(fut, reg),
-                        });
-                        if let Some(t) = timeout {
-                            self.deadlines.push_back((now + t, key, gen));
+                let work = if serving.spawn_calls {
+                    let (remote, handle) = fut.remote_handle();
+                    self.shared.rt.spawn(Box::pin(remote));
+                    Work::Spawned(handle)
+                } else {
+                    match fut.poll_unpin(cx) {
+                        Poll::Ready(Ok(r)) => {
+                            self.answers.push((handle, r));
+                            return;
                         }
+                        Poll::Ready(Err(panic)) => {
+                            let e = crate::service::router_panicked(
+                                keep_method.as_deref().unwrap_or("(handler)"),
+                                &*panic,
+                            );
+                            self.answers.push((handle, Err(e)));
+                            return;
+                        }
+                        Poll::Pending => Work::Inline(fut),
                     }
+                };
+                let (abort, reg) = AbortHandle::new_pair();
+                let now = self.shared.rt.now();
+                let (key, gen) = self.alloc_slot(handle, abort, now, keep_method);
+                self.running.push(Running {
+                    key,
+                    fut: Abortable::new(work, reg),
+                });
+                if let Some(t) = timeout {
+                    self.deadlines.push_back((now + t, key, gen));
                 }
             }
         }

@@ -82,6 +82,15 @@ pub struct ServerConfig {
     /// [`crate::limits::DEFAULT_MAX_RESPONSE_SIZE`]); a larger result is replaced by a -32603
     /// "Response too large" error whose `data` gives the sizes.
     pub max_response_size: usize,
+    /// Run each call's handler on a task of its own (default false). By default the handlers
+    /// of one connection run concurrently on that connection's task: cheapest for the usual
+    /// small calls, but one connection's handlers then share one core. Spawning lets
+    /// CPU-heavy handlers of one connection (large results to serialize, say) use every core,
+    /// at the price of a task per call (a spawned handler is still bounded by the limits and
+    /// deadlines of its connection, and dropped when the connection drops it). Applies to
+    /// persistent connections (WebSocket, TCP, stdio, memory); each HTTP body is served on
+    /// its HTTP request's task either way.
+    pub spawn_calls: bool,
 }
 
 impl Default for ServerConfig {
@@ -96,6 +105,7 @@ impl Default for ServerConfig {
             send_cancel_notifications: false,
             idle_timeout: Some(Duration::from_secs(300)),
             max_response_size: crate::limits::DEFAULT_MAX_RESPONSE_SIZE,
+            spawn_calls: false,
         }
     }
 }
@@ -270,6 +280,7 @@ impl Server {
             timeout: shared.config.request_timeout,
             server: Some(Arc::clone(shared)),
             shutdown_grace: shared.config.shutdown_grace,
+            spawn_calls: shared.config.spawn_calls,
         };
         let (sink, stream) = transport.split();
         Driver::new(peer, sink, stream, Some(serving)).await;
