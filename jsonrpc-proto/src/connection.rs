@@ -52,8 +52,8 @@ use crate::batch::BatchWriter;
 use crate::error::{ErrorObject, ParseError};
 use crate::id::Id;
 use crate::message::{
-    parse, write_call, write_response, Entry, Incoming, Invalid, InvalidKind, Message,
-    Notification, Request, Response,
+    parse, write_call, write_call_text, write_response, Entry, Incoming, Invalid, InvalidKind,
+    Message, Notification, Request, Response,
 };
 
 /// Limits and defaults of a [`Connection`].
@@ -508,9 +508,14 @@ impl Connection {
     /// Starts an outgoing batch; it is sent as one array frame by [`OutgoingBatch::finish`]
     /// (or when dropped).
     pub fn batch(&mut self) -> OutgoingBatch<'_> {
+        self.batch_with_capacity(0)
+    }
+
+    /// [`Connection::batch`] with room for `bytes` of array text.
+    pub(crate) fn batch_with_capacity(&mut self, bytes: usize) -> OutgoingBatch<'_> {
         OutgoingBatch {
             conn: self,
-            buf: Vec::new(),
+            buf: Vec::with_capacity(bytes),
             entries: 0,
         }
     }
@@ -649,20 +654,41 @@ impl OutgoingBatch<'_> {
         now: Instant,
         timeout: Option<Duration>,
     ) -> Result<Id, SendError> {
-        self.conn.check_can_send()?;
-        let id = Id::from(self.conn.register(now, timeout));
-        self.sep();
-        write_call(&mut self.buf, method, params, Some(&id));
-        Ok(id)
+        self.request_text(method, params.map(|p| p.get().as_bytes()), now, timeout)
     }
 
     /// Adds a notification.
     pub fn notify(&mut self, method: &str, params: Option<&RawValue>) -> Result<(), SendError> {
+        self.notify_text(method, params.map(|p| p.get().as_bytes()))
+    }
+
+    /// [`OutgoingBatch::request`] with params as JSON text (an array or object serde_json
+    /// wrote).
+    pub(crate) fn request_text(
+        &mut self,
+        method: &str,
+        params: Option<&[u8]>,
+        now: Instant,
+        timeout: Option<Duration>,
+    ) -> Result<Id, SendError> {
+        self.conn.check_can_send()?;
+        let id = Id::from(self.conn.register(now, timeout));
+        self.sep();
+        write_call_text(&mut self.buf, method, params, Some(&id));
+        Ok(id)
+    }
+
+    /// [`OutgoingBatch::notify`] with params as JSON text.
+    pub(crate) fn notify_text(
+        &mut self,
+        method: &str,
+        params: Option<&[u8]>,
+    ) -> Result<(), SendError> {
         if self.conn.closed {
             return Err(SendError::Closed);
         }
         self.sep();
-        write_call(&mut self.buf, method, params, None);
+        write_call_text(&mut self.buf, method, params, None);
         Ok(())
     }
 

@@ -105,22 +105,32 @@ impl Drop for SocketSlot {
 /// no allocation; brackets inside strings (with escapes) are skipped. Malformed input is left
 /// to the parser: this only looks at brackets.
 pub fn nesting_exceeds(json: &[u8], max: usize) -> bool {
+    // The depth never exceeds the number of opening brackets (those inside strings included):
+    // counting them is a branch-free pass the compiler vectorizes, and settles most frames.
+    // (`[` is 0x5B and `{` is 0x7B: both are 0x7B with bit 0x20 set.)
+    let opens: usize = json.iter().map(|&b| usize::from((b | 0x20) == b'{')).sum();
+    if opens <= max {
+        return false;
+    }
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in json {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut i = 0;
+    while i < json.len() {
+        let b = json[i];
+        i += 1;
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                // Skip the string: up to its closing quote, stepping over escaped bytes.
+                while i < json.len() {
+                    let c = json[i];
+                    i += 1;
+                    if c == b'"' {
+                        break;
+                    }
+                    if c == b'\\' {
+                        i += 1;
+                    }
+                }
+            }
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -147,5 +157,51 @@ mod tests {
         assert!(nesting_exceeds(b"[[[]]]", 2));
         assert!(!nesting_exceeds(br#"["\"[[[[", {"a":"]]]{{{"}]"#, 2));
         assert!(!nesting_exceeds(br#"[[],[],[],{},{}]"#, 2));
+        assert!(!nesting_exceeds(br#"["\\"]"#, 1));
+        assert!(nesting_exceeds(br#"["\\",[]]"#, 1));
+        assert!(!nesting_exceeds(br#"["\\\"[",[]]"#, 2));
+        assert!(nesting_exceeds(br#"]][[["#, 2));
+    }
+
+    /// The byte-at-a-time scan this replaced: the reference for the faster one.
+    fn reference(json: &[u8], max: usize) -> bool {
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        for &b in json {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > max {
+                        return true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn same_as_the_byte_scan(
+            bytes in proptest::collection::vec(proptest::sample::select(
+                b"[]{}\\\" a,:1".to_vec()), 0..64),
+            max in 0usize..6,
+        ) {
+            proptest::prop_assert_eq!(nesting_exceeds(&bytes, max), reference(&bytes, max));
+        }
     }
 }

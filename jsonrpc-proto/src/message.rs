@@ -766,11 +766,22 @@ impl<'a> Message<'a> {
 
 /// Writes a request (with `id`) or notification (without) as compact JSON.
 pub fn write_call(out: &mut Vec<u8>, method: &str, params: Option<&RawValue>, id: Option<&Id>) {
+    write_call_text(out, method, params.map(|p| p.get().as_bytes()), id);
+}
+
+/// [`write_call`] with params given as JSON text the caller vouches for (an array or object
+/// serde_json wrote).
+pub(crate) fn write_call_text(
+    out: &mut Vec<u8>,
+    method: &str,
+    params: Option<&[u8]>,
+    id: Option<&Id>,
+) {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
     write_json_str(method, out);
     if let Some(p) = params {
         out.extend_from_slice(b",\"params\":");
-        out.extend_from_slice(p.get().as_bytes());
+        out.extend_from_slice(p);
     }
     if let Some(id) = id {
         out.extend_from_slice(b",\"id\":");

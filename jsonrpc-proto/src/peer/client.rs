@@ -306,6 +306,8 @@ impl Client {
     pub fn batch(&self) -> BatchBuilder<'_> {
         BatchBuilder {
             client: self,
+            names: String::new(),
+            params: Vec::new(),
             entries: Vec::new(),
             requests: 0,
             error: None,
@@ -457,9 +459,21 @@ impl<R> Drop for ResponseFuture<R> {
 /// Builds a batch; see [`Client::batch`].
 pub struct BatchBuilder<'c> {
     client: &'c Client,
-    entries: Vec<(String, Option<Box<RawValue>>, bool)>,
+    /// The method names of every entry, back to back.
+    names: String,
+    /// The serialized params of every entry, back to back.
+    params: Vec<u8>,
+    entries: Vec<BatchEntry>,
     requests: usize,
     error: Option<ClientError>,
+}
+
+/// One call of a [`BatchBuilder`]: where its name and params are in the builder's buffers.
+struct BatchEntry {
+    name_end: usize,
+    /// `None`: no params.
+    params: Option<(usize, usize)>,
+    is_request: bool,
 }
 
 impl fmt::Debug for BatchBuilder<'_> {
@@ -471,26 +485,50 @@ impl fmt::Debug for BatchBuilder<'_> {
 }
 
 impl BatchBuilder<'_> {
-    /// Adds a request; returns its position in the results.
-    pub fn request<P: Serialize>(&mut self, method: &str, params: P) -> usize {
-        match serialize_params(&params) {
-            Ok(p) => self.entries.push((method.to_owned(), p, true)),
+    /// Serializes one entry straight into the builder's buffers (no allocation per call).
+    fn push<P: Serialize>(&mut self, method: &str, params: &P, is_request: bool) {
+        let start = self.params.len();
+        // The same rules as `serialize_params`: `null` is no params; else an array or object.
+        let params = match serde_json::to_writer(&mut self.params, params) {
+            Err(e) => Err(e.to_string()),
+            Ok(()) => match self.params.get(start) {
+                Some(b'[') | Some(b'{') => Ok(Some((start, self.params.len()))),
+                _ if &self.params[start..] == b"null" => Ok(None),
+                _ => Err(format!(
+                    "params must serialize to an array or an object, not {}",
+                    String::from_utf8_lossy(&self.params[start..])
+                )),
+            },
+        };
+        match params {
+            Ok(params) => {
+                if params.is_none() {
+                    self.params.truncate(start);
+                }
+                self.names.push_str(method);
+                self.entries.push(BatchEntry {
+                    name_end: self.names.len(),
+                    params,
+                    is_request,
+                });
+            }
             Err(e) => {
+                self.params.truncate(start);
                 self.error.get_or_insert(ClientError::Params(e));
             }
         }
+    }
+
+    /// Adds a request; returns its position in the results.
+    pub fn request<P: Serialize>(&mut self, method: &str, params: P) -> usize {
+        self.push(method, &params, true);
         self.requests += 1;
         self.requests - 1
     }
 
     /// Adds a notification.
     pub fn notify<P: Serialize>(&mut self, method: &str, params: P) -> &mut Self {
-        match serialize_params(&params) {
-            Ok(p) => self.entries.push((method.to_owned(), p, false)),
-            Err(e) => {
-                self.error.get_or_insert(ClientError::Params(e));
-            }
-        }
+        self.push(method, &params, false);
         self
     }
 
@@ -516,10 +554,17 @@ impl BatchBuilder<'_> {
             }
             let inner = &mut *inner;
             let mut ids = Vec::with_capacity(self.requests);
-            let mut batch = inner.conn.batch();
-            for (method, params, is_request) in &self.entries {
-                if *is_request {
-                    match batch.request(method, params.as_deref(), now, timeout) {
+            // `{"jsonrpc":"2.0","method":,"params":,"id":}` and a separator: 44 bytes, plus
+            // the id's digits.
+            let size = self.names.len() + self.params.len() + self.entries.len() * 56 + 2;
+            let mut batch = inner.conn.batch_with_capacity(size);
+            let mut name_start = 0;
+            for entry in &self.entries {
+                let method = &self.names[name_start..entry.name_end];
+                name_start = entry.name_end;
+                let params = entry.params.map(|(a, b)| &self.params[a..b]);
+                if entry.is_request {
+                    match batch.request_text(method, params, now, timeout) {
                         Ok(id) => ids.push(id.as_u64().unwrap_or(0)),
                         Err(e) => {
                             // Calls added so far are forgotten (their late answers are dropped).
@@ -531,10 +576,11 @@ impl BatchBuilder<'_> {
                         }
                     }
                 } else {
-                    batch.notify(method, params.as_deref())?;
+                    batch.notify_text(method, params)?;
                 }
             }
             batch.finish();
+            inner.calls.reserve(ids.len());
             ids.into_iter()
                 .map(|n| {
                     inner.calls.insert(n, CallSlot::default());

@@ -298,6 +298,15 @@ pub async fn batches<C: Connector>(c: &C) {
         other => panic!("expected the application error, got {other:?}"),
     }
     assert_eq!(results[third].as_ref().expect("third").get(), "30");
+    // Params that are not an array or object: the batch is not sent at all.
+    let mut bad = client.batch();
+    bad.request("add", [1, 2]);
+    bad.notify("bump", json!({"by": 10}));
+    bad.request("add", 5);
+    match bad.send().await {
+        Err(ClientError::Params(m)) => assert!(m.ends_with("not 5"), "{m}"),
+        other => panic!("expected a params error, got {other:?}"),
+    }
     let n: i64 = client.request("count", ()).await.expect("count");
     assert_eq!(n, 10);
 }
