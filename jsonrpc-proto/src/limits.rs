@@ -108,7 +108,16 @@ pub fn nesting_exceeds(json: &[u8], max: usize) -> bool {
     // The depth never exceeds the number of opening brackets (those inside strings included):
     // counting them is a branch-free pass the compiler vectorizes, and settles most frames.
     // (`[` is 0x5B and `{` is 0x7B: both are 0x7B with bit 0x20 set.)
-    let opens: usize = json.iter().map(|&b| usize::from((b | 0x20) == b'{')).sum();
+    // Counted per chunk in a byte-sized counter, which vectorizes 16 or 32 lanes wide.
+    let opens: usize = json
+        .chunks(255)
+        .map(|chunk| {
+            let n = chunk
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from((b | 0x20) == b'{'));
+            usize::from(n)
+        })
+        .sum();
     if opens <= max {
         return false;
     }

@@ -158,6 +158,9 @@ pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
     // JSON text is UTF-8 (RFC 8259 section 8.1): anything else is a parse error, wherever the
     // bad byte is (serde_json would skip it inside a member we ignore).
     let text = std::str::from_utf8(input).map_err(utf8_error)?;
+    if let Some(incoming) = parse_compact(text) {
+        return Ok(incoming);
+    }
     match serde_json::from_str::<Top<'_, true>>(text) {
         Ok(top) => Ok(top.into_incoming()),
         Err(_) => match serde_json::from_slice::<Top<'_, false>>(input) {
@@ -221,6 +224,147 @@ pub enum MessageError {
     /// The input is a batch.
     #[error("expected one message, got a batch")]
     UnexpectedBatch,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compact fast path: what clients and servers write (no whitespace between tokens, plain
+// member names and "jsonrpc"/"method" strings), read without serde's visitor machinery. Any
+// other shape returns `None` and is read by serde_json below; on input it accepts, it gives
+// exactly what that reading gives (the fuzz target compares `parse` with `parse_reference`).
+
+/// Reads `text` when it is one object or a non-empty array of objects in compact form.
+fn parse_compact(text: &str) -> Option<Incoming<'_>> {
+    let b = text.as_bytes();
+    match b.first()? {
+        b'{' => {
+            let (fields, end) = compact_object(text, 0)?;
+            (end == b.len()).then(|| Incoming::Single(fields.validate()))
+        }
+        b'[' => {
+            // Room for the members a compact frame of this size can hold (bounded).
+            let mut members = Vec::with_capacity((b.len() / 40).clamp(4, 1024));
+            let mut pos = 1;
+            loop {
+                if b.get(pos) != Some(&b'{') {
+                    return None;
+                }
+                let (fields, end) = compact_object(text, pos)?;
+                members.push(fields.validate());
+                match b.get(end)? {
+                    b',' => pos = end + 1,
+                    b']' => {
+                        pos = end + 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+            (pos == b.len()).then_some(Incoming::Batch(members))
+        }
+        _ => None,
+    }
+}
+
+/// Reads the object that starts at `pos` (a `{`); returns its fields and the index after it.
+fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize)> {
+    let b = text.as_bytes();
+    let mut f = Fields::default();
+    let mut i = pos + 1;
+    if b.get(i) == Some(&b'}') {
+        return Some((f, i + 1));
+    }
+    loop {
+        let (key, after) = plain_str(text, i)?;
+        if b.get(after) != Some(&b':') {
+            return None;
+        }
+        i = after + 1;
+        match key {
+            "jsonrpc" => {
+                let (v, after) = plain_str(text, i)?;
+                let v = if v == VERSION {
+                    Version::V2
+                } else {
+                    Version::Other
+                };
+                f.duplicate |= f.jsonrpc.replace(v).is_some();
+                i = after;
+            }
+            "method" => {
+                let (v, after) = plain_str(text, i)?;
+                f.duplicate |= f.method.replace(StrValue::Str(Cow::Borrowed(v))).is_some();
+                i = after;
+            }
+            _ => {
+                let end = value_end(b, i)?;
+                // serde_json checks the value exactly (and borrows it, as the slow path does).
+                let raw: &RawValue = serde_json::from_str(&text[i..end]).ok()?;
+                let slot = match key {
+                    "params" => Some(&mut f.params),
+                    "id" => Some(&mut f.id),
+                    "result" => Some(&mut f.result),
+                    "error" => Some(&mut f.error),
+                    _ => None,
+                };
+                if let Some(slot) = slot {
+                    f.duplicate |= slot.replace(raw).is_some();
+                }
+                i = end;
+            }
+        }
+        match b.get(i)? {
+            b',' => i += 1,
+            b'}' => return Some((f, i + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// The string that starts at `i` when it has no escapes and no control characters (then its
+/// text is its value); and the index after its closing quote.
+fn plain_str(text: &str, i: usize) -> Option<(&str, usize)> {
+    let b = text.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let len = b
+        .get(i + 1..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let end = i + 1 + len;
+    // Quotes are ASCII: both ends are character boundaries.
+    (b[end] == b'"').then(|| (&text[i + 1..end], end + 1))
+}
+
+/// Where the value that starts at `i` ends, judged by brackets and strings only: at the first
+/// `,`, `]` or `}` outside strings that is not inside the value. `None` at the end of input or
+/// when the value is empty or starts or ends with whitespace (serde_json would not include
+/// that whitespace in the raw value).
+fn value_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    let mut depth = 0usize;
+    loop {
+        match *b.get(i)? {
+            b'"' => {
+                i += 1;
+                loop {
+                    match *b.get(i)? {
+                        b'"' => break,
+                        b'\\' => i += 2,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' if depth == 0 => break,
+            b']' | b'}' => depth -= 1,
+            b',' if depth == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    (i > start && !is_ws(b[start]) && !is_ws(b[i - 1])).then_some(i)
 }
 
 // ---------------------------------------------------------------------------------------------
