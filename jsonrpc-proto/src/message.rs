@@ -158,9 +158,17 @@ pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
     // JSON text is UTF-8 (RFC 8259 section 8.1): anything else is a parse error, wherever the
     // bad byte is (serde_json would skip it inside a member we ignore).
     let text = std::str::from_utf8(input).map_err(utf8_error)?;
-    if let Some(incoming) = parse_compact(text) {
+    if let Some((incoming, _)) = parse_compact(text) {
         return Ok(incoming);
     }
+    parse_general(input, text)
+}
+
+/// [`parse`] after its compact fast path: `text` is `input`, checked to be UTF-8.
+pub(crate) fn parse_general<'a>(
+    input: &'a [u8],
+    text: &'a str,
+) -> Result<Incoming<'a>, ParseError> {
     match serde_json::from_str::<Top<'_, true>>(text) {
         Ok(top) => Ok(top.into_incoming()),
         Err(_) => match serde_json::from_slice::<Top<'_, false>>(input) {
@@ -170,7 +178,7 @@ pub fn parse(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
     }
 }
 
-fn utf8_error(e: std::str::Utf8Error) -> ParseError {
+pub(crate) fn utf8_error(e: std::str::Utf8Error) -> ParseError {
     ParseError(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
 }
 
@@ -232,23 +240,27 @@ pub enum MessageError {
 // other shape returns `None` and is read by serde_json below; on input it accepts, it gives
 // exactly what that reading gives (the fuzz target compares `parse` with `parse_reference`).
 
-/// Reads `text` when it is one object or a non-empty array of objects in compact form.
-fn parse_compact(text: &str) -> Option<Incoming<'_>> {
+/// Reads `text` when it is one object or a non-empty array of objects in compact form; also
+/// gives how deep the text nests arrays and objects (as [`crate::limits::nesting_exceeds`]
+/// counts them).
+pub(crate) fn parse_compact(text: &str) -> Option<(Incoming<'_>, usize)> {
     let b = text.as_bytes();
     match b.first()? {
         b'{' => {
-            let (fields, end) = compact_object(text, 0)?;
-            (end == b.len()).then(|| Incoming::Single(fields.validate()))
+            let (fields, end, depth) = compact_object(text, 0)?;
+            (end == b.len()).then(|| (Incoming::Single(fields.validate()), depth))
         }
         b'[' => {
             // Room for the members a compact frame of this size can hold (bounded).
             let mut members = Vec::with_capacity((b.len() / 40).clamp(4, 1024));
             let mut pos = 1;
+            let mut depth = 0;
             loop {
                 if b.get(pos) != Some(&b'{') {
                     return None;
                 }
-                let (fields, end) = compact_object(text, pos)?;
+                let (fields, end, d) = compact_object(text, pos)?;
+                depth = depth.max(d);
                 members.push(fields.validate());
                 match b.get(end)? {
                     b',' => pos = end + 1,
@@ -259,19 +271,21 @@ fn parse_compact(text: &str) -> Option<Incoming<'_>> {
                     _ => return None,
                 }
             }
-            (pos == b.len()).then_some(Incoming::Batch(members))
+            (pos == b.len()).then_some((Incoming::Batch(members), depth + 1))
         }
         _ => None,
     }
 }
 
-/// Reads the object that starts at `pos` (a `{`); returns its fields and the index after it.
-fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize)> {
+/// Reads the object that starts at `pos` (a `{`); returns its fields, the index after it and
+/// its nesting depth.
+fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> {
     let b = text.as_bytes();
     let mut f = Fields::default();
     let mut i = pos + 1;
+    let mut depth = 0;
     if b.get(i) == Some(&b'}') {
-        return Some((f, i + 1));
+        return Some((f, i + 1, 1));
     }
     loop {
         let (key, after) = plain_str(text, i)?;
@@ -296,7 +310,8 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize)> {
                 i = after;
             }
             _ => {
-                let end = value_end(b, i)?;
+                let (end, d) = value_end(b, i)?;
+                depth = depth.max(d);
                 // serde_json checks the value exactly (and borrows it, as the slow path does).
                 let raw: &RawValue = serde_json::from_str(&text[i..end]).ok()?;
                 let slot = match key {
@@ -314,7 +329,7 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize)> {
         }
         match b.get(i)? {
             b',' => i += 1,
-            b'}' => return Some((f, i + 1)),
+            b'}' => return Some((f, i + 1, depth + 1)),
             _ => return None,
         }
     }
@@ -337,12 +352,13 @@ fn plain_str(text: &str, i: usize) -> Option<(&str, usize)> {
 }
 
 /// Where the value that starts at `i` ends, judged by brackets and strings only: at the first
-/// `,`, `]` or `}` outside strings that is not inside the value. `None` at the end of input or
-/// when the value is empty or starts or ends with whitespace (serde_json would not include
-/// that whitespace in the raw value).
-fn value_end(b: &[u8], start: usize) -> Option<usize> {
+/// `,`, `]` or `}` outside strings that is not inside the value; and how deep it nests. `None`
+/// at the end of input or when the value is empty or starts or ends with whitespace
+/// (serde_json would not include that whitespace in the raw value).
+fn value_end(b: &[u8], start: usize) -> Option<(usize, usize)> {
     let mut i = start;
     let mut depth = 0usize;
+    let mut deepest = 0usize;
     loop {
         match *b.get(i)? {
             b'"' => {
@@ -355,7 +371,10 @@ fn value_end(b: &[u8], start: usize) -> Option<usize> {
                     }
                 }
             }
-            b'[' | b'{' => depth += 1,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
             b']' | b'}' if depth == 0 => break,
             b']' | b'}' => depth -= 1,
             b',' if depth == 0 => break,
@@ -364,7 +383,7 @@ fn value_end(b: &[u8], start: usize) -> Option<usize> {
         i += 1;
     }
     let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
-    (i > start && !is_ws(b[start]) && !is_ws(b[i - 1])).then_some(i)
+    (i > start && !is_ws(b[start]) && !is_ws(b[i - 1])).then_some((i, deepest))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -590,8 +590,9 @@ impl BatchBuilder<'_> {
         };
         shared.wake();
         let mut results = Vec::with_capacity(futures.len());
-        for f in futures {
-            results.push(f.await);
+        for mut f in futures {
+            // The raw result as delivered: no second parse through `Deserialize`.
+            results.push(std::future::poll_fn(|cx| f.poll_raw(cx)).await);
         }
         Ok(results)
     }

@@ -18,10 +18,10 @@ use futures::{Sink, SinkExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{Event, IncomingRequest, ResponseHandle};
+use crate::connection::{Call, Event, IncomingRequest, ResponseHandle};
 use crate::error::ErrorObject;
 use crate::id::Id;
-use crate::message::Notification;
+use crate::message::{Notification, Request};
 use crate::service::{CallInfo, Context, Dispatch, Router};
 
 use super::server::ServerShared;
@@ -413,8 +413,7 @@ where
     }
 
     /// Starts an incoming request; answers it at once when the handler is ready at once.
-    fn start_request(&mut self, cx: &mut TaskCx<'_>, call: IncomingRequest) {
-        let IncomingRequest { request, handle } = call;
+    fn start_request(&mut self, cx: &mut TaskCx<'_>, request: Request<'_>, handle: ResponseHandle) {
         let Some(serving) = &self.serving else {
             self.answers
                 .push((handle, Err(ErrorObject::method_not_found())));
@@ -429,7 +428,7 @@ where
             .is_some()
             .then(|| Box::<str>::from(&*request.method));
         let timeout = serving.timeout;
-        match serving.router.dispatch(&serving.ctx, request) {
+        match serving.router.dispatch_ref(&serving.ctx, request) {
             Dispatch::Ready(r) => self.answers.push((handle, r)),
             Dispatch::Pending(fut) => {
                 let mut fut = AssertUnwindSafe(fut).catch_unwind();
@@ -717,6 +716,8 @@ where
                     progress = true;
                     let now = self.shared.rt.now();
                     self.last_activity = now;
+                    // The frame's calls, borrowed from it: started once the lock is released.
+                    let mut calls = Vec::new();
                     {
                         let mut inner = self.shared.lock();
                         // Frames queued before are this side's own calls; those after
@@ -724,7 +725,7 @@ where
                         while let Some(frame) = inner.conn.poll_transmit() {
                             self.local_out.push_back(frame);
                         }
-                        inner.conn.handle_frame(&frame, now);
+                        inner.conn.handle_frame_calls(&frame, now, &mut calls);
                         inner.drain_events(&mut self.wake, &mut self.events);
                         while let Some(frame) = inner.conn.poll_transmit() {
                             self.outbox.push_back(frame);
@@ -737,12 +738,22 @@ where
                     let mut events = std::mem::take(&mut self.events);
                     for ev in events.drain(..) {
                         match ev {
-                            Event::Request(call) => self.start_request(cx, call),
+                            Event::Request(IncomingRequest { request, handle }) => {
+                                self.start_request(cx, request, handle)
+                            }
                             Event::Notification(n) => self.start_notification(cx, n),
                             _ => {}
                         }
                     }
                     self.events = events;
+                    for call in calls {
+                        match call {
+                            Call::Request(request, handle) => {
+                                self.start_request(cx, request, handle)
+                            }
+                            Call::Notification(n) => self.start_notification(cx, n.into_owned()),
+                        }
+                    }
                 }
                 Poll::Ready(Some(Err(e))) => {
                     tracing::debug!(error = %e, "transport failed; closing the connection");
