@@ -309,6 +309,17 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
                 f.duplicate |= f.method.replace(StrValue::Str(Cow::Borrowed(v))).is_some();
                 i = after;
             }
+            "id" => {
+                let (end, d) = value_end(b, i)?;
+                depth = depth.max(d);
+                let v = &text[i..end];
+                // Common ids are checked here; serde_json checks any other text exactly.
+                if !is_plain_id(v.as_bytes()) {
+                    serde_json::from_str::<&RawValue>(v).ok()?;
+                }
+                f.duplicate |= f.id.replace(v).is_some();
+                i = end;
+            }
             _ => {
                 let (end, d) = value_end(b, i)?;
                 depth = depth.max(d);
@@ -316,7 +327,6 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
                 let raw: &RawValue = serde_json::from_str(&text[i..end]).ok()?;
                 let slot = match key {
                     "params" => Some(&mut f.params),
-                    "id" => Some(&mut f.id),
                     "result" => Some(&mut f.result),
                     "error" => Some(&mut f.error),
                     _ => None,
@@ -332,6 +342,18 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
             b'}' => return Some((f, i + 1, depth + 1)),
             _ => return None,
         }
+    }
+}
+
+/// True for JSON text that is certainly a valid JSON value of the common id shapes: `null`, an
+/// integer without sign, fraction or exponent (and no leading zero), or a string without
+/// escapes or control characters (`text` is known to be UTF-8).
+fn is_plain_id(text: &[u8]) -> bool {
+    match text {
+        b"null" | b"0" => true,
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        [b'"', inner @ .., b'"'] => !inner.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20),
+        _ => false,
     }
 }
 
@@ -394,7 +416,8 @@ struct Fields<'a> {
     jsonrpc: Option<Version>,
     method: Option<StrValue<'a>>,
     params: Option<&'a RawValue>,
-    id: Option<&'a RawValue>,
+    /// The id's JSON text (checked to be JSON; whether it is a valid id is judged later).
+    id: Option<&'a str>,
     result: Option<&'a RawValue>,
     error: Option<&'a RawValue>,
     duplicate: bool,
@@ -553,7 +576,11 @@ fn read_fields<'de, A: MapAccess<'de>, const FAST: bool>(
                 continue;
             }
             Key::Params => &mut f.params,
-            Key::Id => &mut f.id,
+            Key::Id => {
+                let v = map.next_value::<&'de RawValue>()?;
+                f.duplicate |= f.id.replace(v.get()).is_some();
+                continue;
+            }
             Key::Result => &mut f.result,
             Key::Error => &mut f.error,
             Key::Other => {
@@ -685,7 +712,7 @@ impl<'a> Fields<'a> {
             InvalidKind::Request
         };
         // The id as far as it can be read: `None` when absent, `Some(None)` when not an id.
-        let id: Option<Option<Id>> = self.id.map(|raw| Id::from_json(raw.get()));
+        let id: Option<Option<Id>> = self.id.map(Id::from_json);
         let echo = || id.clone().flatten().unwrap_or(Id::Null);
         let invalid = |reason: &'static str| {
             Err(Invalid {
