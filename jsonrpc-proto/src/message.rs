@@ -288,28 +288,30 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
         return Some((f, i + 1, 1));
     }
     loop {
-        let (key, after) = plain_str(text, i)?;
-        if b.get(after) != Some(&b':') {
-            return None;
-        }
-        i = after + 1;
+        let (key, after) = compact_key(text, i)?;
+        i = after;
         match key {
-            "jsonrpc" => {
-                let (v, after) = plain_str(text, i)?;
-                let v = if v == VERSION {
+            Key::Jsonrpc => {
+                let v = if b[i..].starts_with(b"\"2.0\"") {
+                    i += 5;
                     Version::V2
                 } else {
-                    Version::Other
+                    let (v, after) = plain_str(text, i)?;
+                    i = after;
+                    if v == VERSION {
+                        Version::V2
+                    } else {
+                        Version::Other
+                    }
                 };
                 f.duplicate |= f.jsonrpc.replace(v).is_some();
-                i = after;
             }
-            "method" => {
+            Key::Method => {
                 let (v, after) = plain_str(text, i)?;
                 f.duplicate |= f.method.replace(StrValue::Str(Cow::Borrowed(v))).is_some();
                 i = after;
             }
-            "id" => {
+            Key::Id => {
                 let (end, d) = value_end(b, i)?;
                 depth = depth.max(d);
                 let v = &text[i..end];
@@ -326,9 +328,9 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
                 // serde_json checks the value exactly (and borrows it, as the slow path does).
                 let raw: &RawValue = serde_json::from_str(&text[i..end]).ok()?;
                 let slot = match key {
-                    "params" => Some(&mut f.params),
-                    "result" => Some(&mut f.result),
-                    "error" => Some(&mut f.error),
+                    Key::Params => Some(&mut f.params),
+                    Key::Result => Some(&mut f.result),
+                    Key::Error => Some(&mut f.error),
                     _ => None,
                 };
                 if let Some(slot) = slot {
@@ -343,6 +345,39 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
             _ => return None,
         }
     }
+}
+
+/// The member name that starts at `i` (a `"`), and the index after the `:` that follows it.
+fn compact_key(text: &str, i: usize) -> Option<(Key, usize)> {
+    let b = text.as_bytes();
+    let rest = b.get(i..)?;
+    // The names peers write, recognized by their exact text with the quotes and the colon.
+    let known = match rest.get(1) {
+        Some(b'j') if rest.starts_with(b"\"jsonrpc\":") => Some((Key::Jsonrpc, 10)),
+        Some(b'm') if rest.starts_with(b"\"method\":") => Some((Key::Method, 9)),
+        Some(b'p') if rest.starts_with(b"\"params\":") => Some((Key::Params, 9)),
+        Some(b'i') if rest.starts_with(b"\"id\":") => Some((Key::Id, 5)),
+        Some(b'r') if rest.starts_with(b"\"result\":") => Some((Key::Result, 9)),
+        Some(b'e') if rest.starts_with(b"\"error\":") => Some((Key::Error, 8)),
+        _ => None,
+    };
+    if let Some((key, len)) = known {
+        return Some((key, i + len));
+    }
+    let (name, after) = plain_str(text, i)?;
+    if b.get(after) != Some(&b':') {
+        return None;
+    }
+    let key = match name {
+        "jsonrpc" => Key::Jsonrpc,
+        "method" => Key::Method,
+        "params" => Key::Params,
+        "id" => Key::Id,
+        "result" => Key::Result,
+        "error" => Key::Error,
+        _ => Key::Other,
+    };
+    Some((key, after + 1))
 }
 
 /// True for JSON text that is certainly a valid JSON value of the common id shapes: `null`, an
