@@ -203,7 +203,9 @@ impl Client {
         });
         let client = Client::from_shared(Arc::clone(&shared));
         let (sink, stream) = transport.split();
-        rt.spawn(Box::pin(Driver::new(shared, sink, stream, serving)));
+        let driver = Driver::new(Arc::clone(&shared), sink, stream, serving);
+        let _ = shared.direct.set(driver.sink_handle());
+        rt.spawn(Box::pin(driver));
         client
     }
 
@@ -275,7 +277,7 @@ impl Client {
         };
         match sent {
             Ok(id) => {
-                self.shared.wake();
+                self.shared.send_queued(1);
                 ResponseFuture::pending(Arc::clone(&self.shared), id.as_u64().unwrap_or(0))
             }
             Err(e) => ResponseFuture::failed(e.into()),
@@ -588,7 +590,7 @@ impl BatchBuilder<'_> {
                 })
                 .collect()
         };
-        shared.wake();
+        shared.send_queued(self.requests);
         let mut results = Vec::with_capacity(futures.len());
         for mut f in futures {
             // The raw result as delivered: no second parse through `Deserialize`.

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context as TaskCx, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -88,7 +88,8 @@ enum State {
 
 pub(crate) struct Driver<Si, St> {
     shared: Arc<PeerShared>,
-    sink: Si,
+    /// Shared with callers of a client ([`PeerShared::send_queued`]).
+    sink: Arc<Mutex<Si>>,
     stream: St,
     /// Answers and server pushes: written first; input is not read while this is long.
     outbox: VecDeque<Bytes>,
@@ -123,6 +124,11 @@ pub(crate) struct Driver<Si, St> {
     pending_out: usize,
     /// Server side: the largest result sent (`ServerConfig::max_response_size`).
     max_response: usize,
+}
+
+fn lock_sink<Si>(sink: &Mutex<Si>) -> MutexGuard<'_, Si> {
+    // A panic while writing cannot leave the sink in a state worse than a failed write.
+    sink.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Replaces a result larger than `max` bytes by a -32603 error that says so.
@@ -174,7 +180,7 @@ impl<Si, St> Driver<Si, St> {
         let last_activity = shared.rt.now();
         Driver {
             shared,
-            sink,
+            sink: Arc::new(Mutex::new(sink)),
             stream,
             outbox: VecDeque::new(),
             local_out: VecDeque::new(),
@@ -203,6 +209,25 @@ impl<Si, St> Driver<Si, St> {
         }
     }
 
+    /// The sending half, to share with callers ([`PeerShared::direct`]).
+    pub(crate) fn sink_handle(&self) -> Arc<Mutex<Si>> {
+        Arc::clone(&self.sink)
+    }
+
+    /// Tells callers whether they may write their own frames now (clients only): only while
+    /// open with nothing queued or unflushed here.
+    fn publish_busy(&self) {
+        if self.shared.direct.get().is_some() {
+            let busy = self.state != State::Open
+                || !self.outbox.is_empty()
+                || !self.local_out.is_empty()
+                || self.flush_needed;
+            let mut inner = self.shared.lock();
+            inner.driver_busy = busy;
+            inner.timer_at = self.timer.as_ref().map(|(at, _)| *at);
+        }
+    }
+
     fn server(&self) -> Option<&ServerShared> {
         self.serving.as_ref().and_then(|s| s.server.as_deref())
     }
@@ -210,6 +235,12 @@ impl<Si, St> Driver<Si, St> {
     /// Takes new frames from the connection and pushes from handles; notes close requests.
     fn sync(&mut self) {
         let mut inner = self.shared.lock();
+        // Frames taken below are written before any caller writes its own.
+        inner.driver_busy = true;
+        if inner.flush_requested {
+            inner.flush_requested = false;
+            self.flush_needed = true;
+        }
         while let Some(frame) = inner.conn.poll_transmit() {
             self.local_out.push_back(frame);
         }
@@ -261,6 +292,7 @@ impl<Si, St> Driver<Si, St> {
 
     fn close_conn(&mut self) {
         let mut inner = self.shared.lock();
+        inner.driver_busy = true;
         inner.conn.close();
         inner.drain_events(&mut self.wake, &mut self.events);
         while let Some(frame) = inner.conn.poll_transmit() {
@@ -333,7 +365,12 @@ where
 {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<()> {
-        self.get_mut().poll_drive(cx)
+        let this = self.get_mut();
+        let poll = this.poll_drive(cx);
+        if poll.is_pending() {
+            this.publish_busy();
+        }
+        poll
     }
 }
 
@@ -345,14 +382,18 @@ where
     /// Writes queued frames while the sink accepts them, then flushes once.
     fn poll_write(&mut self, cx: &mut TaskCx<'_>) -> Result<bool, TransportError> {
         let mut progress = false;
+        if self.outbox.is_empty() && self.local_out.is_empty() && !self.flush_needed {
+            return Ok(false);
+        }
+        let mut sink = lock_sink(&self.sink);
         while !self.outbox.is_empty() || !self.local_out.is_empty() {
-            match self.sink.poll_ready_unpin(cx) {
+            match sink.poll_ready_unpin(cx) {
                 Poll::Ready(Ok(())) => {
                     let frame = match self.outbox.pop_front() {
                         Some(f) => f,
                         None => self.local_out.pop_front().expect("checked non-empty"),
                     };
-                    self.sink.start_send_unpin(frame)?;
+                    sink.start_send_unpin(frame)?;
                     self.flush_needed = true;
                     progress = true;
                 }
@@ -364,7 +405,7 @@ where
             self.last_activity = self.shared.rt.now();
         }
         if self.flush_needed {
-            match self.sink.poll_flush_unpin(cx) {
+            match sink.poll_flush_unpin(cx) {
                 Poll::Ready(Ok(())) => self.flush_needed = false,
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => {}
@@ -591,6 +632,7 @@ where
         }
         let n = self.answers.len();
         let mut inner = self.shared.lock();
+        inner.driver_busy = true;
         // Pushes made by handlers before they returned go out before their answers.
         while self.outbox.len() < OUTBOX_HIGH {
             match inner.pushes.pop_front() {
@@ -628,7 +670,15 @@ where
         ]
         .into_iter()
         .flatten()
-        .min();
+        .min()
+        // With nothing to wait for, a timer not yet fired stays armed: a client's caller that
+        // writes its own call (without waking this task) relies on it when its deadline is
+        // later (`PeerShared::send_queued`); an early wake-up is harmless.
+        .or(self
+            .timer
+            .as_ref()
+            .filter(|_| self.shared.direct.get().is_some())
+            .map(|(at, _)| *at));
         let Some(target) = target else {
             self.timer = None;
             return false;
@@ -720,6 +770,7 @@ where
                     let mut calls = Vec::new();
                     {
                         let mut inner = self.shared.lock();
+                        inner.driver_busy = true;
                         // Frames queued before are this side's own calls; those after
                         // are error answers to malformed input.
                         while let Some(frame) = inner.conn.poll_transmit() {
@@ -787,7 +838,8 @@ where
             if self.state == State::Closing {
                 progress |= self.poll_timer(cx);
                 if self.outbox.is_empty() && self.local_out.is_empty() && !self.flush_needed {
-                    if self.sink.poll_close_unpin(cx).is_pending() && self.deadline.is_some() {
+                    let closed = lock_sink(&self.sink).poll_close_unpin(cx);
+                    if closed.is_pending() && self.deadline.is_some() {
                         return Poll::Pending;
                     }
                     self.finish();
