@@ -441,20 +441,69 @@ impl<R: DeserializeOwned> Future for ResponseFuture<R> {
 
 impl<R> Drop for ResponseFuture<R> {
     fn drop(&mut self) {
-        let Some(shared) = self.shared.take() else {
-            return;
-        };
-        let id = Id::from(self.id);
-        let mut inner = shared.lock();
-        inner.calls.remove(&self.id);
-        if inner.conn.cancel(&id) && shared.send_cancel {
-            let params = serde_json::value::to_raw_value(&serde_json::json!({ "id": self.id }));
+        if let Some(shared) = self.shared.take() {
+            forget_calls(&shared, &[self.id]);
+        }
+    }
+}
+
+/// Forgets calls whose answers nobody awaits any more (and sends `$/cancelRequest` for each
+/// when configured).
+fn forget_calls(shared: &PeerShared, ids: &[u64]) {
+    let mut inner = shared.lock();
+    for &n in ids {
+        inner.calls.remove(&n);
+        if inner.conn.cancel(&Id::from(n)) && shared.send_cancel {
+            let params = serde_json::value::to_raw_value(&serde_json::json!({ "id": n }));
             if let Ok(params) = params {
                 let _ = inner.conn.notify(CANCEL_METHOD, Some(&params));
             }
         }
-        drop(inner);
-        shared.wake();
+    }
+    drop(inner);
+    shared.wake();
+}
+
+/// The answers a sent batch awaits, collected by position under one lock per wake-up.
+/// Dropped before the last one came, it forgets the rest (as dropping a [`ResponseFuture`]
+/// does).
+struct BatchAnswers<'s> {
+    shared: &'s PeerShared,
+    ids: Vec<u64>,
+    /// Answers taken so far: `ids[..next]`.
+    next: usize,
+    results: Vec<Result<Box<RawValue>, ClientError>>,
+}
+
+impl BatchAnswers<'_> {
+    fn poll_collect(&mut self, cx: &mut TaskCx<'_>) -> Poll<()> {
+        let mut inner = self.shared.lock();
+        while let Some(&n) = self.ids.get(self.next) {
+            let result = match inner.calls.get_mut(&n) {
+                None => Err(ClientError::Closed),
+                Some(slot) => match slot.result.take() {
+                    Some(r) => r.map_err(ClientError::from),
+                    None => {
+                        if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                            slot.waker = Some(cx.waker().clone());
+                        }
+                        return Poll::Pending;
+                    }
+                },
+            };
+            inner.calls.remove(&n);
+            self.results.push(result);
+            self.next += 1;
+        }
+        Poll::Ready(())
+    }
+}
+
+impl Drop for BatchAnswers<'_> {
+    fn drop(&mut self) {
+        if self.next < self.ids.len() {
+            forget_calls(self.shared, &self.ids[self.next..]);
+        }
     }
 }
 
@@ -542,7 +591,7 @@ impl BatchBuilder<'_> {
         }
         let shared = &self.client.shared;
         let now = shared.rt.now();
-        let futures: Vec<ResponseFuture<Box<RawValue>>> = {
+        let ids: Vec<u64> = {
             let mut inner = shared.lock();
             if inner.finished {
                 return Err(ClientError::Closed);
@@ -583,20 +632,20 @@ impl BatchBuilder<'_> {
             }
             batch.finish();
             inner.calls.reserve(ids.len());
-            ids.into_iter()
-                .map(|n| {
-                    inner.calls.insert(n, CallSlot::default());
-                    ResponseFuture::pending(Arc::clone(shared), n)
-                })
-                .collect()
+            for &n in &ids {
+                inner.calls.insert(n, CallSlot::default());
+            }
+            ids
         };
         shared.send_queued(self.requests);
-        let mut results = Vec::with_capacity(futures.len());
-        for mut f in futures {
-            // The raw result as delivered: no second parse through `Deserialize`.
-            results.push(std::future::poll_fn(|cx| f.poll_raw(cx)).await);
-        }
-        Ok(results)
+        let mut answers = BatchAnswers {
+            shared,
+            results: Vec::with_capacity(ids.len()),
+            ids,
+            next: 0,
+        };
+        std::future::poll_fn(|cx| answers.poll_collect(cx)).await;
+        Ok(std::mem::take(&mut answers.results))
     }
 }
 

@@ -309,6 +309,20 @@ pub async fn batches<C: Connector>(c: &C) {
     }
     let n: i64 = client.request("count", ()).await.expect("count");
     assert_eq!(n, 10);
+    // A batch whose answers are no longer awaited is forgotten, answered and unanswered
+    // calls alike.
+    let mut waits = client.batch();
+    waits.request("add", [1, 1]);
+    waits.request("sleep", ());
+    let mut sent = Box::pin(waits.send());
+    assert!(futures::poll!(&mut sent).is_pending());
+    drop(sent);
+    assert_eq!(client.pending(), 0);
+    let s: i64 = client
+        .request("add", [2, 3])
+        .await
+        .expect("alive after a dropped batch");
+    assert_eq!(s, 5);
 }
 
 /// Every error code: -32601, -32602, -32603 (panic, the connection lives), application
