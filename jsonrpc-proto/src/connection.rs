@@ -52,8 +52,8 @@ use crate::batch::BatchWriter;
 use crate::error::{ErrorObject, ParseError};
 use crate::id::Id;
 use crate::message::{
-    parse, write_call, write_response, Entry, Incoming, Invalid, InvalidKind, Message,
-    Notification, Request, Response,
+    parse_compact, parse_general, utf8_error, write_call, write_call_text, write_response, Entry,
+    Incoming, Invalid, InvalidKind, Message, Notification, Request, Response,
 };
 
 /// Limits and defaults of a [`Connection`].
@@ -146,6 +146,17 @@ pub struct IncomingRequest {
     pub request: Request<'static>,
     /// Pass to [`Connection::respond`].
     pub handle: ResponseHandle,
+}
+
+/// A request or notification of a frame, borrowed from it
+/// ([`Connection::handle_frame_calls`]).
+#[derive(Debug)]
+#[cfg_attr(not(feature = "async"), allow(dead_code))]
+pub(crate) enum Call<'a> {
+    /// A request and the handle to answer it with.
+    Request(Request<'a>, ResponseHandle),
+    /// A notification.
+    Notification(Notification<'a>),
 }
 
 /// What happened on a connection.
@@ -267,28 +278,50 @@ impl Connection {
 
     /// Handles one complete JSON text received from the peer. Ignored once closed.
     pub fn handle_frame(&mut self, frame: &[u8], now: Instant) {
+        self.handle_frame_into(frame, now, None);
+    }
+
+    /// [`Connection::handle_frame`] that hands the frame's requests and notifications to `calls`
+    /// (in arrival order, borrowed from the frame) instead of queuing them as owned events.
+    #[cfg(feature = "async")]
+    pub(crate) fn handle_frame_calls<'a>(
+        &mut self,
+        frame: &'a [u8],
+        now: Instant,
+        calls: &mut Vec<Call<'a>>,
+    ) {
+        self.handle_frame_into(frame, now, Some(calls));
+    }
+
+    fn handle_frame_into<'a>(
+        &mut self,
+        frame: &'a [u8],
+        now: Instant,
+        mut calls: Option<&mut Vec<Call<'a>>>,
+    ) {
         let _ = now; // Incoming calls carry no deadline of ours; kept for symmetry and future use.
         if self.closed {
             return;
         }
-        if crate::limits::nesting_exceeds(frame, crate::limits::DEFAULT_MAX_DEPTH) {
-            let error = ErrorObject::parse_error().with_data(format!(
-                "nesting deeper than {} levels",
-                crate::limits::DEFAULT_MAX_DEPTH
-            ));
-            self.reply(None, &Id::Null, Err(&error));
-            self.events.push_back(Event::ParseError(ParseError(format!(
-                "nesting deeper than {} levels",
-                crate::limits::DEFAULT_MAX_DEPTH
-            ))));
-            return;
-        }
-        match parse(frame) {
+        let max_depth = crate::limits::DEFAULT_MAX_DEPTH;
+        // The compact fast path measures the nesting as it reads; other input is checked
+        // before it is parsed.
+        let compact = std::str::from_utf8(frame).ok().and_then(parse_compact);
+        let parsed = match compact {
+            Some((incoming, depth)) if depth <= max_depth => Ok(incoming),
+            Some(_) => return self.too_deep(),
+            None if crate::limits::nesting_exceeds(frame, max_depth) => return self.too_deep(),
+            None => match std::str::from_utf8(frame) {
+                Ok(text) => parse_general(frame, text),
+                Err(e) => Err(utf8_error(e)),
+            },
+        };
+        match parsed {
             Err(e) => {
                 self.reply(None, &Id::Null, Err(&ErrorObject::parse_error()));
                 self.events.push_back(Event::ParseError(e));
             }
-            Ok(Incoming::Single(entry)) => self.handle_entry(entry, None),
+            Ok(Incoming::Single(entry)) => self.handle_entry(entry, None, &mut calls),
             Ok(Incoming::Batch(entries)) if entries.len() > self.config.max_batch_len => {
                 let error = ErrorObject::invalid_request().with_data(format!(
                     "batch of {} calls exceeds the limit of {}",
@@ -308,19 +341,41 @@ impl Connection {
                 self.batches.insert(
                     key,
                     BatchState {
-                        writer: BatchWriter::new(),
+                        // Room for small answers (bounded); larger ones grow it.
+                        writer: BatchWriter::with_capacity(
+                            entries.len().saturating_mul(48).min(64 * 1024),
+                        ),
                         outstanding: 0,
                     },
                 );
+                if let Some(calls) = calls.as_deref_mut() {
+                    calls.reserve(entries.len());
+                }
                 for entry in entries {
-                    self.handle_entry(entry, Some(key));
+                    self.handle_entry(entry, Some(key), &mut calls);
                 }
                 self.maybe_finish_batch(key);
             }
         }
     }
 
-    fn handle_entry(&mut self, entry: Entry<'_>, batch: Option<u64>) {
+    /// Answers a frame nested too deeply with -32700 (id null), without parsing it.
+    fn too_deep(&mut self) {
+        let max = crate::limits::DEFAULT_MAX_DEPTH;
+        let error =
+            ErrorObject::parse_error().with_data(format!("nesting deeper than {max} levels"));
+        self.reply(None, &Id::Null, Err(&error));
+        self.events.push_back(Event::ParseError(ParseError(format!(
+            "nesting deeper than {max} levels"
+        ))));
+    }
+
+    fn handle_entry<'a>(
+        &mut self,
+        entry: Entry<'a>,
+        batch: Option<u64>,
+        calls: &mut Option<&mut Vec<Call<'a>>>,
+    ) {
         match entry {
             Ok(Message::Request(request)) => {
                 if self.incoming.len() >= self.config.max_in_flight {
@@ -339,14 +394,19 @@ impl Connection {
                 if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
                     b.outstanding += 1;
                 }
-                self.events.push_back(Event::Request(IncomingRequest {
-                    request: request.into_owned(),
-                    handle: ResponseHandle { key },
-                }));
+                let handle = ResponseHandle { key };
+                match calls {
+                    Some(calls) => calls.push(Call::Request(request, handle)),
+                    None => self.events.push_back(Event::Request(IncomingRequest {
+                        request: request.into_owned(),
+                        handle,
+                    })),
+                }
             }
-            Ok(Message::Notification(n)) => {
-                self.events.push_back(Event::Notification(n.into_owned()));
-            }
+            Ok(Message::Notification(n)) => match calls {
+                Some(calls) => calls.push(Call::Notification(n)),
+                None => self.events.push_back(Event::Notification(n.into_owned())),
+            },
             Ok(Message::Response(response)) => self.handle_response(response),
             Err(invalid) => {
                 if invalid.kind == InvalidKind::Request {
@@ -508,9 +568,14 @@ impl Connection {
     /// Starts an outgoing batch; it is sent as one array frame by [`OutgoingBatch::finish`]
     /// (or when dropped).
     pub fn batch(&mut self) -> OutgoingBatch<'_> {
+        self.batch_with_capacity(0)
+    }
+
+    /// [`Connection::batch`] with room for `bytes` of array text.
+    pub(crate) fn batch_with_capacity(&mut self, bytes: usize) -> OutgoingBatch<'_> {
         OutgoingBatch {
             conn: self,
-            buf: Vec::new(),
+            buf: Vec::with_capacity(bytes),
             entries: 0,
         }
     }
@@ -649,20 +714,41 @@ impl OutgoingBatch<'_> {
         now: Instant,
         timeout: Option<Duration>,
     ) -> Result<Id, SendError> {
-        self.conn.check_can_send()?;
-        let id = Id::from(self.conn.register(now, timeout));
-        self.sep();
-        write_call(&mut self.buf, method, params, Some(&id));
-        Ok(id)
+        self.request_text(method, params.map(|p| p.get().as_bytes()), now, timeout)
     }
 
     /// Adds a notification.
     pub fn notify(&mut self, method: &str, params: Option<&RawValue>) -> Result<(), SendError> {
+        self.notify_text(method, params.map(|p| p.get().as_bytes()))
+    }
+
+    /// [`OutgoingBatch::request`] with params as JSON text (an array or object serde_json
+    /// wrote).
+    pub(crate) fn request_text(
+        &mut self,
+        method: &str,
+        params: Option<&[u8]>,
+        now: Instant,
+        timeout: Option<Duration>,
+    ) -> Result<Id, SendError> {
+        self.conn.check_can_send()?;
+        let id = Id::from(self.conn.register(now, timeout));
+        self.sep();
+        write_call_text(&mut self.buf, method, params, Some(&id));
+        Ok(id)
+    }
+
+    /// [`OutgoingBatch::notify`] with params as JSON text.
+    pub(crate) fn notify_text(
+        &mut self,
+        method: &str,
+        params: Option<&[u8]>,
+    ) -> Result<(), SendError> {
         if self.conn.closed {
             return Err(SendError::Closed);
         }
         self.sep();
-        write_call(&mut self.buf, method, params, None);
+        write_call_text(&mut self.buf, method, params, None);
         Ok(())
     }
 

@@ -110,6 +110,22 @@ impl Drop for SocketSlot {
 /// so long strings (a 1 MiB result) cost about one instruction per byte instead of fifteen;
 /// only blocks with structure are walked byte by byte.
 pub fn nesting_exceeds(json: &[u8], max: usize) -> bool {
+    // The depth never exceeds the number of opening brackets (those inside strings included):
+    // counting them is a branch-free pass the compiler vectorizes, and settles most frames.
+    // (`[` is 0x5B and `{` is 0x7B: both are 0x7B with bit 0x20 set.) Counted per chunk in a
+    // byte-sized counter, which vectorizes 16 or 32 lanes wide.
+    let opens: usize = json
+        .chunks(255)
+        .map(|chunk| {
+            let n = chunk
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from((b | 0x20) == b'{'));
+            usize::from(n)
+        })
+        .sum();
+    if opens <= max {
+        return false;
+    }
     let mut scan = Scan {
         depth: 0,
         in_string: false,
@@ -198,6 +214,10 @@ mod tests {
         assert!(nesting_exceeds(b"[[[]]]", 2));
         assert!(!nesting_exceeds(br#"["\"[[[[", {"a":"]]]{{{"}]"#, 2));
         assert!(!nesting_exceeds(br#"[[],[],[],{},{}]"#, 2));
+        assert!(!nesting_exceeds(br#"["\\"]"#, 1));
+        assert!(nesting_exceeds(br#"["\\",[]]"#, 1));
+        assert!(!nesting_exceeds(br#"["\\\"[",[]]"#, 2));
+        assert!(nesting_exceeds(br#"]][[["#, 2));
     }
 
     /// The byte-at-a-time walk the block scan must agree with.
@@ -246,6 +266,15 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn same_as_the_byte_walk_on_dense_input(
+            bytes in proptest::collection::vec(proptest::sample::select(
+                b"[]{}\\\" a,:1".to_vec()), 0..64),
+            max in 0usize..6,
+        ) {
+            proptest::prop_assert_eq!(nesting_exceeds(&bytes, max), reference(&bytes, max));
+        }
+
         #[test]
         fn blocks_agree_with_the_byte_walk(
             len in 0usize..400,

@@ -94,6 +94,73 @@ fn arb_message() -> impl Strategy<Value = Message<'static>> {
 }
 
 /// Bytes that look like JSON often enough to reach deep into the parser.
+/// Objects and batches close to what peers send (compact, no whitespace between tokens),
+/// with near misses: odd values, escapes, whitespace, duplicates, unknown members, stray bytes.
+fn compact_frames() -> impl Strategy<Value = Vec<u8>> {
+    let key = prop_oneof![
+        Just("\"jsonrpc\""),
+        Just("\"method\""),
+        Just("\"params\""),
+        Just("\"id\""),
+        Just("\"result\""),
+        Just("\"error\""),
+        Just("\"x\""),
+        Just("\"i\\u0064\""),
+        Just("\"\""),
+    ];
+    let value = prop_oneof![
+        Just("\"2.0\""),
+        Just("\"2\\u002e0\""),
+        Just("\"1.0\""),
+        Just("\"add\""),
+        Just("\"a\tb\""),
+        Just("\"\\\"\""),
+        Just("\"é\""),
+        Just("[1,2]"),
+        Just("[1, 2]"),
+        Just("{\"a\":[{}],\"b\":\"]\"}"),
+        Just("{\"code\":-32600,\"message\":\"m\"}"),
+        Just("{\"code\":1.5,\"message\":\"m\"}"),
+        Just("[\"\\x\"]"),
+        Just("[1,]"),
+        Just("1"),
+        Just("-0"),
+        Just("01"),
+        Just("1x"),
+        Just("123456789012345678901234"),
+        Just("\"a\"\"b\""),
+        Just("\"\""),
+        Just("1.5e3"),
+        Just("18446744073709551616"),
+        Just("null"),
+        Just("true"),
+        Just("tru"),
+        Just(" 1"),
+        Just("1 "),
+        Just(""),
+    ];
+    let member = (key, value).prop_map(|(k, v)| format!("{k}:{v}"));
+    let object = prop::collection::vec(member, 0..6).prop_map(|m| format!("{{{}}}", m.join(",")));
+    let item = prop_oneof![
+        8 => object,
+        1 => Just("1".to_string()),
+        1 => Just("[]".to_string()),
+        1 => Just("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1".to_string()),
+    ];
+    let frame = prop_oneof![
+        item.clone(),
+        prop::collection::vec(item, 0..5).prop_map(|v| format!("[{}]", v.join(","))),
+    ];
+    let tail = prop_oneof![
+        6 => Just(""),
+        1 => Just(" "),
+        1 => Just(","),
+        1 => Just("}"),
+        1 => Just("\n"),
+    ];
+    (frame, tail).prop_map(|(f, t)| format!("{f}{t}").into_bytes())
+}
+
 fn jsonish_bytes() -> impl Strategy<Value = Vec<u8>> {
     let token = prop_oneof![
         Just(&b"{"[..]),
@@ -193,6 +260,12 @@ proptest! {
     #[test]
     fn jsonish_bytes_keep_the_parse_fuzz_invariants(bytes in jsonish_bytes()) {
         // Includes: the fast path agrees with the reference parse.
+        jsonrpc_proto::fuzzing::parse_target(&bytes);
+    }
+
+    #[test]
+    fn compact_frames_parse_as_the_reference_does(bytes in compact_frames()) {
+        // The compact fast path of `parse` agrees with serde_json's reading, member for member.
         jsonrpc_proto::fuzzing::parse_target(&bytes);
     }
 

@@ -488,3 +488,26 @@ fn arbitrary_garbage_never_stops_the_connection() {
     c.handle_frame(br#"{"jsonrpc":"2.0","method":"ok","id":1}"#, now);
     assert_eq!(requests(&mut c).len(), 1);
 }
+
+#[test]
+fn nesting_limit_is_the_same_for_compact_and_spaced_frames() {
+    for (depth, too_deep) in [(128, false), (129, true)] {
+        // The batch array and its object are two levels; params make up the rest.
+        let params = format!("{}{}", "[".repeat(depth - 2), "]".repeat(depth - 2));
+        let compact = format!(r#"[{{"jsonrpc":"2.0","method":"m","params":{params},"id":1}}]"#);
+        let spaced = format!(r#"[ {{"jsonrpc": "2.0","method":"m","params":{params},"id":1}}]"#);
+        for frame in [compact, spaced] {
+            let mut c = Connection::default();
+            c.handle_frame(frame.as_bytes(), Instant::now());
+            let event = c.poll_event();
+            assert_eq!(
+                matches!(event, Some(Event::ParseError(_))),
+                too_deep,
+                "depth {depth}: {event:?}"
+            );
+            if !too_deep {
+                assert!(matches!(event, Some(Event::Request(_))), "{event:?}");
+            }
+        }
+    }
+}

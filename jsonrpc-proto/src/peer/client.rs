@@ -204,7 +204,9 @@ impl Client {
         });
         let client = Client::from_shared(Arc::clone(&shared));
         let (sink, stream) = transport.split();
-        rt.spawn(Box::pin(Driver::new(shared, sink, stream, serving)));
+        let driver = Driver::new(Arc::clone(&shared), sink, stream, serving);
+        let _ = shared.direct.set(driver.sink_handle());
+        rt.spawn(Box::pin(driver));
         client
     }
 
@@ -276,7 +278,7 @@ impl Client {
         };
         match sent {
             Ok(id) => {
-                self.shared.wake();
+                self.shared.send_queued(1);
                 ResponseFuture::pending(Arc::clone(&self.shared), id.as_u64().unwrap_or(0))
             }
             Err(e) => ResponseFuture::failed(e.into()),
@@ -307,6 +309,8 @@ impl Client {
     pub fn batch(&self) -> BatchBuilder<'_> {
         BatchBuilder {
             client: self,
+            names: String::new(),
+            params: Vec::new(),
             entries: Vec::new(),
             requests: 0,
             error: None,
@@ -438,29 +442,90 @@ impl<R: DeserializeOwned> Future for ResponseFuture<R> {
 
 impl<R> Drop for ResponseFuture<R> {
     fn drop(&mut self) {
-        let Some(shared) = self.shared.take() else {
-            return;
-        };
-        let id = Id::from(self.id);
-        let mut inner = shared.lock();
-        inner.calls.remove(&self.id);
-        if inner.conn.cancel(&id) && shared.send_cancel {
-            let params = serde_json::value::to_raw_value(&serde_json::json!({ "id": self.id }));
+        if let Some(shared) = self.shared.take() {
+            forget_calls(&shared, &[self.id]);
+        }
+    }
+}
+
+/// Forgets calls whose answers nobody awaits any more (and sends `$/cancelRequest` for each
+/// when configured).
+fn forget_calls(shared: &PeerShared, ids: &[u64]) {
+    let mut inner = shared.lock();
+    for &n in ids {
+        inner.calls.remove(&n);
+        if inner.conn.cancel(&Id::from(n)) && shared.send_cancel {
+            let params = serde_json::value::to_raw_value(&serde_json::json!({ "id": n }));
             if let Ok(params) = params {
                 let _ = inner.conn.notify(CANCEL_METHOD, Some(&params));
             }
         }
-        drop(inner);
-        shared.wake();
+    }
+    drop(inner);
+    shared.wake();
+}
+
+/// The answers a sent batch awaits, collected by position under one lock per wake-up.
+/// Dropped before the last one came, it forgets the rest (as dropping a [`ResponseFuture`]
+/// does).
+struct BatchAnswers<'s> {
+    shared: &'s PeerShared,
+    ids: Vec<u64>,
+    /// Answers taken so far: `ids[..next]`.
+    next: usize,
+    results: Vec<Result<Box<RawValue>, ClientError>>,
+}
+
+impl BatchAnswers<'_> {
+    fn poll_collect(&mut self, cx: &mut TaskCx<'_>) -> Poll<()> {
+        let mut inner = self.shared.lock();
+        while let Some(&n) = self.ids.get(self.next) {
+            let result = match inner.calls.get_mut(&n) {
+                None => Err(ClientError::Closed),
+                Some(slot) => match slot.result.take() {
+                    Some(r) => r.map_err(ClientError::from),
+                    None => {
+                        if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                            slot.waker = Some(cx.waker().clone());
+                        }
+                        return Poll::Pending;
+                    }
+                },
+            };
+            inner.calls.remove(&n);
+            self.results.push(result);
+            self.next += 1;
+        }
+        Poll::Ready(())
+    }
+}
+
+impl Drop for BatchAnswers<'_> {
+    fn drop(&mut self) {
+        if self.next < self.ids.len() {
+            forget_calls(self.shared, &self.ids[self.next..]);
+        }
     }
 }
 
 /// Builds a batch; see [`Client::batch`].
 pub struct BatchBuilder<'c> {
     client: &'c Client,
-    entries: Vec<(String, Option<Box<RawValue>>, bool)>,
+    /// The method names of every entry, back to back.
+    names: String,
+    /// The serialized params of every entry, back to back.
+    params: Vec<u8>,
+    entries: Vec<BatchEntry>,
     requests: usize,
     error: Option<ClientError>,
+}
+
+/// One call of a [`BatchBuilder`]: where its name and params are in the builder's buffers.
+struct BatchEntry {
+    name_end: usize,
+    /// `None`: no params.
+    params: Option<(usize, usize)>,
+    is_request: bool,
 }
 
 impl fmt::Debug for BatchBuilder<'_> {
@@ -472,26 +537,50 @@ impl fmt::Debug for BatchBuilder<'_> {
 }
 
 impl BatchBuilder<'_> {
-    /// Adds a request; returns its position in the results.
-    pub fn request<P: Serialize>(&mut self, method: &str, params: P) -> usize {
-        match serialize_params(&params) {
-            Ok(p) => self.entries.push((method.to_owned(), p, true)),
+    /// Serializes one entry straight into the builder's buffers (no allocation per call).
+    fn push<P: Serialize>(&mut self, method: &str, params: &P, is_request: bool) {
+        let start = self.params.len();
+        // The same rules as `serialize_params`: `null` is no params; else an array or object.
+        let params = match serde_json::to_writer(&mut self.params, params) {
+            Err(e) => Err(e.to_string()),
+            Ok(()) => match self.params.get(start) {
+                Some(b'[') | Some(b'{') => Ok(Some((start, self.params.len()))),
+                _ if &self.params[start..] == b"null" => Ok(None),
+                _ => Err(format!(
+                    "params must serialize to an array or an object, not {}",
+                    String::from_utf8_lossy(&self.params[start..])
+                )),
+            },
+        };
+        match params {
+            Ok(params) => {
+                if params.is_none() {
+                    self.params.truncate(start);
+                }
+                self.names.push_str(method);
+                self.entries.push(BatchEntry {
+                    name_end: self.names.len(),
+                    params,
+                    is_request,
+                });
+            }
             Err(e) => {
+                self.params.truncate(start);
                 self.error.get_or_insert(ClientError::Params(e));
             }
         }
+    }
+
+    /// Adds a request; returns its position in the results.
+    pub fn request<P: Serialize>(&mut self, method: &str, params: P) -> usize {
+        self.push(method, &params, true);
         self.requests += 1;
         self.requests - 1
     }
 
     /// Adds a notification.
     pub fn notify<P: Serialize>(&mut self, method: &str, params: P) -> &mut Self {
-        match serialize_params(&params) {
-            Ok(p) => self.entries.push((method.to_owned(), p, false)),
-            Err(e) => {
-                self.error.get_or_insert(ClientError::Params(e));
-            }
-        }
+        self.push(method, &params, false);
         self
     }
 
@@ -503,7 +592,7 @@ impl BatchBuilder<'_> {
         }
         let shared = &self.client.shared;
         let now = shared.rt.now();
-        let futures: Vec<ResponseFuture<Box<RawValue>>> = {
+        let ids: Vec<u64> = {
             let mut inner = shared.lock();
             if inner.finished {
                 return Err(ClientError::Closed);
@@ -517,10 +606,17 @@ impl BatchBuilder<'_> {
             }
             let inner = &mut *inner;
             let mut ids = Vec::with_capacity(self.requests);
-            let mut batch = inner.conn.batch();
-            for (method, params, is_request) in &self.entries {
-                if *is_request {
-                    match batch.request(method, params.as_deref(), now, timeout) {
+            // `{"jsonrpc":"2.0","method":,"params":,"id":}` and a separator: 44 bytes, plus
+            // the id's digits.
+            let size = self.names.len() + self.params.len() + self.entries.len() * 56 + 2;
+            let mut batch = inner.conn.batch_with_capacity(size);
+            let mut name_start = 0;
+            for entry in &self.entries {
+                let method = &self.names[name_start..entry.name_end];
+                name_start = entry.name_end;
+                let params = entry.params.map(|(a, b)| &self.params[a..b]);
+                if entry.is_request {
+                    match batch.request_text(method, params, now, timeout) {
                         Ok(id) => ids.push(id.as_u64().unwrap_or(0)),
                         Err(e) => {
                             // Calls added so far are forgotten (their late answers are dropped).
@@ -532,23 +628,25 @@ impl BatchBuilder<'_> {
                         }
                     }
                 } else {
-                    batch.notify(method, params.as_deref())?;
+                    batch.notify_text(method, params)?;
                 }
             }
             batch.finish();
-            ids.into_iter()
-                .map(|n| {
-                    inner.calls.insert(n, CallSlot::default());
-                    ResponseFuture::pending(Arc::clone(shared), n)
-                })
-                .collect()
+            inner.calls.reserve(ids.len());
+            for &n in &ids {
+                inner.calls.insert(n, CallSlot::default());
+            }
+            ids
         };
-        shared.wake();
-        let mut results = Vec::with_capacity(futures.len());
-        for f in futures {
-            results.push(f.await);
-        }
-        Ok(results)
+        shared.send_queued(self.requests);
+        let mut answers = BatchAnswers {
+            shared,
+            results: Vec::with_capacity(ids.len()),
+            ids,
+            next: 0,
+        };
+        std::future::poll_fn(|cx| answers.poll_collect(cx)).await;
+        Ok(std::mem::take(&mut answers.results))
     }
 }
 

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context as TaskCx, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -18,10 +18,10 @@ use futures::{Sink, SinkExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{Event, IncomingRequest, ResponseHandle};
+use crate::connection::{Call, Event, IncomingRequest, ResponseHandle};
 use crate::error::ErrorObject;
 use crate::id::Id;
-use crate::message::Notification;
+use crate::message::{Notification, Request};
 use crate::service::{CallInfo, Context, Dispatch, Router};
 
 use super::server::ServerShared;
@@ -107,7 +107,8 @@ enum State {
 
 pub(crate) struct Driver<Si, St> {
     shared: Arc<PeerShared>,
-    sink: Si,
+    /// Shared with callers of a client ([`PeerShared::send_queued`]).
+    sink: Arc<Mutex<Si>>,
     stream: St,
     /// Answers and server pushes: written first; input is not read while this is long.
     outbox: VecDeque<Bytes>,
@@ -142,6 +143,11 @@ pub(crate) struct Driver<Si, St> {
     pending_out: usize,
     /// Server side: the largest result sent (`ServerConfig::max_response_size`).
     max_response: usize,
+}
+
+fn lock_sink<Si>(sink: &Mutex<Si>) -> MutexGuard<'_, Si> {
+    // A panic while writing cannot leave the sink in a state worse than a failed write.
+    sink.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Replaces a result larger than `max` bytes by a -32603 error that says so.
@@ -193,7 +199,7 @@ impl<Si, St> Driver<Si, St> {
         let last_activity = shared.rt.now();
         Driver {
             shared,
-            sink,
+            sink: Arc::new(Mutex::new(sink)),
             stream,
             outbox: VecDeque::new(),
             local_out: VecDeque::new(),
@@ -222,6 +228,25 @@ impl<Si, St> Driver<Si, St> {
         }
     }
 
+    /// The sending half, to share with callers ([`PeerShared::direct`]).
+    pub(crate) fn sink_handle(&self) -> Arc<Mutex<Si>> {
+        Arc::clone(&self.sink)
+    }
+
+    /// Tells callers whether they may write their own frames now (clients only): only while
+    /// open with nothing queued or unflushed here.
+    fn publish_busy(&self) {
+        if self.shared.direct.get().is_some() {
+            let busy = self.state != State::Open
+                || !self.outbox.is_empty()
+                || !self.local_out.is_empty()
+                || self.flush_needed;
+            let mut inner = self.shared.lock();
+            inner.driver_busy = busy;
+            inner.timer_at = self.timer.as_ref().map(|(at, _)| *at);
+        }
+    }
+
     fn server(&self) -> Option<&ServerShared> {
         self.serving.as_ref().and_then(|s| s.server.as_deref())
     }
@@ -229,6 +254,12 @@ impl<Si, St> Driver<Si, St> {
     /// Takes new frames from the connection and pushes from handles; notes close requests.
     fn sync(&mut self) {
         let mut inner = self.shared.lock();
+        // Frames taken below are written before any caller writes its own.
+        inner.driver_busy = true;
+        if inner.flush_requested {
+            inner.flush_requested = false;
+            self.flush_needed = true;
+        }
         while let Some(frame) = inner.conn.poll_transmit() {
             self.local_out.push_back(frame);
         }
@@ -280,6 +311,7 @@ impl<Si, St> Driver<Si, St> {
 
     fn close_conn(&mut self) {
         let mut inner = self.shared.lock();
+        inner.driver_busy = true;
         inner.conn.close();
         inner.drain_events(&mut self.wake, &mut self.events);
         while let Some(frame) = inner.conn.poll_transmit() {
@@ -352,7 +384,12 @@ where
 {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<()> {
-        self.get_mut().poll_drive(cx)
+        let this = self.get_mut();
+        let poll = this.poll_drive(cx);
+        if poll.is_pending() {
+            this.publish_busy();
+        }
+        poll
     }
 }
 
@@ -364,14 +401,18 @@ where
     /// Writes queued frames while the sink accepts them, then flushes once.
     fn poll_write(&mut self, cx: &mut TaskCx<'_>) -> Result<bool, TransportError> {
         let mut progress = false;
+        if self.outbox.is_empty() && self.local_out.is_empty() && !self.flush_needed {
+            return Ok(false);
+        }
+        let mut sink = lock_sink(&self.sink);
         while !self.outbox.is_empty() || !self.local_out.is_empty() {
-            match self.sink.poll_ready_unpin(cx) {
+            match sink.poll_ready_unpin(cx) {
                 Poll::Ready(Ok(())) => {
                     let frame = match self.outbox.pop_front() {
                         Some(f) => f,
                         None => self.local_out.pop_front().expect("checked non-empty"),
                     };
-                    self.sink.start_send_unpin(frame)?;
+                    sink.start_send_unpin(frame)?;
                     self.flush_needed = true;
                     progress = true;
                 }
@@ -383,7 +424,7 @@ where
             self.last_activity = self.shared.rt.now();
         }
         if self.flush_needed {
-            match self.sink.poll_flush_unpin(cx) {
+            match sink.poll_flush_unpin(cx) {
                 Poll::Ready(Ok(())) => self.flush_needed = false,
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => {}
@@ -432,8 +473,7 @@ where
     }
 
     /// Starts an incoming request; answers it at once when the handler is ready at once.
-    fn start_request(&mut self, cx: &mut TaskCx<'_>, call: IncomingRequest) {
-        let IncomingRequest { request, handle } = call;
+    fn start_request(&mut self, cx: &mut TaskCx<'_>, request: Request<'_>, handle: ResponseHandle) {
         let Some(serving) = &self.serving else {
             self.answers
                 .push((handle, Err(ErrorObject::method_not_found())));
@@ -448,14 +488,14 @@ where
             .is_some()
             .then(|| Box::<str>::from(&*request.method));
         let timeout = serving.timeout;
-        match serving.router.dispatch(&serving.ctx, request) {
+        match serving.router.dispatch_ref(&serving.ctx, request) {
             Dispatch::Ready(r) => self.answers.push((handle, r)),
             Dispatch::Pending(fut) => {
                 let mut fut = AssertUnwindSafe(fut).catch_unwind();
                 let work = if serving.spawn_calls {
-                    let (remote, handle) = fut.remote_handle();
+                    let (remote, outcome) = fut.remote_handle();
                     self.shared.rt.spawn(Box::pin(remote));
-                    Work::Spawned(handle)
+                    Work::Spawned(outcome)
                 } else {
                     match fut.poll_unpin(cx) {
                         Poll::Ready(Ok(r)) => {
@@ -620,6 +660,7 @@ where
         }
         let n = self.answers.len();
         let mut inner = self.shared.lock();
+        inner.driver_busy = true;
         // Pushes made by handlers before they returned go out before their answers.
         while self.outbox.len() < OUTBOX_HIGH {
             match inner.pushes.pop_front() {
@@ -657,7 +698,15 @@ where
         ]
         .into_iter()
         .flatten()
-        .min();
+        .min()
+        // With nothing to wait for, a timer not yet fired stays armed: a client's caller that
+        // writes its own call (without waking this task) relies on it when its deadline is
+        // later (`PeerShared::send_queued`); an early wake-up is harmless.
+        .or(self
+            .timer
+            .as_ref()
+            .filter(|_| self.shared.direct.get().is_some())
+            .map(|(at, _)| *at));
         let Some(target) = target else {
             self.timer = None;
             return false;
@@ -745,14 +794,17 @@ where
                     progress = true;
                     let now = self.shared.rt.now();
                     self.last_activity = now;
+                    // The frame's calls, borrowed from it: started once the lock is released.
+                    let mut calls = Vec::new();
                     {
                         let mut inner = self.shared.lock();
+                        inner.driver_busy = true;
                         // Frames queued before are this side's own calls; those after
                         // are error answers to malformed input.
                         while let Some(frame) = inner.conn.poll_transmit() {
                             self.local_out.push_back(frame);
                         }
-                        inner.conn.handle_frame(&frame, now);
+                        inner.conn.handle_frame_calls(&frame, now, &mut calls);
                         inner.drain_events(&mut self.wake, &mut self.events);
                         while let Some(frame) = inner.conn.poll_transmit() {
                             self.outbox.push_back(frame);
@@ -765,12 +817,22 @@ where
                     let mut events = std::mem::take(&mut self.events);
                     for ev in events.drain(..) {
                         match ev {
-                            Event::Request(call) => self.start_request(cx, call),
+                            Event::Request(IncomingRequest { request, handle }) => {
+                                self.start_request(cx, request, handle)
+                            }
                             Event::Notification(n) => self.start_notification(cx, n),
                             _ => {}
                         }
                     }
                     self.events = events;
+                    for call in calls {
+                        match call {
+                            Call::Request(request, handle) => {
+                                self.start_request(cx, request, handle)
+                            }
+                            Call::Notification(n) => self.start_notification(cx, n.into_owned()),
+                        }
+                    }
                 }
                 Poll::Ready(Some(Err(e))) => {
                     tracing::debug!(error = %e, "transport failed; closing the connection");
@@ -804,7 +866,8 @@ where
             if self.state == State::Closing {
                 progress |= self.poll_timer(cx);
                 if self.outbox.is_empty() && self.local_out.is_empty() && !self.flush_needed {
-                    if self.sink.poll_close_unpin(cx).is_pending() && self.deadline.is_some() {
+                    let closed = lock_sink(&self.sink).poll_close_unpin(cx);
+                    if closed.is_pending() && self.deadline.is_some() {
                         return Poll::Pending;
                     }
                     self.finish();

@@ -2,12 +2,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::task::Waker;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context as TaskCx, Poll, Waker};
 
 use bytes::Bytes;
 use futures::channel::mpsc;
-use futures::task::AtomicWaker;
+use futures::task::{noop_waker_ref, AtomicWaker};
+use futures::{Sink, SinkExt};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -16,6 +17,7 @@ use crate::message::{write_call, Notification};
 use crate::service::PushError;
 
 use super::rt::{Rt, Signal};
+use super::TransportError;
 
 /// The method of the LSP-style cancellation notification.
 pub(crate) const CANCEL_METHOD: &str = "$/cancelRequest";
@@ -49,6 +51,14 @@ pub(crate) struct Inner {
     pub(crate) abort_requested: bool,
     /// The driver has ended: nothing will be sent or received any more.
     pub(crate) finished: bool,
+    /// The driver may hold frames not yet written (or an unfinished flush), or is not open:
+    /// a caller must not write its own frame ahead of them ([`PeerShared::send_queued`]).
+    pub(crate) driver_busy: bool,
+    /// A caller wrote a frame that is not flushed yet: the driver finishes the flush.
+    pub(crate) flush_requested: bool,
+    /// When the driver's timer fires (published with `driver_busy`): a caller that wrote its
+    /// own call with an earlier deadline must wake the driver to move the timer.
+    pub(crate) timer_at: Option<std::time::Instant>,
 }
 
 impl Inner {
@@ -136,6 +146,46 @@ pub(crate) struct PeerShared {
     pub(crate) close_when_unused: bool,
     pub(crate) finished: AtomicBool,
     pub(crate) done: Signal,
+    /// The transport's sending half, shared with the driver (clients only): a caller writes
+    /// its frame through it when the driver holds none, instead of waking the driver task
+    /// (a thread hop when the caller runs on another thread).
+    pub(crate) direct: OnceLock<Arc<Mutex<dyn DirectSink>>>,
+}
+
+/// A transport's sending half, as a caller uses it to write a frame without waiting.
+pub(crate) trait DirectSink: Send {
+    /// `poll_ready` without a waker to wake: Pending means "leave it to the driver".
+    fn ready_now(&mut self) -> bool;
+    /// Sends one frame and tries to flush it.
+    fn send_now(&mut self, frame: Bytes) -> Sent;
+}
+
+/// How [`DirectSink::send_now`] went.
+pub(crate) enum Sent {
+    /// Written and flushed.
+    Flushed,
+    /// Taken, but the flush must wait: the driver finishes it.
+    Unflushed,
+    /// The transport failed: the connection ends, as when the driver's own write fails.
+    Failed,
+}
+
+impl<S: Sink<Bytes, Error = TransportError> + Send + Unpin> DirectSink for S {
+    fn ready_now(&mut self) -> bool {
+        let mut cx = TaskCx::from_waker(noop_waker_ref());
+        matches!(self.poll_ready_unpin(&mut cx), Poll::Ready(Ok(())))
+    }
+    fn send_now(&mut self, frame: Bytes) -> Sent {
+        let mut cx = TaskCx::from_waker(noop_waker_ref());
+        if self.start_send_unpin(frame).is_err() {
+            return Sent::Failed;
+        }
+        match self.poll_flush_unpin(&mut cx) {
+            Poll::Ready(Ok(())) => Sent::Flushed,
+            Poll::Ready(Err(_)) => Sent::Failed,
+            Poll::Pending => Sent::Unflushed,
+        }
+    }
 }
 
 impl PeerShared {
@@ -162,6 +212,9 @@ impl PeerShared {
                 close_requested: false,
                 abort_requested: false,
                 finished: false,
+                driver_busy: true,
+                flush_requested: false,
+                timer_at: None,
             }),
             waker: AtomicWaker::new(),
             rt,
@@ -172,6 +225,7 @@ impl PeerShared {
             close_when_unused,
             finished: AtomicBool::new(false),
             done: Signal::default(),
+            direct: OnceLock::new(),
         }
     }
 
@@ -184,6 +238,68 @@ impl PeerShared {
     /// Wakes the driver.
     pub(crate) fn wake(&self) {
         self.waker.wake();
+    }
+
+    /// After a caller queued one frame holding `calls` requests: writes it through the
+    /// transport at once when no other call is in flight (then the driver task may be asleep,
+    /// and waking it can cost a thread hop), the driver holds no frame that must go first and
+    /// the transport takes it without waiting; else wakes the driver to write it (with others
+    /// queued meanwhile, in one flush).
+    pub(crate) fn send_queued(&self, calls: usize) {
+        if !self.write_direct(calls) {
+            self.wake();
+        }
+    }
+
+    fn write_direct(&self, calls: usize) -> bool {
+        let Some(sink) = self.direct.get() else {
+            return false;
+        };
+        // Busy: the driver is writing, or another caller is; the driver will write this one.
+        let Ok(mut sink) = sink.try_lock() else {
+            return false;
+        };
+        if !sink.ready_now() {
+            return false;
+        }
+        let (frame, timer_late) = {
+            let mut inner = self.lock();
+            // Exactly one queued frame (this caller's) and none held by the driver: writing it
+            // now keeps the order of frames.
+            if inner.driver_busy
+                || inner.finished
+                || inner.close_requested
+                || inner.conn.transmit_len() != 1
+                || inner.conn.pending() != calls
+            {
+                return false;
+            }
+            let Some(frame) = inner.conn.poll_transmit() else {
+                return false;
+            };
+            // The driver's timer must fire by the earliest deadline of the calls pending.
+            let timer_late = match (inner.conn.poll_timeout(), inner.timer_at) {
+                (Some(deadline), Some(at)) => deadline < at,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            (frame, timer_late)
+        };
+        let sent = sink.send_now(frame);
+        drop(sink);
+        match sent {
+            Sent::Flushed if !timer_late => {}
+            Sent::Flushed => self.wake(),
+            Sent::Unflushed => {
+                self.lock().flush_requested = true;
+                self.wake();
+            }
+            Sent::Failed => {
+                tracing::debug!("transport write failed; closing the connection");
+                self.request_abort();
+            }
+        }
+        true
     }
 
     /// Queues an already serialized notification frame for this connection (bounded).

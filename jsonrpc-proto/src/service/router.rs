@@ -325,6 +325,19 @@ impl Router {
                     .boxed(),
             );
         }
+        self.dispatch_unhooked(ctx, req)
+    }
+
+    /// [`Router::dispatch`] of a request borrowed from its frame: copied only when hooks or
+    /// the handler need it owned.
+    pub(crate) fn dispatch_ref(&self, ctx: &Context, req: Request<'_>) -> Dispatch {
+        if self.inner.hooks.is_some() {
+            return self.dispatch(ctx, req.into_owned());
+        }
+        self.dispatch_unhooked(ctx, req)
+    }
+
+    fn dispatch_unhooked(&self, ctx: &Context, req: Request<'_>) -> Dispatch {
         let Request { id, method, params } = req;
         match self.lookup(&method) {
             Some(Entry::Method(h)) => guard(|| {

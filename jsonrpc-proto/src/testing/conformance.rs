@@ -298,8 +298,31 @@ pub async fn batches<C: Connector>(c: &C) {
         other => panic!("expected the application error, got {other:?}"),
     }
     assert_eq!(results[third].as_ref().expect("third").get(), "30");
+    // Params that are not an array or object: the batch is not sent at all.
+    let mut bad = client.batch();
+    bad.request("add", [1, 2]);
+    bad.notify("bump", json!({"by": 10}));
+    bad.request("add", 5);
+    match bad.send().await {
+        Err(ClientError::Params(m)) => assert!(m.ends_with("not 5"), "{m}"),
+        other => panic!("expected a params error, got {other:?}"),
+    }
     let n: i64 = client.request("count", ()).await.expect("count");
     assert_eq!(n, 10);
+    // A batch whose answers are no longer awaited is forgotten, answered and unanswered
+    // calls alike.
+    let mut waits = client.batch();
+    waits.request("add", [1, 1]);
+    waits.request("sleep", ());
+    let mut sent = Box::pin(waits.send());
+    assert!(futures::poll!(&mut sent).is_pending());
+    drop(sent);
+    assert_eq!(client.pending(), 0);
+    let s: i64 = client
+        .request("add", [2, 3])
+        .await
+        .expect("alive after a dropped batch");
+    assert_eq!(s, 5);
 }
 
 /// Every error code: -32601, -32602, -32603 (panic, the connection lives), application
