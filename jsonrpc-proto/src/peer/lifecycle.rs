@@ -3,11 +3,14 @@
 //! and a forced stop when the grace period is over.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::future::{self, Either};
+use futures::future::{self, Either, FutureExt};
+use futures::stream::{self, PollNext, StreamExt};
 
 use super::rt::Signal;
 use super::Runtime;
@@ -36,6 +39,19 @@ impl std::fmt::Debug for Lifecycle {
 }
 
 struct AliveGuard(Arc<Inner>);
+
+/// Completes once [`Lifecycle::force`] was called.
+struct Forced(Arc<Inner>);
+
+impl Future for Forced {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let inner = &*self.0;
+        inner
+            .signal
+            .poll_until(cx, || inner.force.load(Ordering::SeqCst))
+    }
+}
 
 impl Drop for AliveGuard {
     fn drop(&mut self) {
@@ -83,22 +99,24 @@ impl Lifecycle {
     }
 
     /// Wraps `task` so that it counts as alive until it ends, and ends at [`Lifecycle::force`].
+    ///
+    /// Built from combinators rather than an `async` block: an `async` block would keep `task`
+    /// twice (the captured value and the pinned copy it is polled in), doubling the memory of
+    /// every connection task.
     pub fn track<F>(&self, task: F) -> impl Future<Output = ()> + Send + 'static
     where
         F: Future<Output = ()> + Send + 'static,
     {
         self.inner.alive.fetch_add(1, Ordering::SeqCst);
         let guard = AliveGuard(Arc::clone(&self.inner));
-        async move {
-            let inner = Arc::clone(&guard.0);
-            let forced = inner
-                .signal
-                .wait_until(|| inner.force.load(Ordering::SeqCst));
-            futures::pin_mut!(task);
-            futures::pin_mut!(forced);
-            future::select(task, forced).await;
-            drop(guard);
-        }
+        let forced = Forced(Arc::clone(&self.inner));
+        // The task is polled first, then the force flag; the first to end ends both.
+        stream::select_with_strategy(stream::once(task), stream::once(forced), |_: &mut ()| {
+            PollNext::Left
+        })
+        .take(1)
+        .for_each(|()| future::ready(()))
+        .map(move |()| drop(guard))
     }
 
     /// Graceful stop: asks for a shutdown, waits until no tracked task is alive or `grace` has
