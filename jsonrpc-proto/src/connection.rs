@@ -170,6 +170,16 @@ pub enum Event {
     ParseError(ParseError),
 }
 
+/// Queues `item`, allocating room for exactly one the first time: most connections never hold
+/// more than one event or frame at a time, and an idle connection keeps its queues' capacity
+/// (the default first allocation is four slots). Growth beyond is the usual doubling.
+pub(crate) fn push_lean<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.capacity() == 0 {
+        queue.reserve_exact(1);
+    }
+    queue.push_back(item);
+}
+
 /// A fast hasher for the connection's own integer keys (no outside input reaches it).
 #[derive(Default)]
 pub(crate) struct U64Hasher(u64);
@@ -277,16 +287,19 @@ impl Connection {
                 crate::limits::DEFAULT_MAX_DEPTH
             ));
             self.reply(None, &Id::Null, Err(&error));
-            self.events.push_back(Event::ParseError(ParseError(format!(
-                "nesting deeper than {} levels",
-                crate::limits::DEFAULT_MAX_DEPTH
-            ))));
+            push_lean(
+                &mut self.events,
+                Event::ParseError(ParseError(format!(
+                    "nesting deeper than {} levels",
+                    crate::limits::DEFAULT_MAX_DEPTH
+                ))),
+            );
             return;
         }
         match parse(frame) {
             Err(e) => {
                 self.reply(None, &Id::Null, Err(&ErrorObject::parse_error()));
-                self.events.push_back(Event::ParseError(e));
+                push_lean(&mut self.events, Event::ParseError(e));
             }
             Ok(Incoming::Single(entry)) => self.handle_entry(entry, None),
             Ok(Incoming::Batch(entries)) if entries.len() > self.config.max_batch_len => {
@@ -296,11 +309,14 @@ impl Connection {
                     self.config.max_batch_len
                 ));
                 self.reply(None, &Id::Null, Err(&error));
-                self.events.push_back(Event::Invalid(Invalid {
-                    id: Id::Null,
-                    kind: InvalidKind::Request,
-                    reason: "batch exceeds Config::max_batch_len",
-                }));
+                push_lean(
+                    &mut self.events,
+                    Event::Invalid(Invalid {
+                        id: Id::Null,
+                        kind: InvalidKind::Request,
+                        reason: "batch exceeds Config::max_batch_len",
+                    }),
+                );
             }
             Ok(Incoming::Batch(entries)) => {
                 let key = self.next_batch;
@@ -339,28 +355,33 @@ impl Connection {
                 if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
                     b.outstanding += 1;
                 }
-                self.events.push_back(Event::Request(IncomingRequest {
-                    request: request.into_owned(),
-                    handle: ResponseHandle { key },
-                }));
+                push_lean(
+                    &mut self.events,
+                    Event::Request(IncomingRequest {
+                        request: request.into_owned(),
+                        handle: ResponseHandle { key },
+                    }),
+                );
             }
             Ok(Message::Notification(n)) => {
-                self.events.push_back(Event::Notification(n.into_owned()));
+                push_lean(&mut self.events, Event::Notification(n.into_owned()));
             }
             Ok(Message::Response(response)) => self.handle_response(response),
             Err(invalid) => {
                 if invalid.kind == InvalidKind::Request {
                     self.reply(batch, &invalid.id, Err(&invalid.error()));
                 }
-                self.events.push_back(Event::Invalid(invalid));
+                push_lean(&mut self.events, Event::Invalid(invalid));
             }
         }
     }
 
     fn handle_response(&mut self, response: Response<'_>) {
         let Some(n) = response.id.as_u64() else {
-            self.events
-                .push_back(Event::UnmatchedResponse(response.into_owned()));
+            push_lean(
+                &mut self.events,
+                Event::UnmatchedResponse(response.into_owned()),
+            );
             return;
         };
         match self.pending.remove(&n) {
@@ -373,17 +394,21 @@ impl Connection {
                     Ok(raw) => Ok(raw.into_owned()),
                     Err(e) => Err(CallError::Remote(e)),
                 };
-                self.events.push_back(Event::Response {
-                    id: response.id,
-                    result,
-                });
+                push_lean(
+                    &mut self.events,
+                    Event::Response {
+                        id: response.id,
+                        result,
+                    },
+                );
             }
             None if self.cancelled.remove(&n) => {
                 // A late answer to a call the caller gave up on: dropped quietly.
             }
-            None => self
-                .events
-                .push_back(Event::UnmatchedResponse(response.into_owned())),
+            None => push_lean(
+                &mut self.events,
+                Event::UnmatchedResponse(response.into_owned()),
+            ),
         }
     }
 
@@ -395,14 +420,14 @@ impl Connection {
         }
         let mut out = Vec::with_capacity(64);
         write_response(&mut out, id, result);
-        self.transmit.push_back(Bytes::from(out));
+        push_lean(&mut self.transmit, Bytes::from(out));
     }
 
     fn maybe_finish_batch(&mut self, key: u64) {
         if self.batches.get(&key).is_some_and(|b| b.outstanding == 0) {
             if let Some(state) = self.batches.remove(&key) {
                 if let Some(array) = state.writer.finish() {
-                    self.transmit.push_back(Bytes::from(array));
+                    push_lean(&mut self.transmit, Bytes::from(array));
                 }
             }
         }
@@ -490,7 +515,7 @@ impl Connection {
         let id = Id::from(n);
         let mut out = Vec::with_capacity(48 + method.len() + params.map_or(0, |p| p.get().len()));
         write_call(&mut out, method, params, Some(&id));
-        self.transmit.push_back(Bytes::from(out));
+        push_lean(&mut self.transmit, Bytes::from(out));
         Ok(id)
     }
 
@@ -501,7 +526,7 @@ impl Connection {
         }
         let mut out = Vec::with_capacity(40 + method.len() + params.map_or(0, |p| p.get().len()));
         write_call(&mut out, method, params, None);
-        self.transmit.push_back(Bytes::from(out));
+        push_lean(&mut self.transmit, Bytes::from(out));
         Ok(())
     }
 
@@ -575,10 +600,13 @@ impl Connection {
             if self.pending.get(&n) == Some(&Some(at)) {
                 self.pending.remove(&n);
                 self.pending_with_deadline -= 1;
-                self.events.push_back(Event::Response {
-                    id: Id::from(n),
-                    result: Err(CallError::TimedOut),
-                });
+                push_lean(
+                    &mut self.events,
+                    Event::Response {
+                        id: Id::from(n),
+                        result: Err(CallError::TimedOut),
+                    },
+                );
             }
         }
     }
@@ -594,10 +622,13 @@ impl Connection {
         let mut ids: Vec<u64> = self.pending.drain().map(|(n, _)| n).collect();
         ids.sort_unstable();
         for n in ids {
-            self.events.push_back(Event::Response {
-                id: Id::from(n),
-                result: Err(CallError::Closed),
-            });
+            push_lean(
+                &mut self.events,
+                Event::Response {
+                    id: Id::from(n),
+                    result: Err(CallError::Closed),
+                },
+            );
         }
         self.pending_with_deadline = 0;
         self.timers.clear();
@@ -689,7 +720,7 @@ impl Drop for OutgoingBatch<'_> {
         }
         let mut buf = std::mem::take(&mut self.buf);
         buf.push(b']');
-        self.conn.transmit.push_back(Bytes::from(buf));
+        push_lean(&mut self.conn.transmit, Bytes::from(buf));
     }
 }
 

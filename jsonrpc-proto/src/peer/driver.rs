@@ -18,7 +18,7 @@ use futures::{Sink, SinkExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{Event, IncomingRequest, ResponseHandle};
+use crate::connection::{push_lean, Event, IncomingRequest, ResponseHandle};
 use crate::error::ErrorObject;
 use crate::id::Id;
 use crate::message::Notification;
@@ -203,6 +203,14 @@ impl<Si, St> Driver<Si, St> {
         }
     }
 
+    /// Collects an answer (room for exactly one the first time, as [`push_lean`]).
+    fn answer(&mut self, handle: ResponseHandle, result: CallResult) {
+        if self.answers.capacity() == 0 {
+            self.answers.reserve_exact(1);
+        }
+        self.answers.push((handle, result));
+    }
+
     fn server(&self) -> Option<&ServerShared> {
         self.serving.as_ref().and_then(|s| s.server.as_deref())
     }
@@ -211,11 +219,11 @@ impl<Si, St> Driver<Si, St> {
     fn sync(&mut self) {
         let mut inner = self.shared.lock();
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.local_out.push_back(frame);
+            push_lean(&mut self.local_out, frame);
         }
         while self.outbox.len() < OUTBOX_HIGH {
             match inner.pushes.pop_front() {
-                Some(frame) => self.outbox.push_back(frame),
+                Some(frame) => push_lean(&mut self.outbox, frame),
                 None => break,
             }
         }
@@ -264,7 +272,7 @@ impl<Si, St> Driver<Si, St> {
         inner.conn.close();
         inner.drain_events(&mut self.wake, &mut self.events);
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.outbox.push_back(frame);
+            push_lean(&mut self.outbox, frame);
         }
         // Calls registered but never answered (e.g. raced with the close) end too.
         for slot in inner.calls.values_mut() {
@@ -430,17 +438,17 @@ where
             .then(|| Box::<str>::from(&*request.method));
         let timeout = serving.timeout;
         match serving.router.dispatch(&serving.ctx, request) {
-            Dispatch::Ready(r) => self.answers.push((handle, r)),
+            Dispatch::Ready(r) => self.answer(handle, r),
             Dispatch::Pending(fut) => {
                 let mut fut = AssertUnwindSafe(fut).catch_unwind();
                 match fut.poll_unpin(cx) {
-                    Poll::Ready(Ok(r)) => self.answers.push((handle, r)),
+                    Poll::Ready(Ok(r)) => self.answer(handle, r),
                     Poll::Ready(Err(panic)) => {
                         let e = crate::service::router_panicked(
                             keep_method.as_deref().unwrap_or("(handler)"),
                             &*panic,
                         );
-                        self.answers.push((handle, Err(e)));
+                        self.answer(handle, Err(e));
                     }
                     Poll::Pending => {
                         let (abort, reg) = AbortHandle::new_pair();
@@ -532,7 +540,7 @@ where
                 hooks.after_request(&info, Err(&error), elapsed);
             }
         }
-        self.answers.push((handle, Err(error)));
+        self.answer(handle, Err(error));
     }
 
     /// Polls running handlers and the notification queue; collects answers.
@@ -550,7 +558,7 @@ where
                     }
                     Err(Aborted) => Err(ErrorObject::request_cancelled()),
                 };
-                self.answers.push((handle, result));
+                self.answer(handle, result);
             }
             self.free_slot(key);
         }
@@ -595,12 +603,12 @@ where
         // Pushes made by handlers before they returned go out before their answers.
         while self.outbox.len() < OUTBOX_HIGH {
             match inner.pushes.pop_front() {
-                Some(frame) => self.outbox.push_back(frame),
+                Some(frame) => push_lean(&mut self.outbox, frame),
                 None => break,
             }
         }
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.local_out.push_back(frame);
+            push_lean(&mut self.local_out, frame);
         }
         let max = self.max_response;
         for (handle, result) in self.answers.drain(..) {
@@ -610,7 +618,7 @@ where
             }
         }
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.outbox.push_back(frame);
+            push_lean(&mut self.outbox, frame);
         }
         self.in_flight = inner.conn.in_flight();
         drop(inner);
@@ -722,12 +730,12 @@ where
                         // Frames queued before are this side's own calls; those after
                         // are error answers to malformed input.
                         while let Some(frame) = inner.conn.poll_transmit() {
-                            self.local_out.push_back(frame);
+                            push_lean(&mut self.local_out, frame);
                         }
                         inner.conn.handle_frame(&frame, now);
                         inner.drain_events(&mut self.wake, &mut self.events);
                         while let Some(frame) = inner.conn.poll_transmit() {
-                            self.outbox.push_back(frame);
+                            push_lean(&mut self.outbox, frame);
                         }
                         self.in_flight = inner.conn.in_flight();
                     }
