@@ -20,11 +20,7 @@ struct Inner {
     shutdown: AtomicBool,
     force: AtomicBool,
     alive: AtomicUsize,
-    /// Shutdown and force: watched by every tracked task and accept loop.
     signal: Signal,
-    /// A tracked task ended: watched only by [`Lifecycle::finish`] (on the shared signal, every
-    /// ending connection woke every other one).
-    ended: Signal,
 }
 
 /// Shutdown flag, live-task count and forced stop of a server. Cheap to clone.
@@ -60,7 +56,7 @@ impl Future for Forced {
 impl Drop for AliveGuard {
     fn drop(&mut self) {
         self.0.alive.fetch_sub(1, Ordering::SeqCst);
-        self.0.ended.notify_all();
+        self.0.signal.notify_all();
     }
 }
 
@@ -129,7 +125,7 @@ impl Lifecycle {
         self.shutdown();
         let inner = &self.inner;
         let idle = inner
-            .ended
+            .signal
             .wait_until(|| inner.alive.load(Ordering::SeqCst) == 0);
         let timer = runtime.sleep_until(runtime.now() + grace);
         futures::pin_mut!(idle);
