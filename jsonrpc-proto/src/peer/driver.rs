@@ -98,7 +98,9 @@ pub(crate) struct Driver<Si, St> {
     local_out: VecDeque<Bytes>,
     flush_needed: bool,
     serving: Option<Serving>,
-    running: FuturesUnordered<Running>,
+    /// Handlers that did not finish at once; created on the first (a connection whose handlers
+    /// all answer at once never pays for it).
+    running: Option<FuturesUnordered<Running>>,
     slots: Vec<Slot>,
     free: Vec<usize>,
     deadlines: VecDeque<(Instant, usize, u32)>,
@@ -180,7 +182,7 @@ impl<Si, St> Driver<Si, St> {
             local_out: VecDeque::new(),
             flush_needed: false,
             serving,
-            running: FuturesUnordered::new(),
+            running: None,
             slots: Vec::new(),
             free: Vec::new(),
             deadlines: VecDeque::new(),
@@ -209,6 +211,13 @@ impl<Si, St> Driver<Si, St> {
             self.answers.reserve_exact(1);
         }
         self.answers.push((handle, result));
+    }
+
+    fn no_running(&self) -> bool {
+        match &self.running {
+            Some(running) => running.is_empty(),
+            None => true,
+        }
     }
 
     fn server(&self) -> Option<&ServerShared> {
@@ -293,7 +302,7 @@ impl<Si, St> Driver<Si, St> {
 
     fn drop_running(&mut self) {
         let unanswered = self.slots.iter().filter(|s| s.handle.is_some()).count();
-        self.running = FuturesUnordered::new();
+        self.running = None;
         self.slots.clear();
         self.free.clear();
         self.deadlines.clear();
@@ -454,7 +463,8 @@ where
                         let (abort, reg) = AbortHandle::new_pair();
                         let now = self.shared.rt.now();
                         let (key, gen) = self.alloc_slot(handle, abort, now, keep_method);
-                        self.running.push(Running {
+                        let running = self.running.get_or_insert_with(FuturesUnordered::new);
+                        running.push(Running {
                             key,
                             fut: Abortable::new(fut, reg),
                         });
@@ -546,7 +556,9 @@ where
     /// Polls running handlers and the notification queue; collects answers.
     fn poll_handlers(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let mut progress = false;
-        while let Poll::Ready(Some((key, outcome))) = self.running.poll_next_unpin(cx) {
+        while let Some(Poll::Ready(Some((key, outcome)))) =
+            self.running.as_mut().map(|r| r.poll_next_unpin(cx))
+        {
             progress = true;
             let handle = self.slots.get_mut(key).and_then(|s| s.handle.take());
             if let Some(handle) = handle {
@@ -703,7 +715,7 @@ where
         let quiet = self.state == State::Open
             && self.in_flight == 0
             && self.pending_out == 0
-            && self.running.is_empty()
+            && self.no_running()
             && self.notes.is_empty()
             && self.note_current.is_none();
         quiet.then(|| self.last_activity + idle)
@@ -802,7 +814,7 @@ where
             }
             progress |= self.poll_timer(cx);
             if self.state == State::Draining
-                && self.running.is_empty()
+                && self.no_running()
                 && self.notes.is_empty()
                 && self.note_current.is_none()
             {
