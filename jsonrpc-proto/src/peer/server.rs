@@ -250,7 +250,8 @@ impl Server {
     /// Registers the client (for [`ServerHandle::notify_client`] / `broadcast`) and runs
     /// `on_connect` / `on_disconnect`. Requests of the connection run concurrently, bounded by
     /// `connection.max_in_flight` (input is not read while at the limit); notifications run
-    /// one after another in arrival order.
+    /// one after another in arrival order. The transport is split when this is called; the
+    /// client is registered when the returned future is first polled.
     pub fn serve<T: Transport>(&self, transport: T) -> impl Future<Output = ()> + Send + '_ {
         // Split at once and register and build the driver on the first poll, without an
         // `async` block: what an idle connection's task keeps is then the driver and little
@@ -261,7 +262,7 @@ impl Server {
         future::lazy(move |_| self.open(info, sink, stream)).flatten()
     }
 
-    /// Registers a new connection and builds its driver; `None` when it is refused.
+    /// Registers a new connection and builds its driver; ready at once when it is refused.
     fn open<Si, St>(&self, transport: TransportInfo, sink: Si, stream: St) -> Served<'_, Si, St> {
         let shared = &self.inner;
         if shared.shutting_down.load(Ordering::SeqCst) {
