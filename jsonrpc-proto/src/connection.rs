@@ -181,6 +181,16 @@ pub enum Event {
     ParseError(ParseError),
 }
 
+/// Queues `item`, allocating room for exactly one the first time: most connections never hold
+/// more than one event or frame at a time, and an idle connection keeps its queues' capacity
+/// (the default first allocation is four slots). Growth beyond is the usual doubling.
+pub(crate) fn push_lean<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.capacity() == 0 {
+        queue.reserve_exact(1);
+    }
+    queue.push_back(item);
+}
+
 /// A fast hasher for the connection's own integer keys (no outside input reaches it).
 #[derive(Default)]
 pub(crate) struct U64Hasher(u64);
@@ -319,7 +329,7 @@ impl Connection {
         match parsed {
             Err(e) => {
                 self.reply(None, &Id::Null, Err(&ErrorObject::parse_error()));
-                self.events.push_back(Event::ParseError(e));
+                push_lean(&mut self.events, Event::ParseError(e));
             }
             Ok(Incoming::Single(entry)) => self.handle_entry(entry, None, &mut calls),
             Ok(Incoming::Batch(entries)) if entries.len() > self.config.max_batch_len => {
@@ -329,11 +339,14 @@ impl Connection {
                     self.config.max_batch_len
                 ));
                 self.reply(None, &Id::Null, Err(&error));
-                self.events.push_back(Event::Invalid(Invalid {
-                    id: Id::Null,
-                    kind: InvalidKind::Request,
-                    reason: "batch exceeds Config::max_batch_len",
-                }));
+                push_lean(
+                    &mut self.events,
+                    Event::Invalid(Invalid {
+                        id: Id::Null,
+                        kind: InvalidKind::Request,
+                        reason: "batch exceeds Config::max_batch_len",
+                    }),
+                );
             }
             Ok(Incoming::Batch(entries)) => {
                 let key = self.next_batch;
@@ -365,9 +378,10 @@ impl Connection {
         let error =
             ErrorObject::parse_error().with_data(format!("nesting deeper than {max} levels"));
         self.reply(None, &Id::Null, Err(&error));
-        self.events.push_back(Event::ParseError(ParseError(format!(
-            "nesting deeper than {max} levels"
-        ))));
+        push_lean(
+            &mut self.events,
+            Event::ParseError(ParseError(format!("nesting deeper than {max} levels"))),
+        );
     }
 
     fn handle_entry<'a>(
@@ -397,30 +411,35 @@ impl Connection {
                 let handle = ResponseHandle { key };
                 match calls {
                     Some(calls) => calls.push(Call::Request(request, handle)),
-                    None => self.events.push_back(Event::Request(IncomingRequest {
-                        request: request.into_owned(),
-                        handle,
-                    })),
+                    None => push_lean(
+                        &mut self.events,
+                        Event::Request(IncomingRequest {
+                            request: request.into_owned(),
+                            handle,
+                        }),
+                    ),
                 }
             }
             Ok(Message::Notification(n)) => match calls {
                 Some(calls) => calls.push(Call::Notification(n)),
-                None => self.events.push_back(Event::Notification(n.into_owned())),
+                None => push_lean(&mut self.events, Event::Notification(n.into_owned())),
             },
             Ok(Message::Response(response)) => self.handle_response(response),
             Err(invalid) => {
                 if invalid.kind == InvalidKind::Request {
                     self.reply(batch, &invalid.id, Err(&invalid.error()));
                 }
-                self.events.push_back(Event::Invalid(invalid));
+                push_lean(&mut self.events, Event::Invalid(invalid));
             }
         }
     }
 
     fn handle_response(&mut self, response: Response<'_>) {
         let Some(n) = response.id.as_u64() else {
-            self.events
-                .push_back(Event::UnmatchedResponse(response.into_owned()));
+            push_lean(
+                &mut self.events,
+                Event::UnmatchedResponse(response.into_owned()),
+            );
             return;
         };
         match self.pending.remove(&n) {
@@ -433,17 +452,21 @@ impl Connection {
                     Ok(raw) => Ok(raw.into_owned()),
                     Err(e) => Err(CallError::Remote(e)),
                 };
-                self.events.push_back(Event::Response {
-                    id: response.id,
-                    result,
-                });
+                push_lean(
+                    &mut self.events,
+                    Event::Response {
+                        id: response.id,
+                        result,
+                    },
+                );
             }
             None if self.cancelled.remove(&n) => {
                 // A late answer to a call the caller gave up on: dropped quietly.
             }
-            None => self
-                .events
-                .push_back(Event::UnmatchedResponse(response.into_owned())),
+            None => push_lean(
+                &mut self.events,
+                Event::UnmatchedResponse(response.into_owned()),
+            ),
         }
     }
 
@@ -455,14 +478,14 @@ impl Connection {
         }
         let mut out = Vec::with_capacity(64);
         write_response(&mut out, id, result);
-        self.transmit.push_back(Bytes::from(out));
+        push_lean(&mut self.transmit, Bytes::from(out));
     }
 
     fn maybe_finish_batch(&mut self, key: u64) {
         if self.batches.get(&key).is_some_and(|b| b.outstanding == 0) {
             if let Some(state) = self.batches.remove(&key) {
                 if let Some(array) = state.writer.finish() {
-                    self.transmit.push_back(Bytes::from(array));
+                    push_lean(&mut self.transmit, Bytes::from(array));
                 }
             }
         }
@@ -550,7 +573,7 @@ impl Connection {
         let id = Id::from(n);
         let mut out = Vec::with_capacity(48 + method.len() + params.map_or(0, |p| p.get().len()));
         write_call(&mut out, method, params, Some(&id));
-        self.transmit.push_back(Bytes::from(out));
+        push_lean(&mut self.transmit, Bytes::from(out));
         Ok(id)
     }
 
@@ -561,7 +584,7 @@ impl Connection {
         }
         let mut out = Vec::with_capacity(40 + method.len() + params.map_or(0, |p| p.get().len()));
         write_call(&mut out, method, params, None);
-        self.transmit.push_back(Bytes::from(out));
+        push_lean(&mut self.transmit, Bytes::from(out));
         Ok(())
     }
 
@@ -640,10 +663,13 @@ impl Connection {
             if self.pending.get(&n) == Some(&Some(at)) {
                 self.pending.remove(&n);
                 self.pending_with_deadline -= 1;
-                self.events.push_back(Event::Response {
-                    id: Id::from(n),
-                    result: Err(CallError::TimedOut),
-                });
+                push_lean(
+                    &mut self.events,
+                    Event::Response {
+                        id: Id::from(n),
+                        result: Err(CallError::TimedOut),
+                    },
+                );
             }
         }
     }
@@ -659,10 +685,13 @@ impl Connection {
         let mut ids: Vec<u64> = self.pending.drain().map(|(n, _)| n).collect();
         ids.sort_unstable();
         for n in ids {
-            self.events.push_back(Event::Response {
-                id: Id::from(n),
-                result: Err(CallError::Closed),
-            });
+            push_lean(
+                &mut self.events,
+                Event::Response {
+                    id: Id::from(n),
+                    result: Err(CallError::Closed),
+                },
+            );
         }
         self.pending_with_deadline = 0;
         self.timers.clear();
@@ -775,7 +804,7 @@ impl Drop for OutgoingBatch<'_> {
         }
         let mut buf = std::mem::take(&mut self.buf);
         buf.push(b']');
-        self.conn.transmit.push_back(Bytes::from(buf));
+        push_lean(&mut self.conn.transmit, Bytes::from(buf));
     }
 }
 

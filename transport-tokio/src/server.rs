@@ -163,6 +163,8 @@ impl Shared {
             } => {
                 let upgrade = hyper::upgrade::on(&mut *request);
                 let shared = self.clone();
+                // Only what the task needs is moved in: it lives as long as the connection.
+                let peer = conn.peer;
                 self.spawn(async move {
                     // The upgraded socket stays counted while it is served.
                     let _slot = slot;
@@ -177,7 +179,7 @@ impl Shared {
                             shared.proto.serve(WsTransport::new(ws, info)).await;
                         }
                         Err(e) => {
-                            tracing::debug!(peer = ?conn.peer, "WebSocket upgrade failed: {e}")
+                            tracing::debug!(?peer, "WebSocket upgrade failed: {e}")
                         }
                     }
                 });

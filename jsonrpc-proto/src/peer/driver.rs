@@ -18,7 +18,7 @@ use futures::{Sink, SinkExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{Call, Event, IncomingRequest, ResponseHandle};
+use crate::connection::{push_lean, Call, Event, IncomingRequest, ResponseHandle};
 use crate::error::ErrorObject;
 use crate::id::Id;
 use crate::message::{Notification, Request};
@@ -118,7 +118,9 @@ pub(crate) struct Driver<Si, St> {
     local_out: VecDeque<Bytes>,
     flush_needed: bool,
     serving: Option<Serving>,
-    running: FuturesUnordered<Running>,
+    /// Handlers that did not finish at once; created on the first (a connection whose handlers
+    /// all answer at once never pays for it).
+    running: Option<FuturesUnordered<Running>>,
     slots: Vec<Slot>,
     free: Vec<usize>,
     deadlines: VecDeque<(Instant, usize, u32)>,
@@ -205,7 +207,7 @@ impl<Si, St> Driver<Si, St> {
             local_out: VecDeque::new(),
             flush_needed: false,
             serving,
-            running: FuturesUnordered::new(),
+            running: None,
             slots: Vec::new(),
             free: Vec::new(),
             deadlines: VecDeque::new(),
@@ -247,6 +249,21 @@ impl<Si, St> Driver<Si, St> {
         }
     }
 
+    /// Collects an answer (room for exactly one the first time, as [`push_lean`]).
+    fn answer(&mut self, handle: ResponseHandle, result: CallResult) {
+        if self.answers.capacity() == 0 {
+            self.answers.reserve_exact(1);
+        }
+        self.answers.push((handle, result));
+    }
+
+    fn no_running(&self) -> bool {
+        match &self.running {
+            Some(running) => running.is_empty(),
+            None => true,
+        }
+    }
+
     fn server(&self) -> Option<&ServerShared> {
         self.serving.as_ref().and_then(|s| s.server.as_deref())
     }
@@ -261,11 +278,11 @@ impl<Si, St> Driver<Si, St> {
             self.flush_needed = true;
         }
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.local_out.push_back(frame);
+            push_lean(&mut self.local_out, frame);
         }
         while self.outbox.len() < OUTBOX_HIGH {
             match inner.pushes.pop_front() {
-                Some(frame) => self.outbox.push_back(frame),
+                Some(frame) => push_lean(&mut self.outbox, frame),
                 None => break,
             }
         }
@@ -315,7 +332,7 @@ impl<Si, St> Driver<Si, St> {
         inner.conn.close();
         inner.drain_events(&mut self.wake, &mut self.events);
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.outbox.push_back(frame);
+            push_lean(&mut self.outbox, frame);
         }
         // Calls registered but never answered (e.g. raced with the close) end too.
         for slot in inner.calls.values_mut() {
@@ -336,7 +353,7 @@ impl<Si, St> Driver<Si, St> {
 
     fn drop_running(&mut self) {
         let unanswered = self.slots.iter().filter(|s| s.handle.is_some()).count();
-        self.running = FuturesUnordered::new();
+        self.running = None;
         self.slots.clear();
         self.free.clear();
         self.deadlines.clear();
@@ -489,7 +506,7 @@ where
             .then(|| Box::<str>::from(&*request.method));
         let timeout = serving.timeout;
         match serving.router.dispatch_ref(&serving.ctx, request) {
-            Dispatch::Ready(r) => self.answers.push((handle, r)),
+            Dispatch::Ready(r) => self.answer(handle, r),
             Dispatch::Pending(fut) => {
                 let mut fut = AssertUnwindSafe(fut).catch_unwind();
                 let work = if serving.spawn_calls {
@@ -499,7 +516,7 @@ where
                 } else {
                     match fut.poll_unpin(cx) {
                         Poll::Ready(Ok(r)) => {
-                            self.answers.push((handle, r));
+                            self.answer(handle, r);
                             return;
                         }
                         Poll::Ready(Err(panic)) => {
@@ -507,7 +524,7 @@ where
                                 keep_method.as_deref().unwrap_or("(handler)"),
                                 &*panic,
                             );
-                            self.answers.push((handle, Err(e)));
+                            self.answer(handle, Err(e));
                             return;
                         }
                         Poll::Pending => Work::Inline(fut),
@@ -516,7 +533,8 @@ where
                 let (abort, reg) = AbortHandle::new_pair();
                 let now = self.shared.rt.now();
                 let (key, gen) = self.alloc_slot(handle, abort, now, keep_method);
-                self.running.push(Running {
+                let running = self.running.get_or_insert_with(FuturesUnordered::new);
+                running.push(Running {
                     key,
                     fut: Abortable::new(work, reg),
                 });
@@ -600,13 +618,15 @@ where
                 hooks.after_request(&info, Err(&error), elapsed);
             }
         }
-        self.answers.push((handle, Err(error)));
+        self.answer(handle, Err(error));
     }
 
     /// Polls running handlers and the notification queue; collects answers.
     fn poll_handlers(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let mut progress = false;
-        while let Poll::Ready(Some((key, outcome))) = self.running.poll_next_unpin(cx) {
+        while let Some(Poll::Ready(Some((key, outcome)))) =
+            self.running.as_mut().map(|r| r.poll_next_unpin(cx))
+        {
             progress = true;
             let handle = self.slots.get_mut(key).and_then(|s| s.handle.take());
             if let Some(handle) = handle {
@@ -618,7 +638,7 @@ where
                     }
                     Err(Aborted) => Err(ErrorObject::request_cancelled()),
                 };
-                self.answers.push((handle, result));
+                self.answer(handle, result);
             }
             self.free_slot(key);
         }
@@ -664,12 +684,12 @@ where
         // Pushes made by handlers before they returned go out before their answers.
         while self.outbox.len() < OUTBOX_HIGH {
             match inner.pushes.pop_front() {
-                Some(frame) => self.outbox.push_back(frame),
+                Some(frame) => push_lean(&mut self.outbox, frame),
                 None => break,
             }
         }
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.local_out.push_back(frame);
+            push_lean(&mut self.local_out, frame);
         }
         let max = self.max_response;
         for (handle, result) in self.answers.drain(..) {
@@ -679,7 +699,7 @@ where
             }
         }
         while let Some(frame) = inner.conn.poll_transmit() {
-            self.outbox.push_back(frame);
+            push_lean(&mut self.outbox, frame);
         }
         self.in_flight = inner.conn.in_flight();
         drop(inner);
@@ -772,7 +792,7 @@ where
         let quiet = self.state == State::Open
             && self.in_flight == 0
             && self.pending_out == 0
-            && self.running.is_empty()
+            && self.no_running()
             && self.notes.is_empty()
             && self.note_current.is_none();
         quiet.then(|| self.last_activity + idle)
@@ -802,12 +822,12 @@ where
                         // Frames queued before are this side's own calls; those after
                         // are error answers to malformed input.
                         while let Some(frame) = inner.conn.poll_transmit() {
-                            self.local_out.push_back(frame);
+                            push_lean(&mut self.local_out, frame);
                         }
                         inner.conn.handle_frame_calls(&frame, now, &mut calls);
                         inner.drain_events(&mut self.wake, &mut self.events);
                         while let Some(frame) = inner.conn.poll_transmit() {
-                            self.outbox.push_back(frame);
+                            push_lean(&mut self.outbox, frame);
                         }
                         self.in_flight = inner.conn.in_flight();
                     }
@@ -885,7 +905,7 @@ where
             }
             progress |= self.poll_timer(cx);
             if self.state == State::Draining
-                && self.running.is_empty()
+                && self.no_running()
                 && self.notes.is_empty()
                 && self.note_current.is_none()
             {

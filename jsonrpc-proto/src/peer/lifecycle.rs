@@ -3,11 +3,14 @@
 //! and a forced stop when the grace period is over.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures::future::{self, Either};
+use futures::future::{self, Either, FutureExt};
+use futures::stream::{self, PollNext, StreamExt};
 
 use super::rt::Signal;
 use super::Runtime;
@@ -17,7 +20,54 @@ struct Inner {
     shutdown: AtomicBool,
     force: AtomicBool,
     alive: AtomicUsize,
+    /// Shutdown, force and ended tasks: watched by accept loops, HTTP connections and
+    /// [`Lifecycle::finish`].
     signal: Signal,
+    /// Tracked tasks waiting for [`Lifecycle::force`].
+    force_waiters: Mutex<ForceWaiters>,
+}
+
+/// The wakers of tracked tasks waiting for a forced stop, each under its own key and removed
+/// when its task ends. (On the wake-everyone [`Signal`], whose list only empties by waking
+/// everyone, every ending task woke every other tracked task, and each registration scanned
+/// the whole list.)
+#[derive(Default)]
+struct ForceWaiters {
+    slots: Vec<Option<Waker>>,
+    free: Vec<usize>,
+}
+
+impl ForceWaiters {
+    /// Stores `waker` under `key` (a new key when `None`).
+    fn register(&mut self, key: &mut Option<usize>, waker: &Waker) {
+        match *key {
+            Some(k) => match self.slots.get_mut(k) {
+                Some(Some(old)) if old.will_wake(waker) => {}
+                Some(slot) => *slot = Some(waker.clone()),
+                None => {}
+            },
+            None => {
+                let k = match self.free.pop() {
+                    Some(k) => {
+                        self.slots[k] = Some(waker.clone());
+                        k
+                    }
+                    None => {
+                        self.slots.push(Some(waker.clone()));
+                        self.slots.len() - 1
+                    }
+                };
+                *key = Some(k);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: usize) {
+        if let Some(slot) = self.slots.get_mut(key) {
+            *slot = None;
+            self.free.push(key);
+        }
+    }
 }
 
 /// Shutdown flag, live-task count and forced stop of a server. Cheap to clone.
@@ -36,6 +86,43 @@ impl std::fmt::Debug for Lifecycle {
 }
 
 struct AliveGuard(Arc<Inner>);
+
+/// Completes once [`Lifecycle::force`] was called.
+struct Forced {
+    inner: Arc<Inner>,
+    /// Where this task's waker is in [`Inner::force_waiters`].
+    key: Option<usize>,
+}
+
+impl Future for Forced {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.inner.force.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        lock(&this.inner.force_waiters).register(&mut this.key, cx.waker());
+        // `force` sets the flag before it takes the wakers: seen here, or this waker is woken.
+        if this.inner.force.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Forced {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            lock(&self.inner.force_waiters).remove(key);
+        }
+    }
+}
+
+fn lock(m: &Mutex<ForceWaiters>) -> MutexGuard<'_, ForceWaiters> {
+    // Every update leaves the registry consistent, so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl Drop for AliveGuard {
     fn drop(&mut self) {
@@ -75,6 +162,14 @@ impl Lifecycle {
         self.inner.force.store(true, Ordering::SeqCst);
         self.inner.shutdown.store(true, Ordering::SeqCst);
         self.inner.signal.notify_all();
+        let wakers: Vec<Waker> = lock(&self.inner.force_waiters)
+            .slots
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        for w in wakers {
+            w.wake();
+        }
     }
 
     /// Tracked tasks still running.
@@ -83,22 +178,27 @@ impl Lifecycle {
     }
 
     /// Wraps `task` so that it counts as alive until it ends, and ends at [`Lifecycle::force`].
+    ///
+    /// Built from combinators rather than an `async` block: an `async` block would keep `task`
+    /// twice (the captured value and the pinned copy it is polled in), doubling the memory of
+    /// every connection task.
     pub fn track<F>(&self, task: F) -> impl Future<Output = ()> + Send + 'static
     where
         F: Future<Output = ()> + Send + 'static,
     {
         self.inner.alive.fetch_add(1, Ordering::SeqCst);
         let guard = AliveGuard(Arc::clone(&self.inner));
-        async move {
-            let inner = Arc::clone(&guard.0);
-            let forced = inner
-                .signal
-                .wait_until(|| inner.force.load(Ordering::SeqCst));
-            futures::pin_mut!(task);
-            futures::pin_mut!(forced);
-            future::select(task, forced).await;
-            drop(guard);
-        }
+        let forced = Forced {
+            inner: Arc::clone(&self.inner),
+            key: None,
+        };
+        // The task is polled first, then the force flag; the first to end ends both.
+        stream::select_with_strategy(stream::once(task), stream::once(forced), |_: &mut ()| {
+            PollNext::Left
+        })
+        .take(1)
+        .for_each(|()| future::ready(()))
+        .map(move |()| drop(guard))
     }
 
     /// Graceful stop: asks for a shutdown, waits until no tracked task is alive or `grace` has
@@ -117,5 +217,70 @@ impl Lifecycle {
         }
         self.force();
         in_time
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use futures::task::{waker, ArcWake};
+
+    use super::*;
+
+    struct Count(AtomicUsize);
+
+    impl ArcWake for Count {
+        fn wake_by_ref(this: &Arc<Self>) {
+            this.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn force_ends_tracked_tasks_and_ended_tasks_leave_no_waker() {
+        let lifecycle = Lifecycle::new();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let w = waker(Arc::clone(&count));
+        let mut cx = Context::from_waker(&w);
+        let mut a = Box::pin(lifecycle.track(future::pending::<()>()));
+        let mut b = Box::pin(lifecycle.track(future::pending::<()>()));
+        assert!(a.as_mut().poll(&mut cx).is_pending());
+        assert!(b.as_mut().poll(&mut cx).is_pending());
+        // Polled again: the same waker is kept, not added twice.
+        assert!(a.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(lifecycle.alive(), 2);
+        let registered = |l: &Lifecycle| {
+            let waiters = lock(&l.inner.force_waiters);
+            waiters.slots.iter().filter(|s| s.is_some()).count()
+        };
+        assert_eq!(registered(&lifecycle), 2);
+
+        // A task that ends takes its waker with it, and wakes no other tracked task.
+        drop(b);
+        assert_eq!(lifecycle.alive(), 1);
+        assert_eq!(registered(&lifecycle), 1);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+
+        lifecycle.force();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(a.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(lifecycle.alive(), 0);
+
+        // Tracked after the force: ends at its first poll.
+        let mut c = Box::pin(lifecycle.track(future::pending::<()>()));
+        assert!(c.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn a_task_that_ends_first_is_not_forced() {
+        let lifecycle = Lifecycle::new();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let w = waker(Arc::clone(&count));
+        let mut cx = Context::from_waker(&w);
+        let mut t = Box::pin(lifecycle.track(future::ready(())));
+        assert!(t.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(lifecycle.alive(), 0);
+        drop(t);
+        assert!(lock(&lifecycle.inner.force_waiters).slots.is_empty());
     }
 }

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use futures::future::BoxFuture;
@@ -60,22 +60,26 @@ impl Signal {
         &'a self,
         cond: impl Fn() -> bool + 'a,
     ) -> impl Future<Output = ()> + 'a {
-        futures::future::poll_fn(move |cx| {
-            if cond() {
-                return Poll::Ready(());
+        futures::future::poll_fn(move |cx| self.poll_until(cx, &cond))
+    }
+
+    /// One poll of [`Signal::wait_until`]: ready when `cond` holds, else registers the task's
+    /// waker for the next notification.
+    pub(crate) fn poll_until(&self, cx: &mut Context<'_>, cond: impl Fn() -> bool) -> Poll<()> {
+        if cond() {
+            return Poll::Ready(());
+        }
+        {
+            let mut w = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+            if !w.iter().any(|x| x.will_wake(cx.waker())) {
+                w.push(cx.waker().clone());
             }
-            {
-                let mut w = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
-                if !w.iter().any(|x| x.will_wake(cx.waker())) {
-                    w.push(cx.waker().clone());
-                }
-                self.waiting.store(true, Ordering::SeqCst);
-            }
-            if cond() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
+            self.waiting.store(true, Ordering::SeqCst);
+        }
+        if cond() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }

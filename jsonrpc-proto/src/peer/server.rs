@@ -3,14 +3,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskCx, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::{self, Either, FutureExt};
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use futures::Sink;
 use serde::Serialize;
 
 use crate::connection::{Config, Connection, Event};
@@ -20,7 +24,7 @@ use crate::service::{ConnCtx, Context, Dispatch, PushError, Router};
 use super::driver::{cap_response, Driver, Serving};
 use super::rt::{Rt, Signal};
 use super::shared::{notification_frame, PeerShared};
-use super::{Runtime, Transport, TransportInfo};
+use super::{Runtime, Transport, TransportError, TransportInfo};
 
 /// The id a server gives each connection (and each HTTP post).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,9 +114,43 @@ impl Default for ServerConfig {
     }
 }
 
+/// A connected client: its handlers' context (which holds the one copy of its [`ClientInfo`])
+/// and its connection.
 struct Registered {
-    info: ClientInfo,
+    ctx: Context,
     peer: Arc<PeerShared>,
+}
+
+/// Takes a served connection out of the registry when it ends (holds only the id: the
+/// registry's entry is taken back out for `on_disconnect`).
+struct Unregister<'a>(&'a ServerShared, ClientId);
+
+impl Drop for Unregister<'_> {
+    fn drop(&mut self) {
+        let registered = self.0.clients().remove(&self.1);
+        if let (Some(h), Some(r)) = (self.0.router.hooks(), registered) {
+            h.on_disconnect(r.ctx.client());
+        }
+        self.0.idle.notify_all();
+    }
+}
+
+/// A served connection: its driver, and its registry entry while it runs. Ready at once when
+/// the connection was refused.
+struct Served<'a, Si, St>(Option<(Driver<Si, St>, Unregister<'a>)>);
+
+impl<Si, St> Future for Served<'_, Si, St>
+where
+    Si: Sink<Bytes, Error = TransportError> + Unpin,
+    St: Stream<Item = Result<Bytes, TransportError>> + Unpin,
+{
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<()> {
+        match &mut self.0 {
+            Some((driver, _)) => driver.poll_unpin(cx),
+            None => Poll::Ready(()),
+        }
+    }
 }
 
 pub(crate) struct ServerShared {
@@ -222,16 +260,28 @@ impl Server {
     /// Registers the client (for [`ServerHandle::notify_client`] / `broadcast`) and runs
     /// `on_connect` / `on_disconnect`. Requests of the connection run concurrently, bounded by
     /// `connection.max_in_flight` (input is not read while at the limit); notifications run
-    /// one after another in arrival order.
-    pub async fn serve<T: Transport>(&self, transport: T) {
+    /// one after another in arrival order. The transport is split when this is called; the
+    /// client is registered when the returned future is first polled.
+    pub fn serve<T: Transport>(&self, transport: T) -> impl Future<Output = ()> + Send + '_ {
+        // Split at once and register and build the driver on the first poll, without an
+        // `async` block: what an idle connection's task keeps is then the driver and little
+        // else (an `async fn` would also keep `transport`, and the driver a second time, for as
+        // long as the connection lives).
+        let info = transport.info();
+        let (sink, stream) = transport.split();
+        future::lazy(move |_| self.open(info, sink, stream)).flatten()
+    }
+
+    /// Registers a new connection and builds its driver; ready at once when it is refused.
+    fn open<Si, St>(&self, transport: TransportInfo, sink: Si, stream: St) -> Served<'_, Si, St> {
         let shared = &self.inner;
         if shared.shutting_down.load(Ordering::SeqCst) {
             tracing::debug!("server shutting down: connection refused");
-            return;
+            return Served(None);
         }
         let info = ClientInfo {
             id: shared.next_id(),
-            transport: transport.info(),
+            transport,
         };
         let peer = Arc::new(PeerShared::new(
             Connection::new(shared.config.connection.clone()),
@@ -241,6 +291,10 @@ impl Server {
             1024,
             false,
         ));
+        let id = info.id;
+        // The info (with the handshake headers) is kept once, in the handlers' context; the
+        // registry shares that context.
+        let ctx = shared.ctx(info, Some(Arc::clone(&peer)));
         {
             let mut clients = shared.clients();
             if clients.len() >= shared.config.max_connections {
@@ -248,42 +302,32 @@ impl Server {
                     limit = shared.config.max_connections,
                     "too many connections: new one closed"
                 );
-                return;
+                return Served(None);
             }
             clients.insert(
-                info.id,
+                id,
                 Registered {
-                    info: info.clone(),
+                    ctx: ctx.clone(),
                     peer: Arc::clone(&peer),
                 },
             );
         }
-        // Holds only the id: the registry's copy of the info (with the handshake headers) is
-        // taken back out for `on_disconnect`, so an idle connection keeps one copy fewer.
-        struct Unregister<'a>(&'a ServerShared, ClientId);
-        impl Drop for Unregister<'_> {
-            fn drop(&mut self) {
-                let registered = self.0.clients().remove(&self.1);
-                if let (Some(h), Some(r)) = (self.0.router.hooks(), registered) {
-                    h.on_disconnect(&r.info);
-                }
-                self.0.idle.notify_all();
-            }
-        }
         if let Some(h) = shared.router.hooks() {
-            h.on_connect(&info);
+            h.on_connect(ctx.client());
         }
-        let _unregister = Unregister(shared, info.id);
+        let unregister = Unregister(shared, id);
         let serving = Serving {
             router: shared.router.clone(),
-            ctx: shared.ctx(info, Some(Arc::clone(&peer))),
+            ctx,
             timeout: shared.config.request_timeout,
             server: Some(Arc::clone(shared)),
             shutdown_grace: shared.config.shutdown_grace,
             spawn_calls: shared.config.spawn_calls,
         };
-        let (sink, stream) = transport.split();
-        Driver::new(peer, sink, stream, Some(serving)).await;
+        Served(Some((
+            Driver::new(peer, sink, stream, Some(serving)),
+            unregister,
+        )))
     }
 
     /// Handles one HTTP POST body: every request in it runs (concurrently, with the handler
@@ -474,7 +518,7 @@ impl ServerHandle {
         self.inner
             .clients()
             .values()
-            .map(|r| r.info.clone())
+            .map(|r| r.ctx.client().clone())
             .collect()
     }
 

@@ -89,7 +89,13 @@ impl Inner {
                 }
                 Event::Invalid(inv) => tracing::debug!(%inv, "invalid message received"),
                 Event::ParseError(e) => tracing::debug!(error = %e, "unparsable frame received"),
-                other => out.push(other),
+                other => {
+                    // Room for exactly one the first time, as `push_lean`.
+                    if out.capacity() == 0 {
+                        out.reserve_exact(1);
+                    }
+                    out.push(other)
+                }
             }
         }
     }

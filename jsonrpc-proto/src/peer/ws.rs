@@ -31,11 +31,13 @@ pub const TOO_BIG: &str = "message too big: over the receiver's WebSocket messag
 /// connection limit.
 pub const TOO_MANY_CONNECTIONS: &str = "too many connections: retry later";
 
-/// The read buffer each WebSocket connection allocates up front: 4 KiB. tungstenite's default
-/// (128 KiB, allocated eagerly) made an idle connection cost ~137 KiB of server memory, and
-/// tungstenite zero-fills the whole buffer before each read, so a small one is also faster for
-/// small messages; larger messages still arrive whole, in more reads.
-pub const READ_BUFFER_SIZE: usize = 4 * 1024;
+/// The read buffer each WebSocket connection allocates up front and keeps: 2 KiB. tungstenite's
+/// default (128 KiB, allocated eagerly) made an idle connection cost ~137 KiB of server memory,
+/// and tungstenite zero-fills the whole buffer before each read, so a small one is also faster
+/// for small messages. Once a frame header announces a larger frame, tungstenite grows the buffer
+/// to fit it, so large messages are still read in large reads. (4 KiB: about 2 KiB more per idle
+/// connection, with no fewer socket reads measured for 64 pipelined calls.)
+pub const READ_BUFFER_SIZE: usize = 2 * 1024;
 
 /// The WebSocket limits used by servers and clients.
 pub fn ws_config(max_message: usize) -> WebSocketConfig {
