@@ -421,10 +421,11 @@ fn value_end(b: &[u8], start: usize) -> Option<(usize, usize)> {
             b'"' => {
                 i += 1;
                 loop {
+                    // long strings (a 1 MiB result) are skipped a block at a time
+                    i = crate::limits::next_quote_or_escape(b, i);
                     match *b.get(i)? {
                         b'"' => break,
-                        b'\\' => i += 2,
-                        _ => i += 1,
+                        _ => i += 2,
                     }
                 }
             }
