@@ -316,12 +316,14 @@ impl Connection {
         let max_depth = crate::limits::DEFAULT_MAX_DEPTH;
         // The compact fast path measures the nesting as it reads; other input is checked
         // before it is parsed.
-        let compact = std::str::from_utf8(frame).ok().and_then(parse_compact);
+        // UTF-8 is checked once, for both paths.
+        let text = std::str::from_utf8(frame);
+        let compact = text.ok().and_then(parse_compact);
         let parsed = match compact {
             Some((incoming, depth)) if depth <= max_depth => Ok(incoming),
             Some(_) => return self.too_deep(),
             None if crate::limits::nesting_exceeds(frame, max_depth) => return self.too_deep(),
-            None => match std::str::from_utf8(frame) {
+            None => match text {
                 Ok(text) => parse_general(frame, text),
                 Err(e) => Err(utf8_error(e)),
             },

@@ -542,11 +542,10 @@ impl HttpPostTransport {
         let mut info = TransportInfo::new(TransportKind::Http);
         info.tls = endpoint.tls;
         info.path = Some(endpoint.path.clone());
-        let rt = runtime;
         HttpPostTransport {
             inner: Arc::new(PostInner {
                 poster,
-                sleep: Arc::new(move |d| rt.sleep_until(rt.now() + d)),
+                sleep: Arc::new(move |d| runtime.sleep_until(runtime.now() + d)),
                 retries: config.retries,
                 backoff: config.backoff,
                 url: endpoint.url.clone(),

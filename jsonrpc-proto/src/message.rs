@@ -368,16 +368,7 @@ fn compact_key(text: &str, i: usize) -> Option<(Key, usize)> {
     if b.get(after) != Some(&b':') {
         return None;
     }
-    let key = match name {
-        "jsonrpc" => Key::Jsonrpc,
-        "method" => Key::Method,
-        "params" => Key::Params,
-        "id" => Key::Id,
-        "result" => Key::Result,
-        "error" => Key::Error,
-        _ => Key::Other,
-    };
-    Some((key, after + 1))
+    Some((Key::from_name(name), after + 1))
 }
 
 /// True for JSON text that is certainly a valid JSON value of the common id shapes: `null`, an
@@ -483,6 +474,21 @@ enum Key {
     Other,
 }
 
+impl Key {
+    /// The member a (decoded) name stands for.
+    fn from_name(name: &str) -> Key {
+        match name {
+            "jsonrpc" => Key::Jsonrpc,
+            "method" => Key::Method,
+            "params" => Key::Params,
+            "id" => Key::Id,
+            "result" => Key::Result,
+            "error" => Key::Error,
+            _ => Key::Other,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -492,15 +498,7 @@ impl<'de> Deserialize<'de> for Key {
                 f.write_str("a member name")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
-                Ok(match v {
-                    "jsonrpc" => Key::Jsonrpc,
-                    "method" => Key::Method,
-                    "params" => Key::Params,
-                    "id" => Key::Id,
-                    "result" => Key::Result,
-                    "error" => Key::Error,
-                    _ => Key::Other,
-                })
+                Ok(Key::from_name(v))
             }
         }
         d.deserialize_identifier(V)
