@@ -1,7 +1,7 @@
 //! The async-io server: HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS),
 //! an optional raw TCP listener (newline-delimited JSON), stdio serving, and graceful shutdown.
-//! Request handling is `jsonrpc_proto::http_service`'s and the shutdown bookkeeping
-//! `jsonrpc_proto::peer::lifecycle`'s; this file only accepts sockets and runs hyper.
+//! Request handling is `jsonrpc_proto::adapter::http`'s and the shutdown bookkeeping
+//! `jsonrpc_proto::adapter::lifecycle`'s; this file only accepts sockets and runs hyper.
 
 use std::convert::Infallible;
 use std::io;
@@ -20,23 +20,23 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use jsonrpc_proto::http::Rejection;
-use jsonrpc_proto::http_service::{
+use jsonrpc_proto::adapter::builder::ServerOptions;
+use jsonrpc_proto::adapter::framed::StreamTransport;
+use jsonrpc_proto::adapter::http::{
     busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
 };
-use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
-use jsonrpc_proto::peer::framed::StreamTransport;
-use jsonrpc_proto::peer::lifecycle::Lifecycle;
-use jsonrpc_proto::peer::ws::{ws_config, WsTransport};
+use jsonrpc_proto::adapter::lifecycle::Lifecycle;
+use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
+use jsonrpc_proto::adapter::ws::{ws_config, WsTransport};
+use jsonrpc_proto::http::Rejection;
 use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
-use jsonrpc_proto::server_builder::ServerOptions;
 use jsonrpc_proto::service::Router;
 
 use crate::io::{FuturesIo, HyperIo, HyperTimer};
 use crate::runtime::AsyncIoRuntime;
 use crate::tls::{acceptor, TlsServerConfig};
 
-pub use jsonrpc_proto::server_builder::{
+pub use jsonrpc_proto::adapter::builder::{
     ShutdownHandle, StartError, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_TLS_HANDSHAKE_TIMEOUT,
 };
@@ -132,7 +132,7 @@ impl ServerBuilder {
 
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
-pub type RunningServer = jsonrpc_proto::server_builder::RunningServer<AsyncIoRuntime>;
+pub type RunningServer = jsonrpc_proto::adapter::builder::RunningServer<AsyncIoRuntime>;
 
 struct Shared {
     proto: ProtoServer,
@@ -223,7 +223,7 @@ impl Shared {
                     )
                     .await;
                     // Close 1013, wait for the peer's reply (bounded), then drop the socket.
-                    let bye = jsonrpc_proto::peer::ws::refuse_busy(ws);
+                    let bye = jsonrpc_proto::adapter::ws::refuse_busy(ws);
                     futures::pin_mut!(bye);
                     let timer = async_io::Timer::after(Duration::from_secs(5));
                     if let Either::Right(_) = future::select(bye, timer).await {
@@ -297,7 +297,7 @@ async fn serve_socket(
         if shared.tls.is_none() {
             use futures::io::AsyncWriteExt;
             let mut stream = stream;
-            let line = jsonrpc_proto::limits::too_many_connections_line();
+            let line = jsonrpc_proto::adapter::slots::too_many_connections_line();
             let write = async move {
                 let _ = stream.write_all(&line).await;
                 let _ = stream.close().await;

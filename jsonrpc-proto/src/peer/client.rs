@@ -16,10 +16,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{CallError, Config, Connection, SendError};
-use crate::error::ErrorObject;
-use crate::id::Id;
-use crate::message::Notification;
+use crate::protocol::connection::{CallError, Config, Connection, SendError};
+use crate::protocol::error::ErrorObject;
+use crate::protocol::id::Id;
+use crate::protocol::message::Notification;
 use crate::service::{ConnCtx, Context, Router};
 
 use super::driver::{Driver, Serving};

@@ -18,10 +18,10 @@ use futures::{Sink, SinkExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{push_lean, Call, Event, IncomingRequest, ResponseHandle};
-use crate::error::ErrorObject;
-use crate::id::Id;
-use crate::message::{Notification, Request};
+use crate::protocol::connection::{push_lean, Call, Event, IncomingRequest, ResponseHandle};
+use crate::protocol::error::ErrorObject;
+use crate::protocol::id::Id;
+use crate::protocol::message::{Notification, Request};
 use crate::service::{CallInfo, Context, Dispatch, Router};
 
 use super::server::ServerShared;
@@ -162,7 +162,7 @@ pub(crate) fn cap_response(result: CallResult, max: usize) -> CallResult {
                 "response too large: replaced by an error"
             );
             Err(ErrorObject::new(
-                crate::error::ErrorCode::INTERNAL_ERROR,
+                crate::protocol::error::ErrorCode::INTERNAL_ERROR,
                 "Response too large",
             )
             .with_data(format!(
@@ -337,7 +337,7 @@ impl<Si, St> Driver<Si, St> {
         // Calls registered but never answered (e.g. raced with the close) end too.
         for slot in inner.calls.values_mut() {
             if slot.result.is_none() {
-                slot.result = Some(Err(crate::connection::CallError::Closed));
+                slot.result = Some(Err(crate::protocol::connection::CallError::Closed));
                 if let Some(w) = slot.waker.take() {
                     self.wake.push(w);
                 }

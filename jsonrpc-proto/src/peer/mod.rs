@@ -9,14 +9,10 @@
 
 mod client;
 mod driver;
-pub mod framed;
-pub mod lifecycle;
-mod rt;
+pub(crate) mod rt;
 mod server;
 mod shared;
 mod transport;
-#[cfg(feature = "websocket")]
-pub mod ws;
 
 pub use client::{BatchBuilder, Client, ClientConfig, ClientError, Notifications, ResponseFuture};
 pub use server::{ClientId, ClientInfo, PushOverflow, Server, ServerConfig, ServerHandle};

@@ -17,8 +17,8 @@ use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures::Sink;
 use serde::Serialize;
 
-use crate::connection::{Config, Connection, Event};
-use crate::error::ErrorObject;
+use crate::protocol::connection::{Config, Connection, Event};
+use crate::protocol::error::ErrorObject;
 use crate::service::{ConnCtx, Context, Dispatch, PushError, Router};
 
 use super::driver::{cap_response, Driver, Serving};
@@ -65,7 +65,7 @@ pub struct ServerConfig {
     pub request_timeout: Option<Duration>,
     /// Persistent connections served at once (default 10 000); beyond, new ones are closed
     /// at once. Adapters with listeners count every socket against it
-    /// ([`crate::limits::SocketSlots`]) and refuse the excess cleanly: HTTP 503, WebSocket
+    /// ([`crate::adapter::slots::SocketSlots`]) and refuse the excess cleanly: HTTP 503, WebSocket
     /// close 1013, raw TCP one -32003 line.
     pub max_connections: usize,
     /// Notifications that may wait per connection for a slow client (default 1024).
@@ -83,7 +83,7 @@ pub struct ServerConfig {
     /// something (any call) now and then, unless pushes reach them within the timeout.
     pub idle_timeout: Option<Duration>,
     /// The largest result sent in one response, in bytes (default 10 MiB,
-    /// [`crate::limits::DEFAULT_MAX_RESPONSE_SIZE`]); a larger result is replaced by a -32603
+    /// [`crate::protocol::limits::DEFAULT_MAX_RESPONSE_SIZE`]); a larger result is replaced by a -32603
     /// "Response too large" error whose `data` gives the sizes.
     pub max_response_size: usize,
     /// Run each call's handler on a task of its own (default false). By default the handlers
@@ -108,7 +108,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             send_cancel_notifications: false,
             idle_timeout: Some(Duration::from_secs(300)),
-            max_response_size: crate::limits::DEFAULT_MAX_RESPONSE_SIZE,
+            max_response_size: crate::protocol::limits::DEFAULT_MAX_RESPONSE_SIZE,
             spawn_calls: false,
         }
     }

@@ -11,8 +11,8 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::id::Id;
 use crate::peer::{Client, ClientId, ClientInfo, PeerShared, Rt, ServerHandle, TransportInfo};
+use crate::protocol::id::Id;
 
 /// Shared typed state: at most one value per type, set on the [`super::RouterBuilder`].
 #[derive(Clone, Default)]

@@ -40,8 +40,8 @@ use futures::future::BoxFuture;
 use futures::lock::Mutex;
 use serde_json::value::RawValue;
 
-use crate::error::{ErrorCode, ErrorObject};
 use crate::peer::{Client, ClientError};
+use crate::protocol::error::{ErrorCode, ErrorObject};
 
 use super::router::RawCall;
 use super::{Context, RouterBuilder};

@@ -14,9 +14,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::error::ErrorObject;
-use crate::id::Id;
-use crate::message::{is_reserved_method, Notification, Request};
+use crate::protocol::error::ErrorObject;
+use crate::protocol::id::Id;
+use crate::protocol::message::{is_reserved_method, Notification, Request};
 
 use super::context::Extensions;
 use super::hooks::Hooks;

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::error::ErrorObject;
 use crate::peer::{Runtime, Server, ServerConfig, TransportInfo, TransportKind};
+use crate::protocol::error::ErrorObject;
 use crate::RawValue;
 
 /// Spawns each task on its own thread; sleeps on a thread too. Tests only.

@@ -3,7 +3,7 @@
 //! A [`Connection`] is fed complete frames ([`Connection::handle_frame`]) and the current time,
 //! and hands back [`Event`]s to act on and frames to write ([`Connection::poll_transmit`]). It
 //! never touches a socket or a clock, so it can be driven by any runtime, tested with a virtual
-//! clock ([`crate::sim::Pair`]) and fuzzed.
+//! clock ([`crate::testing::sim::Pair`]) and fuzzed.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -35,8 +35,8 @@
 //! | [`Config::max_pending`] | 4096 outgoing calls awaiting an answer | [`Connection::request`] returns [`SendError::TooManyPending`] |
 //! | [`Config::request_timeout`] | 30 s | the pending call ends with [`CallError::TimedOut`] (-32001) |
 //!
-//! Frame size is limited by the codec that found the frame ([`crate::codec`]), before it gets
-//! here; nesting depth by [`crate::limits::nesting_exceeds`] before parsing (128 levels: deeper is
+//! Frame size is limited by the codec that found the frame ([`crate::protocol::codec`]), before it gets
+//! here; nesting depth by [`crate::protocol::message::scan::nesting_exceeds`] before parsing (128 levels: deeper is
 //! -32700 with id null, never a stack overflow).
 
 use std::cmp::Reverse;
@@ -48,10 +48,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
-use crate::batch::BatchWriter;
-use crate::error::{ErrorObject, ParseError};
-use crate::id::Id;
-use crate::message::{
+use crate::protocol::batch::BatchWriter;
+use crate::protocol::error::{ErrorObject, ParseError};
+use crate::protocol::id::Id;
+use crate::protocol::message::{
     parse_compact, parse_general, utf8_error, write_call, write_call_text, write_response, Entry,
     Incoming, Invalid, InvalidKind, Message, Notification, Request, Response,
 };
@@ -100,9 +100,10 @@ impl CallError {
         match self {
             CallError::Remote(e) => e.clone(),
             CallError::TimedOut => ErrorObject::request_timeout(),
-            CallError::Closed => {
-                ErrorObject::new(crate::error::ErrorCode::SERVER_ERROR, "Connection closed")
-            }
+            CallError::Closed => ErrorObject::new(
+                crate::protocol::error::ErrorCode::SERVER_ERROR,
+                "Connection closed",
+            ),
         }
     }
 }
@@ -313,7 +314,7 @@ impl Connection {
         if self.closed {
             return;
         }
-        let max_depth = crate::limits::DEFAULT_MAX_DEPTH;
+        let max_depth = crate::protocol::limits::DEFAULT_MAX_DEPTH;
         // The compact fast path measures the nesting as it reads; other input is checked
         // before it is parsed.
         // UTF-8 is checked once, for both paths.
@@ -322,7 +323,9 @@ impl Connection {
         let parsed = match compact {
             Some((incoming, depth)) if depth <= max_depth => Ok(incoming),
             Some(_) => return self.too_deep(),
-            None if crate::limits::nesting_exceeds(frame, max_depth) => return self.too_deep(),
+            None if crate::protocol::message::scan::nesting_exceeds(frame, max_depth) => {
+                return self.too_deep()
+            }
             None => match text {
                 Ok(text) => parse_general(frame, text),
                 Err(e) => Err(utf8_error(e)),
@@ -376,7 +379,7 @@ impl Connection {
 
     /// Answers a frame nested too deeply with -32700 (id null), without parsing it.
     fn too_deep(&mut self) {
-        let max = crate::limits::DEFAULT_MAX_DEPTH;
+        let max = crate::protocol::limits::DEFAULT_MAX_DEPTH;
         let error =
             ErrorObject::parse_error().with_data(format!("nesting deeper than {max} levels"));
         self.reply(None, &Id::Null, Err(&error));

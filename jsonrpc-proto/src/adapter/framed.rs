@@ -1,5 +1,5 @@
 //! Frames on byte streams, for every runtime: [`Framing`], the sans-IO [`FrameDecoder`] and
-//! [`FrameEncoder`] (buffers + [`crate::codec`]), and [`StreamTransport`], a [`Transport`] over
+//! [`FrameEncoder`] (buffers + [`crate::protocol::codec`]), and [`StreamTransport`], a [`Transport`] over
 //! any `futures::io::{AsyncRead, AsyncWrite}` (async-io, async-net, smol, async-std, or tokio
 //! through a compat wrapper). An adapter whose IO traits differ only needs the read and write
 //! calls around the decoder and encoder.
@@ -12,11 +12,11 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures::io::{AsyncRead, AsyncWrite};
 use futures::{Sink, Stream};
 
-use super::{Transport, TransportError, TransportInfo, TransportKind};
-use crate::codec::{CodecError, ContentLengthCodec, LineCodec};
+use crate::peer::{Transport, TransportError, TransportInfo, TransportKind};
+use crate::protocol::codec::{CodecError, ContentLengthCodec, LineCodec};
 
 /// The default limit on one frame read from a byte stream: 10 MiB.
-pub const DEFAULT_MAX_FRAME: usize = crate::codec::DEFAULT_MAX_FRAME_SIZE;
+pub const DEFAULT_MAX_FRAME: usize = crate::protocol::codec::DEFAULT_MAX_FRAME_SIZE;
 
 /// Flush the write buffer before accepting more once it holds this many bytes.
 pub const WRITE_HIGH_WATER: usize = 64 * 1024;

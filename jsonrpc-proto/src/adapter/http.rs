@@ -3,7 +3,7 @@
 //!
 //! - Server: [`HttpService::handle`] takes one request (any body type: hyper's `Incoming`
 //!   included) and returns the response, or a WebSocket upgrade for the adapter to complete.
-//!   Routing, statuses and the health body come from [`crate::http`]; calls from
+//!   Routing, statuses and the health body come from [`crate::protocol::http`]; calls from
 //!   [`Server::handle_http`].
 //! - Client: [`Endpoint`] (URL parsing), [`post_request`] and [`read_response`] around one
 //!   POST, and [`HttpPostTransport`], a [`Transport`] that posts each frame through an
@@ -11,7 +11,7 @@
 //!   executed) and exponential backoff on the [`Runtime`]'s timer.
 //!
 //! ```
-//! use jsonrpc_proto::http_service::Endpoint;
+//! use jsonrpc_proto::adapter::http::Endpoint;
 //! let e = Endpoint::parse("https://example.com/rpc", "http", "https").unwrap();
 //! assert!(e.tls);
 //! assert_eq!((e.host.as_str(), e.port, e.path.as_str()), ("example.com", 443, "/rpc"));
@@ -31,11 +31,11 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 
-use crate::http::{
+use crate::peer::{Runtime, Server, Transport, TransportError, TransportInfo, TransportKind};
+use crate::protocol::http::{
     decide, failure_responses, health_body, is_websocket_upgrade, transport_failure, Decision,
     Limits, Rejection, RequestHead, JSON_CONTENT_TYPE,
 };
-use crate::peer::{Runtime, Server, Transport, TransportError, TransportInfo, TransportKind};
 
 /// What the adapter knows about the connection a request came on.
 #[derive(Clone, Copy, Debug, Default)]
@@ -218,7 +218,7 @@ impl HttpService {
 
 /// For a server at its connection limit: the `Sec-WebSocket-Key` of a request that is a
 /// WebSocket upgrade (`GET /ws` with `Connection: upgrade` and `Upgrade: websocket`), to accept
-/// and close at once with 1013 ([`crate::peer::ws::refuse_busy`]); `None`: answer
+/// and close at once with 1013 ([`crate::adapter::ws::refuse_busy`]); `None`: answer
 /// [`reject_and_close`]`(`[`Rejection::TOO_MANY_CONNECTIONS`]`)`.
 pub fn busy_upgrade_key<B>(req: &Request<B>) -> Option<HeaderValue> {
     let headers = req.headers();
@@ -419,13 +419,13 @@ pub struct HttpClientConfig {
     pub headers: Vec<(String, String)>,
     /// TLS settings for `https` URLs (trusted roots). Required for `https`.
     #[cfg(feature = "tls")]
-    pub tls: Option<crate::tls::TlsClientConfig>,
+    pub tls: Option<crate::adapter::tls::TlsClientConfig>,
 }
 
 impl Default for HttpClientConfig {
     fn default() -> Self {
         HttpClientConfig {
-            max_response: crate::http::DEFAULT_MAX_BODY,
+            max_response: crate::protocol::http::DEFAULT_MAX_BODY,
             retries: 3,
             backoff: Duration::from_millis(100),
             max_idle: 8,
@@ -711,7 +711,7 @@ pub enum ConnectError {
     /// TLS set-up failed.
     #[cfg(feature = "tls")]
     #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(#[from] crate::adapter::tls::TlsError),
     /// The WebSocket handshake failed.
     #[error("WebSocket handshake with {url} failed: {reason}")]
     Handshake {
@@ -786,7 +786,7 @@ pub fn ws_client_plan(
         request.headers_mut().append(name, value);
     }
     let max = match max_message {
-        0 => crate::peer::ws::DEFAULT_MAX_MESSAGE,
+        0 => crate::adapter::ws::DEFAULT_MAX_MESSAGE,
         n => n,
     };
     let mut info = TransportInfo::new(TransportKind::WebSocket);
@@ -795,7 +795,7 @@ pub fn ws_client_plan(
     Ok(WsClientPlan {
         endpoint,
         request,
-        config: crate::peer::ws::ws_config(max),
+        config: crate::adapter::ws::ws_config(max),
         info,
     })
 }

@@ -7,12 +7,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::http::Limits;
-use crate::http_service::DEFAULT_BODY_READ_TIMEOUT;
-use crate::limits::SocketSlots;
-use crate::peer::lifecycle::Lifecycle;
-use crate::peer::ws::DEFAULT_MAX_MESSAGE;
+use crate::adapter::http::DEFAULT_BODY_READ_TIMEOUT;
+use crate::adapter::lifecycle::Lifecycle;
+use crate::adapter::slots::SocketSlots;
+use crate::adapter::ws::DEFAULT_MAX_MESSAGE;
 use crate::peer::{Runtime, ServerConfig, ServerHandle};
+use crate::protocol::http::Limits;
 use crate::service::Router;
 
 /// The default grace period of a shutdown: in-flight calls get this long to finish.
@@ -42,7 +42,7 @@ pub enum StartError {
     },
     /// The TLS material could not be loaded.
     #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(#[from] crate::adapter::tls::TlsError),
     /// Neither an HTTP nor a TCP address was given.
     #[error("nothing to serve: give an HTTP or a TCP address")]
     NoListener,
