@@ -14,8 +14,8 @@ use serde_json::value::RawValue;
 
 use crate::protocol::connection::{CallError, Connection, Event, U64Map};
 use crate::protocol::message::{write_call, Notification};
-use crate::service::PushError;
 
+use super::info::PushError;
 use super::rt::{Rt, Signal};
 use super::TransportError;
 

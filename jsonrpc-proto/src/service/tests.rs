@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::peer::{Runtime, Server, ServerConfig, TransportInfo, TransportKind};
 use crate::protocol::error::ErrorObject;
-use crate::RawValue;
+use serde_json::value::RawValue;
 
 /// Spawns each task on its own thread; sleeps on a thread too. Tests only.
 #[derive(Clone)]

@@ -1,12 +1,10 @@
 //! The compact fast path of [`super::parse`].
 
-#[allow(unused_imports)]
-use super::*;
 use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-use super::parse::{Fields, Key, StrValue, Version};
+use super::fields::{Fields, Key, StrValue, Version};
 use super::{Incoming, VERSION};
 
 // ---------------------------------------------------------------------------------------------

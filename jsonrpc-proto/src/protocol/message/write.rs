@@ -1,7 +1,6 @@
 //! Compact serialization by direct byte writes, and serde's `Serialize` for messages.
 
-#[allow(unused_imports)]
-use super::*;
+use super::model::*;
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
@@ -104,4 +103,25 @@ impl Serialize for Message<'_> {
 /// Serializes `value` as params or a result. Fails for values JSON cannot represent.
 pub fn to_raw(value: &impl Serialize) -> Result<Box<RawValue>, serde_json::Error> {
     serde_json::value::to_raw_value(value)
+}
+
+impl Request<'_> {
+    /// Writes compact JSON: `{"jsonrpc":"2.0","method":..,"params":..,"id":..}`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        write_call(out, &self.method, self.params.as_deref(), Some(&self.id));
+    }
+}
+
+impl Notification<'_> {
+    /// Writes compact JSON: `{"jsonrpc":"2.0","method":..,"params":..}`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        write_call(out, &self.method, self.params.as_deref(), None);
+    }
+}
+
+impl Response<'_> {
+    /// Writes compact JSON: `{"jsonrpc":"2.0","result":..,"id":..}` or with `"error"`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        write_response(out, &self.id, self.result.as_deref());
+    }
 }
