@@ -15,7 +15,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use jsonrpc_proto::adapter::builder::ServerOptions;
+use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
 use jsonrpc_proto::adapter::http::{
     busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
 };
@@ -42,36 +42,28 @@ pub use jsonrpc_proto::adapter::builder::{
     DEFAULT_TLS_HANDSHAKE_TIMEOUT,
 };
 
-/// Builds and starts a [`RunningServer`].
-pub struct ServerBuilder {
-    options: ServerOptions<TlsServerConfig>,
-}
+/// Builds and starts a [`RunningServer`]: jsonrpc-proto's generic builder over this crate's
+/// [`Server`] (`Server::builder(router)`), with the same methods on every runtime.
+pub type ServerBuilder = jsonrpc_proto::adapter::builder::ServerBuilder<Server>;
 
 /// The entry point: `Server::builder(router)`.
+#[derive(Debug)]
 pub struct Server;
 
 impl Server {
     /// A builder serving `router`. Without `.http(..)` or `.tcp(..)`, HTTP listens on
     /// 127.0.0.1:8000.
     pub fn builder(router: Router) -> ServerBuilder {
-        ServerBuilder {
-            options: ServerOptions::new(router),
-        }
+        ServerBuilder::new(router)
     }
 }
 
-impl ServerBuilder {
-    jsonrpc_proto::server_builder_setters!(TlsServerConfig);
+impl Listen for Server {
+    type Tls = TlsServerConfig;
+    type Runtime = TokioRuntime;
 
-    /// The time a client has to send a complete HTTP request body (default 30 s); later: 408.
-    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.options.body_read_timeout = Some(timeout);
-        self
-    }
-
-    /// Binds the listeners and starts serving in the background.
-    pub async fn start(self) -> Result<RunningServer, StartError> {
-        let options = self.options;
+    async fn start(mut options: ServerOptions<Server>) -> Result<RunningServer, StartError> {
+        let runtime = options.runtime.take().unwrap_or_default();
         let (http_addr, tcp_addr) = options.listen_addrs();
         let bind = |addr: String| async move {
             TcpListener::bind(addr.as_str())
@@ -86,7 +78,6 @@ impl ServerBuilder {
             Some(a) => Some(bind(a).await?),
             None => None,
         };
-        let runtime = TokioRuntime::new();
         let sockets = SocketSlots::new(options.config.max_connections);
         let proto = ProtoServer::new(options.router, runtime.clone(), options.config);
         let lifecycle = Lifecycle::new();

@@ -1,9 +1,10 @@
-//! What both runtime adapters' servers share (features `http-service` and `websocket`): the
-//! [`ServerOptions`] of a `ServerBuilder` and their defaults, the [`StartError`],
-//! [`server_builder_setters!`](crate::server_builder_setters) (the builder methods over the
-//! options), and what `start` returns: the [`RunningServer`] and its [`ShutdownHandle`]. An
-//! adapter adds only sockets, timers and tasks.
+//! What both runtime adapters' servers share (features `http-service` and `websocket`): one
+//! generic [`ServerBuilder`] over the adapter's [`Listen`] implementation, its
+//! [`ServerOptions`] and their defaults, the [`StartError`], and what `start` returns: the
+//! [`RunningServer`] and its [`ShutdownHandle`]. An adapter adds only sockets, timers and
+//! tasks.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -29,8 +30,8 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8000";
 
 /// Why a server could not start.
-#[cfg(feature = "tls")]
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StartError {
     /// An address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
@@ -41,6 +42,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// The TLS material could not be loaded.
+    #[cfg(feature = "tls")]
     #[error(transparent)]
     Tls(#[from] crate::adapter::tls::TlsError),
     /// Neither an HTTP nor a TCP address was given.
@@ -48,9 +50,10 @@ pub enum StartError {
     NoListener,
 }
 
-/// The settings of a listening server, `T` being the adapter's TLS server configuration.
-#[derive(Debug)]
-pub struct ServerOptions<T> {
+/// The settings of a listening server, for the adapter `L` that starts it. Built by
+/// [`ServerBuilder`]; an adapter reads the fields in [`Listen::start`].
+#[non_exhaustive]
+pub struct ServerOptions<L: Listen> {
     /// The router served.
     pub router: Router,
     /// The HTTP / WebSocket / health address.
@@ -58,7 +61,9 @@ pub struct ServerOptions<T> {
     /// The raw TCP (newline-delimited JSON) address.
     pub tcp: Option<String>,
     /// TLS on every listener.
-    pub tls: Option<T>,
+    pub tls: Option<L::Tls>,
+    /// The runtime to run on (`None`: the adapter's default).
+    pub runtime: Option<L::Runtime>,
     /// The async layer's server configuration.
     pub config: ServerConfig,
     /// The name reported by `/health`.
@@ -77,7 +82,26 @@ pub struct ServerOptions<T> {
     pub tls_handshake_timeout: Duration,
 }
 
-impl<T> ServerOptions<T> {
+impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("router", &self.router)
+            .field("http", &self.http)
+            .field("tcp", &self.tcp)
+            .field("tls", &self.tls.is_some())
+            .field("config", &self.config)
+            .field("node_name", &self.node_name)
+            .field("limits", &self.limits)
+            .field("max_ws_message", &self.max_ws_message)
+            .field("grace", &self.grace)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("tls_handshake_timeout", &self.tls_handshake_timeout)
+            .finish()
+    }
+}
+
+impl<L: Listen> ServerOptions<L> {
     /// The defaults, serving `router`.
     pub fn new(router: Router) -> Self {
         ServerOptions {
@@ -85,6 +109,7 @@ impl<T> ServerOptions<T> {
             http: None,
             tcp: None,
             tls: None,
+            runtime: None,
             config: ServerConfig::default(),
             node_name: "jsonrpc".to_owned(),
             limits: Limits::default(),
@@ -105,110 +130,166 @@ impl<T> ServerOptions<T> {
     }
 }
 
-/// The builder methods over a field `options: ServerOptions<$tls>`, written once for every
-/// adapter (`body_read_timeout` and the runtime are the adapter's own).
-#[macro_export]
-macro_rules! server_builder_setters {
-    ($tls:ty) => {
-        /// Serves HTTP POST `/`, WebSocket `/ws` and `GET /health` on `addr` (e.g. "127.0.0.1:8000").
-        pub fn http(mut self, addr: impl Into<String>) -> Self {
-            self.options.http = Some(addr.into());
-            self
-        }
+/// What a runtime adapter provides to the generic [`ServerBuilder`]: its TLS configuration
+/// type, its runtime, and how to bind and serve. Implemented once per adapter crate
+/// (`transport-tokio`, `transport-async-std`); applications only name the adapter's
+/// `ServerBuilder` alias.
+pub trait Listen: Sized + Send + 'static {
+    /// The adapter's TLS server configuration.
+    type Tls: Send + 'static;
+    /// The adapter's runtime.
+    type Runtime: Runtime + Clone + Default;
 
-        /// Also serves newline-delimited JSON over raw TCP on `addr`.
-        pub fn tcp(mut self, addr: impl Into<String>) -> Self {
-            self.options.tcp = Some(addr.into());
-            self
-        }
+    /// Binds the listeners of `options` and starts serving in the background.
+    fn start(
+        options: ServerOptions<Self>,
+    ) -> impl Future<Output = Result<RunningServer<Self::Runtime>, StartError>> + Send;
+}
 
-        /// Serves TLS (https, wss, and TLS on the TCP listener) with this configuration.
-        pub fn tls(mut self, tls: $tls) -> Self {
-            self.options.tls = Some(tls);
-            self
-        }
+/// Builds and starts a server of the adapter `L`: one builder, the same methods and
+/// signatures on every runtime. Get one from the adapter's `Server::builder(router)`.
+pub struct ServerBuilder<L: Listen> {
+    options: ServerOptions<L>,
+}
 
-        /// The deadline of each call (default 30 s); a call over it is answered with -32001.
-        pub fn request_timeout(mut self, timeout: Option<::std::time::Duration>) -> Self {
-            self.options.config.request_timeout = timeout;
-            self
-        }
+impl<L: Listen> std::fmt::Debug for ServerBuilder<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("options", &self.options)
+            .finish()
+    }
+}
 
-        /// Replaces the async layer's server configuration.
-        pub fn config(mut self, config: $crate::peer::ServerConfig) -> Self {
-            self.options.config = config;
-            self
+impl<L: Listen> ServerBuilder<L> {
+    /// A builder serving `router`. Without `.http(..)` or `.tcp(..)`, HTTP listens on
+    /// [`DEFAULT_HTTP_ADDR`].
+    pub fn new(router: Router) -> Self {
+        ServerBuilder {
+            options: ServerOptions::new(router),
         }
+    }
 
-        /// The name reported by `/health`.
-        pub fn node_name(mut self, name: impl Into<String>) -> Self {
-            self.options.node_name = name.into();
-            self
-        }
+    /// Serves HTTP POST `/`, WebSocket `/ws` and `GET /health` on `addr` (e.g. "127.0.0.1:8000").
+    pub fn http(mut self, addr: impl Into<String>) -> Self {
+        self.options.http = Some(addr.into());
+        self
+    }
 
-        /// The largest HTTP body accepted (default 10 MiB; larger gets 413).
-        pub fn max_body(mut self, bytes: usize) -> Self {
-            self.options.limits.max_body = bytes;
-            self
-        }
+    /// Also serves newline-delimited JSON over raw TCP on `addr`.
+    pub fn tcp(mut self, addr: impl Into<String>) -> Self {
+        self.options.tcp = Some(addr.into());
+        self
+    }
 
-        /// The largest WebSocket message accepted (default 10 MiB).
-        pub fn max_ws_message(mut self, bytes: usize) -> Self {
-            self.options.max_ws_message = bytes;
-            self
-        }
+    /// Serves TLS (https, wss, and TLS on the TCP listener) with this configuration.
+    pub fn tls(mut self, tls: L::Tls) -> Self {
+        self.options.tls = Some(tls);
+        self
+    }
 
-        /// Sockets served at once, over all listeners (HTTP keep-alive, WebSocket, TCP; default
-        /// 10 000, `ServerConfig::max_connections`). Over it: HTTP requests get 503 with
-        /// `Connection: close`, a WebSocket upgrade is accepted and closed at once with code 1013
-        /// and a reason, a plain TCP client gets one -32003 error line (id null) and is closed.
-        pub fn max_connections(mut self, n: usize) -> Self {
-            self.options.config.max_connections = n;
-            self
-        }
+    /// The runtime the server's tasks and timers run on (default: the adapter's default).
+    pub fn runtime(mut self, runtime: L::Runtime) -> Self {
+        self.options.runtime = Some(runtime);
+        self
+    }
 
-        /// Closes TCP and WebSocket connections that read and write no frame for this long
-        /// while nothing is in flight (default 300 s; `None`: never).
-        pub fn idle_timeout(mut self, timeout: Option<::std::time::Duration>) -> Self {
-            self.options.config.idle_timeout = timeout;
-            self
-        }
+    /// The deadline of each call (default 30 s); a call over it is answered with -32001.
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.config.request_timeout = timeout;
+        self
+    }
 
-        /// The largest result sent in one response (default 10 MiB); over it the call is
-        /// answered with -32603 "Response too large".
-        pub fn max_response_size(mut self, bytes: usize) -> Self {
-            self.options.config.max_response_size = bytes;
-            self
-        }
+    /// Replaces the async layer's server configuration.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.options.config = config;
+        self
+    }
 
-        /// Runs each call's handler on a task of its own (default false: the handlers of one
-        /// connection run on its task). Worth it when handlers are CPU-heavy; see
-        /// `ServerConfig::spawn_calls`.
-        pub fn spawn_calls(mut self, spawn: bool) -> Self {
-            self.options.config.spawn_calls = spawn;
-            self
-        }
+    /// The name reported by `/health`.
+    pub fn node_name(mut self, name: impl Into<String>) -> Self {
+        self.options.node_name = name.into();
+        self
+    }
 
-        /// The time a client has to send a complete HTTP request head, and the longest an idle
-        /// keep-alive connection is kept (default 30 s; `None`: no limit). Slowloris defence.
-        pub fn header_read_timeout(mut self, timeout: Option<::std::time::Duration>) -> Self {
-            self.options.header_read_timeout = timeout;
-            self
-        }
+    /// The largest HTTP body accepted (default 10 MiB; larger gets 413).
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.options.limits.max_body = bytes;
+        self
+    }
 
-        /// The time a TLS handshake may take (default 10 s); later the socket is closed.
-        pub fn tls_handshake_timeout(mut self, timeout: ::std::time::Duration) -> Self {
-            self.options.tls_handshake_timeout = timeout;
-            self
-        }
+    /// The largest WebSocket message accepted (default 10 MiB).
+    pub fn max_ws_message(mut self, bytes: usize) -> Self {
+        self.options.max_ws_message = bytes;
+        self
+    }
 
-        /// How long a graceful shutdown waits for in-flight calls (default 10 s).
-        pub fn grace_period(mut self, grace: ::std::time::Duration) -> Self {
-            self.options.grace = grace;
-            self.options.config.shutdown_grace = grace;
-            self
-        }
-    };
+    /// Sockets served at once, over all listeners (HTTP keep-alive, WebSocket, TCP; default
+    /// 10 000, `ServerConfig::max_connections`). Over it: HTTP requests get 503 with
+    /// `Connection: close`, a WebSocket upgrade is accepted and closed at once with code 1013
+    /// and a reason, a plain TCP client gets one -32003 error line (id null) and is closed.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.options.config.max_connections = n;
+        self
+    }
+
+    /// Closes TCP and WebSocket connections that read and write no frame for this long
+    /// while nothing is in flight (default 300 s; `None`: never).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.config.idle_timeout = timeout;
+        self
+    }
+
+    /// The largest result sent in one response (default 10 MiB); over it the call is
+    /// answered with -32603 "Response too large".
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.options.config.max_response_size = bytes;
+        self
+    }
+
+    /// Runs each call's handler on a task of its own (default false: the handlers of one
+    /// connection run on its task). Worth it when handlers are CPU-heavy; see
+    /// `ServerConfig::spawn_calls`.
+    pub fn spawn_calls(mut self, spawn: bool) -> Self {
+        self.options.config.spawn_calls = spawn;
+        self
+    }
+
+    /// The time a client has to send a complete HTTP request head, and the longest an idle
+    /// keep-alive connection is kept (default 30 s; `None`: no limit). Slowloris defence.
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.header_read_timeout = timeout;
+        self
+    }
+
+    /// The time a client has to send a complete HTTP request body (default 30 s; `None`: no
+    /// limit); later: 408 and the connection is closed.
+    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.body_read_timeout = timeout;
+        self
+    }
+
+    /// The time a TLS handshake may take (default 10 s); later the socket is closed.
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.options.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// How long a graceful shutdown waits for in-flight calls (default 10 s).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.options.grace = grace;
+        self.options.config.shutdown_grace = grace;
+        self
+    }
+
+    /// The settings so far.
+    pub fn options(&self) -> &ServerOptions<L> {
+        &self.options
+    }
+
+    /// Binds the listeners and starts serving in the background.
+    pub async fn start(self) -> Result<RunningServer<L::Runtime>, StartError> {
+        L::start(self.options).await
+    }
 }
 
 /// Stops a running server from anywhere (Clone). See [`RunningServer::shutdown`].
