@@ -23,7 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The layers, one directory each; arrows only point down (see DESIGN.md):
 // adapter -> service -> peer -> protocol. `testing` may use every layer.

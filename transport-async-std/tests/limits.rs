@@ -73,11 +73,9 @@ async fn read_line(r: &mut BufReader<TcpStream>) -> Option<Value> {
 #[test]
 fn shared_limits_hold_on_the_async_io_server() {
     smol::block_on(async {
-        let config = ServerConfig {
-            max_response_size: 1000,
-            idle_timeout: Some(Duration::from_millis(300)),
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::default()
+            .with_max_response_size(1000)
+            .with_idle_timeout(Some(Duration::from_millis(300)));
         let server = start(config, 4096).await;
         let deep = nested(100_000);
 

@@ -51,10 +51,15 @@ pub const STATUS_SWITCHING_PROTOCOLS: u16 = 101;
 
 /// Limits applied to incoming HTTP requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// The largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY`]).
     pub max_body: usize,
 }
+
+crate::protocol::config_setters!(Limits {
+    with_max_body => max_body: usize,
+});
 
 impl Default for Limits {
     fn default() -> Self {

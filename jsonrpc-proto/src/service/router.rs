@@ -25,6 +25,7 @@ use crate::peer::{CallInfo, ClientInfo, Context, Extensions};
 
 /// Why a router could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RouterError {
     /// Names starting with `rpc.` are reserved by the specification.
     #[error("method name {0:?} is reserved (names starting with \"rpc.\" belong to the protocol)")]

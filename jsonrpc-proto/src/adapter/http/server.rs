@@ -43,7 +43,7 @@ impl ConnInfo {
 pub enum HttpOutcome<B> {
     /// Send this response.
     Respond(Response<Full<Bytes>>),
-    /// A valid WebSocket upgrade: send [`switching_protocols`] (101), then upgrade `request` with the HTTP
+    /// A valid WebSocket upgrade: send [`switching_protocols`](super::switching_protocols) (101), then upgrade `request` with the HTTP
     /// library (`hyper::upgrade::on`) and serve the WebSocket with `info`.
     WebSocket {
         /// The request, kept for the upgrade.
@@ -51,7 +51,7 @@ pub enum HttpOutcome<B> {
         /// Kind WebSocket, with the handshake headers and path.
         info: TransportInfo,
         /// The `Sec-WebSocket-Key` to derive `Sec-WebSocket-Accept` from (see
-        /// [`switching_protocols`]).
+        /// [`switching_protocols`](super::switching_protocols)).
         key: HeaderValue,
     },
 }
