@@ -7,7 +7,7 @@ use jsonrpc_proto::adapter::ws::WsTransport;
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
 
-use crate::connect::{connect_io, ConnectError};
+use crate::dial::{connect_io, ConnectError};
 use crate::http_client::{HttpClientConfig, HttpTransport};
 use crate::runtime::AsyncIoRuntime;
 use crate::tls::TlsClientConfig;

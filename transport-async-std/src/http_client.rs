@@ -7,7 +7,7 @@ use jsonrpc_proto::adapter::http::HttpPostTransport;
 pub use jsonrpc_proto::adapter::http::{HttpClientConfig, HttpSink, HttpStream};
 use jsonrpc_proto::peer::{Transport, TransportInfo};
 
-use crate::connect::{AsyncIoConnect, ConnectError};
+use crate::dial::{AsyncIoConnect, ConnectError};
 use crate::runtime::AsyncIoRuntime;
 
 /// A JSON-RPC transport over HTTP POSTs to one URL.

@@ -32,11 +32,11 @@
 #![warn(missing_docs)]
 
 pub mod client;
-pub mod connect;
+pub mod dial;
 pub mod http_client;
 pub mod io;
+pub mod listen;
 pub mod runtime;
-pub mod server;
 pub mod stdio;
 pub mod tls;
 
@@ -54,13 +54,13 @@ pub use client::{
     connect_http, connect_http_with, connect_tcp, connect_tcp_with, connect_ws, connect_ws_with,
     ConnectOptions,
 };
-pub use connect::ConnectError;
+pub use dial::ConnectError;
 pub use framed::{Framing, StreamTransport};
 pub use http_client::{HttpClientConfig, HttpTransport};
-pub use runtime::AsyncIoRuntime;
-pub use server::{
+pub use listen::{
     serve_io_content_length, serve_stdio, RunningServer, Server, ServerBuilder, ShutdownHandle,
     StartError,
 };
+pub use runtime::AsyncIoRuntime;
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 pub use ws::WsTransport;

@@ -6,9 +6,9 @@ use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, Transp
 use jsonrpc_proto::service::Router;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::connect::{connect_io, BoxIo, ConnectError};
-use crate::framed::StreamTransport;
+use crate::dial::{connect_io, BoxIo, ConnectError};
 use crate::http_client::{HttpClientConfig, HttpTransport};
+use crate::io::StreamTransport;
 use crate::runtime::TokioRuntime;
 use crate::tls::TlsClientConfig;
 use crate::ws::WsTransport;

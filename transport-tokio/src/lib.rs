@@ -26,11 +26,11 @@
 #![warn(missing_docs)]
 
 pub mod client;
-pub mod connect;
-pub mod framed;
+pub mod dial;
 pub mod http_client;
+pub mod io;
+pub mod listen;
 pub mod runtime;
-pub mod server;
 pub mod tls;
 pub mod ws;
 
@@ -38,10 +38,10 @@ pub use client::{
     connect_http, connect_http_with, connect_tcp, connect_tcp_with, connect_ws, connect_ws_with,
     tcp_transport, ws_transport, ConnectOptions, TcpTransport,
 };
-pub use connect::ConnectError;
-pub use framed::{Framing, StreamTransport};
+pub use dial::ConnectError;
 pub use http_client::{HttpClientConfig, HttpTransport};
+pub use io::{Framing, StreamTransport};
+pub use listen::{serve_stdio, RunningServer, Server, ServerBuilder, ShutdownHandle, StartError};
 pub use runtime::TokioRuntime;
-pub use server::{serve_stdio, RunningServer, Server, ServerBuilder, ShutdownHandle, StartError};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 pub use ws::WsTransport;

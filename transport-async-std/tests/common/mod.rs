@@ -15,7 +15,7 @@ use jsonrpc_proto::service::Router;
 use jsonrpc_proto::testing::conformance::{self, Connector};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use transport_async_std::connect::connect_io;
+use transport_async_std::dial::connect_io;
 use transport_async_std::{
     connect_http_with, connect_tcp_with, connect_ws_with, AsyncIoRuntime, ConnectOptions,
     RunningServer, Server, TlsClientConfig, TlsServerConfig,

@@ -30,7 +30,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::framed::StreamTransport;
+use crate::io::StreamTransport;
 use crate::runtime::TokioRuntime;
 use crate::tls::TlsServerConfig;
 use crate::ws::{ws_config, WsTransport};
