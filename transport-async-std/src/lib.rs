@@ -31,7 +31,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod client;
+pub mod connect;
 pub mod dial;
 pub mod http_client;
 pub mod io;
@@ -50,7 +50,7 @@ pub mod ws {
     pub use jsonrpc_proto::adapter::ws::*;
 }
 
-pub use client::{
+pub use connect::{
     connect_http, connect_http_with, connect_tcp, connect_tcp_with, connect_ws, connect_ws_with,
     ConnectOptions,
 };

@@ -25,7 +25,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod client;
+pub mod connect;
 pub mod dial;
 pub mod http_client;
 pub mod io;
@@ -34,7 +34,7 @@ pub mod runtime;
 pub mod tls;
 pub mod ws;
 
-pub use client::{
+pub use connect::{
     connect_http, connect_http_with, connect_tcp, connect_tcp_with, connect_ws, connect_ws_with,
     tcp_transport, ws_transport, ConnectOptions, TcpTransport,
 };
