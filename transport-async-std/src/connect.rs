@@ -1,16 +1,27 @@
 //! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
-//! [`Client`].
+//! [`Client`]; the transports behind them, for raw use; and the outgoing connections under
+//! them (TCP through async-net, then TLS through futures-rustls). URLs, errors, the HTTP
+//! client's pooling and retry policy are `jsonrpc_proto::adapter::http`'s, shared with every
+//! runtime.
 
+use std::pin::Pin;
+
+use async_net::TcpStream;
+use async_tungstenite::WebSocketStream;
+use futures::future::BoxFuture;
+use futures::io::{AsyncRead, AsyncWrite};
 use jsonrpc_proto::adapter::framed::StreamTransport;
-use jsonrpc_proto::adapter::http::{host_of, ws_client_plan};
+use jsonrpc_proto::adapter::http::{
+    host_of, ws_client_plan, Attempt, Endpoint, HttpConnect, HttpPostTransport,
+};
+pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
 use jsonrpc_proto::adapter::ws::WsTransport;
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
 
-use crate::dial::{connect_io, ConnectError};
-use crate::http_client::{HttpClientConfig, HttpTransport};
+use crate::io::FuturesIo;
 use crate::runtime::AsyncIoRuntime;
-use crate::tls::TlsClientConfig;
+use crate::tls::{connector, server_name, TlsClientConfig};
 
 /// Options shared by the `connect_*_with` functions.
 #[derive(Default)]
@@ -21,6 +32,9 @@ pub struct ConnectOptions {
     pub headers: Vec<(String, String)>,
     /// The async layer's client settings (request timeout, limits).
     pub client: ClientConfig,
+    /// A router this client serves to the server on the same connection (callbacks; WebSocket
+    /// and TCP only, ignored over HTTP).
+    pub router: Option<Router>,
     /// HTTP settings (retries, backoff, keep-alive pool); its `tls` and `headers` are taken
     /// from the fields above.
     pub http: HttpClientConfig,
@@ -28,9 +42,22 @@ pub struct ConnectOptions {
     pub max_message: usize,
     /// The executor the client's tasks run on (default: [`AsyncIoRuntime::default`]).
     pub runtime: Option<AsyncIoRuntime>,
-    /// A router this client serves to the server on the same connection (callbacks; WebSocket
-    /// and TCP only, ignored over HTTP).
-    pub router: Option<Router>,
+}
+
+impl ConnectOptions {
+    /// Options trusting the CAs of `tls`.
+    pub fn with_tls(tls: TlsClientConfig) -> Self {
+        ConnectOptions {
+            tls: Some(tls),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// Adds a header (HTTP POSTs, WebSocket handshake).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
 }
 
 fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
@@ -63,6 +90,16 @@ pub async fn connect_ws(url: &str) -> Result<Client, ConnectError> {
 
 /// A client over a WebSocket at `url` (`ws://` or `wss://`) with options.
 pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
+    let transport = ws_transport(url, &options).await?;
+    Ok(client(transport, options))
+}
+
+/// Opens a WebSocket to `url` (handshake done) using the TLS, headers and size limit of
+/// `options`.
+pub async fn ws_transport(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<WsTransport<WebSocketStream<BoxIo>>, ConnectError> {
     let plan = ws_client_plan(
         url,
         &options.headers,
@@ -78,7 +115,7 @@ pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Clien
                 url: url.to_owned(),
                 reason: e.to_string(),
             })?;
-    Ok(client(WsTransport::new(ws, plan.info), options))
+    Ok(WsTransport::new(ws, plan.info))
 }
 
 /// A client over raw TCP with newline-delimited JSON, to `addr` ("host:port").
@@ -89,13 +126,107 @@ pub async fn connect_tcp(addr: &str) -> Result<Client, ConnectError> {
 /// A client over raw TCP (TLS when `options.tls` is set; the server name is the host of
 /// `addr`).
 pub async fn connect_tcp_with(addr: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
+    let transport = tcp_transport(addr, options.tls.as_ref()).await?;
+    Ok(client(transport, options))
+}
+
+/// The byte-stream transport of a TCP client.
+pub type TcpTransport =
+    StreamTransport<futures::io::ReadHalf<BoxIo>, futures::io::WriteHalf<BoxIo>>;
+
+/// Opens newline-delimited JSON over TCP to `addr` ("host:port"), with TLS when `tls` is set.
+pub async fn tcp_transport(
+    addr: &str,
+    tls: Option<&TlsClientConfig>,
+) -> Result<TcpTransport, ConnectError> {
     let host = host_of(addr).ok_or_else(|| ConnectError::Url {
         url: addr.to_owned(),
         reason: "expected host:port".into(),
     })?;
-    let io = connect_io(addr, host, options.tls.as_ref()).await?;
+    let io = connect_io(addr, host, tls).await?;
     let mut info = TransportInfo::new(TransportKind::Tcp);
-    info.tls = options.tls.is_some();
-    let transport = StreamTransport::lines_duplex(io).with_info(info);
-    Ok(client(transport, options))
+    info.tls = tls.is_some();
+    Ok(StreamTransport::lines_duplex(io).with_info(info))
+}
+
+/// Any byte stream a connection can run on (TCP or TLS over TCP).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// A boxed byte stream.
+pub type BoxIo = Pin<Box<dyn Io>>;
+
+/// Opens TCP to `addr`, then TLS when `tls` is given (verifying `host`): the byte stream
+/// under every client, for building transports by hand.
+pub async fn connect_io(
+    addr: &str,
+    host: &str,
+    tls: Option<&TlsClientConfig>,
+) -> Result<BoxIo, ConnectError> {
+    let io_err = |source| ConnectError::Io {
+        addr: addr.to_owned(),
+        source,
+    };
+    let tcp = TcpStream::connect(addr).await.map_err(io_err)?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Box::pin(tcp)),
+        Some(tls) => {
+            let name = server_name(host)?;
+            let stream = connector(tls).connect(name, tcp).await.map_err(io_err)?;
+            Ok(Box::pin(stream))
+        }
+    }
+}
+
+/// The HTTP client's connector: [`connect_io`] as hyper IO.
+struct AsyncIoConnect(Option<TlsClientConfig>);
+
+impl HttpConnect for AsyncIoConnect {
+    type Io = FuturesIo<BoxIo>;
+
+    fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Self::Io, Attempt>> {
+        Box::pin(async move {
+            match connect_io(&endpoint.addr(), &endpoint.host, self.0.as_ref()).await {
+                Ok(io) => Ok(FuturesIo::new(io)),
+                Err(e @ ConnectError::Io { .. }) => Err(Attempt::Retry(e.to_string())),
+                Err(e) => Err(Attempt::Fail(e.to_string())),
+            }
+        })
+    }
+}
+
+/// A JSON-RPC transport over HTTP POSTs to one URL: each frame is one POST (hyper 1 over
+/// async-net, TLS through futures-rustls); connections are kept alive and reused.
+pub struct HttpTransport(HttpPostTransport);
+
+impl HttpTransport {
+    /// A transport POSTing to `url` (`http://` or `https://`), spawning its POSTs on the
+    /// default [`AsyncIoRuntime`]. No connection is opened until the first frame is sent.
+    pub fn new(url: &str, config: HttpClientConfig) -> Result<Self, ConnectError> {
+        Self::with_runtime(url, config, AsyncIoRuntime::default())
+    }
+
+    /// Like [`HttpTransport::new`] on `runtime`.
+    pub fn with_runtime(
+        url: &str,
+        config: HttpClientConfig,
+        runtime: AsyncIoRuntime,
+    ) -> Result<Self, ConnectError> {
+        let connector = AsyncIoConnect(config.tls.clone());
+        HttpPostTransport::hyper(url, connector, runtime, config).map(HttpTransport)
+    }
+}
+
+impl Transport for HttpTransport {
+    type Sink = HttpSink;
+    type Stream = HttpStream;
+
+    fn info(&self) -> TransportInfo {
+        self.0.info()
+    }
+
+    fn split(self) -> (Self::Sink, Self::Stream) {
+        self.0.split()
+    }
 }

@@ -1,5 +1,6 @@
-//! The async-io server: HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS),
-//! an optional raw TCP listener (newline-delimited JSON), stdio serving, and graceful shutdown.
+//! The async-io server: the [`Listen`] impl behind [`Server::builder`] and its accept loops.
+//! HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS), an optional raw TCP
+//! listener (newline-delimited JSON), and graceful shutdown.
 //! Request handling is `jsonrpc_proto::adapter::http`'s and the shutdown bookkeeping
 //! `jsonrpc_proto::adapter::lifecycle`'s; this file only accepts sockets and runs hyper.
 
@@ -29,12 +30,14 @@ use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
 use jsonrpc_proto::adapter::ws::{ws_config, WsTransport};
 use jsonrpc_proto::http::Rejection;
-use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
+use jsonrpc_proto::peer::{Server as ProtoServer, TransportKind};
 use jsonrpc_proto::service::Router;
 
 use crate::io::{FuturesIo, HyperIo, HyperTimer};
 use crate::runtime::AsyncIoRuntime;
 use crate::tls::{acceptor, TlsServerConfig};
+
+pub use jsonrpc_proto::adapter::http::DEFAULT_BODY_READ_TIMEOUT;
 
 pub use jsonrpc_proto::adapter::builder::{
     ShutdownHandle, StartError, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT,
@@ -350,30 +353,4 @@ where
             http.await.map_err(io::Error::other)
         }
     }
-}
-
-/// Serves `router` over any byte stream pair with Content-Length framing (LSP style) until
-/// the reader ends.
-pub async fn serve_io_content_length<R, W>(
-    router: Router,
-    config: ServerConfig,
-    runtime: AsyncIoRuntime,
-    reader: R,
-    writer: W,
-) where
-    R: AsyncRead + Send + Unpin + 'static,
-    W: AsyncWrite + Send + Unpin + 'static,
-{
-    let proto = ProtoServer::new(router, runtime, config);
-    proto
-        .serve(StreamTransport::content_length(reader, writer))
-        .await;
-}
-
-/// Serves `router` over stdin/stdout with Content-Length framing (LSP style) until stdin ends,
-/// on the default [`AsyncIoRuntime`].
-pub async fn serve_stdio(router: Router, config: ServerConfig) {
-    let runtime = AsyncIoRuntime::default();
-    let (reader, writer) = crate::stdio::stdio();
-    serve_io_content_length(router, config, runtime, reader, writer).await;
 }

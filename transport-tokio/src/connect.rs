@@ -1,17 +1,25 @@
 //! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
-//! [`Client`]; and the transports behind them, for raw use.
+//! [`Client`]; the transports behind them, for raw use; and the outgoing connections under
+//! them (TCP, then TLS through tokio-rustls). URLs, errors, the HTTP client's pooling and retry
+//! policy are `jsonrpc_proto::adapter::http`'s, shared with every runtime.
 
-use jsonrpc_proto::adapter::http::{host_of, ws_client_plan};
+use std::pin::Pin;
+
+use futures::future::BoxFuture;
+use jsonrpc_proto::adapter::http::{
+    host_of, ws_client_plan, Attempt, Endpoint, HttpConnect, HttpPostTransport,
+};
+pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
+use jsonrpc_proto::adapter::ws::WsTransport;
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::dial::{connect_io, BoxIo, ConnectError};
-use crate::http_client::{HttpClientConfig, HttpTransport};
 use crate::io::StreamTransport;
 use crate::runtime::TokioRuntime;
-use crate::tls::TlsClientConfig;
-use crate::ws::WsTransport;
+use crate::tls::{connector, server_name, TlsClientConfig};
 
 /// Options shared by the `connect_*_with` functions.
 #[derive(Default)]
@@ -29,6 +37,9 @@ pub struct ConnectOptions {
     pub http: HttpClientConfig,
     /// The largest WebSocket message accepted (0: the default 10 MiB).
     pub max_message: usize,
+    /// The runtime the client's tasks run on (default: [`TokioRuntime::new`], the current
+    /// one).
+    pub runtime: Option<TokioRuntime>,
 }
 
 impl ConnectOptions {
@@ -47,10 +58,11 @@ impl ConnectOptions {
     }
 }
 
-fn client<T: Transport>(transport: T, client: ClientConfig, router: Option<Router>) -> Client {
-    match router {
-        Some(router) => Client::with_router(transport, TokioRuntime::new(), client, router),
-        None => Client::new(transport, TokioRuntime::new(), client),
+fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
+    let runtime = options.runtime.unwrap_or_default();
+    match options.router {
+        Some(router) => Client::with_router(transport, runtime, options.client, router),
+        None => Client::new(transport, runtime, options.client),
     }
 }
 
@@ -61,11 +73,12 @@ pub async fn connect_http(url: &str) -> Result<Client, ConnectError> {
 
 /// A client POSTing to `url` (`http://` or `https://`) with options.
 pub async fn connect_http_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
+    let runtime = options.runtime.unwrap_or_default();
     let mut http = options.http;
-    http.tls = options.tls.map(Into::into);
+    http.tls = options.tls;
     http.headers = options.headers;
-    let transport = HttpTransport::new(url, http)?;
-    Ok(client(transport, options.client, None))
+    let transport = HttpTransport::with_runtime(url, http, runtime.clone())?;
+    Ok(Client::new(transport, runtime, options.client))
 }
 
 /// A client over a WebSocket at `url` (`ws://host:port/ws`).
@@ -76,7 +89,7 @@ pub async fn connect_ws(url: &str) -> Result<Client, ConnectError> {
 /// A client over a WebSocket at `url` (`ws://` or `wss://`) with options.
 pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
     let transport = ws_transport(url, &options).await?;
-    Ok(client(transport, options.client, options.router))
+    Ok(client(transport, options))
 }
 
 /// Opens a WebSocket to `url` (handshake done) using the TLS, headers and size limit of
@@ -92,12 +105,7 @@ pub async fn ws_transport(
         options.tls.is_some(),
     )?;
     let tls = options.tls.as_ref().filter(|_| plan.endpoint.tls);
-    let io = connect_io(
-        &plan.endpoint.addr(),
-        &plan.endpoint.host,
-        tls.map(|t| &t.0),
-    )
-    .await?;
+    let io = connect_io(&plan.endpoint.addr(), &plan.endpoint.host, tls).await?;
     let (ws, _response) =
         tokio_tungstenite::client_async_with_config(plan.request, io, Some(plan.config))
             .await
@@ -117,7 +125,7 @@ pub async fn connect_tcp(addr: &str) -> Result<Client, ConnectError> {
 /// `addr`).
 pub async fn connect_tcp_with(addr: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
     let transport = tcp_transport(addr, options.tls.as_ref()).await?;
-    Ok(client(transport, options.client, options.router))
+    Ok(client(transport, options))
 }
 
 /// The byte-stream transport of a TCP client.
@@ -132,8 +140,91 @@ pub async fn tcp_transport(
         url: addr.to_owned(),
         reason: "expected host:port".into(),
     })?;
-    let io = connect_io(addr, host, tls.map(|t| &t.0)).await?;
+    let io = connect_io(addr, host, tls).await?;
     let mut info = TransportInfo::new(TransportKind::Tcp);
     info.tls = tls.is_some();
     Ok(StreamTransport::lines_duplex(io).with_info(info))
+}
+
+/// Any byte stream a connection can run on (TCP or TLS over TCP).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// A boxed byte stream.
+pub type BoxIo = Pin<Box<dyn Io>>;
+
+/// Opens TCP to `addr`, then TLS when `tls` is given (verifying `host`): the byte stream
+/// under every client, for building transports by hand.
+pub async fn connect_io(
+    addr: &str,
+    host: &str,
+    tls: Option<&TlsClientConfig>,
+) -> Result<BoxIo, ConnectError> {
+    let io_err = |source| ConnectError::Io {
+        addr: addr.to_owned(),
+        source,
+    };
+    let tcp = TcpStream::connect(addr).await.map_err(io_err)?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Box::pin(tcp)),
+        Some(tls) => {
+            let name = server_name(host)?;
+            let stream = connector(tls).connect(name, tcp).await.map_err(io_err)?;
+            Ok(Box::pin(stream))
+        }
+    }
+}
+
+/// The HTTP client's connector: [`connect_io`] as hyper IO.
+struct TokioConnect(Option<TlsClientConfig>);
+
+impl HttpConnect for TokioConnect {
+    type Io = hyper_util::rt::TokioIo<BoxIo>;
+
+    fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Self::Io, Attempt>> {
+        Box::pin(async move {
+            match connect_io(&endpoint.addr(), &endpoint.host, self.0.as_ref()).await {
+                Ok(io) => Ok(hyper_util::rt::TokioIo::new(io)),
+                Err(e @ ConnectError::Io { .. }) => Err(Attempt::Retry(e.to_string())),
+                Err(e) => Err(Attempt::Fail(e.to_string())),
+            }
+        })
+    }
+}
+
+/// A JSON-RPC transport over HTTP POSTs to one URL: each frame is one POST (hyper 1, TLS
+/// through tokio-rustls); connections are kept alive and reused.
+pub struct HttpTransport(HttpPostTransport);
+
+impl HttpTransport {
+    /// A transport POSTing to `url` (`http://` or `https://`), spawning its POSTs on the
+    /// current tokio runtime ([`TokioRuntime::new`]: must be called inside one). No connection
+    /// is opened until the first frame is sent.
+    pub fn new(url: &str, config: HttpClientConfig) -> Result<Self, ConnectError> {
+        Self::with_runtime(url, config, TokioRuntime::new())
+    }
+
+    /// Like [`HttpTransport::new`] on `runtime`.
+    pub fn with_runtime(
+        url: &str,
+        config: HttpClientConfig,
+        runtime: TokioRuntime,
+    ) -> Result<Self, ConnectError> {
+        let connector = TokioConnect(config.tls.clone());
+        HttpPostTransport::hyper(url, connector, runtime, config).map(HttpTransport)
+    }
+}
+
+impl Transport for HttpTransport {
+    type Sink = HttpSink;
+    type Stream = HttpStream;
+
+    fn info(&self) -> TransportInfo {
+        self.0.info()
+    }
+
+    fn split(self) -> (Self::Sink, Self::Stream) {
+        self.0.split()
+    }
 }

@@ -1,5 +1,6 @@
-//! The tokio server: HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS), an
-//! optional raw TCP listener (newline-delimited JSON), stdio serving, and graceful shutdown.
+//! The tokio server: the [`Listen`] impl behind [`Server::builder`] and its accept loops. HTTP
+//! POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS), an optional raw TCP
+//! listener (newline-delimited JSON), and graceful shutdown.
 //! Request handling is `jsonrpc_proto::adapter::http`'s and the shutdown bookkeeping
 //! `jsonrpc_proto::adapter::lifecycle`'s; this file only accepts sockets and runs hyper.
 
@@ -21,8 +22,9 @@ use jsonrpc_proto::adapter::http::{
 };
 use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
+use jsonrpc_proto::adapter::ws::{ws_config, WsTransport};
 use jsonrpc_proto::http::Rejection;
-use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
+use jsonrpc_proto::peer::{Server as ProtoServer, TransportKind};
 use jsonrpc_proto::service::Router;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,8 +34,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::io::StreamTransport;
 use crate::runtime::TokioRuntime;
-use crate::tls::TlsServerConfig;
-use crate::ws::{ws_config, WsTransport};
+use crate::tls::{acceptor, TlsServerConfig};
 
 pub use jsonrpc_proto::adapter::http::DEFAULT_BODY_READ_TIMEOUT;
 
@@ -284,7 +285,7 @@ async fn serve_socket(
     match shared.tls.clone() {
         None => serve_io(shared, stream, conn, kind, slot).await,
         Some(tls) => {
-            let accept = tls.acceptor().accept(stream);
+            let accept = acceptor(&tls).accept(stream);
             let tls_stream = tokio::time::timeout(shared.tls_handshake_timeout, accept)
                 .await
                 .map_err(|_| {
@@ -334,11 +335,4 @@ where
             http.await.map_err(io::Error::other)
         }
     }
-}
-
-/// Serves `router` over stdin/stdout with Content-Length framing (LSP style) until stdin ends.
-pub async fn serve_stdio(router: Router, config: ServerConfig) {
-    let proto = ProtoServer::new(router, TokioRuntime::new(), config);
-    let transport = StreamTransport::content_length(tokio::io::stdin(), tokio::io::stdout());
-    proto.serve(transport).await;
 }
