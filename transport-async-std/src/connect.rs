@@ -1,16 +1,153 @@
-//! Outgoing connections: TCP (async-net) and TLS (futures-rustls) connects shared by the
-//! clients. URLs, errors and the HTTP client's pooling are `jsonrpc_proto::adapter::http`'s.
+//! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
+//! [`Client`]; the transports behind them, for raw use; and the outgoing connections under
+//! them (TCP through async-net, then TLS through futures-rustls). URLs, errors, the HTTP
+//! client's pooling and retry policy are `jsonrpc_proto::adapter::http`'s, shared with every
+//! runtime.
 
-use futures::future::BoxFuture;
 use std::pin::Pin;
 
 use async_net::TcpStream;
+use async_tungstenite::WebSocketStream;
+use futures::future::BoxFuture;
 use futures::io::{AsyncRead, AsyncWrite};
-pub use jsonrpc_proto::adapter::http::ConnectError;
-use jsonrpc_proto::adapter::http::{Attempt, Endpoint, HttpConnect};
+use jsonrpc_proto::adapter::framed::StreamTransport;
+use jsonrpc_proto::adapter::http::{
+    host_of, ws_client_plan, Attempt, Endpoint, HttpConnect, HttpPostTransport,
+};
+pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
+use jsonrpc_proto::adapter::ws::WsTransport;
+use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
+use jsonrpc_proto::service::Router;
 
 use crate::io::FuturesIo;
+use crate::runtime::AsyncIoRuntime;
 use crate::tls::{connector, server_name, TlsClientConfig};
+
+/// Options shared by the `connect_*_with` functions.
+#[derive(Default)]
+pub struct ConnectOptions {
+    /// Trusted CA roots (and an optional client certificate) for https, wss and TLS over TCP.
+    pub tls: Option<TlsClientConfig>,
+    /// Headers sent with every HTTP POST or with the WebSocket handshake (e.g. Authorization).
+    pub headers: Vec<(String, String)>,
+    /// The async layer's client settings (request timeout, limits).
+    pub client: ClientConfig,
+    /// A router this client serves to the server on the same connection (callbacks; WebSocket
+    /// and TCP only, ignored over HTTP).
+    pub router: Option<Router>,
+    /// HTTP settings (retries, backoff, keep-alive pool); its `tls` and `headers` are taken
+    /// from the fields above.
+    pub http: HttpClientConfig,
+    /// The largest WebSocket message accepted (0: the default 10 MiB).
+    pub max_message: usize,
+    /// The executor the client's tasks run on (default: [`AsyncIoRuntime::default`]).
+    pub runtime: Option<AsyncIoRuntime>,
+}
+
+impl ConnectOptions {
+    /// Options trusting the CAs of `tls`.
+    pub fn with_tls(tls: TlsClientConfig) -> Self {
+        ConnectOptions {
+            tls: Some(tls),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// Adds a header (HTTP POSTs, WebSocket handshake).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
+    let runtime = options.runtime.unwrap_or_default();
+    match options.router {
+        Some(router) => Client::with_router(transport, runtime, options.client, router),
+        None => Client::new(transport, runtime, options.client),
+    }
+}
+
+/// A client POSTing to `url` (`http://host:port/`).
+pub async fn connect_http(url: &str) -> Result<Client, ConnectError> {
+    connect_http_with(url, ConnectOptions::default()).await
+}
+
+/// A client POSTing to `url` (`http://` or `https://`) with options.
+pub async fn connect_http_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
+    let runtime = options.runtime.unwrap_or_default();
+    let mut http = options.http;
+    http.tls = options.tls;
+    http.headers = options.headers;
+    let transport = HttpTransport::with_runtime(url, http, runtime.clone())?;
+    Ok(Client::new(transport, runtime, options.client))
+}
+
+/// A client over a WebSocket at `url` (`ws://host:port/ws`).
+pub async fn connect_ws(url: &str) -> Result<Client, ConnectError> {
+    connect_ws_with(url, ConnectOptions::default()).await
+}
+
+/// A client over a WebSocket at `url` (`ws://` or `wss://`) with options.
+pub async fn connect_ws_with(url: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
+    let transport = ws_transport(url, &options).await?;
+    Ok(client(transport, options))
+}
+
+/// Opens a WebSocket to `url` (handshake done) using the TLS, headers and size limit of
+/// `options`.
+pub async fn ws_transport(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<WsTransport<WebSocketStream<BoxIo>>, ConnectError> {
+    let plan = ws_client_plan(
+        url,
+        &options.headers,
+        options.max_message,
+        options.tls.is_some(),
+    )?;
+    let tls = options.tls.as_ref().filter(|_| plan.endpoint.tls);
+    let io = connect_io(&plan.endpoint.addr(), &plan.endpoint.host, tls).await?;
+    let (ws, _response) =
+        async_tungstenite::client_async_with_config(plan.request, io, Some(plan.config))
+            .await
+            .map_err(|e| ConnectError::Handshake {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+    Ok(WsTransport::new(ws, plan.info))
+}
+
+/// A client over raw TCP with newline-delimited JSON, to `addr` ("host:port").
+pub async fn connect_tcp(addr: &str) -> Result<Client, ConnectError> {
+    connect_tcp_with(addr, ConnectOptions::default()).await
+}
+
+/// A client over raw TCP (TLS when `options.tls` is set; the server name is the host of
+/// `addr`).
+pub async fn connect_tcp_with(addr: &str, options: ConnectOptions) -> Result<Client, ConnectError> {
+    let transport = tcp_transport(addr, options.tls.as_ref()).await?;
+    Ok(client(transport, options))
+}
+
+/// The byte-stream transport of a TCP client.
+pub type TcpTransport =
+    StreamTransport<futures::io::ReadHalf<BoxIo>, futures::io::WriteHalf<BoxIo>>;
+
+/// Opens newline-delimited JSON over TCP to `addr` ("host:port"), with TLS when `tls` is set.
+pub async fn tcp_transport(
+    addr: &str,
+    tls: Option<&TlsClientConfig>,
+) -> Result<TcpTransport, ConnectError> {
+    let host = host_of(addr).ok_or_else(|| ConnectError::Url {
+        url: addr.to_owned(),
+        reason: "expected host:port".into(),
+    })?;
+    let io = connect_io(addr, host, tls).await?;
+    let mut info = TransportInfo::new(TransportKind::Tcp);
+    info.tls = tls.is_some();
+    Ok(StreamTransport::lines_duplex(io).with_info(info))
+}
 
 /// Any byte stream a connection can run on (TCP or TLS over TCP).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -43,7 +180,7 @@ pub async fn connect_io(
 }
 
 /// The HTTP client's connector: [`connect_io`] as hyper IO.
-pub(crate) struct AsyncIoConnect(pub(crate) Option<TlsClientConfig>);
+struct AsyncIoConnect(Option<TlsClientConfig>);
 
 impl HttpConnect for AsyncIoConnect {
     type Io = FuturesIo<BoxIo>;
@@ -56,5 +193,40 @@ impl HttpConnect for AsyncIoConnect {
                 Err(e) => Err(Attempt::Fail(e.to_string())),
             }
         })
+    }
+}
+
+/// A JSON-RPC transport over HTTP POSTs to one URL: each frame is one POST (hyper 1 over
+/// async-net, TLS through futures-rustls); connections are kept alive and reused.
+pub struct HttpTransport(HttpPostTransport);
+
+impl HttpTransport {
+    /// A transport POSTing to `url` (`http://` or `https://`), spawning its POSTs on the
+    /// default [`AsyncIoRuntime`]. No connection is opened until the first frame is sent.
+    pub fn new(url: &str, config: HttpClientConfig) -> Result<Self, ConnectError> {
+        Self::with_runtime(url, config, AsyncIoRuntime::default())
+    }
+
+    /// Like [`HttpTransport::new`] on `runtime`.
+    pub fn with_runtime(
+        url: &str,
+        config: HttpClientConfig,
+        runtime: AsyncIoRuntime,
+    ) -> Result<Self, ConnectError> {
+        let connector = AsyncIoConnect(config.tls.clone());
+        HttpPostTransport::hyper(url, connector, runtime, config).map(HttpTransport)
+    }
+}
+
+impl Transport for HttpTransport {
+    type Sink = HttpSink;
+    type Stream = HttpStream;
+
+    fn info(&self) -> TransportInfo {
+        self.0.info()
+    }
+
+    fn split(self) -> (Self::Sink, Self::Stream) {
+        self.0.split()
     }
 }

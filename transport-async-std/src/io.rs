@@ -1,7 +1,8 @@
-//! The small glue between futures-io and hyper: [`FuturesIo`] (a futures-io stream as
+//! The runtime's IO as futures-io and hyper IO (async-io's sockets already are futures-io; the
+//! byte-stream and WebSocket transports are the shared `jsonrpc_proto::adapter` ones). Private
+//! glue between futures-io and hyper: [`FuturesIo`] (a futures-io stream as
 //! `hyper::rt::{Read, Write}`), [`HyperIo`] (the reverse, for upgraded connections),
-//! [`HyperExecutor`] (hyper's background tasks on the runtime) and [`HyperTimer`] (async-io's
-//! timer for hyper's timeouts).
+//! and [`HyperTimer`] (async-io's timer for hyper's timeouts).
 
 use std::future::Future;
 use std::io;
@@ -10,19 +11,19 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::io::{AsyncRead, AsyncWrite};
-use jsonrpc_proto::peer::Runtime;
-
-use crate::runtime::AsyncIoRuntime;
+pub use jsonrpc_proto::adapter::framed::{
+    FrameReader, FrameWriter, Framing, StreamTransport, DEFAULT_MAX_FRAME,
+};
 
 /// A futures-io stream usable by hyper.
-pub struct FuturesIo<T> {
+pub(crate) struct FuturesIo<T> {
     inner: T,
     scratch: Box<[u8]>,
 }
 
 impl<T> FuturesIo<T> {
     /// Wraps `inner`.
-    pub fn new(inner: T) -> Self {
+    pub(crate) fn new(inner: T) -> Self {
         FuturesIo {
             inner,
             scratch: vec![0; 8 * 1024].into_boxed_slice(),
@@ -63,7 +64,7 @@ impl<T: AsyncWrite + Unpin> hyper::rt::Write for FuturesIo<T> {
 }
 
 /// A hyper IO (e.g. `hyper::upgrade::Upgraded`) usable as a futures-io stream.
-pub struct HyperIo<T>(pub T);
+pub(crate) struct HyperIo<T>(pub(crate) T);
 
 impl<T: hyper::rt::Read + Unpin> AsyncRead for HyperIo<T> {
     fn poll_read(
@@ -95,28 +96,9 @@ impl<T: hyper::rt::Write + Unpin> AsyncWrite for HyperIo<T> {
     }
 }
 
-/// Runs hyper's background futures on an [`AsyncIoRuntime`].
-#[derive(Clone, Debug)]
-pub struct HyperExecutor(pub AsyncIoRuntime);
-
-impl<F> hyper::rt::Executor<F> for HyperExecutor
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, fut: F) {
-        Runtime::spawn(
-            &self.0,
-            Box::pin(async move {
-                fut.await;
-            }),
-        );
-    }
-}
-
 /// hyper's timer on `async_io::Timer`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct HyperTimer;
+pub(crate) struct HyperTimer;
 
 struct Sleep(async_io::Timer);
 

@@ -3,7 +3,7 @@
 //! (async-tungstenite), HTTP (hyper 1) and TLS (futures-rustls), a [`Server`] serving them, and
 //! clients. The public names are transport-tokio's: switch runtimes by switching the crate.
 //!
-//! ```no_run
+//! ```
 //! use jsonrpc_proto::service::{Context, Router};
 //! use jsonrpc_proto::ErrorObject;
 //!
@@ -28,39 +28,41 @@
 //! })
 //! # }
 //! ```
+//!
+//! The modules, the same in every adapter: `runtime` ([`AsyncIoRuntime`]), `io` (the runtime's
+//! IO under the shared byte-stream transport: [`StreamTransport`]), `listen` ([`Server`] and
+//! its accept loops), `connect` (the `connect_*` clients and their transports), `stdio`
+//! ([`serve_stdio`]) and [`tls`]; all but [`tls`] and [`ws`] are private and re-exported here.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
-pub mod client;
-pub mod connect;
-pub mod http_client;
-pub mod io;
-pub mod runtime;
-pub mod server;
-pub mod stdio;
+mod connect;
+mod io;
+mod listen;
+mod runtime;
+mod stdio;
 pub mod tls;
 
-/// Byte-stream framing and transports (shared with every runtime, from `jsonrpc_proto`).
-pub mod framed {
-    pub use jsonrpc_proto::adapter::framed::*;
-}
-
-/// The WebSocket transport (shared with every runtime, from `jsonrpc_proto`).
+/// The WebSocket transport and its limits (shared with every runtime, from `jsonrpc_proto`).
 pub mod ws {
-    pub use jsonrpc_proto::adapter::ws::*;
+    pub use jsonrpc_proto::adapter::ws::{
+        ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED, DEFAULT_MAX_MESSAGE, TOO_BIG,
+        TOO_MANY_CONNECTIONS,
+    };
 }
 
-pub use client::{
-    connect_http, connect_http_with, connect_tcp, connect_tcp_with, connect_ws, connect_ws_with,
-    ConnectOptions,
+pub use connect::{
+    connect_http, connect_http_with, connect_io, connect_tcp, connect_tcp_with, connect_ws,
+    connect_ws_with, tcp_transport, ws_transport, BoxIo, ConnectError, ConnectOptions,
+    HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, TcpTransport,
 };
-pub use connect::ConnectError;
-pub use framed::{Framing, StreamTransport};
-pub use http_client::{HttpClientConfig, HttpTransport};
+pub use io::{FrameReader, FrameWriter, Framing, StreamTransport, DEFAULT_MAX_FRAME};
+pub use listen::{
+    RunningServer, Server, ServerBuilder, ShutdownHandle, StartError, DEFAULT_BODY_READ_TIMEOUT,
+    DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+};
 pub use runtime::AsyncIoRuntime;
-pub use server::{
-    serve_io_content_length, serve_stdio, RunningServer, Server, ServerBuilder, ShutdownHandle,
-    StartError,
-};
+pub use stdio::{serve_io_content_length, serve_stdio, stdio, Stdin, Stdout};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 pub use ws::WsTransport;

@@ -1,4 +1,5 @@
-//! Standard input and output as futures-io streams, through one thread each (the standard
+//! Serving over stdin/stdout or any byte stream pair with Content-Length framing (LSP style),
+//! and standard input and output as futures-io streams, through one thread each (the standard
 //! streams cannot be registered with async-io's reactor portably).
 
 use std::io::{self, Read, Write};
@@ -6,8 +7,13 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use futures::channel::mpsc;
-use futures::io::AsyncWrite;
+use futures::io::{AsyncRead, AsyncWrite};
 use futures::{Sink, TryStreamExt};
+use jsonrpc_proto::adapter::framed::StreamTransport;
+use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig};
+use jsonrpc_proto::service::Router;
+
+use crate::runtime::AsyncIoRuntime;
 
 /// The reading half of [`stdio`].
 pub type Stdin = futures::stream::IntoAsyncRead<mpsc::Receiver<io::Result<Vec<u8>>>>;
@@ -75,4 +81,30 @@ impl AsyncWrite for Stdout {
         self.0.close_channel();
         Poll::Ready(Ok(()))
     }
+}
+
+/// Serves `router` over any byte stream pair with Content-Length framing (LSP style) until
+/// the reader ends.
+pub async fn serve_io_content_length<R, W>(
+    router: Router,
+    config: ServerConfig,
+    runtime: AsyncIoRuntime,
+    reader: R,
+    writer: W,
+) where
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    let proto = ProtoServer::new(router, runtime, config);
+    proto
+        .serve(StreamTransport::content_length(reader, writer))
+        .await;
+}
+
+/// Serves `router` over stdin/stdout with Content-Length framing (LSP style) until stdin ends,
+/// on the default [`AsyncIoRuntime`].
+pub async fn serve_stdio(router: Router, config: ServerConfig) {
+    let runtime = AsyncIoRuntime::default();
+    let (reader, writer) = stdio();
+    serve_io_content_length(router, config, runtime, reader, writer).await;
 }

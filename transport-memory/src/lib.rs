@@ -29,6 +29,9 @@
 //! let sum: i64 = futures::executor::block_on(client.request("add", [2, 3])).unwrap();
 //! assert_eq!(sum, 5);
 //! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -1,11 +1,14 @@
-//! tokio adapter for `jsonrpc-proto`: TCP (newline-delimited JSON), stdio (Content-Length),
-//! WebSocket, HTTP and TLS transports, a [`Server`] serving them, and clients.
+//! tokio adapter for `jsonrpc-proto`: TCP (newline-delimited JSON), stdio and any tokio byte
+//! stream (Content-Length), WebSocket (tokio-tungstenite), HTTP (hyper 1) and TLS
+//! (tokio-rustls), a [`Server`] serving them, and clients. The public names are
+//! transport-async-std's: switch runtimes by switching the crate.
 //!
-//! ```no_run
+//! ```
 //! use jsonrpc_proto::service::{Context, Router};
 //! use jsonrpc_proto::ErrorObject;
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let router = Router::builder()
 //!     .method("add", |_ctx: Context, (a, b): (i64, i64)| async move {
 //!         Ok::<_, ErrorObject>(a + b)
@@ -22,26 +25,41 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! The modules, the same in every adapter: `runtime` ([`TokioRuntime`]), `io` (tokio's IO
+//! under the shared byte-stream transport: [`StreamTransport`]), `listen` ([`Server`] and its
+//! accept loops), `connect` (the `connect_*` clients and their transports), `stdio`
+//! ([`serve_stdio`]) and [`tls`]; all but [`tls`] and [`ws`] are private and re-exported here.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
-pub mod client;
-pub mod connect;
-pub mod framed;
-pub mod http_client;
-pub mod runtime;
-pub mod server;
+mod connect;
+mod io;
+mod listen;
+mod runtime;
+mod stdio;
 pub mod tls;
-pub mod ws;
 
-pub use client::{
-    connect_http, connect_http_with, connect_tcp, connect_tcp_with, connect_ws, connect_ws_with,
-    tcp_transport, ws_transport, ConnectOptions, TcpTransport,
+/// The WebSocket transport and its limits (shared with every runtime, from `jsonrpc_proto`).
+pub mod ws {
+    pub use jsonrpc_proto::adapter::ws::{
+        ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED, DEFAULT_MAX_MESSAGE, TOO_BIG,
+        TOO_MANY_CONNECTIONS,
+    };
+}
+
+pub use connect::{
+    connect_http, connect_http_with, connect_io, connect_tcp, connect_tcp_with, connect_ws,
+    connect_ws_with, tcp_transport, ws_transport, BoxIo, ConnectError, ConnectOptions,
+    HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, TcpTransport,
 };
-pub use connect::ConnectError;
-pub use framed::{Framing, StreamTransport};
-pub use http_client::{HttpClientConfig, HttpTransport};
+pub use io::{FrameReader, FrameWriter, Framing, StreamTransport, DEFAULT_MAX_FRAME};
+pub use listen::{
+    RunningServer, Server, ServerBuilder, ShutdownHandle, StartError, DEFAULT_BODY_READ_TIMEOUT,
+    DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+};
 pub use runtime::TokioRuntime;
-pub use server::{serve_stdio, RunningServer, Server, ServerBuilder, ShutdownHandle, StartError};
+pub use stdio::{serve_io_content_length, serve_stdio, stdio, Stdin, Stdout};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 pub use ws::WsTransport;

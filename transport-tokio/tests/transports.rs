@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use transport_tokio::tls::{TlsClientConfig, TlsError, TlsServerConfig};
+use transport_tokio::tls::{acceptor, connector, TlsClientConfig, TlsError, TlsServerConfig};
 use transport_tokio::{HttpClientConfig, HttpTransport, StreamTransport, WsTransport};
 
 #[tokio::test]
@@ -163,7 +163,7 @@ async fn tls_echo_server(
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        match config.acceptor().accept(tcp).await {
+        match acceptor(&config).accept(tcp).await {
             Ok(mut tls) => {
                 let mut b = [0u8; 4];
                 tls.read_exact(&mut b).await.unwrap();
@@ -189,7 +189,7 @@ async fn mtls_refuses_a_client_without_a_certificate() {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = transport_tokio::tls::server_name("localhost").unwrap();
     // TLS 1.3 completes the client side first; the refusal shows on the first read.
-    if let Ok(mut s) = client.connector().connect(name.clone(), tcp).await {
+    if let Ok(mut s) = connector(&client).connect(name.clone(), tcp).await {
         let _ = s.write_all(b"ping").await;
         let mut b = [0u8; 4];
         assert!(s.read_exact(&mut b).await.is_err());
@@ -205,7 +205,7 @@ async fn mtls_refuses_a_client_without_a_certificate() {
         TlsClientConfig::with_client_cert_files(&pki.ca, &pki.client_cert, &pki.client_key)
             .unwrap();
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let mut s = client.connector().connect(name, tcp).await.unwrap();
+    let mut s = connector(&client).connect(name, tcp).await.unwrap();
     s.write_all(b"ping").await.unwrap();
     let mut b = [0u8; 4];
     s.read_exact(&mut b).await.unwrap();

@@ -15,10 +15,9 @@ use jsonrpc_proto::service::Router;
 use jsonrpc_proto::testing::conformance::{self, Connector};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use transport_async_std::connect::connect_io;
 use transport_async_std::{
-    connect_http_with, connect_tcp_with, connect_ws_with, AsyncIoRuntime, ConnectOptions,
-    RunningServer, Server, TlsClientConfig, TlsServerConfig,
+    connect_http_with, connect_io, connect_tcp_with, connect_ws_with, AsyncIoRuntime,
+    ConnectOptions, RunningServer, Server, TlsClientConfig, TlsServerConfig,
 };
 
 /// A CA, a server certificate for localhost / 127.0.0.1 and a client certificate, all made

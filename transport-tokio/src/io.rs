@@ -1,17 +1,22 @@
-//! Byte-stream transports on tokio IO: the shared [`jsonrpc_proto::adapter::framed`] transport
-//! (framing, decoder, encoder, reader and writer) over a small tokio-to-futures-io wrapper.
+//! tokio's IO as futures-io: a small tokio-to-futures-io wrapper ([`Compat`], private) under
+//! the shared [`jsonrpc_proto::adapter::framed`] byte-stream transport (framing, decoder,
+//! encoder, reader and writer), and the WebSocket transport over tokio-tungstenite's
+//! `WebSocketStream` (the shared [`jsonrpc_proto::adapter::ws`] one: one JSON text per text
+//! frame; binary frames refused with close 1003). hyper's IO on tokio is hyper-util's `TokioIo`.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use bytes::Bytes;
+use futures::{Sink, Stream};
 use jsonrpc_proto::adapter::framed as shared;
 pub use jsonrpc_proto::adapter::framed::{Framing, DEFAULT_MAX_FRAME};
-use jsonrpc_proto::peer::{Transport, TransportInfo};
+use jsonrpc_proto::peer::{Transport, TransportError, TransportInfo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A tokio `AsyncRead`/`AsyncWrite` seen as a `futures::io` one.
-pub struct Compat<T>(pub T);
+pub(crate) struct Compat<T>(pub(crate) T);
 
 impl<T: AsyncRead + Unpin> futures::io::AsyncRead for Compat<T> {
     fn poll_read(
@@ -39,10 +44,40 @@ impl<T: AsyncWrite + Unpin> futures::io::AsyncWrite for Compat<T> {
     }
 }
 
-/// The receiving half of a [`StreamTransport`].
-pub type FrameReader<R> = shared::FrameReader<Compat<R>>;
-/// The sending half of a [`StreamTransport`].
-pub type FrameWriter<W> = shared::FrameWriter<Compat<W>>;
+/// The receiving half of a [`StreamTransport`]: a `Stream` of frames.
+pub struct FrameReader<R>(shared::FrameReader<Compat<R>>);
+
+impl<R: AsyncRead + Unpin> Stream for FrameReader<R> {
+    type Item = Result<Bytes, TransportError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0).poll_next(cx)
+    }
+}
+
+/// The sending half of a [`StreamTransport`]: a `Sink` of frames, buffered and written on
+/// flush.
+pub struct FrameWriter<W>(shared::FrameWriter<Compat<W>>);
+
+impl<W: AsyncWrite + Unpin> Sink<Bytes> for FrameWriter<W> {
+    type Error = TransportError;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.0).poll_ready(cx)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, frame: Bytes) -> Result<(), Self::Error> {
+        Pin::new(&mut self.0).start_send(frame)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
 
 /// A transport over any tokio byte stream (a TCP or TLS socket, stdin/stdout, a pipe), framed
 /// by a [`Framing`]. Build one with [`StreamTransport::lines`] or
@@ -109,6 +144,7 @@ where
     }
 
     fn split(self) -> (Self::Sink, Self::Stream) {
-        self.0.split()
+        let (sink, stream) = self.0.split();
+        (FrameWriter(sink), FrameReader(stream))
     }
 }

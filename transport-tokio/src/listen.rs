@@ -1,5 +1,6 @@
-//! The async-io server: HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS),
-//! an optional raw TCP listener (newline-delimited JSON), stdio serving, and graceful shutdown.
+//! The tokio server: the [`Listen`] impl behind [`Server::builder`] and its accept loops. HTTP
+//! POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS), an optional raw TCP
+//! listener (newline-delimited JSON), and graceful shutdown.
 //! Request handling is `jsonrpc_proto::adapter::http`'s and the shutdown bookkeeping
 //! `jsonrpc_proto::adapter::lifecycle`'s; this file only accepts sockets and runs hyper.
 
@@ -9,19 +10,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_net::{TcpListener, TcpStream};
-use async_tungstenite::tungstenite::handshake::derive_accept_key;
-use async_tungstenite::tungstenite::protocol::Role;
-use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
-use futures::future::{self, Either};
-use futures::io::{AsyncRead, AsyncWrite};
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
-use jsonrpc_proto::adapter::framed::StreamTransport;
 use jsonrpc_proto::adapter::http::{
     busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
 };
@@ -29,12 +24,19 @@ use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
 use jsonrpc_proto::adapter::ws::{ws_config, WsTransport};
 use jsonrpc_proto::http::Rejection;
-use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
+use jsonrpc_proto::peer::{Server as ProtoServer, TransportKind};
 use jsonrpc_proto::service::Router;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::WebSocketStream;
 
-use crate::io::{FuturesIo, HyperIo, HyperTimer};
-use crate::runtime::AsyncIoRuntime;
+use crate::io::StreamTransport;
+use crate::runtime::TokioRuntime;
 use crate::tls::{acceptor, TlsServerConfig};
+
+pub use jsonrpc_proto::adapter::http::DEFAULT_BODY_READ_TIMEOUT;
 
 pub use jsonrpc_proto::adapter::builder::{
     ShutdownHandle, StartError, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT,
@@ -59,7 +61,7 @@ impl Server {
 
 impl Listen for Server {
     type Tls = TlsServerConfig;
-    type Runtime = AsyncIoRuntime;
+    type Runtime = TokioRuntime;
 
     async fn start(mut options: ServerOptions<Server>) -> Result<RunningServer, StartError> {
         let runtime = options.runtime.take().unwrap_or_default();
@@ -90,7 +92,6 @@ impl Listen for Server {
             max_ws_message: options.max_ws_message,
             tls: options.tls,
             lifecycle: lifecycle.clone(),
-            runtime: runtime.clone(),
         });
         let http_local = http_listener.as_ref().and_then(|l| l.local_addr().ok());
         let tcp_local = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -114,7 +115,7 @@ impl Listen for Server {
 
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
-pub type RunningServer = jsonrpc_proto::adapter::builder::RunningServer<AsyncIoRuntime>;
+pub type RunningServer = jsonrpc_proto::adapter::builder::RunningServer<TokioRuntime>;
 
 struct Shared {
     proto: ProtoServer,
@@ -125,7 +126,6 @@ struct Shared {
     max_ws_message: usize,
     tls: Option<TlsServerConfig>,
     lifecycle: Lifecycle,
-    runtime: AsyncIoRuntime,
 }
 
 impl Shared {
@@ -134,7 +134,7 @@ impl Shared {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        self.runtime.spawn(self.lifecycle.track(task));
+        tokio::spawn(self.lifecycle.track(task));
     }
 
     async fn respond(
@@ -155,13 +155,15 @@ impl Shared {
             } => {
                 let upgrade = hyper::upgrade::on(&mut *request);
                 let shared = self.clone();
+                // Only what the task needs is moved in: it lives as long as the connection.
+                let peer = conn.peer;
                 self.spawn(async move {
                     // The upgraded socket stays counted while it is served.
                     let _slot = slot;
                     match upgrade.await {
                         Ok(upgraded) => {
                             let ws = WebSocketStream::from_raw_socket(
-                                HyperIo(upgraded),
+                                TokioIo::new(upgraded),
                                 Role::Server,
                                 Some(ws_config(shared.max_ws_message)),
                             )
@@ -169,7 +171,7 @@ impl Shared {
                             shared.proto.serve(WsTransport::new(ws, info)).await;
                         }
                         Err(e) => {
-                            tracing::debug!(peer = ?conn.peer, "WebSocket upgrade failed: {e}")
+                            tracing::debug!(?peer, "WebSocket upgrade failed: {e}")
                         }
                     }
                 });
@@ -177,45 +179,43 @@ impl Shared {
             }
         }
     }
-}
 
-impl Shared {
     /// Over the connection limit: 503 with `Connection: close`; a WebSocket upgrade is
-    /// accepted and closed at once with code 1013 and a reason (browsers cannot read the status
-    /// of a refused handshake, but they can read a close reason).
+    /// accepted and closed at once with code 1013 and [`crate::ws::TOO_MANY_CONNECTIONS`]
+    /// (browsers cannot read the status of a refused handshake, but they can read a close
+    /// reason).
     fn refuse_busy(
         self: &Arc<Self>,
         mut req: Request<Incoming>,
         conn: ConnInfo,
         slot: Arc<SocketSlot>,
     ) -> Response<Full<Bytes>> {
-        match busy_upgrade_key(&req) {
-            Some(key) => {
-                let upgrade = hyper::upgrade::on(&mut req);
-                let max = self.max_ws_message;
-                self.spawn(async move {
-                    let _slot = slot;
-                    let Ok(upgraded) = upgrade.await else {
-                        return;
-                    };
-                    let ws = WebSocketStream::from_raw_socket(
-                        HyperIo(upgraded),
-                        Role::Server,
-                        Some(ws_config(max)),
-                    )
-                    .await;
-                    // Close 1013, wait for the peer's reply (bounded), then drop the socket.
-                    let bye = jsonrpc_proto::adapter::ws::refuse_busy(ws);
-                    futures::pin_mut!(bye);
-                    let timer = async_io::Timer::after(Duration::from_secs(5));
-                    if let Either::Right(_) = future::select(bye, timer).await {
-                        tracing::debug!(peer = ?conn.peer, "refused WebSocket did not answer the close");
-                    }
-                });
-                switching_protocols(&derive_accept_key(key.as_bytes()))
+        let Some(key) = busy_upgrade_key(&req) else {
+            return reject_and_close(Rejection::TOO_MANY_CONNECTIONS);
+        };
+        let upgrade = hyper::upgrade::on(&mut req);
+        let max = self.max_ws_message;
+        self.spawn(async move {
+            let _slot = slot;
+            let Ok(upgraded) = upgrade.await else {
+                return;
+            };
+            let ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(ws_config(max)),
+            )
+            .await;
+            // Close 1013, then wait for the peer's close reply (bounded), then drop the socket.
+            let bye = jsonrpc_proto::adapter::ws::refuse_busy(ws);
+            if tokio::time::timeout(Duration::from_secs(5), bye)
+                .await
+                .is_err()
+            {
+                tracing::debug!(peer = ?conn.peer, "refused WebSocket did not answer the close");
             }
-            None => reject_and_close(Rejection::TOO_MANY_CONNECTIONS),
-        }
+        });
+        switching_protocols(&derive_accept_key(key.as_bytes()))
     }
 }
 
@@ -227,22 +227,16 @@ enum Listener {
 
 async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, kind: Listener) {
     loop {
-        let accepted = {
-            let accept = listener.accept();
-            let stop = shared.lifecycle.shutdown_requested();
-            futures::pin_mut!(accept);
-            futures::pin_mut!(stop);
-            match future::select(accept, stop).await {
-                Either::Left((r, _)) => r,
-                Either::Right(_) => break,
-            }
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = shared.lifecycle.shutdown_requested() => break,
         };
         let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!("accept failed: {e}");
-                async_io::Timer::after(Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
@@ -277,16 +271,14 @@ async fn serve_socket(
     if slot.busy() && matches!(kind, Listener::Tcp) {
         // One error line (plain TCP only), then close: no TLS handshake for a refused socket.
         if shared.tls.is_none() {
-            use futures::io::AsyncWriteExt;
+            use tokio::io::AsyncWriteExt;
             let mut stream = stream;
             let line = jsonrpc_proto::adapter::slots::too_many_connections_line();
-            let write = async move {
-                let _ = stream.write_all(&line).await;
-                let _ = stream.close().await;
+            let write = async {
+                stream.write_all(&line).await?;
+                stream.shutdown().await
             };
-            futures::pin_mut!(write);
-            let timer = async_io::Timer::after(shared.tls_handshake_timeout);
-            let _ = future::select(write, timer).await;
+            let _ = tokio::time::timeout(shared.tls_handshake_timeout, write).await;
         }
         return Ok(());
     }
@@ -294,16 +286,11 @@ async fn serve_socket(
         None => serve_io(shared, stream, conn, kind, slot).await,
         Some(tls) => {
             let accept = acceptor(&tls).accept(stream);
-            let timer = async_io::Timer::after(shared.tls_handshake_timeout);
-            let tls_stream = match future::select(accept, timer).await {
-                Either::Left((r, _)) => r?,
-                Either::Right(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "TLS handshake timed out",
-                    ))
-                }
-            };
+            let tls_stream = tokio::time::timeout(shared.tls_handshake_timeout, accept)
+                .await
+                .map_err(|_| {
+                    io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
+                })??;
             conn.tls = true;
             serve_io(shared, tls_stream, conn, kind, slot).await
         }
@@ -335,45 +322,17 @@ where
                 async move { Ok::<_, Infallible>(shared.respond(req, conn, slot).await) }
             });
             let http = hyper::server::conn::http1::Builder::new()
-                .timer(HyperTimer)
+                .timer(TokioTimer::new())
                 .header_read_timeout(shared.header_read_timeout)
-                .serve_connection(FuturesIo::new(io), service)
+                .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
-            futures::pin_mut!(http);
-            let stop = shared.lifecycle.shutdown_requested();
-            futures::pin_mut!(stop);
-            match future::select(http.as_mut(), stop).await {
-                Either::Left((r, _)) => return r.map_err(io::Error::other),
-                Either::Right(_) => {}
+            tokio::pin!(http);
+            tokio::select! {
+                r = http.as_mut() => return r.map_err(io::Error::other),
+                _ = shared.lifecycle.shutdown_requested() => {}
             }
             http.as_mut().graceful_shutdown();
             http.await.map_err(io::Error::other)
         }
     }
-}
-
-/// Serves `router` over any byte stream pair with Content-Length framing (LSP style) until
-/// the reader ends.
-pub async fn serve_io_content_length<R, W>(
-    router: Router,
-    config: ServerConfig,
-    runtime: AsyncIoRuntime,
-    reader: R,
-    writer: W,
-) where
-    R: AsyncRead + Send + Unpin + 'static,
-    W: AsyncWrite + Send + Unpin + 'static,
-{
-    let proto = ProtoServer::new(router, runtime, config);
-    proto
-        .serve(StreamTransport::content_length(reader, writer))
-        .await;
-}
-
-/// Serves `router` over stdin/stdout with Content-Length framing (LSP style) until stdin ends,
-/// on the default [`AsyncIoRuntime`].
-pub async fn serve_stdio(router: Router, config: ServerConfig) {
-    let runtime = AsyncIoRuntime::default();
-    let (reader, writer) = crate::stdio::stdio();
-    serve_io_content_length(router, config, runtime, reader, writer).await;
 }
