@@ -22,7 +22,12 @@ fn arb_id() -> impl Strategy<Value = Id> {
         (i64::MIN..0i64).prop_map(Id::from),
         prop_oneof![any::<f64>(), -1e6f64..1e6]
             .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| Id::Number(IdNumber::Float(f.to_bits()))),
+            .prop_map(|f| Id::Number(
+                IdNumber::from_text(&serde_json::to_string(&f).expect("finite")).expect("a number")
+            )),
+        // Any JSON number text, beyond 64 bits or with fraction and exponent: kept as written.
+        "-?(0|[1-9][0-9]{0,40})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,25})?"
+            .prop_map(|t| Id::Number(IdNumber::from_text(&t).expect("a JSON number"))),
         any::<String>().prop_map(Id::String),
         "[a-z0-9\"\\\\\n\t\u{0}-\u{1f}é😀]{0,12}".prop_map(Id::String),
     ]
@@ -249,7 +254,13 @@ proptest! {
         id.write_json(&mut text);
         let text = String::from_utf8(text).expect("utf-8");
         prop_assert_eq!(Id::from_json(&text), Some(id.clone()));
-        prop_assert_eq!(serde_json::to_string(&id).expect("serializes"), text);
+        prop_assert_eq!(serde_json::to_string(&id).expect("serializes"), text.clone());
+        // Read and written again, the text is unchanged (a number's digits included).
+        let mut again = Vec::new();
+        Id::from_json(&text).expect("an id").write_json(&mut again);
+        prop_assert_eq!(String::from_utf8(again).expect("utf-8"), text.clone());
+        let via_serde: Id = serde_json::from_str(&text).expect("deserializes");
+        prop_assert_eq!(via_serde.to_string(), text);
     }
 
     #[test]
