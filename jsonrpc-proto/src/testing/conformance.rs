@@ -501,22 +501,34 @@ pub async fn end_of_input<C: Connector>(c: &C) {
         r#"{"jsonrpc":"2.0","method":"add","params":[2,2],"id":4}"#,
     )
     .await;
+    // A handler that pushes notifications before it answers: the pushes are flushed too.
+    send(
+        &mut tx,
+        r#"{"jsonrpc":"2.0","method":"subscribe","params":[3],"id":5}"#,
+    )
+    .await;
     tx.close().await.expect("half-close");
     let mut ids = Vec::new();
+    let mut ticks = 0;
     while let Some(frame) = rx.next().await {
         let frame = frame.expect("no transport error before the server closes");
         let v: Value = serde_json::from_slice(&frame).expect("the server sends JSON");
+        if v["method"] == "tick" {
+            ticks += 1;
+            continue;
+        }
         let id = v["id"].as_u64().unwrap_or_else(|| panic!("an answer: {v}"));
-        let expected = if id == 4 { 4 } else { id };
+        let expected = if id == 5 { 3 } else { id };
         assert_eq!(v["result"], expected, "{v}");
         ids.push(id);
     }
     ids.sort_unstable();
     assert_eq!(
         ids,
-        [1, 2, 3, 4],
+        [1, 2, 3, 4, 5],
         "every call received is answered, then the stream ends"
     );
+    assert_eq!(ticks, 3, "pushes queued before the end are sent");
 }
 
 async fn send_owned(tx: &mut crate::peer::BoxFrameSink, frame: String) {

@@ -209,6 +209,21 @@ impl<Si, St> Driver<Si, St> {
         }
     }
 
+    /// True when the peer's end of input leaves our direction open, so answers can still be
+    /// written: byte streams (TCP, stdio, pipes) and memory pairs. A WebSocket ends only after
+    /// a Close (no data may follow it); HTTP never gets here. Without handlers there is
+    /// nothing to finish, so the kind does not matter.
+    fn half_closable(&self) -> bool {
+        self.serving.as_ref().is_some_and(|s| {
+            matches!(
+                s.ctx.transport().kind,
+                super::TransportKind::Tcp
+                    | super::TransportKind::Stdio
+                    | super::TransportKind::Memory
+            )
+        })
+    }
+
     fn server(&self) -> Option<&Registry> {
         self.serving.as_ref().and_then(|s| s.server.as_deref())
     }
@@ -819,7 +834,7 @@ where
                 continue;
             }
             match self.poll_read(cx) {
-                Read::Ended => {
+                Read::Ended if self.half_closable() => {
                     // End of input (JSON-RPC 2.0 §5, RFC 9293 §3.6): read no more, finish
                     // every call received, flush every answer, then close. Outgoing calls
                     // can no longer be answered: they fail when the connection closes.
@@ -828,7 +843,7 @@ where
                     self.deadline = self.shutdown_deadline();
                     continue;
                 }
-                Read::Failed => {
+                Read::Ended | Read::Failed => {
                     // The transport failed: running handlers are dropped and pending calls
                     // fail now.
                     self.flush_answers();
