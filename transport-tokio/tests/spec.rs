@@ -259,3 +259,36 @@ async fn big_ids_over_tcp_raw() {
     }
     t.server.shutdown().await;
 }
+
+/// A half-close with a call still running under a short idle timeout: the running call keeps
+/// the connection (nothing is idle while a call is in flight), its answer arrives, then EOF;
+/// a half-close with nothing running closes at once, without waiting for the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_close_and_idle_timeout() {
+    let config = jsonrpc_proto::peer::ServerConfig {
+        idle_timeout: Some(Duration::from_millis(50)),
+        ..conformance::server_config()
+    };
+    let server = Server::builder(conformance::router())
+        .tcp("127.0.0.1:0")
+        .config(config)
+        .start()
+        .await
+        .expect("start");
+    let addr = server.tcp_addr().unwrap();
+    let mut io = TcpStream::connect(addr).await.unwrap();
+    io.write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"slow\",\"params\":[7],\"id\":7}\n")
+        .await
+        .unwrap();
+    io.shutdown().await.unwrap();
+    let mut out = String::new();
+    within(io.read_to_string(&mut out)).await.unwrap();
+    assert_eq!(out, "{\"jsonrpc\":\"2.0\",\"result\":7,\"id\":7}\n");
+    // Nothing running: the half-close ends the connection (EOF comes back).
+    let mut io = TcpStream::connect(addr).await.unwrap();
+    io.shutdown().await.unwrap();
+    let mut out = String::new();
+    within(io.read_to_string(&mut out)).await.unwrap();
+    assert_eq!(out, "");
+    server.shutdown().await;
+}

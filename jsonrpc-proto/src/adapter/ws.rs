@@ -306,3 +306,37 @@ impl<S: WsStreamLike> Sink<Bytes> for WsSink<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::error::ProtocolError as P;
+
+    #[test]
+    fn protocol_errors_get_their_close_codes() {
+        let code = |e| close_code_for(&e).map(|(c, _)| u16::from(c));
+        assert_eq!(code(tungstenite::Error::Utf8), Some(1007));
+        for p in [
+            P::NonZeroReservedBits,
+            P::UnknownControlFrameType(11),
+            P::UnknownDataFrameType(3),
+            P::FragmentedControlFrame,
+            P::ControlFrameTooBig,
+            P::UnmaskedFrameFromClient,
+            P::MaskedFrameFromServer,
+            P::UnexpectedContinueFrame,
+            P::InvalidCloseSequence,
+        ] {
+            assert_eq!(code(tungstenite::Error::Protocol(p)), Some(1002));
+        }
+        // Nothing to say to a peer that is gone or already closing.
+        for p in [
+            P::ResetWithoutClosingHandshake,
+            P::ReceivedAfterClosing,
+            P::SendAfterClosing,
+        ] {
+            assert_eq!(code(tungstenite::Error::Protocol(p)), None);
+        }
+        assert_eq!(code(tungstenite::Error::ConnectionClosed), None);
+    }
+}
