@@ -264,6 +264,36 @@ proptest! {
     }
 
     #[test]
+    fn one_number_in_other_spellings_is_one_id(
+        n in prop_oneof![Just(0u64), Just(u64::MAX), 1..u64::MAX],
+        neg in any::<bool>(),
+        zeros in 0usize..4,
+    ) {
+        use std::hash::{BuildHasher, RandomState};
+        let sign = if neg && n != 0 { "-" } else { "" };
+        let plain = format!("{sign}{n}");
+        let hasher = RandomState::new();
+        let a = Id::from_json(&plain).expect("an integer id");
+        let pad = "0".repeat(zeros);
+        for other in [
+            format!("{sign}{n}.0{pad}"),
+            format!("{sign}{n}e0"),
+            // (`0` takes no trailing zeros before an exponent: `00e-1` is not JSON.)
+            if n == 0 { format!("{sign}0e-{}", zeros + 1) } else { format!("{sign}{n}{pad}0e-{}", zeros + 1) },
+            format!("{sign}0.{n}{pad}e{}", n.to_string().len()),
+        ] {
+            let b = Id::from_json(&other).expect("a number id");
+            prop_assert_eq!(&a, &b, "{} vs {}", plain, other);
+            prop_assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
+            prop_assert_eq!(b.to_string(), other.clone(), "echoed as written");
+            prop_assert_eq!(b.as_u64(), (!neg || n == 0).then_some(n));
+        }
+        // A different number is a different id.
+        let next = Id::from_json(&format!("{sign}{}", u128::from(n) + 1)).expect("an id");
+        prop_assert_ne!(&a, &next);
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic_the_parser(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = parse(&bytes);
     }

@@ -210,16 +210,14 @@ impl<Si, St> Driver<Si, St> {
     }
 
     /// True when the peer's end of input leaves our direction open, so answers can still be
-    /// written: byte streams (TCP, stdio, pipes) and memory pairs. A WebSocket ends only after
-    /// a Close (no data may follow it); HTTP never gets here. Without handlers there is
-    /// nothing to finish, so the kind does not matter.
+    /// written: byte streams (TCP, stdio, pipes, Unix sockets) and memory pairs. A WebSocket
+    /// ends only after a Close (no data may follow it); HTTP never gets here. Without
+    /// handlers there is nothing to finish, so the kind does not matter.
     fn half_closable(&self) -> bool {
         self.serving.as_ref().is_some_and(|s| {
-            matches!(
+            !matches!(
                 s.ctx.transport().kind,
-                super::TransportKind::Tcp
-                    | super::TransportKind::Stdio
-                    | super::TransportKind::Memory
+                super::TransportKind::WebSocket | super::TransportKind::Http
             )
         })
     }
