@@ -43,7 +43,7 @@ pub use protocol::codec::{
 };
 pub use protocol::connection::{CallError, Config, Connection, Event};
 pub use protocol::error::{ErrorCode, ErrorObject, ParseError};
-pub use protocol::id::{Id, IdNumber};
+pub use protocol::id::{Id, IdNumber, NumberText};
 pub use protocol::message::{
     is_reserved_method, parse, parse_message, Entry, Incoming, Invalid, InvalidKind, Message,
     MessageError, Notification, Request, Response,

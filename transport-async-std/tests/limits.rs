@@ -152,7 +152,9 @@ fn shared_http_service_answers_a_slow_body_with_408() {
         let body = StreamBody::new(futures::stream::pending::<
             Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>,
         >());
+        // An HTTP/1.1 request needs its Host header (RFC 9112 §3.2), or it gets 400.
         let req = http::Request::post("/")
+            .header("host", "n")
             .header("content-type", "application/json")
             .header("content-length", "100")
             .body(body)

@@ -513,10 +513,11 @@ impl Connection {
                     Ok(raw) => Ok(raw.into_owned()),
                     Err(e) => Err(CallError::Remote(e)),
                 };
+                // The id as allocated (the answer may spell the same number `1.0`).
                 push_lean(
                     &mut self.events,
                     Event::Response {
-                        id: response.id,
+                        id: Id::from(n),
                         result,
                     },
                 );

@@ -15,7 +15,9 @@ use crate::protocol::http::{
     decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead,
 };
 
-use super::response::{empty, header_str, headers_of, json_response, reject, reject_and_close};
+use super::response::{
+    empty, header_str, headers_of, json_response, reject, reject_and_close, target_form, version_of,
+};
 
 /// What the adapter knows about the connection a request came on.
 #[derive(Clone, Copy, Debug, Default)]
@@ -98,6 +100,14 @@ impl HttpService {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let headers = req.headers();
+        let lines = |name| {
+            headers
+                .get_all(name)
+                .iter()
+                .map(HeaderValue::as_bytes)
+                .collect::<Vec<_>>()
+        };
+        let (hosts, transfer_encoding) = (lines(header::HOST), lines(header::TRANSFER_ENCODING));
         let head = RequestHead {
             method: req.method().as_str(),
             path: req.uri().path(),
@@ -108,6 +118,11 @@ impl HttpService {
                 header_str(headers, header::CONNECTION),
                 header_str(headers, header::UPGRADE),
             ),
+            version: version_of(req.version()),
+            target: target_form(req.uri()),
+            hosts: &hosts,
+            transfer_encoding: &transfer_encoding,
+            has_content_length: headers.contains_key(header::CONTENT_LENGTH),
         };
         let decision = decide(&head, &self.limits);
         let info = |kind| {
@@ -167,6 +182,7 @@ impl HttpService {
                             status: 400,
                             allow: None,
                             body: "Bad request: the body could not be read",
+                            close: true,
                         }));
                     }
                 };
