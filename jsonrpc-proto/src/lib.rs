@@ -43,6 +43,11 @@ pub use message::{
 };
 pub use serde_json::value::RawValue;
 
+/// `#[rpc]` on a trait of async fns: the server router, a typed client and the OpenRPC
+/// document from one definition (feature `macros`; see [`service`]).
+#[cfg(feature = "macros")]
+pub use jsonrpc_proto_macros::rpc;
+
 #[cfg(feature = "http-service")]
 pub mod http_service;
 #[cfg(feature = "async")]
