@@ -35,6 +35,7 @@ struct TraitOptions {
     namespace: Option<String>,
     separator: Option<String>,
     spark: bool,
+    ignore_unknown: bool,
 }
 
 impl Parse for TraitOptions {
@@ -49,6 +50,20 @@ impl Parse for TraitOptions {
                 }
                 (Some("namespace_separator"), Meta::NameValue(nv)) => {
                     opts.separator = Some(lit_str(&nv.value)?.value());
+                }
+                (Some("unknown_params"), Meta::NameValue(nv)) => {
+                    let v = lit_str(&nv.value)?;
+                    match v.value().as_str() {
+                        "ignore" => opts.ignore_unknown = true,
+                        "reject" => opts.ignore_unknown = false,
+                        _ => {
+                            return Err(syn::Error::new_spanned(
+                                v,
+                                "use `unknown_params = \"reject\"` (the default: -32602 naming \
+                                 the parameter) or `unknown_params = \"ignore\"`",
+                            ))
+                        }
+                    }
                 }
                 (Some("naming"), Meta::NameValue(nv)) => {
                     let v = lit_str(&nv.value)?;
@@ -68,7 +83,8 @@ impl Parse for TraitOptions {
                     return Err(syn::Error::new_spanned(
                         meta,
                         "unknown #[rpc] option: expected `namespace = \"..\"`, \
-                         `namespace_separator = \"..\"` or `naming = \"spark\"`",
+                         `namespace_separator = \"..\"`, `naming = \"spark\"` or \
+                         `unknown_params = \"ignore\"`",
                     ))
                 }
             }
@@ -631,16 +647,21 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
                 quote!(let #id: #ty = __reader.required::<#ty>(#idx)?;)
             }
         });
+        let reader = if opts.ignore_unknown {
+            format_ident!("ignoring_unknown")
+        } else {
+            format_ident!("new")
+        };
         let decode = if m.raw {
             let only = idents[0];
             quote!(let #only = __params;)
         } else if m.params.is_empty() {
             quote! {
-                ::jsonrpc_proto::service::ParamReader::new(__params.as_deref(), &[], 0)?;
+                ::jsonrpc_proto::service::ParamReader::#reader(__params.as_deref(), &[], 0)?;
             }
         } else {
             quote! {
-                let mut __reader = ::jsonrpc_proto::service::ParamReader::new(
+                let mut __reader = ::jsonrpc_proto::service::ParamReader::#reader(
                     __params.as_deref(), &[#(#names),*], #required)?;
                 #(#reads)*
             }
@@ -709,10 +730,12 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
         let lines = &m.docs;
         let summary = lines.iter().find(|l| !l.trim().is_empty()).cloned();
         let description = lines.join("\n").trim().to_owned();
-        let set_summary =
-            summary.map(|s| quote!(__m.summary = ::core::option::Option::Some(#s.into());));
-        let set_description = (!description.is_empty())
-            .then(|| quote!(__m.description = ::core::option::Option::Some(#description.into());));
+        let set_summary = summary
+            .as_ref()
+            .map(|s| quote!(__m.summary = ::core::option::Option::Some(#s.into());));
+        let set_description = (summary.as_deref() != Some(description.as_str())
+            && !description.is_empty())
+        .then(|| quote!(__m.description = ::core::option::Option::Some(#description.into());));
         let param_docs = m.params.iter().map(|prm| {
             let (n, ty, opt) = (prm.ident.to_string(), &prm.ty, prm.optional);
             quote! {

@@ -62,6 +62,26 @@ impl<'a> ParamReader<'a> {
         names: &'static [&'static str],
         required: usize,
     ) -> Result<Self, ErrorObject> {
+        Self::read(raw, names, required, true)
+    }
+
+    /// Like [`ParamReader::new`], but names that are not parameters are skipped instead of
+    /// refused (`#[rpc(unknown_params = "ignore")]`, for services whose callers send extra
+    /// members).
+    pub fn ignoring_unknown(
+        raw: Option<&'a RawValue>,
+        names: &'static [&'static str],
+        required: usize,
+    ) -> Result<Self, ErrorObject> {
+        Self::read(raw, names, required, false)
+    }
+
+    fn read(
+        raw: Option<&'a RawValue>,
+        names: &'static [&'static str],
+        required: usize,
+        strict: bool,
+    ) -> Result<Self, ErrorObject> {
         let mut values: Vec<Option<Cow<'a, RawValue>>> = vec![None; names.len()];
         let Some(raw) = raw else {
             return Ok(ParamReader { names, values });
@@ -90,6 +110,7 @@ impl<'a> ParamReader<'a> {
             for (key, value) in map {
                 match names.iter().position(|n| *n == key) {
                     Some(i) => values[i] = Some(Cow::Borrowed(value)),
+                    None if !strict => {}
                     None => {
                         return Err(ErrorObject::invalid_params(format!(
                             "unknown parameter `{key}` (expected: {})",
