@@ -20,7 +20,137 @@ use syn::{
     Pat, PathArguments, ReturnType, Token, TraitItem, TraitItemFn, Type,
 };
 
-/// See `jsonrpc_proto::rpc`.
+/// One trait of `async fn`s: the server, a typed client, typed batch calls and the OpenRPC
+/// document.
+///
+/// ```
+/// use jsonrpc_proto::peer::{Runtime, Server, ServerConfig};
+/// use jsonrpc_proto::service::openrpc::Info;
+/// use jsonrpc_proto::service::Context;
+/// use jsonrpc_proto::{rpc, ErrorObject};
+///
+/// /// A calculator.
+/// #[rpc]
+/// pub trait Calc {
+///     /// Adds two integers.
+///     async fn add(&self, a: i64, b: i64) -> i64;
+///
+///     /// Divides; by zero is an error (any `E: Into<ErrorObject>`).
+///     #[method(name = "div", aliases = ["divide"])]
+///     async fn divide(&self, a: f64, b: f64) -> Result<f64, ErrorObject>;
+///
+///     /// Greets; a trailing `Option` may be left out by the caller.
+///     async fn greet(&self, ctx: Context, name: String, title: Option<String>) -> String;
+///
+///     /// Prints a line (a notification: no answer).
+///     #[method(notification)]
+///     async fn log(&self, line: String);
+/// }
+///
+/// struct CalcService;
+///
+/// impl Calc for CalcService {
+///     async fn add(&self, a: i64, b: i64) -> i64 {
+///         a + b
+///     }
+///     async fn divide(&self, a: f64, b: f64) -> Result<f64, ErrorObject> {
+///         if b == 0.0 {
+///             return Err(ErrorObject::invalid_params("division by zero"));
+///         }
+///         Ok(a / b)
+///     }
+///     async fn greet(&self, ctx: Context, name: String, title: Option<String>) -> String {
+///         let _ = ctx.client_id();
+///         format!("Hello, {}{name}!", title.map(|t| t + " ").unwrap_or_default())
+///     }
+///     async fn log(&self, line: String) {
+///         println!("{line}");
+///     }
+/// }
+///
+/// # #[derive(Clone)]
+/// # struct Pool(futures::executor::ThreadPool);
+/// # impl Runtime for Pool {
+/// #     fn spawn(&self, task: futures::future::BoxFuture<'static, ()>) { self.0.spawn_ok(task) }
+/// #     fn sleep_until(&self, _: std::time::Instant) -> futures::future::BoxFuture<'static, ()> {
+/// #         Box::pin(futures::future::pending())
+/// #     }
+/// # }
+/// # let rt = Pool(futures::executor::ThreadPool::new().unwrap());
+/// // Server: the service becomes a RouterBuilder (merge it with others, add hooks, build).
+/// let router = CalcService
+///     .into_router()
+///     .discover(Info::new("calc", "1.0.0")) // serve the OpenRPC document at rpc.discover
+///     .build()
+///     .unwrap();
+/// let server = Server::new(router, rt.clone(), ServerConfig::default());
+/// // Any Client (HTTP, WebSocket, TCP, stdio, memory; tokio or smol) has the typed calls.
+/// let client = transport_memory::serve_memory(&server, rt);
+/// futures::executor::block_on(async {
+///     assert_eq!(client.add(5, 3).await?, 8);
+///     assert_eq!(client.greet("Ann".into(), None).await?, "Hello, Ann!");
+///     client.log("hi".into()).await?;
+///
+///     let mut batch = client.batch();
+///     let sum = CalcBatch::add(&mut batch, 1, 2);
+///     let quotient = batch.divide(1.0, 0.0);
+///     let mut answers = batch.send().await?;
+///     assert_eq!(sum.take(&mut answers)?, 3);
+///     assert_eq!(quotient.take(&mut answers).unwrap_err().as_rpc().unwrap().code.0, -32602);
+///
+///     let doc: serde_json::Value = client.request("rpc.discover", ()).await?;
+///     assert_eq!(doc["methods"][1]["name"], "div");
+///     Ok::<_, jsonrpc_proto::peer::ClientError>(())
+/// })
+/// .unwrap();
+/// ```
+///
+/// # What it generates
+/// - The trait, each `async fn` turned into `fn .. -> impl Future<Output = ..> + Send` (so
+///   handlers run on multi-threaded runtimes); implement it with plain `async fn`s. A
+///   provided method `into_router(self) -> RouterBuilder` registers every method on a builder
+///   that carries their OpenRPC descriptions ([`RouterBuilder::discover`] serves them,
+///   [`RouterBuilder::merge`] combines services, possibly from separate crates).
+/// - `{Trait}Client`, implemented for `jsonrpc_proto::peer::Client`: one method per RPC method
+///   returning `ResponseFuture<T>` (sent at once; `.await` the answer), and per notification
+///   one returning a ready `Result<(), ClientError>` future.
+/// - `{Trait}Batch`, implemented for `BatchBuilder`: requests give a `BatchSlot<T>` to
+///   `take` from the answers of `send`; notifications return the builder.
+///
+/// # Methods
+/// - `&self` first; then, if the method wants it, the call's `Context` (a parameter whose type
+///   is named `Context`); then the params, owned types implementing `Deserialize` (server)
+///   and `Serialize` (client). The parameter's name is its name on the wire.
+/// - Params come by position (`[5, 3]`) or by name (`{"a": 5, "b": 3}`); trailing `Option`
+///   params may be left out (by name, any `Option` may). An unknown name, a missing required
+///   param or a wrong type is -32602 with a message naming the parameter, e.g.
+///   ``Invalid params: parameter `b`: invalid type: string "x", expected i64``.
+/// - The result is any `Serialize + DeserializeOwned` type, or `Result<T, E>` with
+///   `E: Into<ErrorObject>` (the error object goes out exactly).
+/// - Doc comments become the OpenRPC summary (first line) and description; param and result
+///   schemas come from `schemars::JsonSchema` where the type implements it, else "any value".
+///
+/// # Options
+/// On the trait, `#[rpc(..)]`:
+/// - `namespace = "math"`: every wire name becomes `math.{name}`
+///   (`namespace_separator = "_"` for `math_{name}`);
+/// - `naming = "spark"`: the Spark RpcNode rule: `.`, `-`, `_` and `#` are one separator, so
+///   `user.create`, `user-create` and `user_create` reach `user_create`;
+/// - `unknown_params = "ignore"`: named params that are not parameters are skipped instead of
+///   refused.
+///
+/// On a method, `#[method(..)]`:
+/// - `name = "wire.name"` and `aliases = ["other", ..]`;
+/// - `notification`: no answer (no return type); called as a request it is -32601;
+/// - `raw`: the one parameter, `params: Option<Box<RawValue>>`, gets the params as sent;
+/// - `error(code = -32000, message = "..")`, repeatable: documented in the OpenRPC document.
+///
+/// Mistakes are compile errors that say what to write instead: a method that is not
+/// `async`, without `&self`, generic, taking borrowed params, a notification with a result,
+/// a reserved `rpc.` name, or two methods answering the same name.
+///
+/// [`RouterBuilder::discover`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.discover
+/// [`RouterBuilder::merge`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.merge
 #[proc_macro_attribute]
 pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
     match expand(attr.into(), item.into()) {
