@@ -374,6 +374,55 @@ fn merging_refuses_duplicates_and_user_rpc_names() {
 }
 
 #[test]
+fn a_built_router_merges_too() {
+    #[derive(Debug)]
+    struct Greeting(&'static str);
+    let inner = Router::builder()
+        .state(Greeting("hi"))
+        .method("hello", |ctx: Context, (name,): (String,)| async move {
+            let g = ctx.state::<Greeting>().map_or("?", |g| g.0);
+            Ok::<_, ErrorObject>(format!("{g} {name}"))
+        })
+        .prefix_raw(
+            "plugin.",
+            |_c: Context, call: jsonrpc_proto::service::RawCall| async move {
+                Ok::<_, ErrorObject>(call.method)
+            },
+        )
+        .merge(UserService.into_router())
+        .build()
+        .unwrap();
+    let router = MathService
+        .into_router()
+        .merge_router(inner.clone())
+        .build()
+        .unwrap();
+    let rt = Pool(ThreadPool::new().unwrap());
+    let server = Server::new(router, rt.clone(), ServerConfig::default());
+    let c = transport_memory::serve_memory(&server, rt);
+    block_on(async {
+        let v: String = c.request("hello", ["bo"]).await.unwrap();
+        assert_eq!(v, "hi bo");
+        let v: String = c.request("plugin.x", ()).await.unwrap();
+        assert_eq!(v, "plugin.x");
+        assert_eq!(c.user_create("al".into()).await.unwrap(), 2);
+        let v: u64 = c.request("user.create", ["alice"]).await.unwrap();
+        assert_eq!(v, 5);
+        assert_eq!(c.neg(1).await.unwrap(), -1);
+        let e = rpc_err(c.request::<Value, _>("hello", [1]).await);
+        assert_eq!(e.code.0, -32602);
+    });
+    let twice = MathService
+        .into_router()
+        .merge_router(MathService.into_router().build().unwrap())
+        .build();
+    assert_eq!(
+        twice.unwrap_err(),
+        RouterError::Duplicate("math_neg".into())
+    );
+}
+
+#[test]
 fn rpc_discover_describes_every_merged_method() {
     let c = connect();
     let doc: Value = block_on(c.request("rpc.discover", ())).unwrap();

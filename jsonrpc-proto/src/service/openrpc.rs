@@ -1,5 +1,7 @@
-//! OpenRPC 1.3 service descriptions (feature `macros`): what `#[rpc]` generates for each method
-//! and what [`RouterBuilder::discover`](super::RouterBuilder::discover) serves at `rpc.discover`.
+//! OpenRPC 1.3 service descriptions: what `#[rpc]` (feature `macros`) generates for each
+//! method, what [`RouterBuilder::describe`](super::RouterBuilder::describe) takes for closure
+//! routes, and what [`RouterBuilder::discover`](super::RouterBuilder::discover) serves at
+//! `rpc.discover`.
 //!
 //! ```
 //! use jsonrpc_proto::service::openrpc::{ContentDescriptor, Info, MethodDoc, OpenRpc};

@@ -516,6 +516,43 @@ impl Router {
     }
 }
 
+/// A handler passing each call on to `router` (see [`RouterBuilder::merge_router`]).
+fn delegate(
+    router: &Router,
+) -> impl Fn(Context, RawCall) -> BoxFuture<'static, CallResult> + Send + Sync + 'static {
+    let router = router.clone();
+    move |ctx: Context, call: RawCall| {
+        let router = router.clone();
+        Box::pin(async move {
+            let RawCall { method, params, id } = call;
+            let params = params.map(Cow::Owned);
+            match id {
+                Some(id) => {
+                    let req = Request {
+                        id,
+                        method: Cow::Owned(method),
+                        params,
+                    };
+                    match router.dispatch(&ctx, req) {
+                        Dispatch::Ready(r) => r,
+                        Dispatch::Pending(fut) => fut.await,
+                    }
+                }
+                None => {
+                    let n = Notification {
+                        method: Cow::Owned(method),
+                        params,
+                    };
+                    if let Ok(Some(fut)) = router.dispatch_notification(&ctx, n) {
+                        fut.await;
+                    }
+                    Ok(RawValue::NULL.to_owned())
+                }
+            }
+        })
+    }
+}
+
 /// Runs the synchronous part of starting a handler, turning a panic into -32603.
 fn guard(start: impl FnOnce() -> Dispatch) -> Dispatch {
     match catch_unwind(AssertUnwindSafe(start)) {
@@ -707,6 +744,32 @@ impl RouterBuilder {
         if self.discover.is_none() {
             self.discover = other.discover;
         }
+        self
+    }
+
+    /// Serves every route of an already built `router` from this builder: its methods,
+    /// notifications, prefix routes and separator-insensitive names are answered by `router`
+    /// (with its own hooks, inside this builder's), and its state is added to this builder's.
+    /// A name registered in both is [`RouterError::Duplicate`]; its `rpc.discover`, if any,
+    /// is left out (describe the methods on this builder instead). Prefer
+    /// [`RouterBuilder::merge`] when the parts are still builders.
+    pub fn merge_router(mut self, router: Router) -> Self {
+        let mut names: Vec<Box<str>> = router.inner.table.keys().cloned().collect();
+        names.sort_unstable();
+        for name in names.iter().filter(|n| !is_reserved_method(n)) {
+            self = self.add(name, Entry::Call(Box::new(Whole(delegate(&router)))));
+        }
+        for (prefix, _) in &router.inner.prefixes {
+            self = self.prefix_raw(prefix, delegate(&router));
+        }
+        if self.error.is_none() {
+            for (key, name) in &router.inner.loose {
+                self.loose
+                    .entry(key.clone())
+                    .or_insert_with(|| name.clone());
+            }
+        }
+        self.state.extend(router.inner.state.clone());
         self
     }
 
