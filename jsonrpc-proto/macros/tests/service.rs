@@ -278,6 +278,16 @@ fn params_by_position_or_name_with_errors_naming_the_param() {
             assert_eq!(e.code.0, -32602, "{params}");
             assert_eq!(e.message, message, "{params}");
         }
+        let e = rpc_err(c.request::<Value, _>("count", json!({"x": 1})).await);
+        assert_eq!(
+            e.message,
+            "Invalid params: unknown parameter `x` (this method takes no params)"
+        );
+        let e = rpc_err(c.request::<Value, _>("count", [1]).await);
+        assert_eq!(
+            e.message,
+            "Invalid params: expected at most 0 parameters, got 1"
+        );
         let e = rpc_err(c.request::<Value, _>("shift", json!({"p": {"x": 1}})).await);
         assert_eq!(
             e.message,

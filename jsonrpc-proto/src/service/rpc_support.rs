@@ -33,6 +33,13 @@ use crate::peer::{Client, ClientError};
 /// let raw = RawValue::from_string(r#"{"a": 5, "c": 1}"#.to_owned()).unwrap();
 /// let e = ParamReader::new(Some(&raw), &["a", "b"], 2).unwrap_err();
 /// assert_eq!(e.message, "Invalid params: unknown parameter `c` (expected: a, b)");
+///
+/// // Absent params: every parameter is missing, so only all-optional methods accept them.
+/// let mut p = ParamReader::new(None, &["a"], 0).unwrap();
+/// assert_eq!(p.optional::<i64>(0).unwrap(), None);
+/// let raw = RawValue::from_string("7".to_owned()).unwrap();
+/// let e = ParamReader::new(Some(&raw), &["a"], 1).unwrap_err();
+/// assert_eq!(e.message, "Invalid params: params must be an array or an object");
 /// ```
 pub struct ParamReader<'a> {
     names: &'static [&'static str],
@@ -111,6 +118,11 @@ impl<'a> ParamReader<'a> {
                 match names.iter().position(|n| *n == key) {
                     Some(i) => values[i] = Some(Cow::Borrowed(value)),
                     None if !strict => {}
+                    None if names.is_empty() => {
+                        return Err(ErrorObject::invalid_params(format!(
+                            "unknown parameter `{key}` (this method takes no params)"
+                        )))
+                    }
                     None => {
                         return Err(ErrorObject::invalid_params(format!(
                             "unknown parameter `{key}` (expected: {})",
