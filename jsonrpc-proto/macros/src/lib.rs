@@ -782,17 +782,26 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
         } else {
             format_ident!("new")
         };
+        // Methods read params borrowed from the frame; notifications get them owned.
+        let (raw_params, given) = if m.notification {
+            (quote!(__params), quote!(__params.as_deref()))
+        } else {
+            (
+                quote!(__params.map(::std::borrow::ToOwned::to_owned)),
+                quote!(__params),
+            )
+        };
         let decode = if m.raw {
             let only = idents[0];
-            quote!(let #only = __params;)
+            quote!(let #only = #raw_params;)
         } else if m.params.is_empty() {
             quote! {
-                ::jsonrpc_proto::service::ParamReader::#reader(__params.as_deref(), &[], 0)?;
+                ::jsonrpc_proto::service::ParamReader::#reader(#given, &[], 0)?;
             }
         } else {
             quote! {
                 let mut __reader = ::jsonrpc_proto::service::ParamReader::#reader(
-                    __params.as_deref(), &[#(#names),*], #required)?;
+                    #given, &[#(#names),*], #required)?;
                 #(#reads)*
             }
         };
@@ -838,16 +847,17 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
             regs.push(quote! {
                 let __make = |__this: #p::Arc<Self>| {
                     move |__ctx: ::jsonrpc_proto::service::Context,
-                          __params: ::core::option::Option<::std::boxed::Box<#p::RawValue>>| {
+                          __params: ::core::option::Option<&#p::RawValue>|
+                          -> ::core::result::Result<_, ::jsonrpc_proto::ErrorObject> {
+                        #decode
                         let __this = #p::Arc::clone(&__this);
-                        async move {
+                        ::core::result::Result::Ok(async move {
                             #unused_ctx
-                            #decode
                             #wrap
-                        }
+                        })
                     }
                 };
-                #( __builder = __builder.method_raw(#all_names, __make(#p::Arc::clone(&__this))); )*
+                #( __builder = __builder.method_decoded(#all_names, __make(#p::Arc::clone(&__this))); )*
             });
         }
         if opts.spark {

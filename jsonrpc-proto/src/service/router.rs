@@ -163,6 +163,26 @@ where
     }
 }
 
+/// Reads the borrowed params itself, then gives the future to run (or the answer at once).
+struct Decoding<F>(F);
+
+impl<F, Fut, T> MethodHandler for Decoding<F>
+where
+    F: Fn(Context, Option<&RawValue>) -> Result<Fut, ErrorObject> + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+    T: Serialize + 'static,
+{
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Dispatch {
+        match (self.0)(ctx, params) {
+            Ok(fut) => Dispatch::Pending(Box::pin(async move {
+                let value = fut.await?;
+                serialize_result(&value)
+            })),
+            Err(e) => Dispatch::Ready(Err(e)),
+        }
+    }
+}
+
 struct TypedNote<F, P>(F, PhantomData<fn(P)>);
 
 impl<F, P, Fut> NotificationHandler for TypedNote<F, P>
@@ -632,6 +652,33 @@ impl RouterBuilder {
         T: Serialize + 'static,
     {
         self.add(name, Entry::Method(Box::new(Raw(handler))))
+    }
+
+    /// Registers a method whose handler reads the params itself, borrowed from the frame and
+    /// before any future runs: it returns the future that answers, or the error to answer at
+    /// once (-32602 for bad params, without starting the call). What `#[rpc]` expands to;
+    /// [`RouterBuilder::method`] is the simpler form.
+    ///
+    /// ```
+    /// use jsonrpc_proto::service::{parse_params, Context, Router};
+    /// use jsonrpc_proto::{ErrorObject, RawValue};
+    ///
+    /// let router = Router::builder()
+    ///     .method_decoded("len", |_ctx: Context, params: Option<&RawValue>| {
+    ///         let (text,): (String,) = parse_params(params)?;
+    ///         Ok(async move { Ok::<_, ErrorObject>(text.len()) })
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(router.has_method("len"));
+    /// ```
+    pub fn method_decoded<T, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, Option<&RawValue>) -> Result<Fut, ErrorObject> + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+        T: Serialize + 'static,
+    {
+        self.add(name, Entry::Method(Box::new(Decoding(handler))))
     }
 
     /// Registers a notification handler (never answers). Notifications run one after another
