@@ -4,12 +4,14 @@
 //! The two fixture crates (bench/compile-fixtures/{ours,jsonrpsee}) form a workspace of their
 //! own, outside the main one, with their own Cargo.lock and target directory. Their
 //! dependencies are built first; then each fixture crate alone is cleaned (`cargo clean -p`)
-//! and built again, N times (3 by default, incremental compilation off), and the median is
-//! reported with the machine and the date.
+//! and built again, N times (3 by default, incremental compilation off, the two fixtures
+//! taking turns so both see the same load). Reported: the medians of wall-clock time and of
+//! CPU time (user + system, from bash's `time`: it moves much less than wall time when other
+//! builds share the machine), with the machine, its load and the date.
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bench::stats::median;
 use bench::Result;
@@ -19,16 +21,19 @@ const FIXTURES: [(&str, &str); 2] = [
     ("fixture-jsonrpsee", "jsonrpsee 0.26 #[rpc(server, client)]"),
 ];
 
-fn cargo(manifest: &PathBuf, args: &[&str]) -> Command {
+/// `cargo ARGS --manifest-path MANIFEST [--release]` without the outer build's settings.
+fn cargo(manifest: &PathBuf, args: &[&str], release: bool) -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.args(args)
         .arg("--manifest-path")
         .arg(manifest)
         .env("CARGO_INCREMENTAL", "0")
-        // Runs from `cargo run -p bench`: the outer build's settings stay out.
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if release {
+        cmd.arg("--release");
+    }
     cmd
 }
 
@@ -38,6 +43,39 @@ fn run(mut cmd: Command, what: &str) -> Result<()> {
         return Err(format!("{what} failed:\n{}", String::from_utf8_lossy(&out.stderr)).into());
     }
     Ok(())
+}
+
+/// Runs `cmd` under bash's `time`: (wall seconds, CPU seconds of it and its children).
+fn timed(cmd: &Command, what: &str) -> Result<(f64, f64)> {
+    let mut bash = Command::new("bash");
+    bash.arg("-c")
+        .arg("TIMEFORMAT='cpu %3U %3S'; time \"$@\" 2>/dev/null")
+        .arg("timed")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => bash.env(key, v),
+            None => bash.env_remove(key),
+        };
+    }
+    let start = Instant::now();
+    let out = bash.output()?;
+    let wall = start.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("{what} failed (run it by hand to see why):\n{text}").into());
+    }
+    let cpu = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .and_then(|l| {
+            let mut it = l.split_whitespace().map(|v| v.parse::<f64>().ok());
+            Some(it.next()?? + it.next()??)
+        })
+        .ok_or_else(|| format!("no CPU time in bash's output: {text}"))?;
+    Ok((wall, cpu))
 }
 
 /// The CPU model line of `lscpu`, if there is one.
@@ -55,7 +93,15 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
-fn today() -> String {
+/// The 1-minute load average (Linux), or "?".
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn now() -> String {
     Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M UTC"])
         .output()
@@ -85,50 +131,58 @@ pub fn compare(args: &[String]) -> Result<()> {
     let manifest: PathBuf = [env!("CARGO_MANIFEST_DIR"), "compile-fixtures", "Cargo.toml"]
         .iter()
         .collect();
-    let profile: &[&str] = if release { &["--release"] } else { &[] };
-    let mut rows = Vec::new();
-    for (package, label) in FIXTURES {
+    for (package, _) in FIXTURES {
         eprintln!("{package}: building its dependencies");
-        let mut warm = cargo(&manifest, &["build", "-p", package]);
-        warm.args(profile);
-        run(warm, "the warm-up build")?;
-        let mut times = Vec::with_capacity(runs);
-        for i in 0..runs {
-            let mut clean = cargo(&manifest, &["clean", "-p", package]);
-            clean.args(profile);
-            run(clean, "cargo clean -p")?;
-            let mut build = cargo(&manifest, &["build", "-p", package]);
-            build.args(profile);
-            let start = Instant::now();
-            run(build, "the timed build")?;
-            let took = start.elapsed();
-            eprintln!(
-                "{package}: run {} of {runs}: {:.2} s",
-                i + 1,
-                took.as_secs_f64()
-            );
-            times.push(took.as_secs_f64());
-        }
-        rows.push((label, median(&mut times.clone()), times));
+        run(
+            cargo(&manifest, &["build", "-p", package], release),
+            "the warm-up build",
+        )?;
     }
+    let started = now();
+    let load_before = load_average();
+    let mut times: Vec<Vec<(f64, f64)>> = vec![Vec::with_capacity(runs); FIXTURES.len()];
+    for i in 0..runs {
+        for ((package, _), times) in FIXTURES.iter().zip(&mut times) {
+            run(
+                cargo(&manifest, &["clean", "-p", package], release),
+                "cargo clean -p",
+            )?;
+            let build = cargo(&manifest, &["build", "-p", package], release);
+            let (wall, cpu) = timed(&build, "the timed build")?;
+            eprintln!(
+                "{package}: run {} of {runs}: {wall:.2} s wall, {cpu:.2} s CPU",
+                i + 1
+            );
+            times.push((wall, cpu));
+        }
+    }
+    let load_after = load_average();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "Clean build of one crate with a 20-method API (server + typed client), {} profile, \
-         dependencies prebuilt, median of {runs}; {}, {cores} cores ({}):\n",
+         dependencies prebuilt, median of {runs}; {started}, {cores} cores ({}), 1-minute load \
+         average {load_before} before and {load_after} after:\n",
         if release { "release" } else { "dev" },
-        today(),
         cpu_model()
     );
-    println!("| macro | median | runs |");
-    println!("| --- | ---: | --- |");
-    for (label, med, times) in &rows {
-        let all: Vec<String> = times.iter().map(|t| format!("{t:.2}")).collect();
-        println!("| {label} | {med:.2} s | {} s |", all.join(", "));
-    }
-    if let [(_, ours, _), (_, theirs, _)] = rows.as_slice() {
+    println!("| macro | wall, median | CPU (user+sys), median | runs (wall / CPU) |");
+    println!("| --- | ---: | ---: | --- |");
+    let mut medians = Vec::new();
+    for ((_, label), t) in FIXTURES.iter().zip(&times) {
+        let wall = median(&mut t.iter().map(|x| x.0).collect::<Vec<_>>());
+        let cpu = median(&mut t.iter().map(|x| x.1).collect::<Vec<_>>());
+        let all: Vec<String> = t.iter().map(|(w, c)| format!("{w:.2}/{c:.2}")).collect();
         println!(
-            "\nours / jsonrpsee: {:.2}x",
-            ours / theirs.max(Duration::from_millis(1).as_secs_f64())
+            "| {label} | {wall:.2} s | {cpu:.2} s | {} s |",
+            all.join(", ")
+        );
+        medians.push((wall, cpu));
+    }
+    if let [(wall_ours, cpu_ours), (wall_theirs, cpu_theirs)] = medians.as_slice() {
+        println!(
+            "\nours / jsonrpsee: {:.2}x wall, {:.2}x CPU",
+            wall_ours / wall_theirs.max(1e-3),
+            cpu_ours / cpu_theirs.max(1e-3)
         );
     }
     Ok(())
