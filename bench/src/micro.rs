@@ -139,10 +139,7 @@ pub fn run(scale: usize, only: Option<&str>) -> Vec<(&'static str, f64)> {
             }),
         ));
     }
-    let cfg = || Config {
-        request_timeout: None,
-        ..Config::default()
-    };
+    let cfg = || Config::default().with_request_timeout(None);
     let (mut c, mut s) = (Connection::new(cfg()), Connection::new(cfg()));
     if want("Connection round trip (client+server)") {
         out.push((

@@ -22,22 +22,29 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod batch;
-pub mod codec;
-pub mod error;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod http;
-pub mod id;
-pub mod limits;
-pub mod message;
+// The layers, one directory each; arrows only point down (see DESIGN.md):
+// adapter -> service -> peer -> protocol. `testing` may use every layer.
+pub mod adapter;
+#[cfg(feature = "async")]
+pub mod peer;
+mod protocol;
+#[cfg(feature = "async")]
+pub mod service;
+pub mod testing;
 
-pub use batch::BatchWriter;
-pub use codec::{Codec, CodecError, ContentLengthCodec, LineCodec, DEFAULT_MAX_FRAME_SIZE};
-pub use error::{ErrorCode, ErrorObject, ParseError};
-pub use id::{Id, IdNumber};
-pub use message::{
+// ---- The facade: what applications name. ----
+
+pub use protocol::batch::BatchWriter;
+pub use protocol::codec::{
+    Codec, CodecError, ContentLengthCodec, LineCodec, DEFAULT_MAX_FRAME_SIZE,
+};
+pub use protocol::connection::{CallError, Config, Connection, Event};
+pub use protocol::error::{ErrorCode, ErrorObject, ParseError};
+pub use protocol::id::{Id, IdNumber};
+pub use protocol::message::{
     is_reserved_method, parse, parse_message, Entry, Incoming, Invalid, InvalidKind, Message,
     MessageError, Notification, Request, Response,
 };
@@ -48,19 +55,71 @@ pub use serde_json::value::RawValue;
 #[cfg(feature = "macros")]
 pub use jsonrpc_proto_macros::rpc;
 
-#[cfg(feature = "http-service")]
-pub mod http_service;
-#[cfg(feature = "async")]
-pub mod peer;
-#[cfg(all(feature = "http-service", feature = "websocket"))]
-pub mod server_builder;
-#[cfg(feature = "async")]
-pub mod service;
-#[cfg(feature = "testing")]
-pub mod testing;
-#[cfg(feature = "tls")]
-pub mod tls;
+/// Batches: [`BatchWriter`] collects the answers to a batch into one array.
+pub mod batch {
+    pub use crate::protocol::batch::*;
+}
 
-pub mod connection;
-pub mod sim;
-pub use connection::{CallError, Config, Connection, Event};
+/// Framing JSON texts on byte streams: newline-delimited ([`LineCodec`]) and
+/// `Content-Length` headers ([`ContentLengthCodec`], as LSP).
+pub mod codec {
+    pub use crate::protocol::codec::*;
+}
+
+/// The sans-IO connection state machine: [`Connection`], its [`Config`] and [`Event`]s.
+pub mod connection {
+    pub use crate::protocol::connection::*;
+}
+
+/// Error codes and error objects of the specification.
+pub mod error {
+    pub use crate::protocol::error::*;
+}
+
+/// Pure HTTP decisions shared by every HTTP server: routes, statuses, limits, the health body.
+pub mod http {
+    pub use crate::protocol::http::*;
+}
+
+/// Request ids, echoed exactly.
+pub mod id {
+    pub use crate::protocol::id::*;
+}
+
+/// Limits shared by every transport and runtime, and the nesting scan they use.
+///
+/// ```
+/// use jsonrpc_proto::limits::{nesting_exceeds, DEFAULT_MAX_DEPTH};
+///
+/// assert!(!nesting_exceeds(br#"{"a":[1,[2]]}"#, DEFAULT_MAX_DEPTH));
+/// let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+/// assert!(nesting_exceeds(deep.as_bytes(), DEFAULT_MAX_DEPTH));
+/// // Brackets inside strings do not count.
+/// assert!(!nesting_exceeds(format!("[\"{}\"]", "[".repeat(200)).as_bytes(), DEFAULT_MAX_DEPTH));
+/// ```
+pub mod limits {
+    pub use crate::protocol::limits::*;
+    pub use crate::protocol::message::scan::nesting_exceeds;
+}
+
+/// Requests, notifications and responses: strict parsing, validation and compact writing.
+pub mod message {
+    pub use crate::protocol::message::{
+        is_reserved_method, parse, parse_message, to_raw, write_call, write_response, Entry,
+        Incoming, Invalid, InvalidKind, Message, MessageError, Notification, Request, Response,
+        VERSION,
+    };
+}
+
+/// Two [`Connection`]s wired together on a virtual clock, for tests of the state machine.
+pub mod sim {
+    pub use crate::testing::sim::*;
+}
+
+#[doc(hidden)]
+/// Fuzz target bodies (not a public API).
+pub mod fuzzing {
+    #[doc(hidden)]
+    pub use crate::protocol::message::parse_reference;
+    pub use crate::testing::fuzzing::*;
+}

@@ -1,9 +1,9 @@
 //! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
 //! [`Client`].
 
-use jsonrpc_proto::http_service::{host_of, ws_client_plan};
-use jsonrpc_proto::peer::framed::StreamTransport;
-use jsonrpc_proto::peer::ws::WsTransport;
+use jsonrpc_proto::adapter::framed::StreamTransport;
+use jsonrpc_proto::adapter::http::{host_of, ws_client_plan};
+use jsonrpc_proto::adapter::ws::WsTransport;
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
 

@@ -1,13 +1,13 @@
 //! Outgoing connections: TCP (async-net) and TLS (futures-rustls) connects shared by the
-//! clients. URLs, errors and the HTTP client's pooling are `jsonrpc_proto::http_service`'s.
+//! clients. URLs, errors and the HTTP client's pooling are `jsonrpc_proto::adapter::http`'s.
 
 use futures::future::BoxFuture;
 use std::pin::Pin;
 
 use async_net::TcpStream;
 use futures::io::{AsyncRead, AsyncWrite};
-pub use jsonrpc_proto::http_service::ConnectError;
-use jsonrpc_proto::http_service::{Attempt, Endpoint, HttpConnect};
+pub use jsonrpc_proto::adapter::http::ConnectError;
+use jsonrpc_proto::adapter::http::{Attempt, Endpoint, HttpConnect};
 
 use crate::io::FuturesIo;
 use crate::tls::{connector, server_name, TlsClientConfig};

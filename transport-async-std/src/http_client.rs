@@ -1,10 +1,10 @@
 //! HTTP client transport: each frame is one POST (hyper 1 over async-net, TLS through
 //! futures-rustls); connections are kept alive and reused. The pool, the retry policy (only
 //! where the request cannot have been executed, with exponential backoff) and the error
-//! answers are `jsonrpc_proto::http_service`'s, shared with every runtime.
+//! answers are `jsonrpc_proto::adapter::http`'s, shared with every runtime.
 
-use jsonrpc_proto::http_service::HttpPostTransport;
-pub use jsonrpc_proto::http_service::{HttpClientConfig, HttpSink, HttpStream};
+use jsonrpc_proto::adapter::http::HttpPostTransport;
+pub use jsonrpc_proto::adapter::http::{HttpClientConfig, HttpSink, HttpStream};
 use jsonrpc_proto::peer::{Transport, TransportInfo};
 
 use crate::connect::{AsyncIoConnect, ConnectError};

@@ -42,12 +42,12 @@ pub mod tls;
 
 /// Byte-stream framing and transports (shared with every runtime, from `jsonrpc_proto`).
 pub mod framed {
-    pub use jsonrpc_proto::peer::framed::*;
+    pub use jsonrpc_proto::adapter::framed::*;
 }
 
 /// The WebSocket transport (shared with every runtime, from `jsonrpc_proto`).
 pub mod ws {
-    pub use jsonrpc_proto::peer::ws::*;
+    pub use jsonrpc_proto::adapter::ws::*;
 }
 
 pub use client::{

@@ -1,7 +1,7 @@
 //! The async-io server: HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS),
 //! an optional raw TCP listener (newline-delimited JSON), stdio serving, and graceful shutdown.
-//! Request handling is `jsonrpc_proto::http_service`'s and the shutdown bookkeeping
-//! `jsonrpc_proto::peer::lifecycle`'s; this file only accepts sockets and runs hyper.
+//! Request handling is `jsonrpc_proto::adapter::http`'s and the shutdown bookkeeping
+//! `jsonrpc_proto::adapter::lifecycle`'s; this file only accepts sockets and runs hyper.
 
 use std::convert::Infallible;
 use std::io;
@@ -20,66 +20,49 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use jsonrpc_proto::http::Rejection;
-use jsonrpc_proto::http_service::{
+use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
+use jsonrpc_proto::adapter::framed::StreamTransport;
+use jsonrpc_proto::adapter::http::{
     busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
 };
-use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
-use jsonrpc_proto::peer::framed::StreamTransport;
-use jsonrpc_proto::peer::lifecycle::Lifecycle;
-use jsonrpc_proto::peer::ws::{ws_config, WsTransport};
+use jsonrpc_proto::adapter::lifecycle::Lifecycle;
+use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
+use jsonrpc_proto::adapter::ws::{ws_config, WsTransport};
+use jsonrpc_proto::http::Rejection;
 use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
-use jsonrpc_proto::server_builder::ServerOptions;
 use jsonrpc_proto::service::Router;
 
 use crate::io::{FuturesIo, HyperIo, HyperTimer};
 use crate::runtime::AsyncIoRuntime;
 use crate::tls::{acceptor, TlsServerConfig};
 
-pub use jsonrpc_proto::server_builder::{
+pub use jsonrpc_proto::adapter::builder::{
     ShutdownHandle, StartError, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_TLS_HANDSHAKE_TIMEOUT,
 };
 
-/// Builds and starts a [`RunningServer`].
-pub struct ServerBuilder {
-    options: ServerOptions<TlsServerConfig>,
-    runtime: Option<AsyncIoRuntime>,
-}
+/// Builds and starts a [`RunningServer`]: jsonrpc-proto's generic builder over this crate's
+/// [`Server`] (`Server::builder(router)`), with the same methods on every runtime.
+pub type ServerBuilder = jsonrpc_proto::adapter::builder::ServerBuilder<Server>;
 
 /// The entry point: `Server::builder(router)`.
+#[derive(Debug)]
 pub struct Server;
 
 impl Server {
     /// A builder serving `router`. Without `.http(..)` or `.tcp(..)`, HTTP listens on
     /// 127.0.0.1:8000.
     pub fn builder(router: Router) -> ServerBuilder {
-        ServerBuilder {
-            options: ServerOptions::new(router),
-            runtime: None,
-        }
+        ServerBuilder::new(router)
     }
 }
 
-impl ServerBuilder {
-    jsonrpc_proto::server_builder_setters!(TlsServerConfig);
+impl Listen for Server {
+    type Tls = TlsServerConfig;
+    type Runtime = AsyncIoRuntime;
 
-    /// The time a client has to send a complete HTTP request body (default 30 s; `None`: no
-    /// limit); later: 408 and the connection is closed.
-    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.options.body_read_timeout = timeout;
-        self
-    }
-
-    /// The executor tasks run on (default [`AsyncIoRuntime::default`]: smol's).
-    pub fn runtime(mut self, runtime: AsyncIoRuntime) -> Self {
-        self.runtime = Some(runtime);
-        self
-    }
-
-    /// Binds the listeners and starts serving in the background.
-    pub async fn start(self) -> Result<RunningServer, StartError> {
-        let options = self.options;
+    async fn start(mut options: ServerOptions<Server>) -> Result<RunningServer, StartError> {
+        let runtime = options.runtime.take().unwrap_or_default();
         let (http_addr, tcp_addr) = options.listen_addrs();
         let bind = |addr: String| async move {
             TcpListener::bind(addr.as_str())
@@ -94,7 +77,6 @@ impl ServerBuilder {
             Some(a) => Some(bind(a).await?),
             None => None,
         };
-        let runtime = self.runtime.unwrap_or_default();
         let sockets = SocketSlots::new(options.config.max_connections);
         let proto = ProtoServer::new(options.router, runtime.clone(), options.config);
         let lifecycle = Lifecycle::new();
@@ -132,7 +114,7 @@ impl ServerBuilder {
 
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
-pub type RunningServer = jsonrpc_proto::server_builder::RunningServer<AsyncIoRuntime>;
+pub type RunningServer = jsonrpc_proto::adapter::builder::RunningServer<AsyncIoRuntime>;
 
 struct Shared {
     proto: ProtoServer,
@@ -223,7 +205,7 @@ impl Shared {
                     )
                     .await;
                     // Close 1013, wait for the peer's reply (bounded), then drop the socket.
-                    let bye = jsonrpc_proto::peer::ws::refuse_busy(ws);
+                    let bye = jsonrpc_proto::adapter::ws::refuse_busy(ws);
                     futures::pin_mut!(bye);
                     let timer = async_io::Timer::after(Duration::from_secs(5));
                     if let Either::Right(_) = future::select(bye, timer).await {
@@ -297,7 +279,7 @@ async fn serve_socket(
         if shared.tls.is_none() {
             use futures::io::AsyncWriteExt;
             let mut stream = stream;
-            let line = jsonrpc_proto::limits::too_many_connections_line();
+            let line = jsonrpc_proto::adapter::slots::too_many_connections_line();
             let write = async move {
                 let _ = stream.write_all(&line).await;
                 let _ = stream.close().await;

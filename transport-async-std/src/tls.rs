@@ -1,9 +1,9 @@
 //! TLS through rustls on futures-io (futures-rustls): the configurations are
-//! `jsonrpc_proto::tls`'s (shared with every runtime); this module adds the acceptor and
+//! `jsonrpc_proto::adapter::tls`'s (shared with every runtime); this module adds the acceptor and
 //! connector.
 
 pub use futures_rustls::{TlsAcceptor, TlsConnector};
-pub use jsonrpc_proto::tls::{
+pub use jsonrpc_proto::adapter::tls::{
     load_certs, load_key, server_name, TlsClientConfig, TlsError, TlsServerConfig,
 };
 

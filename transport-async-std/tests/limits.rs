@@ -73,11 +73,9 @@ async fn read_line(r: &mut BufReader<TcpStream>) -> Option<Value> {
 #[test]
 fn shared_limits_hold_on_the_async_io_server() {
     smol::block_on(async {
-        let config = ServerConfig {
-            max_response_size: 1000,
-            idle_timeout: Some(Duration::from_millis(300)),
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::default()
+            .with_max_response_size(1000)
+            .with_idle_timeout(Some(Duration::from_millis(300)));
         let server = start(config, 4096).await;
         let deep = nested(100_000);
 
@@ -143,8 +141,8 @@ fn shared_limits_hold_on_the_async_io_server() {
 #[test]
 fn shared_http_service_answers_a_slow_body_with_408() {
     use http_body_util::StreamBody;
+    use jsonrpc_proto::adapter::http::{ConnInfo, HttpOutcome, HttpService};
     use jsonrpc_proto::http::Limits;
-    use jsonrpc_proto::http_service::{ConnInfo, HttpOutcome, HttpService};
     use jsonrpc_proto::peer::Server as ProtoServer;
     smol::block_on(async {
         let proto = ProtoServer::new(router(), AsyncIoRuntime::smol(), ServerConfig::default());
@@ -235,7 +233,7 @@ fn connections_over_the_limit_and_slow_heads_on_the_async_io_server() {
                 assert_eq!(frame.code, CloseCode::Again);
                 assert_eq!(
                     frame.reason.as_str(),
-                    jsonrpc_proto::peer::ws::TOO_MANY_CONNECTIONS
+                    jsonrpc_proto::adapter::ws::TOO_MANY_CONNECTIONS
                 );
             }
             other => panic!("expected close 1013, got {other:?}"),

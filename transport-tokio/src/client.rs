@@ -1,7 +1,7 @@
 //! Clients over HTTP, WebSocket and TCP (each optionally with TLS), returning the async layer's
 //! [`Client`]; and the transports behind them, for raw use.
 
-use jsonrpc_proto::http_service::{host_of, ws_client_plan};
+use jsonrpc_proto::adapter::http::{host_of, ws_client_plan};
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
 use tokio_tungstenite::WebSocketStream;

@@ -1,12 +1,12 @@
 //! Outgoing connections: TCP and TLS (tokio-rustls) connects shared by the clients. URLs,
-//! errors and the HTTP client's pooling are `jsonrpc_proto::http_service`'s.
+//! errors and the HTTP client's pooling are `jsonrpc_proto::adapter::http`'s.
 
 use std::pin::Pin;
 
 use futures::future::BoxFuture;
-pub use jsonrpc_proto::http_service::ConnectError;
-use jsonrpc_proto::http_service::{Attempt, Endpoint, HttpConnect};
-use jsonrpc_proto::tls::{server_name, TlsClientConfig};
+pub use jsonrpc_proto::adapter::http::ConnectError;
+use jsonrpc_proto::adapter::http::{Attempt, Endpoint, HttpConnect};
+use jsonrpc_proto::adapter::tls::{server_name, TlsClientConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;

@@ -1,12 +1,12 @@
-//! Byte-stream transports on tokio IO: the shared [`jsonrpc_proto::peer::framed`] transport
+//! Byte-stream transports on tokio IO: the shared [`jsonrpc_proto::adapter::framed`] transport
 //! (framing, decoder, encoder, reader and writer) over a small tokio-to-futures-io wrapper.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use jsonrpc_proto::peer::framed as shared;
-pub use jsonrpc_proto::peer::framed::{Framing, DEFAULT_MAX_FRAME};
+use jsonrpc_proto::adapter::framed as shared;
+pub use jsonrpc_proto::adapter::framed::{Framing, DEFAULT_MAX_FRAME};
 use jsonrpc_proto::peer::{Transport, TransportInfo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 

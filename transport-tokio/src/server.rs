@@ -1,7 +1,7 @@
 //! The tokio server: HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS), an
 //! optional raw TCP listener (newline-delimited JSON), stdio serving, and graceful shutdown.
-//! Request handling is `jsonrpc_proto::http_service`'s and the shutdown bookkeeping
-//! `jsonrpc_proto::peer::lifecycle`'s; this file only accepts sockets and runs hyper.
+//! Request handling is `jsonrpc_proto::adapter::http`'s and the shutdown bookkeeping
+//! `jsonrpc_proto::adapter::lifecycle`'s; this file only accepts sockets and runs hyper.
 
 use std::convert::Infallible;
 use std::io;
@@ -15,14 +15,14 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use jsonrpc_proto::http::Rejection;
-use jsonrpc_proto::http_service::{
+use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
+use jsonrpc_proto::adapter::http::{
     busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
 };
-use jsonrpc_proto::limits::{SocketSlot, SocketSlots};
-use jsonrpc_proto::peer::lifecycle::Lifecycle;
+use jsonrpc_proto::adapter::lifecycle::Lifecycle;
+use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
+use jsonrpc_proto::http::Rejection;
 use jsonrpc_proto::peer::{Server as ProtoServer, ServerConfig, TransportKind};
-use jsonrpc_proto::server_builder::ServerOptions;
 use jsonrpc_proto::service::Router;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -35,43 +35,35 @@ use crate::runtime::TokioRuntime;
 use crate::tls::TlsServerConfig;
 use crate::ws::{ws_config, WsTransport};
 
-pub use jsonrpc_proto::http_service::DEFAULT_BODY_READ_TIMEOUT;
+pub use jsonrpc_proto::adapter::http::DEFAULT_BODY_READ_TIMEOUT;
 
-pub use jsonrpc_proto::server_builder::{
+pub use jsonrpc_proto::adapter::builder::{
     ShutdownHandle, StartError, DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_TLS_HANDSHAKE_TIMEOUT,
 };
 
-/// Builds and starts a [`RunningServer`].
-pub struct ServerBuilder {
-    options: ServerOptions<TlsServerConfig>,
-}
+/// Builds and starts a [`RunningServer`]: jsonrpc-proto's generic builder over this crate's
+/// [`Server`] (`Server::builder(router)`), with the same methods on every runtime.
+pub type ServerBuilder = jsonrpc_proto::adapter::builder::ServerBuilder<Server>;
 
 /// The entry point: `Server::builder(router)`.
+#[derive(Debug)]
 pub struct Server;
 
 impl Server {
     /// A builder serving `router`. Without `.http(..)` or `.tcp(..)`, HTTP listens on
     /// 127.0.0.1:8000.
     pub fn builder(router: Router) -> ServerBuilder {
-        ServerBuilder {
-            options: ServerOptions::new(router),
-        }
+        ServerBuilder::new(router)
     }
 }
 
-impl ServerBuilder {
-    jsonrpc_proto::server_builder_setters!(TlsServerConfig);
+impl Listen for Server {
+    type Tls = TlsServerConfig;
+    type Runtime = TokioRuntime;
 
-    /// The time a client has to send a complete HTTP request body (default 30 s); later: 408.
-    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.options.body_read_timeout = Some(timeout);
-        self
-    }
-
-    /// Binds the listeners and starts serving in the background.
-    pub async fn start(self) -> Result<RunningServer, StartError> {
-        let options = self.options;
+    async fn start(mut options: ServerOptions<Server>) -> Result<RunningServer, StartError> {
+        let runtime = options.runtime.take().unwrap_or_default();
         let (http_addr, tcp_addr) = options.listen_addrs();
         let bind = |addr: String| async move {
             TcpListener::bind(addr.as_str())
@@ -86,7 +78,6 @@ impl ServerBuilder {
             Some(a) => Some(bind(a).await?),
             None => None,
         };
-        let runtime = TokioRuntime::new();
         let sockets = SocketSlots::new(options.config.max_connections);
         let proto = ProtoServer::new(options.router, runtime.clone(), options.config);
         let lifecycle = Lifecycle::new();
@@ -123,7 +114,7 @@ impl ServerBuilder {
 
 /// A server that is listening. Drop it to stop at once; call [`RunningServer::shutdown`] for a
 /// graceful stop.
-pub type RunningServer = jsonrpc_proto::server_builder::RunningServer<TokioRuntime>;
+pub type RunningServer = jsonrpc_proto::adapter::builder::RunningServer<TokioRuntime>;
 
 struct Shared {
     proto: ProtoServer,
@@ -215,7 +206,7 @@ impl Shared {
             )
             .await;
             // Close 1013, then wait for the peer's close reply (bounded), then drop the socket.
-            let bye = jsonrpc_proto::peer::ws::refuse_busy(ws);
+            let bye = jsonrpc_proto::adapter::ws::refuse_busy(ws);
             if tokio::time::timeout(Duration::from_secs(5), bye)
                 .await
                 .is_err()
@@ -281,7 +272,7 @@ async fn serve_socket(
         if shared.tls.is_none() {
             use tokio::io::AsyncWriteExt;
             let mut stream = stream;
-            let line = jsonrpc_proto::limits::too_many_connections_line();
+            let line = jsonrpc_proto::adapter::slots::too_many_connections_line();
             let write = async {
                 stream.write_all(&line).await?;
                 stream.shutdown().await

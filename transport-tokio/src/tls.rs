@@ -1,4 +1,4 @@
-//! TLS through rustls on tokio (tokio-rustls): the configurations are `jsonrpc_proto::tls`'s
+//! TLS through rustls on tokio (tokio-rustls): the configurations are `jsonrpc_proto::adapter::tls`'s
 //! (PEM loading, mTLS, ring provider; shared with every runtime); this module adds the
 //! acceptor and connector.
 
@@ -6,8 +6,8 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
-use jsonrpc_proto::tls as shared;
-pub use jsonrpc_proto::tls::{load_certs, load_key, server_name, TlsError};
+use jsonrpc_proto::adapter::tls as shared;
+pub use jsonrpc_proto::adapter::tls::{load_certs, load_key, server_name, TlsError};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 pub use tokio_rustls::{TlsAcceptor, TlsConnector};
 

@@ -191,7 +191,8 @@ async fn idle_and_trickling_connections_are_cut_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_http_body_gets_408() {
-    let server = start(builder(Arc::default()).body_read_timeout(Duration::from_millis(200))).await;
+    let server =
+        start(builder(Arc::default()).body_read_timeout(Some(Duration::from_millis(200)))).await;
     let http = server.http_addr().unwrap();
     let mut tcp = TcpStream::connect(http).await.unwrap();
     tcp.write_all(

@@ -16,19 +16,17 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{CallError, Config, Connection, SendError};
-use crate::error::ErrorObject;
-use crate::id::Id;
-use crate::message::Notification;
-use crate::service::{ConnCtx, Context, Router};
+use crate::protocol::connection::{CallError, Config, SendError};
+use crate::protocol::error::ErrorObject;
+use crate::protocol::id::Id;
+use crate::protocol::message::Notification;
 
-use super::driver::{Driver, Serving};
-use super::server::{ClientId, ClientInfo};
 use super::shared::{serialize_params, CallSlot, PeerShared, CANCEL_METHOD};
-use super::{Runtime, Transport, TransportError};
+use super::transport::TransportError;
 
 /// Why a call from a [`Client`] did not produce a result.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The other side answered with an error object (code, message and data as sent).
     #[error("{0}")]
@@ -87,6 +85,7 @@ impl From<SendError> for ClientError {
 
 /// Settings of a [`Client`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// Protocol limits; `connection.request_timeout` (default 30 s) is the default deadline of
     /// each outgoing call.
@@ -102,9 +101,17 @@ pub struct ClientConfig {
     /// 30 s; answered -32001).
     pub handler_timeout: Option<Duration>,
     /// When serving a router: room for notifications handlers push with
-    /// [`Context::notify`] before they are dropped (default 1024).
+    /// [`Context::notify`](super::Context::notify) before they are dropped (default 1024).
     pub push_buffer: usize,
 }
+
+crate::protocol::config_setters!(ClientConfig {
+    with_connection => connection: Config,
+    with_send_cancel_notifications => send_cancel_notifications: bool,
+    with_notification_buffer => notification_buffer: usize,
+    with_handler_timeout => handler_timeout: Option<Duration>,
+    with_push_buffer => push_buffer: usize,
+});
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -151,63 +158,6 @@ impl Client {
     pub(crate) fn from_shared(shared: Arc<PeerShared>) -> Self {
         shared.handles.fetch_add(1, Ordering::SeqCst);
         Client { shared }
-    }
-
-    /// Connects over `transport`: spawns the connection's driver on `runtime`.
-    pub fn new<T: Transport, R: Runtime>(transport: T, runtime: R, config: ClientConfig) -> Client {
-        Client::start(transport, runtime, config, None)
-    }
-
-    /// Like [`Client::new`], and also serves `router` on the same connection: the other side
-    /// can call this side (bidirectional RPC, e.g. a server calling back its client).
-    pub fn with_router<T: Transport, R: Runtime>(
-        transport: T,
-        runtime: R,
-        config: ClientConfig,
-        router: Router,
-    ) -> Client {
-        Client::start(transport, runtime, config, Some(router))
-    }
-
-    fn start<T: Transport, R: Runtime>(
-        transport: T,
-        runtime: R,
-        config: ClientConfig,
-        router: Option<Router>,
-    ) -> Client {
-        let rt: super::rt::Rt = Arc::new(runtime);
-        let info = transport.info();
-        let shared = Arc::new(PeerShared::new(
-            Connection::new(config.connection.clone()),
-            Arc::clone(&rt),
-            config.send_cancel_notifications,
-            config.push_buffer,
-            config.notification_buffer,
-            true,
-        ));
-        let serving = router.map(|router| Serving {
-            ctx: Context::new(ConnCtx {
-                client: ClientInfo {
-                    id: ClientId(0),
-                    transport: info,
-                },
-                state: router.extensions().clone(),
-                peer: Some(Arc::clone(&shared)),
-                server: None,
-                rt: Arc::clone(&rt),
-            }),
-            router,
-            timeout: config.handler_timeout,
-            server: None,
-            shutdown_grace: Duration::ZERO,
-            spawn_calls: false,
-        });
-        let client = Client::from_shared(Arc::clone(&shared));
-        let (sink, stream) = transport.split();
-        let driver = Driver::new(Arc::clone(&shared), sink, stream, serving);
-        let _ = shared.direct.set(driver.sink_handle());
-        rt.spawn(Box::pin(driver));
-        client
     }
 
     /// Calls `method` and reads the result as `R`. `params` must serialize to an array, an

@@ -1,5 +1,7 @@
 //! The runtime-agnostic async driver (feature `async`): the [`Runtime`] and [`Transport`] traits
-//! adapters implement, and the [`Client`] and [`Server`] built on [`crate::Connection`].
+//! adapters implement, the [`Client`] and [`Server`] built on [`crate::Connection`], the server's registry
+//! ([`ServerHandle`]), the [`Context`] handed to handlers, and the [`Dispatch`] trait the layer
+//! above (the service layer's `Router`) implements.
 //!
 //! Each connection is driven by one task that owns the transport: it reads frames, runs
 //! request handlers concurrently inside the task (bounded by `Config::max_in_flight`: input is
@@ -8,22 +10,27 @@
 //! frames per flush), and enforces handler deadlines with one timer.
 
 mod client;
+mod config;
+mod connect;
+mod context;
+mod dispatch;
 mod driver;
-pub mod framed;
-pub mod lifecycle;
-mod rt;
+mod info;
+mod registry;
+pub(crate) mod rt;
 mod server;
 mod shared;
 mod transport;
-#[cfg(feature = "websocket")]
-pub mod ws;
 
 pub use client::{BatchBuilder, Client, ClientConfig, ClientError, Notifications, ResponseFuture};
-pub use server::{ClientId, ClientInfo, PushOverflow, Server, ServerConfig, ServerHandle};
+pub use config::{PushOverflow, ServerConfig};
+pub use context::{CallInfo, Context, Extensions};
+pub(crate) use dispatch::panicked;
+pub use dispatch::{CallResult, Dispatch, Reply};
+pub use info::{ClientId, ClientInfo, PushError};
+pub use registry::ServerHandle;
+pub use server::Server;
 pub use transport::{
     BoxFrameSink, BoxFrameStream, BoxTransport, Runtime, Transport, TransportError, TransportInfo,
     TransportKind,
 };
-
-pub(crate) use rt::Rt;
-pub(crate) use shared::PeerShared;

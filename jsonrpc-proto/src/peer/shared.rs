@@ -12,10 +12,10 @@ use futures::{Sink, SinkExt};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{CallError, Connection, Event, U64Map};
-use crate::message::{write_call, Notification};
-use crate::service::PushError;
+use crate::protocol::connection::{CallError, Connection, Event, U64Map};
+use crate::protocol::message::{write_call, Notification};
 
+use super::info::PushError;
 use super::rt::{Rt, Signal};
 use super::TransportError;
 

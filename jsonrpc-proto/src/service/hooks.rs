@@ -5,8 +5,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::value::RawValue;
 
-use crate::error::ErrorObject;
 use crate::peer::ClientInfo;
+use crate::protocol::error::ErrorObject;
 
 use super::CallInfo;
 

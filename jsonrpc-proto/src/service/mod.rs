@@ -29,7 +29,6 @@
 //! - an [`ErrorObject`](crate::ErrorObject) returned by a handler goes out exactly (code,
 //!   message, data).
 
-mod context;
 mod hooks;
 mod params;
 mod router;
@@ -46,16 +45,13 @@ pub use rpc_support::{BatchSlot, ParamReader};
 pub mod proxy;
 pub use proxy::{Proxy, ProxyConfig};
 
-pub use context::{CallInfo, Context, Extensions, PushError};
+pub use crate::peer::{CallInfo, Context, Extensions, PushError};
 pub use hooks::{Hooks, NoHooks};
 pub use params::{parse_params, Params};
 pub use router::RawCall;
 pub use router::{Router, RouterBuilder, RouterError};
 
 pub use crate::peer::{ClientId, ClientInfo};
-
-pub(crate) use context::ConnCtx;
-pub(crate) use router::{panicked as router_panicked, Dispatch};
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use serde::de::{
 };
 use serde_json::value::RawValue;
 
-use crate::error::ErrorObject;
+use crate::protocol::error::ErrorObject;
 
 /// The raw params of a call, with helpers to read them as a typed value.
 #[derive(Clone, Copy, Debug)]

@@ -14,28 +14,19 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::error::ErrorObject;
-use crate::id::Id;
-use crate::message::{is_reserved_method, Notification, Request};
+use crate::protocol::error::ErrorObject;
+use crate::protocol::id::Id;
+use crate::protocol::message::{is_reserved_method, Notification, Request};
 
-use super::context::Extensions;
 use super::hooks::Hooks;
 use super::openrpc::{Info, MethodDoc, OpenRpc};
 use super::params::parse_params;
-use super::{CallInfo, Context};
-
-pub(crate) type CallResult = Result<Box<RawValue>, ErrorObject>;
-
-/// What starting a call produced: an answer at once, or a future to drive.
-pub(crate) enum Dispatch {
-    /// Answered without running a future (unknown method, bad params).
-    Ready(CallResult),
-    /// The handler's future.
-    Pending(BoxFuture<'static, CallResult>),
-}
+use crate::peer::{panicked, CallResult, Dispatch, Reply};
+use crate::peer::{CallInfo, ClientInfo, Context, Extensions};
 
 /// Why a router could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RouterError {
     /// Names starting with `rpc.` are reserved by the specification.
     #[error("method name {0:?} is reserved (names starting with \"rpc.\" belong to the protocol)")]
@@ -52,8 +43,8 @@ pub enum RouterError {
 const DISCOVER: &str = "rpc.discover";
 
 trait MethodHandler: Send + Sync + 'static {
-    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Dispatch;
-    fn call_owned(&self, ctx: Context, params: Option<Box<RawValue>>) -> Dispatch {
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply;
+    fn call_owned(&self, ctx: Context, params: Option<Box<RawValue>>) -> Reply {
         self.call(ctx, params.as_deref())
     }
     fn wants_owned(&self) -> bool {
@@ -126,16 +117,16 @@ where
     Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
     T: Serialize + 'static,
 {
-    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Dispatch {
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply {
         match parse_params::<P>(params) {
             Ok(p) => {
                 let fut = (self.0)(ctx, p);
-                Dispatch::Pending(Box::pin(async move {
+                Reply::Pending(Box::pin(async move {
                     let value = fut.await?;
                     serialize_result(&value)
                 }))
             }
-            Err(e) => Dispatch::Ready(Err(e)),
+            Err(e) => Reply::Ready(Err(e)),
         }
     }
 }
@@ -148,12 +139,12 @@ where
     Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
     T: Serialize + 'static,
 {
-    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Dispatch {
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply {
         self.call_owned(ctx, params.map(ToOwned::to_owned))
     }
-    fn call_owned(&self, ctx: Context, params: Option<Box<RawValue>>) -> Dispatch {
+    fn call_owned(&self, ctx: Context, params: Option<Box<RawValue>>) -> Reply {
         let fut = (self.0)(ctx, params);
-        Dispatch::Pending(Box::pin(async move {
+        Reply::Pending(Box::pin(async move {
             let value = fut.await?;
             serialize_result(&value)
         }))
@@ -172,13 +163,13 @@ where
     Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
     T: Serialize + 'static,
 {
-    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Dispatch {
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply {
         match (self.0)(ctx, params) {
-            Ok(fut) => Dispatch::Pending(Box::pin(async move {
+            Ok(fut) => Reply::Pending(Box::pin(async move {
                 let value = fut.await?;
                 serialize_result(&value)
             })),
-            Err(e) => Dispatch::Ready(Err(e)),
+            Err(e) => Reply::Ready(Err(e)),
         }
     }
 }
@@ -363,9 +354,9 @@ impl Router {
 
     /// Starts a request: runs its hooks and handler. Never panics (a panicking handler is
     /// answered -32603).
-    pub(crate) fn dispatch(&self, ctx: &Context, req: Request<'static>) -> Dispatch {
+    fn dispatch(&self, ctx: &Context, req: Request<'static>) -> Reply {
         if let Some(hooks) = &self.inner.hooks {
-            return Dispatch::Pending(
+            return Reply::Pending(
                 self.clone()
                     .hooked(Arc::clone(hooks), ctx.clone(), req)
                     .boxed(),
@@ -376,14 +367,14 @@ impl Router {
 
     /// [`Router::dispatch`] of a request borrowed from its frame: copied only when hooks or
     /// the handler need it owned.
-    pub(crate) fn dispatch_ref(&self, ctx: &Context, req: Request<'_>) -> Dispatch {
+    fn dispatch_ref(&self, ctx: &Context, req: Request<'_>) -> Reply {
         if self.inner.hooks.is_some() {
             return self.dispatch(ctx, req.into_owned());
         }
         self.dispatch_unhooked(ctx, req)
     }
 
-    fn dispatch_unhooked(&self, ctx: &Context, req: Request<'_>) -> Dispatch {
+    fn dispatch_unhooked(&self, ctx: &Context, req: Request<'_>) -> Reply {
         let Request { id, method, params } = req;
         match self.lookup(&method) {
             Some(Entry::Method(h)) => guard(|| {
@@ -399,9 +390,9 @@ impl Router {
                     params: params.map(Cow::into_owned),
                     id: Some(id),
                 };
-                Dispatch::Pending(h.call(ctx.clone(), call))
+                Reply::Pending(h.call(ctx.clone(), call))
             }),
-            _ => Dispatch::Ready(Err(ErrorObject::method_not_found())),
+            _ => Reply::Ready(Err(ErrorObject::method_not_found())),
         }
     }
 
@@ -417,7 +408,7 @@ impl Router {
             method: &req.method,
             params: req.params.as_deref(),
             id: Some(&req.id),
-            client: &ctx.inner.client,
+            client: ctx.client(),
         };
         if let Err(e) = hooks.before_request(&info).await {
             hooks.after_request(&info, Err(&e), rt.now().saturating_duration_since(start));
@@ -437,13 +428,13 @@ impl Router {
                     params: info.params.map(ToOwned::to_owned),
                     id: info.id.cloned(),
                 };
-                Dispatch::Pending(h.call(ctx.clone(), call))
+                Reply::Pending(h.call(ctx.clone(), call))
             }),
-            _ => Dispatch::Ready(Err(ErrorObject::method_not_found())),
+            _ => Reply::Ready(Err(ErrorObject::method_not_found())),
         };
         let result = match dispatch {
-            Dispatch::Ready(r) => r,
-            Dispatch::Pending(fut) => match AssertUnwindSafe(fut).catch_unwind().await {
+            Reply::Ready(r) => r,
+            Reply::Pending(fut) => match AssertUnwindSafe(fut).catch_unwind().await {
                 Ok(r) => r,
                 Err(panic) => Err(panicked(info.method, &*panic)),
             },
@@ -458,7 +449,7 @@ impl Router {
 
     /// Starts a notification's handler. `Err` gives the notification back when no handler
     /// takes it (so it can go to the peer's notification stream).
-    pub(crate) fn dispatch_notification(
+    fn dispatch_notification(
         &self,
         ctx: &Context,
         n: Notification<'static>,
@@ -473,7 +464,7 @@ impl Router {
                     method: &n.method,
                     params: n.params.as_deref(),
                     id: None,
-                    client: &ctx.inner.client,
+                    client: ctx.client(),
                 };
                 if let Err(e) = hooks.before_request(&info).await {
                     tracing::debug!(method = %n.method, error = %e, "notification rejected by before_request");
@@ -519,10 +510,8 @@ impl Router {
                     h.call(ctx.clone(), params.as_deref())
                 };
                 match d {
-                    Dispatch::Ready(_) => None,
-                    Dispatch::Pending(fut) => {
-                        Some(Box::pin(fut.map(drop)) as BoxFuture<'static, ()>)
-                    }
+                    Reply::Ready(_) => None,
+                    Reply::Pending(fut) => Some(Box::pin(fut.map(drop)) as BoxFuture<'static, ()>),
                 }
             }
         }));
@@ -554,8 +543,8 @@ fn delegate(
                         params,
                     };
                     match router.dispatch(&ctx, req) {
-                        Dispatch::Ready(r) => r,
-                        Dispatch::Pending(fut) => fut.await,
+                        Reply::Ready(r) => r,
+                        Reply::Pending(fut) => fut.await,
                     }
                 }
                 None => {
@@ -574,22 +563,11 @@ fn delegate(
 }
 
 /// Runs the synchronous part of starting a handler, turning a panic into -32603.
-fn guard(start: impl FnOnce() -> Dispatch) -> Dispatch {
+fn guard(start: impl FnOnce() -> Reply) -> Reply {
     match catch_unwind(AssertUnwindSafe(start)) {
         Ok(d) => d,
-        Err(panic) => Dispatch::Ready(Err(panicked("(handler)", &*panic))),
+        Err(panic) => Reply::Ready(Err(panicked("(handler)", &*panic))),
     }
-}
-
-/// Logs a handler panic and gives the -32603 error that answers it.
-pub(crate) fn panicked(method: &str, panic: &(dyn std::any::Any + Send)) -> ErrorObject {
-    let msg = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)");
-    tracing::error!(method, panic = msg, "handler panicked; answered -32603");
-    ErrorObject::internal_error()
 }
 
 /// Builds a [`Router`]. Registration errors are reported by [`RouterBuilder::build`].
@@ -910,5 +888,66 @@ impl RouterBuilder {
                 hooks: self.hooks,
             }),
         })
+    }
+}
+
+impl Dispatch for Router {
+    fn request(&self, ctx: &Context, request: Request<'_>) -> Reply {
+        self.dispatch_ref(ctx, request)
+    }
+
+    fn request_owned(&self, ctx: &Context, request: Request<'static>) -> Reply {
+        self.dispatch(ctx, request)
+    }
+
+    fn notification(
+        &self,
+        ctx: &Context,
+        notification: Notification<'static>,
+    ) -> Result<Option<BoxFuture<'static, ()>>, Notification<'static>> {
+        self.dispatch_notification(ctx, notification)
+    }
+
+    fn has_method(&self, method: &str) -> bool {
+        Router::has_method(self, method)
+    }
+
+    fn state(&self) -> &Extensions {
+        self.extensions()
+    }
+
+    fn observes_calls(&self) -> bool {
+        self.inner.hooks.is_some()
+    }
+
+    fn call_aborted(
+        &self,
+        ctx: &Context,
+        method: &str,
+        id: Option<&Id>,
+        error: &ErrorObject,
+        elapsed: std::time::Duration,
+    ) {
+        if let Some(hooks) = &self.inner.hooks {
+            let info = CallInfo {
+                method,
+                params: None,
+                id,
+                client: ctx.client(),
+            };
+            hooks.after_request(&info, Err(error), elapsed);
+        }
+    }
+
+    fn connected(&self, client: &ClientInfo) {
+        if let Some(h) = &self.inner.hooks {
+            h.on_connect(client);
+        }
+    }
+
+    fn disconnected(&self, client: &ClientInfo) {
+        if let Some(h) = &self.inner.hooks {
+            h.on_disconnect(client);
+        }
     }
 }

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::error::ErrorObject;
 use crate::peer::{Client, ClientError};
+use crate::protocol::error::ErrorObject;
 
 /// The params of one call, read parameter by parameter: by position (`[5, 3]`) or by name
 /// (`{"a": 5, "b": 3}`). Every error is -32602 with a message naming the parameter.

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::error::ErrorObject;
 use crate::peer::{Runtime, Server, ServerConfig, TransportInfo, TransportKind};
-use crate::RawValue;
+use crate::protocol::error::ErrorObject;
+use serde_json::value::RawValue;
 
 /// Spawns each task on its own thread; sleeps on a thread too. Tests only.
 #[derive(Clone)]

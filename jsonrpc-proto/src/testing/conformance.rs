@@ -27,8 +27,8 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{ErrorCode, ErrorObject};
 use crate::peer::{BoxTransport, Client, ClientConfig, ClientError, ServerConfig, Transport};
+use crate::protocol::error::{ErrorCode, ErrorObject};
 use crate::service::{CallInfo, Context, Hooks, Router};
 use crate::RawValue;
 

@@ -1,3 +1,8 @@
-//! Test support shared by every transport (feature `testing`): the [`conformance`] suite.
+//! Test support: the virtual-clock [`Pair`](crate::sim::Pair) harness for the sync
+//! [`Connection`](crate::Connection), the fuzz target bodies, and (feature `testing`) the
+//! [`conformance`] suite every transport runs.
 
+#[cfg(feature = "testing")]
 pub mod conformance;
+pub(crate) mod fuzzing;
+pub(crate) mod sim;

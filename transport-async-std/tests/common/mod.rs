@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use jsonrpc_proto::peer::framed::StreamTransport;
-use jsonrpc_proto::peer::ws::WsTransport;
+use jsonrpc_proto::adapter::framed::StreamTransport;
+use jsonrpc_proto::adapter::ws::WsTransport;
 use jsonrpc_proto::peer::{BoxTransport, Client, ClientConfig};
 use jsonrpc_proto::service::Router;
 use jsonrpc_proto::testing::conformance::{self, Connector};

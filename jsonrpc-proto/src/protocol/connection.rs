@@ -20,7 +20,7 @@
 //! assert_eq!(&server.poll_transmit().unwrap()[..], br#"{"jsonrpc":"2.0","result":5,"id":7}"#);
 //!
 //! // The client side: ids are allocated, answers matched, deadlines enforced.
-//! let mut client = Connection::new(Config { request_timeout: Some(Duration::from_secs(1)), ..Config::default() });
+//! let mut client = Connection::new(Config::default().with_request_timeout(Some(Duration::from_secs(1))));
 //! let id = client.request("add", None, now).unwrap();
 //! let _frame = client.poll_transmit().unwrap();
 //! client.handle_timeout(now + Duration::from_secs(2));
@@ -48,16 +48,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::value::RawValue;
 
-use crate::batch::BatchWriter;
-use crate::error::{ErrorObject, ParseError};
-use crate::id::Id;
-use crate::message::{
+use crate::protocol::batch::BatchWriter;
+use crate::protocol::error::{ErrorObject, ParseError};
+use crate::protocol::id::Id;
+use crate::protocol::message::{
     parse_compact, parse_general, utf8_error, write_call, write_call_text, write_response, Entry,
     Incoming, Invalid, InvalidKind, Message, Notification, Request, Response,
 };
 
 /// Limits and defaults of a [`Connection`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// The longest incoming batch accepted (default 1024 members).
     pub max_batch_len: usize,
@@ -68,6 +69,13 @@ pub struct Config {
     /// The deadline given to outgoing requests (default 30 s; `None`: no deadline).
     pub request_timeout: Option<Duration>,
 }
+
+crate::protocol::config_setters!(Config {
+    with_max_batch_len => max_batch_len: usize,
+    with_max_in_flight => max_in_flight: usize,
+    with_max_pending => max_pending: usize,
+    with_request_timeout => request_timeout: Option<Duration>,
+});
 
 impl Default for Config {
     fn default() -> Self {
@@ -82,6 +90,7 @@ impl Default for Config {
 
 /// Why an outgoing request did not get a result.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CallError {
     /// The peer answered with an error object.
     #[error("{0}")]
@@ -100,15 +109,17 @@ impl CallError {
         match self {
             CallError::Remote(e) => e.clone(),
             CallError::TimedOut => ErrorObject::request_timeout(),
-            CallError::Closed => {
-                ErrorObject::new(crate::error::ErrorCode::SERVER_ERROR, "Connection closed")
-            }
+            CallError::Closed => ErrorObject::new(
+                crate::protocol::error::ErrorCode::SERVER_ERROR,
+                "Connection closed",
+            ),
         }
     }
 }
 
 /// Why a message could not be sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// The connection is closed.
     #[error("the connection is closed")]
@@ -123,6 +134,7 @@ pub enum SendError {
 
 /// Why an answer could not be recorded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RespondError {
     /// The connection is closed; the answer is dropped.
     #[error("the connection is closed")]
@@ -161,6 +173,7 @@ pub(crate) enum Call<'a> {
 
 /// What happened on a connection.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event {
     /// The peer called a method and awaits an answer.
     Request(IncomingRequest),
@@ -222,7 +235,51 @@ struct BatchState {
     outstanding: usize,
 }
 
-/// One peer's protocol state. See the [module docs](self).
+/// One peer's protocol state, client and server at once: frames and the current time in,
+/// [`Event`]s and frames to write out. No IO, no clock, no threads.
+///
+/// # The calling contract
+///
+/// A driver (a task owning one transport) calls it in this loop; every call is cheap and
+/// never blocks:
+///
+/// 1. **Input.** For each complete JSON text the codec finds, call
+///    [`handle_frame`](Connection::handle_frame)`(frame, now)`. Then drain
+///    [`poll_event`](Connection::poll_event) until `None`: requests ([`Event::Request`]) to
+///    run, notifications in arrival order, responses to this side's calls (each call ends
+///    exactly once: a result, an error object, a timeout or [`CallError::Closed`]), and
+///    reports of invalid input (already answered where the specification says so).
+/// 2. **Answers.** Answer every [`Event::Request`] once with
+///    [`respond`](Connection::respond)`(handle, result)`, in any order and at any later time.
+///    A request of a batch is held until the last call of that batch is answered; the batch
+///    then leaves as one array.
+/// 3. **Calls of this side.** [`request`](Connection::request),
+///    [`notify`](Connection::notify) and [`batch`](Connection::batch) queue frames; `request`
+///    returns the id it allocated and records the call's deadline from `now`.
+/// 4. **Output.** After any of 1-3, drain [`poll_transmit`](Connection::poll_transmit) until
+///    `None` and write the frames in that order (answers and calls share one queue; order
+///    within it is the order they were produced).
+/// 5. **Time.** [`poll_timeout`](Connection::poll_timeout) is the earliest deadline; when the
+///    clock reaches it call [`handle_timeout`](Connection::handle_timeout)`(now)`, then drain
+///    `poll_event` (timed-out calls) and `poll_transmit`. Re-read `poll_timeout` after every
+///    step above: a new call or an answer may move it.
+/// 6. **Backpressure.** While [`in_flight`](Connection::in_flight) is at
+///    [`Config::max_in_flight`], stop reading input; a request over the limit that arrives
+///    anyway is answered -32003 at once.
+/// 7. **End.** [`close`](Connection::close) ends every pending call with
+///    [`CallError::Closed`] (drain `poll_event`), refuses later sends with
+///    [`SendError::Closed`], answers with [`RespondError::Closed`] and ignores later input;
+///    frames already queued stay in `poll_transmit` for a last flush. To end gracefully,
+///    answer every request first, drain `poll_transmit`, then close.
+///
+/// # Errors
+///
+/// Bad input is never an `Err` here: invalid JSON, invalid messages and over-limit batches
+/// are answered on the wire as the specification asks and reported as events; the
+/// connection goes on. The `Result`s are the caller's mistakes and limits:
+/// [`SendError`] from `request`/`notify` (closed, or [`Config::max_pending`] reached: try
+/// again after some calls end) and [`RespondError`] from `respond` (a handle of another
+/// connection, or a closed one). Neither leaves the state machine inconsistent.
 pub struct Connection {
     config: Config,
     next_id: u64,
@@ -313,7 +370,7 @@ impl Connection {
         if self.closed {
             return;
         }
-        let max_depth = crate::limits::DEFAULT_MAX_DEPTH;
+        let max_depth = crate::protocol::limits::DEFAULT_MAX_DEPTH;
         // The compact fast path measures the nesting as it reads; other input is checked
         // before it is parsed.
         // UTF-8 is checked once, for both paths.
@@ -322,7 +379,9 @@ impl Connection {
         let parsed = match compact {
             Some((incoming, depth)) if depth <= max_depth => Ok(incoming),
             Some(_) => return self.too_deep(),
-            None if crate::limits::nesting_exceeds(frame, max_depth) => return self.too_deep(),
+            None if crate::protocol::message::scan::nesting_exceeds(frame, max_depth) => {
+                return self.too_deep()
+            }
             None => match text {
                 Ok(text) => parse_general(frame, text),
                 Err(e) => Err(utf8_error(e)),
@@ -376,7 +435,7 @@ impl Connection {
 
     /// Answers a frame nested too deeply with -32700 (id null), without parsing it.
     fn too_deep(&mut self) {
-        let max = crate::limits::DEFAULT_MAX_DEPTH;
+        let max = crate::protocol::limits::DEFAULT_MAX_DEPTH;
         let error =
             ErrorObject::parse_error().with_data(format!("nesting deeper than {max} levels"));
         self.reply(None, &Id::Null, Err(&error));

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::*;
-use crate::sim::{Pair, Side};
+use crate::testing::sim::{Pair, Side};
 
 fn raw(text: &str) -> Box<RawValue> {
     RawValue::from_string(text.to_owned()).unwrap()

@@ -25,9 +25,9 @@
 //! }
 //! ```
 
-use crate::error::{ErrorCode, ErrorObject};
-use crate::id::Id;
-use crate::message::{parse, write_response, Incoming, Message};
+use crate::protocol::error::{ErrorCode, ErrorObject};
+use crate::protocol::id::Id;
+use crate::protocol::message::{parse, write_response, Incoming, Message};
 
 /// The default limit on an HTTP request body: 10 MiB.
 pub const DEFAULT_MAX_BODY: usize = 10 * 1024 * 1024;
@@ -51,10 +51,15 @@ pub const STATUS_SWITCHING_PROTOCOLS: u16 = 101;
 
 /// Limits applied to incoming HTTP requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// The largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY`]).
     pub max_body: usize,
 }
+
+crate::protocol::config_setters!(Limits {
+    with_max_body => max_body: usize,
+});
 
 impl Default for Limits {
     fn default() -> Self {
@@ -264,7 +269,7 @@ pub fn failure_responses(frame: &[u8], error: &ErrorObject) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn request_id(entry: crate::message::Entry<'_>) -> Option<Id> {
+fn request_id(entry: crate::protocol::message::Entry<'_>) -> Option<Id> {
     match entry {
         Ok(Message::Request(req)) => Some(req.id),
         _ => None,

@@ -208,7 +208,7 @@ impl ErrorObject {
         out.extend_from_slice(b"{\"code\":");
         let _ = serde_json::to_writer(&mut *out, &self.code.0);
         out.extend_from_slice(b",\"message\":");
-        crate::id::write_json_str(&self.message, out);
+        crate::protocol::id::write_json_str(&self.message, out);
         if let Some(data) = &self.data {
             out.extend_from_slice(b",\"data\":");
             out.extend_from_slice(data.get().as_bytes());

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::connection::{Config, Connection};
+use crate::protocol::connection::{Config, Connection};
 
 /// One end of a [`Pair`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,9 +8,9 @@
 
 use serde_json::value::RawValue;
 
-use crate::error::ErrorObject;
-use crate::id::Id;
-use crate::message::write_response;
+use crate::protocol::error::ErrorObject;
+use crate::protocol::id::Id;
+use crate::protocol::message::write_response;
 
 /// Gathers the response entries of one batch into a single JSON array.
 #[derive(Debug, Default)]

@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
-use crate::codec::{Codec, CodecError, ContentLengthCodec, LineCodec};
-use crate::connection::{CallError, Config, Connection, Event, ResponseHandle, SendError};
-use crate::error::{ErrorCode, ErrorObject};
-use crate::id::Id;
-use crate::message::{parse, parse_message, write_response, Incoming, InvalidKind, Message};
+use crate::protocol::codec::{Codec, CodecError, ContentLengthCodec, LineCodec};
+use crate::protocol::connection::{
+    CallError, Config, Connection, Event, ResponseHandle, SendError,
+};
+use crate::protocol::error::{ErrorCode, ErrorObject};
+use crate::protocol::id::Id;
+use crate::protocol::message::{
+    parse, parse_message, write_response, Incoming, InvalidKind, Message,
+};
 use crate::RawValue;
 
 /// Reads fuzz input as a script: small integers first, the rest as data.
@@ -50,7 +54,7 @@ impl<'a> Script<'a> {
 /// to invalid input is itself a valid JSON-RPC response with the right code and id.
 pub fn parse_target(data: &[u8]) {
     // The fast path agrees with the plain reading of every member as raw JSON.
-    let reference = crate::message::parse_reference(data);
+    let reference = crate::protocol::message::parse_reference(data);
     match (&parse(data), &reference) {
         (Ok(a), Ok(b)) => assert_eq!(a, b, "fast and reference parse disagree"),
         (Err(_), Err(_)) => {}

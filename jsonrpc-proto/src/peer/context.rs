@@ -1,4 +1,5 @@
-//! The per-call [`Context`], shared typed state ([`Extensions`]) and [`CallInfo`].
+//! The per-call [`Context`] handed to handlers, shared typed state ([`Extensions`]) and
+//! [`CallInfo`], what hooks and middleware see of a call.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -11,10 +12,16 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::id::Id;
-use crate::peer::{Client, ClientId, ClientInfo, PeerShared, Rt, ServerHandle, TransportInfo};
+use crate::protocol::id::Id;
 
-/// Shared typed state: at most one value per type, set on the [`super::RouterBuilder`].
+use super::client::Client;
+use super::info::{ClientId, ClientInfo, PushError};
+use super::registry::ServerHandle;
+use super::rt::Rt;
+use super::shared::PeerShared;
+use super::transport::TransportInfo;
+
+/// Shared typed state: at most one value per type (a router's state, set on its builder).
 #[derive(Clone, Default)]
 pub struct Extensions {
     map: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -85,29 +92,9 @@ pub struct CallInfo<'a> {
     pub client: &'a ClientInfo,
 }
 
-/// Why a notification could not be pushed to a client.
-#[derive(Debug, thiserror::Error)]
-pub enum PushError {
-    /// The client's outgoing queue is full (it reads too slowly); the notification was dropped.
-    #[error("the client's outgoing queue is full; the notification was dropped")]
-    Full,
-    /// The connection is closed.
-    #[error("the connection is closed")]
-    Closed,
-    /// The transport cannot carry server pushes (one HTTP POST per call).
-    #[error("this transport cannot carry notifications to the client (HTTP)")]
-    Unsupported,
-    /// No connected client has this id.
-    #[error("no connected client has id {0}")]
-    UnknownClient(ClientId),
-    /// The params could not be serialized, or are not an array or object.
-    #[error("params cannot be sent: {0}")]
-    Params(String),
-}
-
 /// Per-connection data every handler of that connection shares.
 pub(crate) struct ConnCtx {
-    pub(crate) client: ClientInfo,
+    pub(crate) client: Arc<ClientInfo>,
     pub(crate) state: Extensions,
     pub(crate) peer: Option<Arc<PeerShared>>,
     pub(crate) server: Option<ServerHandle>,
@@ -151,7 +138,7 @@ impl Context {
         &self.inner.client.transport
     }
 
-    /// The shared state of type `T` set with [`super::RouterBuilder::state`].
+    /// The shared state of type `T` set with the router builder's `state`.
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         self.inner.state.get::<T>()
     }

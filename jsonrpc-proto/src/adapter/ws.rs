@@ -16,7 +16,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Message, Utf8Bytes};
 
-use super::{Transport, TransportError, TransportInfo, TransportKind};
+use crate::peer::{Transport, TransportError, TransportInfo, TransportKind};
 
 /// The default limit on one WebSocket message: 10 MiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 10 * 1024 * 1024;

@@ -12,24 +12,27 @@ use std::task::{Context as TaskCx, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::future::{AbortHandle, Abortable, Aborted, BoxFuture, CatchUnwind, FutureExt};
+use futures::future::{AbortHandle, Abortable, Aborted, BoxFuture, FutureExt};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures::{Sink, SinkExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::connection::{push_lean, Call, Event, IncomingRequest, ResponseHandle};
-use crate::error::ErrorObject;
-use crate::id::Id;
-use crate::message::{Notification, Request};
-use crate::service::{CallInfo, Context, Dispatch, Router};
+use crate::protocol::connection::{push_lean, Call, Event, IncomingRequest, ResponseHandle};
+use crate::protocol::error::ErrorObject;
+use crate::protocol::id::Id;
+use crate::protocol::message::{Notification, Request};
 
-use super::server::ServerShared;
+use super::context::Context;
+use super::dispatch::{panicked, CallResult, Dispatch, Reply};
+use super::registry::Registry;
+
+mod slots;
+
 use super::shared::{PeerShared, CANCEL_METHOD};
 use super::TransportError;
-
-type CallResult = Result<Box<RawValue>, ErrorObject>;
-type Guarded<T> = CatchUnwind<AssertUnwindSafe<BoxFuture<'static, T>>>;
+pub(crate) use slots::cap_response;
+use slots::{Guarded, Running, Slots, Work};
 
 /// Frames queued for the transport beyond which the driver stops reading input and stops
 /// taking server pushes.
@@ -43,52 +46,13 @@ const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(5);
 
 /// What a connection serves, when it serves anything.
 pub(crate) struct Serving {
-    pub(crate) router: Router,
+    pub(crate) dispatch: Arc<dyn Dispatch>,
     pub(crate) ctx: Context,
     pub(crate) timeout: Option<Duration>,
-    pub(crate) server: Option<Arc<ServerShared>>,
+    pub(crate) server: Option<Arc<Registry>>,
     pub(crate) shutdown_grace: Duration,
     /// Run each call's handler on a task of its own (`ServerConfig::spawn_calls`).
     pub(crate) spawn_calls: bool,
-}
-
-struct Slot {
-    handle: Option<ResponseHandle>,
-    abort: Option<AbortHandle>,
-    gen: u32,
-    started: Instant,
-    /// Kept only when hooks must hear about timeouts and cancellations.
-    method: Option<Box<str>>,
-}
-
-struct Running {
-    key: usize,
-    fut: Abortable<Work>,
-}
-
-/// A handler under way: polled by this connection's task, or (with `spawn_calls`) running on
-/// a task of its own, this being the handle to its outcome. Dropping either drops the handler.
-enum Work {
-    Inline(Guarded<CallResult>),
-    Spawned(futures::future::RemoteHandle<std::thread::Result<CallResult>>),
-}
-
-impl Future for Work {
-    type Output = std::thread::Result<CallResult>;
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            Work::Inline(f) => f.poll_unpin(cx),
-            Work::Spawned(h) => h.poll_unpin(cx),
-        }
-    }
-}
-
-impl Future for Running {
-    type Output = (usize, Result<std::thread::Result<CallResult>, Aborted>);
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
-        let key = self.key;
-        self.fut.poll_unpin(cx).map(|r| (key, r))
-    }
 }
 
 enum Read {
@@ -121,8 +85,7 @@ pub(crate) struct Driver<Si, St> {
     /// Handlers that did not finish at once; created on the first (a connection whose handlers
     /// all answer at once never pays for it).
     running: Option<FuturesUnordered<Running>>,
-    slots: Vec<Slot>,
-    free: Vec<usize>,
+    slots: Slots,
     deadlines: VecDeque<(Instant, usize, u32)>,
     notes: VecDeque<BoxFuture<'static, ()>>,
     note_current: Option<Guarded<()>>,
@@ -150,28 +113,6 @@ pub(crate) struct Driver<Si, St> {
 fn lock_sink<Si>(sink: &Mutex<Si>) -> MutexGuard<'_, Si> {
     // A panic while writing cannot leave the sink in a state worse than a failed write.
     sink.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Replaces a result larger than `max` bytes by a -32603 error that says so.
-pub(crate) fn cap_response(result: CallResult, max: usize) -> CallResult {
-    match result {
-        Ok(raw) if raw.get().len() > max => {
-            tracing::warn!(
-                size = raw.get().len(),
-                limit = max,
-                "response too large: replaced by an error"
-            );
-            Err(ErrorObject::new(
-                crate::error::ErrorCode::INTERNAL_ERROR,
-                "Response too large",
-            )
-            .with_data(format!(
-                "the result is {} bytes; the server's limit is {max}",
-                raw.get().len()
-            )))
-        }
-        other => other,
-    }
 }
 
 impl<Si, St> Driver<Si, St> {
@@ -208,8 +149,7 @@ impl<Si, St> Driver<Si, St> {
             flush_needed: false,
             serving,
             running: None,
-            slots: Vec::new(),
-            free: Vec::new(),
+            slots: Slots::default(),
             deadlines: VecDeque::new(),
             notes: VecDeque::new(),
             note_current: None,
@@ -264,7 +204,7 @@ impl<Si, St> Driver<Si, St> {
         }
     }
 
-    fn server(&self) -> Option<&ServerShared> {
+    fn server(&self) -> Option<&Registry> {
         self.serving.as_ref().and_then(|s| s.server.as_deref())
     }
 
@@ -337,7 +277,7 @@ impl<Si, St> Driver<Si, St> {
         // Calls registered but never answered (e.g. raced with the close) end too.
         for slot in inner.calls.values_mut() {
             if slot.result.is_none() {
-                slot.result = Some(Err(crate::connection::CallError::Closed));
+                slot.result = Some(Err(crate::protocol::connection::CallError::Closed));
                 if let Some(w) = slot.waker.take() {
                     self.wake.push(w);
                 }
@@ -355,7 +295,6 @@ impl<Si, St> Driver<Si, St> {
         let unanswered = self.slots.iter().filter(|s| s.handle.is_some()).count();
         self.running = None;
         self.slots.clear();
-        self.free.clear();
         self.deadlines.clear();
         self.notes.clear();
         self.note_current = None;
@@ -450,45 +389,6 @@ where
         Ok(progress)
     }
 
-    fn alloc_slot(
-        &mut self,
-        handle: ResponseHandle,
-        abort: AbortHandle,
-        started: Instant,
-        method: Option<Box<str>>,
-    ) -> (usize, u32) {
-        match self.free.pop() {
-            Some(key) => {
-                let slot = &mut self.slots[key];
-                slot.handle = Some(handle);
-                slot.abort = Some(abort);
-                slot.started = started;
-                slot.method = method;
-                (key, slot.gen)
-            }
-            None => {
-                self.slots.push(Slot {
-                    handle: Some(handle),
-                    abort: Some(abort),
-                    gen: 0,
-                    started,
-                    method,
-                });
-                (self.slots.len() - 1, 0)
-            }
-        }
-    }
-
-    fn free_slot(&mut self, key: usize) {
-        if let Some(slot) = self.slots.get_mut(key) {
-            slot.handle = None;
-            slot.abort = None;
-            slot.method = None;
-            slot.gen = slot.gen.wrapping_add(1);
-            self.free.push(key);
-        }
-    }
-
     /// Starts an incoming request; answers it at once when the handler is ready at once.
     fn start_request(&mut self, cx: &mut TaskCx<'_>, request: Request<'_>, handle: ResponseHandle) {
         let Some(serving) = &self.serving else {
@@ -500,14 +400,13 @@ where
             server.call_started();
         }
         let keep_method = serving
-            .router
-            .hooks()
-            .is_some()
+            .dispatch
+            .observes_calls()
             .then(|| Box::<str>::from(&*request.method));
         let timeout = serving.timeout;
-        match serving.router.dispatch_ref(&serving.ctx, request) {
-            Dispatch::Ready(r) => self.answer(handle, r),
-            Dispatch::Pending(fut) => {
+        match serving.dispatch.request(&serving.ctx, request) {
+            Reply::Ready(r) => self.answer(handle, r),
+            Reply::Pending(fut) => {
                 let mut fut = AssertUnwindSafe(fut).catch_unwind();
                 let work = if serving.spawn_calls {
                     let (remote, outcome) = fut.remote_handle();
@@ -520,10 +419,8 @@ where
                             return;
                         }
                         Poll::Ready(Err(panic)) => {
-                            let e = crate::service::router_panicked(
-                                keep_method.as_deref().unwrap_or("(handler)"),
-                                &*panic,
-                            );
+                            let e =
+                                panicked(keep_method.as_deref().unwrap_or("(handler)"), &*panic);
                             self.answer(handle, Err(e));
                             return;
                         }
@@ -532,7 +429,7 @@ where
                 };
                 let (abort, reg) = AbortHandle::new_pair();
                 let now = self.shared.rt.now();
-                let (key, gen) = self.alloc_slot(handle, abort, now, keep_method);
+                let (key, gen) = self.slots.alloc(handle, abort, now, keep_method);
                 let running = self.running.get_or_insert_with(FuturesUnordered::new);
                 running.push(Running {
                     key,
@@ -550,11 +447,11 @@ where
             self.shared.lock().publish(n);
             return;
         };
-        if n.method == CANCEL_METHOD && !serving.router.has_method(CANCEL_METHOD) {
+        if n.method == CANCEL_METHOD && !serving.dispatch.has_method(CANCEL_METHOD) {
             self.cancel_incoming(n.params.as_deref());
             return;
         }
-        match serving.router.dispatch_notification(&serving.ctx, n) {
+        match serving.dispatch.notification(&serving.ctx, n) {
             Ok(Some(fut)) => {
                 self.notes.push_back(fut);
                 // Run it now when it is next in line, so that a request read after it
@@ -604,19 +501,13 @@ where
             abort.abort();
         }
         if let (Some(method), Some(serving)) = (slot.method.as_deref(), &self.serving) {
-            if let Some(hooks) = serving.router.hooks() {
-                let inner = self.shared.lock();
-                let id = inner.conn.request_id(&handle).cloned();
-                drop(inner);
-                let info = CallInfo {
-                    method,
-                    params: None,
-                    id: id.as_ref(),
-                    client: serving.ctx.client(),
-                };
-                let elapsed = self.shared.rt.now().saturating_duration_since(slot.started);
-                hooks.after_request(&info, Err(&error), elapsed);
-            }
+            let inner = self.shared.lock();
+            let id = inner.conn.request_id(&handle).cloned();
+            drop(inner);
+            let elapsed = self.shared.rt.now().saturating_duration_since(slot.started);
+            serving
+                .dispatch
+                .call_aborted(&serving.ctx, method, id.as_ref(), &error, elapsed);
         }
         self.answer(handle, Err(error));
     }
@@ -634,13 +525,13 @@ where
                     Ok(Ok(r)) => r,
                     Ok(Err(panic)) => {
                         let method = self.slots[key].method.as_deref().unwrap_or("(handler)");
-                        Err(crate::service::router_panicked(method, &*panic))
+                        Err(panicked(method, &*panic))
                     }
                     Err(Aborted) => Err(ErrorObject::request_cancelled()),
                 };
                 self.answer(handle, result);
             }
-            self.free_slot(key);
+            self.slots.free(key);
         }
         progress |= self.poll_notes(cx);
         progress

@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures::future::{self, Either, FutureExt};
 use futures::stream::{self, PollNext, StreamExt};
 
-use super::rt::Signal;
-use super::Runtime;
+use crate::peer::rt::Signal;
+use crate::peer::Runtime;
 
 #[derive(Default)]
 struct Inner {

@@ -12,11 +12,11 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures::io::{AsyncRead, AsyncWrite};
 use futures::{Sink, Stream};
 
-use super::{Transport, TransportError, TransportInfo, TransportKind};
-use crate::codec::{CodecError, ContentLengthCodec, LineCodec};
+use crate::peer::{Transport, TransportError, TransportInfo, TransportKind};
+use crate::protocol::codec::{CodecError, ContentLengthCodec, LineCodec};
 
 /// The default limit on one frame read from a byte stream: 10 MiB.
-pub const DEFAULT_MAX_FRAME: usize = crate::codec::DEFAULT_MAX_FRAME_SIZE;
+pub const DEFAULT_MAX_FRAME: usize = crate::protocol::codec::DEFAULT_MAX_FRAME_SIZE;
 
 /// Flush the write buffer before accepting more once it holds this many bytes.
 pub const WRITE_HIGH_WATER: usize = 64 * 1024;

@@ -1,0 +1,400 @@
+//! What both runtime adapters' servers share (features `http-service` and `websocket`): one
+//! generic [`ServerBuilder`] over the adapter's [`Listen`] implementation, its
+//! [`ServerOptions`] and their defaults, the [`StartError`], and what `start` returns: the
+//! [`RunningServer`] and its [`ShutdownHandle`]. An adapter adds only sockets, timers and
+//! tasks.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::adapter::http::DEFAULT_BODY_READ_TIMEOUT;
+use crate::adapter::lifecycle::Lifecycle;
+use crate::adapter::slots::SocketSlots;
+use crate::adapter::ws::DEFAULT_MAX_MESSAGE;
+use crate::peer::{Runtime, ServerConfig, ServerHandle};
+use crate::protocol::http::Limits;
+use crate::service::Router;
+
+/// The default grace period of a shutdown: in-flight calls get this long to finish.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// The default time a TLS handshake may take before the connection is dropped: 10 s.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default time a client has to send a complete HTTP request head (also the longest an
+/// idle keep-alive connection waits for its next request): 30 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The address HTTP listens on when neither an HTTP nor a TCP address is given.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8000";
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// An address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS material could not be loaded.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(#[from] crate::adapter::tls::TlsError),
+    /// Neither an HTTP nor a TCP address was given.
+    #[error("nothing to serve: give an HTTP or a TCP address")]
+    NoListener,
+}
+
+/// The settings of a listening server, for the adapter `L` that starts it. Built by
+/// [`ServerBuilder`]; an adapter reads the fields in [`Listen::start`].
+#[non_exhaustive]
+pub struct ServerOptions<L: Listen> {
+    /// The router served.
+    pub router: Router,
+    /// The HTTP / WebSocket / health address.
+    pub http: Option<String>,
+    /// The raw TCP (newline-delimited JSON) address.
+    pub tcp: Option<String>,
+    /// TLS on every listener.
+    pub tls: Option<L::Tls>,
+    /// The runtime to run on (`None`: the adapter's default).
+    pub runtime: Option<L::Runtime>,
+    /// The async layer's server configuration.
+    pub config: ServerConfig,
+    /// The name reported by `/health`.
+    pub node_name: String,
+    /// HTTP limits.
+    pub limits: Limits,
+    /// The largest WebSocket message accepted.
+    pub max_ws_message: usize,
+    /// How long a graceful shutdown waits for in-flight calls.
+    pub grace: Duration,
+    /// The time a client has to send a complete HTTP request head.
+    pub header_read_timeout: Option<Duration>,
+    /// The time a client has to send a complete HTTP request body.
+    pub body_read_timeout: Option<Duration>,
+    /// The time a TLS handshake may take.
+    pub tls_handshake_timeout: Duration,
+}
+
+impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("router", &self.router)
+            .field("http", &self.http)
+            .field("tcp", &self.tcp)
+            .field("tls", &self.tls.is_some())
+            .field("config", &self.config)
+            .field("node_name", &self.node_name)
+            .field("limits", &self.limits)
+            .field("max_ws_message", &self.max_ws_message)
+            .field("grace", &self.grace)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("tls_handshake_timeout", &self.tls_handshake_timeout)
+            .finish()
+    }
+}
+
+impl<L: Listen> ServerOptions<L> {
+    /// The defaults, serving `router`.
+    pub fn new(router: Router) -> Self {
+        ServerOptions {
+            router,
+            http: None,
+            tcp: None,
+            tls: None,
+            runtime: None,
+            config: ServerConfig::default(),
+            node_name: "jsonrpc".to_owned(),
+            limits: Limits::default(),
+            max_ws_message: DEFAULT_MAX_MESSAGE,
+            grace: DEFAULT_GRACE,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// The HTTP and TCP addresses to bind: HTTP on [`DEFAULT_HTTP_ADDR`] when neither is given.
+    pub fn listen_addrs(&self) -> (Option<String>, Option<String>) {
+        match (&self.http, &self.tcp) {
+            (None, None) => (Some(DEFAULT_HTTP_ADDR.to_owned()), None),
+            (h, t) => (h.clone(), t.clone()),
+        }
+    }
+}
+
+/// What a runtime adapter provides to the generic [`ServerBuilder`]: its TLS configuration
+/// type, its runtime, and how to bind and serve. Implemented once per adapter crate
+/// (`transport-tokio`, `transport-async-std`); applications only name the adapter's
+/// `ServerBuilder` alias.
+pub trait Listen: Sized + Send + 'static {
+    /// The adapter's TLS server configuration.
+    type Tls: Send + 'static;
+    /// The adapter's runtime.
+    type Runtime: Runtime + Clone + Default;
+
+    /// Binds the listeners of `options` and starts serving in the background.
+    fn start(
+        options: ServerOptions<Self>,
+    ) -> impl Future<Output = Result<RunningServer<Self::Runtime>, StartError>> + Send;
+}
+
+/// Builds and starts a server of the adapter `L`: one builder, the same methods and
+/// signatures on every runtime. Get one from the adapter's `Server::builder(router)`.
+pub struct ServerBuilder<L: Listen> {
+    options: ServerOptions<L>,
+}
+
+impl<L: Listen> std::fmt::Debug for ServerBuilder<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl<L: Listen> ServerBuilder<L> {
+    /// A builder serving `router`. Without `.http(..)` or `.tcp(..)`, HTTP listens on
+    /// [`DEFAULT_HTTP_ADDR`].
+    pub fn new(router: Router) -> Self {
+        ServerBuilder {
+            options: ServerOptions::new(router),
+        }
+    }
+
+    /// Serves HTTP POST `/`, WebSocket `/ws` and `GET /health` on `addr` (e.g. "127.0.0.1:8000").
+    pub fn http(mut self, addr: impl Into<String>) -> Self {
+        self.options.http = Some(addr.into());
+        self
+    }
+
+    /// Also serves newline-delimited JSON over raw TCP on `addr`.
+    pub fn tcp(mut self, addr: impl Into<String>) -> Self {
+        self.options.tcp = Some(addr.into());
+        self
+    }
+
+    /// Serves TLS (https, wss, and TLS on the TCP listener) with this configuration.
+    pub fn tls(mut self, tls: L::Tls) -> Self {
+        self.options.tls = Some(tls);
+        self
+    }
+
+    /// The runtime the server's tasks and timers run on (default: the adapter's default).
+    pub fn runtime(mut self, runtime: L::Runtime) -> Self {
+        self.options.runtime = Some(runtime);
+        self
+    }
+
+    /// The deadline of each call (default 30 s); a call over it is answered with -32001.
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.config.request_timeout = timeout;
+        self
+    }
+
+    /// Replaces the async layer's server configuration.
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.options.config = config;
+        self
+    }
+
+    /// The name reported by `/health`.
+    pub fn node_name(mut self, name: impl Into<String>) -> Self {
+        self.options.node_name = name.into();
+        self
+    }
+
+    /// The largest HTTP body accepted (default 10 MiB; larger gets 413).
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.options.limits.max_body = bytes;
+        self
+    }
+
+    /// The largest WebSocket message accepted (default 10 MiB).
+    pub fn max_ws_message(mut self, bytes: usize) -> Self {
+        self.options.max_ws_message = bytes;
+        self
+    }
+
+    /// Sockets served at once, over all listeners (HTTP keep-alive, WebSocket, TCP; default
+    /// 10 000, `ServerConfig::max_connections`). Over it: HTTP requests get 503 with
+    /// `Connection: close`, a WebSocket upgrade is accepted and closed at once with code 1013
+    /// and a reason, a plain TCP client gets one -32003 error line (id null) and is closed.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.options.config.max_connections = n;
+        self
+    }
+
+    /// Closes TCP and WebSocket connections that read and write no frame for this long
+    /// while nothing is in flight (default 300 s; `None`: never).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.config.idle_timeout = timeout;
+        self
+    }
+
+    /// The largest result sent in one response (default 10 MiB); over it the call is
+    /// answered with -32603 "Response too large".
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.options.config.max_response_size = bytes;
+        self
+    }
+
+    /// Runs each call's handler on a task of its own (default false: the handlers of one
+    /// connection run on its task). Worth it when handlers are CPU-heavy; see
+    /// `ServerConfig::spawn_calls`.
+    pub fn spawn_calls(mut self, spawn: bool) -> Self {
+        self.options.config.spawn_calls = spawn;
+        self
+    }
+
+    /// The time a client has to send a complete HTTP request head, and the longest an idle
+    /// keep-alive connection is kept (default 30 s; `None`: no limit). Slowloris defence.
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.header_read_timeout = timeout;
+        self
+    }
+
+    /// The time a client has to send a complete HTTP request body (default 30 s; `None`: no
+    /// limit); later: 408 and the connection is closed.
+    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.options.body_read_timeout = timeout;
+        self
+    }
+
+    /// The time a TLS handshake may take (default 10 s); later the socket is closed.
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.options.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// How long a graceful shutdown waits for in-flight calls (default 10 s).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.options.grace = grace;
+        self.options.config.shutdown_grace = grace;
+        self
+    }
+
+    /// The settings so far.
+    pub fn options(&self) -> &ServerOptions<L> {
+        &self.options
+    }
+
+    /// Binds the listeners and starts serving in the background.
+    pub async fn start(self) -> Result<RunningServer<L::Runtime>, StartError> {
+        L::start(self.options).await
+    }
+}
+
+/// Stops a running server from anywhere (Clone). See [`RunningServer::shutdown`].
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    lifecycle: Lifecycle,
+}
+
+impl ShutdownHandle {
+    /// Starts a graceful shutdown: stop accepting, close WebSockets, let calls finish.
+    pub fn shutdown(&self) {
+        self.lifecycle.shutdown();
+    }
+
+    /// True once a shutdown was asked for.
+    pub fn is_shutting_down(&self) -> bool {
+        self.lifecycle.is_shutting_down()
+    }
+}
+
+/// A server that is listening, its tasks tracked by a [`Lifecycle`] and timed on `R`. Drop it
+/// to stop at once; call [`RunningServer::shutdown`] for a graceful stop.
+pub struct RunningServer<R: Runtime> {
+    sockets: SocketSlots,
+    http_addr: Option<SocketAddr>,
+    tcp_addr: Option<SocketAddr>,
+    handle: ServerHandle,
+    shutdown: ShutdownHandle,
+    runtime: R,
+    grace: Duration,
+}
+
+impl<R: Runtime> RunningServer<R> {
+    /// What an adapter hands back from `start`: the bound addresses, the socket count, the
+    /// async layer's handle, the lifecycle its tasks are tracked by, and the grace period.
+    pub fn new(
+        http_addr: Option<SocketAddr>,
+        tcp_addr: Option<SocketAddr>,
+        sockets: SocketSlots,
+        handle: ServerHandle,
+        lifecycle: Lifecycle,
+        runtime: R,
+        grace: Duration,
+    ) -> Self {
+        RunningServer {
+            sockets,
+            http_addr,
+            tcp_addr,
+            handle,
+            shutdown: ShutdownHandle { lifecycle },
+            runtime,
+            grace,
+        }
+    }
+
+    /// The address HTTP, WebSocket and health are served on.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// The address of the raw TCP listener.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
+    }
+
+    /// The async layer's handle: `notify_client`, `broadcast`, `clients`, `pending_requests`.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
+    /// refused over the connection limit).
+    pub fn open_connections(&self) -> usize {
+        self.sockets.open()
+    }
+
+    /// A handle that starts a graceful shutdown from anywhere (a signal handler, a task).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Completes when a shutdown was asked for through a [`ShutdownHandle`] and has finished.
+    pub async fn wait(self) {
+        self.shutdown.lifecycle.shutdown_requested().await;
+        self.finish().await;
+    }
+
+    /// Graceful shutdown: stop accepting, send WebSocket close frames, let in-flight calls
+    /// finish within the grace period, then stop every connection.
+    pub async fn shutdown(self) {
+        self.shutdown.shutdown();
+        self.finish().await;
+    }
+
+    async fn finish(&self) {
+        self.handle.shutdown();
+        self.shutdown
+            .lifecycle
+            .finish(self.grace, &self.runtime)
+            .await;
+    }
+}
+
+impl<R: Runtime> Drop for RunningServer<R> {
+    fn drop(&mut self) {
+        self.shutdown.lifecycle.force();
+    }
+}

@@ -1,0 +1,41 @@
+//! Runtime-agnostic HTTP glue over the `http` and `http-body` types (feature `http-service`):
+//! what both runtime adapters would otherwise write twice around hyper.
+//!
+//! - Server: [`HttpService::handle`] takes one request (any body type: hyper's `Incoming`
+//!   included) and returns the response, or a WebSocket upgrade for the adapter to complete.
+//!   Routing, statuses and the health body come from [`crate::http`]; calls from
+//!   [`Server::handle_http`](crate::peer::Server::handle_http).
+//! - Client: [`Endpoint`] (URL parsing), [`post_request`] and [`read_response`] around one
+//!   POST, and [`HttpPostTransport`], a [`Transport`](crate::peer::Transport) that posts each frame through an
+//!   adapter-provided [`HttpPoster`] with retries (only when the request cannot have been
+//!   executed) and exponential backoff on the [`Runtime`](crate::peer::Runtime)'s timer.
+//!
+//! ```
+//! use jsonrpc_proto::adapter::http::Endpoint;
+//! let e = Endpoint::parse("https://example.com/rpc", "http", "https").unwrap();
+//! assert!(e.tls);
+//! assert_eq!((e.host.as_str(), e.port, e.path.as_str()), ("example.com", 443, "/rpc"));
+//! ```
+
+mod connect;
+mod post;
+mod poster;
+mod response;
+mod server;
+mod url;
+#[cfg(feature = "websocket")]
+mod ws_plan;
+
+pub use connect::{ConnectError, HttpConnect};
+pub use post::{
+    post_request, read_response, Attempt, HttpClientConfig, HttpPostTransport, HttpPoster,
+    HttpSink, HttpStream,
+};
+pub use poster::HyperPoster;
+pub use response::{
+    busy_upgrade_key, headers_of, json_response, reject, reject_and_close, switching_protocols,
+};
+pub use server::{ConnInfo, HttpOutcome, HttpService, DEFAULT_BODY_READ_TIMEOUT};
+pub use url::{host_of, Endpoint, UrlError};
+#[cfg(feature = "websocket")]
+pub use ws_plan::{ws_client_plan, WsClientPlan};

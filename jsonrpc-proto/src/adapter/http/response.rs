@@ -1,0 +1,97 @@
+//! Response builders shared by both adapters' HTTP servers.
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+
+use crate::protocol::http::{
+    decide, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead, JSON_CONTENT_TYPE,
+};
+
+/// For a server at its connection limit: the `Sec-WebSocket-Key` of a request that is a
+/// WebSocket upgrade (`GET /ws` with `Connection: upgrade` and `Upgrade: websocket`), to accept
+/// and close at once with 1013 ([`crate::adapter::ws::refuse_busy`]); `None`: answer
+/// [`reject_and_close`]`(`[`Rejection::TOO_MANY_CONNECTIONS`]`)`.
+pub fn busy_upgrade_key<B>(req: &Request<B>) -> Option<HeaderValue> {
+    let headers = req.headers();
+    let head = RequestHead {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        content_type: None,
+        content_length: None,
+        websocket_upgrade: is_websocket_upgrade(
+            header_str(headers, header::CONNECTION),
+            header_str(headers, header::UPGRADE),
+        ),
+    };
+    match decide(&head, &Limits::default()) {
+        Decision::WebSocket => headers.get(header::SEC_WEBSOCKET_KEY).cloned(),
+        _ => None,
+    }
+}
+
+/// [`reject`] with `Connection: close`: for 408 and for a server at its connection limit
+/// ([`Rejection::TOO_MANY_CONNECTIONS`]).
+pub fn reject_and_close(r: Rejection) -> Response<Full<Bytes>> {
+    let mut response = reject(r);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Every header, names in lower case, values lossily as text.
+pub fn headers_of(map: &HeaderMap) -> Vec<(String, String)> {
+    map.iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+pub(super) fn header_str(map: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    map.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub(super) fn empty(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}
+
+/// The response of a [`Rejection`]: its status, `Allow` for 405, a plain-text body.
+pub fn reject(r: Rejection) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder()
+        .status(r.status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8");
+    if let Some(allow) = r.allow {
+        builder = builder.header(header::ALLOW, allow);
+    }
+    builder
+        .body(Full::new(Bytes::from_static(r.body.as_bytes())))
+        .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// A 200 response with a JSON body.
+pub fn json_response(body: Bytes) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, JSON_CONTENT_TYPE)
+        .body(Full::new(body))
+        .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// The 101 answer accepting a WebSocket upgrade; `accept` is derived from the request's key
+/// (tungstenite's `derive_accept_key`).
+pub fn switching_protocols(accept: &str) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR))
+}

@@ -1,0 +1,197 @@
+//! The server side: [`HttpService`] answers one HTTP request (POST `/`, `GET /health`, a
+//! WebSocket upgrade on `/ws`) for any body type.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+
+use crate::peer::{Server, TransportInfo, TransportKind};
+use crate::protocol::http::{
+    decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead,
+};
+
+use super::response::{empty, header_str, headers_of, json_response, reject, reject_and_close};
+
+/// What the adapter knows about the connection a request came on.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConnInfo {
+    /// The remote address.
+    pub peer: Option<SocketAddr>,
+    /// The local address.
+    pub local: Option<SocketAddr>,
+    /// True when the connection is protected by TLS.
+    pub tls: bool,
+}
+
+impl ConnInfo {
+    /// The transport info of a connection of `kind` on this socket (addresses and TLS set).
+    pub fn transport_info(&self, kind: TransportKind) -> TransportInfo {
+        let mut info = TransportInfo::new(kind);
+        info.peer_addr = self.peer;
+        info.local_addr = self.local;
+        info.tls = self.tls;
+        info
+    }
+}
+
+/// What to do with a request after [`HttpService::handle`].
+pub enum HttpOutcome<B> {
+    /// Send this response.
+    Respond(Response<Full<Bytes>>),
+    /// A valid WebSocket upgrade: send [`switching_protocols`](super::switching_protocols) (101), then upgrade `request` with the HTTP
+    /// library (`hyper::upgrade::on`) and serve the WebSocket with `info`.
+    WebSocket {
+        /// The request, kept for the upgrade.
+        request: Box<Request<B>>,
+        /// Kind WebSocket, with the handshake headers and path.
+        info: TransportInfo,
+        /// The `Sec-WebSocket-Key` to derive `Sec-WebSocket-Accept` from (see
+        /// [`switching_protocols`](super::switching_protocols)).
+        key: HeaderValue,
+    },
+}
+
+/// A JSON-RPC [`Server`] behind HTTP: POST `/`, WebSocket `/ws`, `GET /health`.
+#[derive(Clone, Debug)]
+pub struct HttpService {
+    server: Server,
+    node_name: Arc<str>,
+    limits: Limits,
+    body_read_timeout: Option<Duration>,
+}
+
+/// The default time a client has to send a complete request body: 30 s (then 408).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl HttpService {
+    /// Serves `server`, naming itself `node_name` in `/health`.
+    pub fn new(server: Server, node_name: &str, limits: Limits) -> Self {
+        HttpService {
+            server,
+            node_name: node_name.into(),
+            limits,
+            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
+        }
+    }
+
+    /// The time a client has to send a complete request body (default 30 s; `None`: no
+    /// limit); later it gets 408 and the connection is closed. Slow-body (slowloris) defence.
+    pub fn with_body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The server behind.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// Handles one request: rejections, health, RPC posts; a WebSocket upgrade is handed back.
+    pub async fn handle<B>(&self, req: Request<B>, conn: &ConnInfo) -> HttpOutcome<B>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let headers = req.headers();
+        let head = RequestHead {
+            method: req.method().as_str(),
+            path: req.uri().path(),
+            content_type: header_str(headers, header::CONTENT_TYPE),
+            content_length: header_str(headers, header::CONTENT_LENGTH)
+                .and_then(|v| v.parse().ok()),
+            websocket_upgrade: is_websocket_upgrade(
+                header_str(headers, header::CONNECTION),
+                header_str(headers, header::UPGRADE),
+            ),
+        };
+        let decision = decide(&head, &self.limits);
+        let info = |kind| {
+            let mut info = conn.transport_info(kind);
+            info.headers = headers_of(req.headers());
+            info.path = Some(req.uri().path().to_owned());
+            info
+        };
+        let shutting_down = self.server.handle().is_shutting_down();
+        let respond = HttpOutcome::Respond;
+        match decision {
+            Decision::Reject(r) => respond(reject(r)),
+            Decision::Health => {
+                let handle = self.server.handle();
+                let ws_clients = handle
+                    .clients()
+                    .iter()
+                    .filter(|c| c.transport.kind == TransportKind::WebSocket)
+                    .count();
+                let body = health_body(&self.node_name, ws_clients, handle.pending_requests());
+                if req.method() == Method::HEAD {
+                    respond(json_response(Bytes::new()))
+                } else {
+                    respond(json_response(Bytes::from(body)))
+                }
+            }
+            Decision::Rpc => {
+                if shutting_down {
+                    return respond(reject(Rejection::SHUTTING_DOWN));
+                }
+                let info = info(TransportKind::Http);
+                let collect = Limited::new(req.into_body(), self.limits.max_body).collect();
+                let collected = match self.body_read_timeout {
+                    None => collect.await,
+                    Some(t) => {
+                        let sleep = self.server.sleep(t);
+                        futures::pin_mut!(collect);
+                        match futures::future::select(collect, sleep).await {
+                            futures::future::Either::Left((r, _)) => r,
+                            futures::future::Either::Right(_) => {
+                                tracing::debug!(peer = ?conn.peer, "request body too slow: 408");
+                                return respond(reject_and_close(Rejection::BODY_TIMEOUT));
+                            }
+                        }
+                    }
+                };
+                let body = match collected {
+                    Ok(b) => b.to_bytes(),
+                    Err(e) => {
+                        if e.downcast_ref::<http_body_util::LengthLimitError>()
+                            .is_some()
+                        {
+                            return respond(reject(Rejection::PAYLOAD_TOO_LARGE));
+                        }
+                        tracing::debug!(peer = ?conn.peer, "reading a request body failed: {e}");
+                        return respond(reject(Rejection {
+                            status: 400,
+                            allow: None,
+                            body: "Bad request: the body could not be read",
+                        }));
+                    }
+                };
+                respond(match self.server.handle_http(body, info).await {
+                    Some(answer) => json_response(answer),
+                    None => empty(StatusCode::NO_CONTENT),
+                })
+            }
+            Decision::WebSocket => {
+                if shutting_down {
+                    return respond(reject(Rejection::SHUTTING_DOWN));
+                }
+                let key = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned();
+                let version_ok = header_str(req.headers(), header::SEC_WEBSOCKET_VERSION)
+                    .is_some_and(|v| v.trim() == "13");
+                let Some(key) = key.filter(|_| version_ok) else {
+                    return respond(reject(Rejection::BAD_UPGRADE));
+                };
+                let info = info(TransportKind::WebSocket);
+                HttpOutcome::WebSocket {
+                    request: Box::new(req),
+                    info,
+                    key,
+                }
+            }
+        }
+    }
+}

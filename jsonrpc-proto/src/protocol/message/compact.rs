@@ -1,0 +1,209 @@
+//! The compact fast path of [`super::parse`].
+
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
+
+use super::fields::{Fields, Key, StrValue, Version};
+use super::{Incoming, VERSION};
+
+// ---------------------------------------------------------------------------------------------
+// The compact fast path: what clients and servers write (no whitespace between tokens, plain
+// member names and "jsonrpc"/"method" strings), read without serde's visitor machinery. Any
+// other shape returns `None` and is read by serde_json below; on input it accepts, it gives
+// exactly what that reading gives (the fuzz target compares `parse` with `parse_reference`).
+
+/// Reads `text` when it is one object or a non-empty array of objects in compact form; also
+/// gives how deep the text nests arrays and objects (as [`crate::limits::nesting_exceeds`]
+/// counts them).
+pub(crate) fn parse_compact(text: &str) -> Option<(Incoming<'_>, usize)> {
+    let b = text.as_bytes();
+    match b.first()? {
+        b'{' => {
+            let (fields, end, depth) = compact_object(text, 0)?;
+            (end == b.len()).then(|| (Incoming::Single(fields.validate()), depth))
+        }
+        b'[' => {
+            // Room for the members a compact frame of this size can hold (bounded).
+            let mut members = Vec::with_capacity((b.len() / 40).clamp(4, 1024));
+            let mut pos = 1;
+            let mut depth = 0;
+            loop {
+                if b.get(pos) != Some(&b'{') {
+                    return None;
+                }
+                let (fields, end, d) = compact_object(text, pos)?;
+                depth = depth.max(d);
+                members.push(fields.validate());
+                match b.get(end)? {
+                    b',' => pos = end + 1,
+                    b']' => {
+                        pos = end + 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+            (pos == b.len()).then_some((Incoming::Batch(members), depth + 1))
+        }
+        _ => None,
+    }
+}
+
+/// Reads the object that starts at `pos` (a `{`); returns its fields, the index after it and
+/// its nesting depth.
+fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> {
+    let b = text.as_bytes();
+    let mut f = Fields::default();
+    let mut i = pos + 1;
+    let mut depth = 0;
+    if b.get(i) == Some(&b'}') {
+        return Some((f, i + 1, 1));
+    }
+    loop {
+        let (key, after) = compact_key(text, i)?;
+        i = after;
+        match key {
+            Key::Jsonrpc => {
+                let v = if b[i..].starts_with(b"\"2.0\"") {
+                    i += 5;
+                    Version::V2
+                } else {
+                    let (v, after) = plain_str(text, i)?;
+                    i = after;
+                    if v == VERSION {
+                        Version::V2
+                    } else {
+                        Version::Other
+                    }
+                };
+                f.duplicate |= f.jsonrpc.replace(v).is_some();
+            }
+            Key::Method => {
+                let (v, after) = plain_str(text, i)?;
+                f.duplicate |= f.method.replace(StrValue::Str(Cow::Borrowed(v))).is_some();
+                i = after;
+            }
+            Key::Id => {
+                let (end, d) = value_end(b, i)?;
+                depth = depth.max(d);
+                let v = &text[i..end];
+                // Common ids are checked here; serde_json checks any other text exactly.
+                if !is_plain_id(v.as_bytes()) {
+                    serde_json::from_str::<&RawValue>(v).ok()?;
+                }
+                f.duplicate |= f.id.replace(v).is_some();
+                i = end;
+            }
+            _ => {
+                let (end, d) = value_end(b, i)?;
+                depth = depth.max(d);
+                // serde_json checks the value exactly (and borrows it, as the slow path does).
+                let raw: &RawValue = serde_json::from_str(&text[i..end]).ok()?;
+                let slot = match key {
+                    Key::Params => Some(&mut f.params),
+                    Key::Result => Some(&mut f.result),
+                    Key::Error => Some(&mut f.error),
+                    _ => None,
+                };
+                if let Some(slot) = slot {
+                    f.duplicate |= slot.replace(raw).is_some();
+                }
+                i = end;
+            }
+        }
+        match b.get(i)? {
+            b',' => i += 1,
+            b'}' => return Some((f, i + 1, depth + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// The member name that starts at `i` (a `"`), and the index after the `:` that follows it.
+fn compact_key(text: &str, i: usize) -> Option<(Key, usize)> {
+    let b = text.as_bytes();
+    let rest = b.get(i..)?;
+    // The names peers write, recognized by their exact text with the quotes and the colon.
+    let known = match rest.get(1) {
+        Some(b'j') if rest.starts_with(b"\"jsonrpc\":") => Some((Key::Jsonrpc, 10)),
+        Some(b'm') if rest.starts_with(b"\"method\":") => Some((Key::Method, 9)),
+        Some(b'p') if rest.starts_with(b"\"params\":") => Some((Key::Params, 9)),
+        Some(b'i') if rest.starts_with(b"\"id\":") => Some((Key::Id, 5)),
+        Some(b'r') if rest.starts_with(b"\"result\":") => Some((Key::Result, 9)),
+        Some(b'e') if rest.starts_with(b"\"error\":") => Some((Key::Error, 8)),
+        _ => None,
+    };
+    if let Some((key, len)) = known {
+        return Some((key, i + len));
+    }
+    let (name, after) = plain_str(text, i)?;
+    if b.get(after) != Some(&b':') {
+        return None;
+    }
+    Some((Key::from_name(name), after + 1))
+}
+
+/// True for JSON text that is certainly a valid JSON value of the common id shapes: `null`, an
+/// integer without sign, fraction or exponent (and no leading zero), or a string without
+/// escapes or control characters (`text` is known to be UTF-8).
+fn is_plain_id(text: &[u8]) -> bool {
+    match text {
+        b"null" | b"0" => true,
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        [b'"', inner @ .., b'"'] => !inner.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20),
+        _ => false,
+    }
+}
+
+/// The string that starts at `i` when it has no escapes and no control characters (then its
+/// text is its value); and the index after its closing quote.
+fn plain_str(text: &str, i: usize) -> Option<(&str, usize)> {
+    let b = text.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let len = b
+        .get(i + 1..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let end = i + 1 + len;
+    // Quotes are ASCII: both ends are character boundaries.
+    (b[end] == b'"').then(|| (&text[i + 1..end], end + 1))
+}
+
+/// Where the value that starts at `i` ends, judged by brackets and strings only: at the first
+/// `,`, `]` or `}` outside strings that is not inside the value; and how deep it nests. `None`
+/// at the end of input or when the value is empty or starts or ends with whitespace
+/// (serde_json would not include that whitespace in the raw value).
+fn value_end(b: &[u8], start: usize) -> Option<(usize, usize)> {
+    let mut i = start;
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    loop {
+        match *b.get(i)? {
+            b'"' => {
+                i += 1;
+                loop {
+                    // long strings (a 1 MiB result) are skipped a block at a time
+                    i = crate::protocol::message::scan::next_quote_or_escape(b, i);
+                    match *b.get(i)? {
+                        b'"' => break,
+                        _ => i += 2,
+                    }
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' if depth == 0 => break,
+            b']' | b'}' => depth -= 1,
+            b',' if depth == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    (i > start && !is_ws(b[start]) && !is_ws(b[i - 1])).then_some((i, deepest))
+}
