@@ -9,7 +9,10 @@
 //! compare profile ours|jsonrpsee|ours-memory WORKLOAD N          # one workload alone, for callgrind
 //! compare micro [SCALE [CASE]]                              # ns/op of the sans-IO core
 //! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
+//! compare compile-time [--release] [--runs N]           # one 20-method #[rpc] crate's build time
 //! ```
+
+mod compile_time;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -708,6 +711,7 @@ fn main() {
             }
             Ok(true)
         }
+        Some("compile-time") => compile_time::compare(&args[1..]).map(|_| true),
         Some("crates") => {
             let by = if args.get(1).map(String::as_str) == Some("--clean-build") {
                 CountBy::CleanBuild

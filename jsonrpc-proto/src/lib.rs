@@ -50,6 +50,11 @@ pub use protocol::message::{
 };
 pub use serde_json::value::RawValue;
 
+/// `#[rpc]` on a trait of async fns: the server router, a typed client and the OpenRPC
+/// document from one definition (feature `macros`; see [`service`]).
+#[cfg(feature = "macros")]
+pub use jsonrpc_proto_macros::rpc;
+
 /// Batches: [`BatchWriter`] collects the answers to a batch into one array.
 pub mod batch {
     pub use crate::protocol::batch::*;
