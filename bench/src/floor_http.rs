@@ -31,7 +31,7 @@ const MAX_HEAD: usize = 64 * 1024;
 /// `Ok(None)` when more bytes are needed; `Err` for a head that is too long or a
 /// `Content-Length` that is not a number.
 pub fn request_end(buf: &[u8]) -> Result<Option<usize>> {
-    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+    let Some(head_end) = head_end(buf) else {
         if buf.len() > MAX_HEAD {
             return Err("request head too long".into());
         }
@@ -50,6 +50,22 @@ pub fn request_end(buf: &[u8]) -> Result<Option<usize>> {
     }
     let total = head_end + 4 + body;
     Ok((buf.len() >= total).then_some(total))
+}
+
+/// The offset of the blank line's `\r\n\r\n` (one pass over the bytes looking for `\n`).
+fn head_end(buf: &[u8]) -> Option<usize> {
+    let mut i = 3;
+    while i < buf.len() {
+        if buf[i] == b'\n' {
+            if &buf[i - 3..i] == b"\r\n\r" {
+                return Some(i - 3);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 /// Starts the floor on 127.0.0.1, port 0; answers the address.
@@ -99,6 +115,22 @@ async fn serve(mut stream: TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_end_agrees_with_a_plain_search() {
+        let texts: [&[u8]; 6] = [
+            b"\r\n\r\n",
+            b"a\r\nb\r\n\r\nbody",
+            b"\n\r\n\r\n",
+            b"a\nb\r\n\r",
+            b"\r\n\r\r\n\r\n",
+            b"",
+        ];
+        for t in texts {
+            let want = t.windows(4).position(|w| w == b"\r\n\r\n");
+            assert_eq!(head_end(t), want, "{:?}", String::from_utf8_lossy(t));
+        }
+    }
 
     #[test]
     fn finds_the_end_of_each_request() {

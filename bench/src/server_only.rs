@@ -304,7 +304,10 @@ impl Section {
              newline-framed (64 in flight: pipelined on one connection; batch: the batch's bytes \
              as one line). Every server is its own child process with 2 tokio workers; wrk \
              answers were checked on a sample (`bench/wrk/add_check.lua`), every WS answer is \
-             checked.\n",
+             checked. Run alone (not part of the default run): \
+             `cargo run --release -p bench --bin compare -- --only server` (needs `wrk`; \
+             `--quick` for a smoke run). The figures are the servers' on this machine, with \
+             each library's own client in the WS rows: compare ratios, not figures across runs.\n",
         );
         for e in &self.errors {
             let _ = writeln!(out, "\nerror: {e}");
