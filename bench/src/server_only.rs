@@ -302,7 +302,10 @@ impl Section {
              server that only finds each request's end and writes a fixed correct answer \
              (`bench/src/floor_http.rs`); `echo` is the raw TCP echo of the same request bytes, \
              newline-framed (64 in flight: pipelined on one connection; batch: the batch's bytes \
-             as one line). Every server is its own child process with 2 tokio workers; wrk \
+             as one line). The \"server CPU per call\" rows: user + system CPU time of the \
+             server's process during the sample (/proc/PID/task/*/schedstat) over the calls it answered, \
+             the server's own cost whatever the load generator and the machine's other load \
+             do. Every server is its own child process with 2 tokio workers; wrk \
              answers were checked on a sample (`bench/wrk/add_check.lua`), every WS answer is \
              checked. Run alone (not part of the default run): \
              `cargo run --release -p bench --bin compare -- --only server` (needs `wrk`; \
@@ -315,6 +318,58 @@ impl Section {
         let _ = writeln!(out, "{}", crate::report::BLOCK_END);
         out
     }
+}
+
+/// The on-CPU time in nanoseconds of the first field of a /proc/PID/task/TID/schedstat text.
+pub fn schedstat_ns(text: &str) -> Option<u64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Reads a server child's CPU time (user + system, every thread, nanosecond resolution from
+/// /proc/PID/task/*/schedstat) before and after a sample.
+struct Cpu;
+
+impl Cpu {
+    fn new() -> Cpu {
+        Cpu
+    }
+
+    /// Seconds on CPU so far of the live threads of `pid`.
+    fn now(&self, pid: u32) -> Option<f64> {
+        let mut ns = 0u64;
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+            let path = task.ok()?.path().join("schedstat");
+            // a thread that just ended has no file any more: its time is lost, not an error
+            if let Ok(text) = std::fs::read_to_string(path) {
+                ns += schedstat_ns(&text)?;
+            }
+        }
+        Some(ns as f64 / 1e9)
+    }
+}
+
+/// Runs one sample against the server process `pid`; records the rate under `key` and the
+/// server's CPU microseconds per call under `cpu_key(key)` (calls = rate x elapsed).
+async fn sample<F>(s: &mut Samples, cpu: &Cpu, pid: u32, key: &str, who: &'static str, f: F)
+where
+    F: std::future::Future<Output = Result<f64>>,
+{
+    let c0 = cpu.now(pid);
+    let t = Instant::now();
+    let r = f.await;
+    let elapsed = t.elapsed().as_secs_f64();
+    let c1 = cpu.now(pid);
+    if let (Ok(rate), Some(c0), Some(c1)) = (&r, c0, c1) {
+        let calls = rate * elapsed;
+        if calls > 0.0 {
+            s.record(&cpu_key(key), who, Ok((c1 - c0) * 1e6 / calls));
+        }
+    }
+    s.record(key, who, r);
+}
+
+fn cpu_key(key: &str) -> String {
+    format!("{key}: server CPU per call")
 }
 
 struct Children {
@@ -330,6 +385,14 @@ impl Children {
             "ours" => &self.ours,
             "jsonrpsee" => &self.theirs,
             _ => &self.floor_http,
+        }
+    }
+
+    /// The server process of a WebSocket workload (the floor: the TCP echo).
+    fn ws_server(&self, who: &str) -> &ServerChild {
+        match who {
+            "floor" => &self.echo,
+            other => self.server(other),
         }
     }
 }
@@ -348,6 +411,7 @@ async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
         echo: ServerChild::spawn(exe, ServeKind::Echo).await?,
     };
     let echo: std::net::SocketAddr = kids.echo.ready.tcp_addr.parse()?;
+    let cpu = Cpu::new();
     let have_wrk = wrk::available();
     let scripts = wrk::Scripts::write()?;
     if !have_wrk {
@@ -381,10 +445,14 @@ async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
         if have_wrk {
             for &c in &plan.wrk_conns {
                 for who in who3 {
-                    let url = &kids.server(who).ready.http_url;
-                    let r = wrk_run(&scripts.add, url, c, plan.wrk_secs).await;
-                    let r = r.and_then(|r| r.ensure_clean().map(|_| r.per_sec));
-                    s.record(&key_wrk(c), who, r);
+                    let child = kids.server(who);
+                    let url = &child.ready.http_url;
+                    let run = async {
+                        let r = wrk_run(&scripts.add, url, c, plan.wrk_secs).await?;
+                        r.ensure_clean()?;
+                        Ok(r.per_sec)
+                    };
+                    sample(s, &cpu, child.pid(), &key_wrk(c), who, run).await;
                 }
             }
         }
@@ -399,22 +467,28 @@ async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
                 s.record(&key_lat(client), who, r.map(|l| l.p50));
             }
             for who in who3 {
-                let r = if who == "floor" {
-                    workloads::floor_throughput(echo, 64, plan.tput_calls, plan.cap).await
-                } else {
-                    let c = clients[&(client.name(), who)].clone();
-                    workloads::throughput(c, 64, plan.tput_calls, plan.cap).await
+                let pid = kids.ws_server(who).pid();
+                let run = async {
+                    if who == "floor" {
+                        workloads::floor_throughput(echo, 64, plan.tput_calls, plan.cap).await
+                    } else {
+                        let c = clients[&(client.name(), who)].clone();
+                        workloads::throughput(c, 64, plan.tput_calls, plan.cap).await
+                    }
                 };
-                s.record(&key_tput(client), who, r);
+                sample(s, &cpu, pid, &key_tput(client), who, run).await;
             }
             for who in who3 {
-                let r = if who == "floor" {
-                    workloads::floor_batch(echo, 100, plan.batch_reps, plan.cap).await
-                } else {
-                    let c = &clients[&(client.name(), who)];
-                    workloads::batch(&**c, 100, plan.batch_reps, plan.cap).await
+                let pid = kids.ws_server(who).pid();
+                let run = async {
+                    if who == "floor" {
+                        workloads::floor_batch(echo, 100, plan.batch_reps, plan.cap).await
+                    } else {
+                        let c = &clients[&(client.name(), who)];
+                        workloads::batch(&**c, 100, plan.batch_reps, plan.cap).await
+                    }
                 };
-                s.record(&key_batch(client), who, r);
+                sample(s, &cpu, pid, &key_batch(client), who, run).await;
             }
         }
     }
@@ -446,16 +520,14 @@ fn rows(plan: &Plan, s: &Samples) -> Vec<Row> {
         floor_name,
         target,
     };
+    let cpu_row =
+        |key: &str, floor_name| row(cpu_key(key), "µs CPU", Better::Lower, floor_name, None);
+    let rate = Better::Higher;
     let mut rows = Vec::new();
     for &c in &plan.wrk_conns {
         let target = (c == 64).then_some(Target::VsTheirs(1.3));
-        rows.push(row(
-            key_wrk(c),
-            "calls/s",
-            Better::Higher,
-            "floor-http",
-            target,
-        ));
+        rows.push(row(key_wrk(c), "calls/s", rate, "floor-http", target));
+        rows.push(cpu_row(&key_wrk(c), "floor-http"));
     }
     for client in Lib::BOTH {
         let target = (client == Lib::Ours).then_some(Target::VsFloor(1.1));
@@ -463,34 +535,24 @@ fn rows(plan: &Plan, s: &Samples) -> Vec<Row> {
     }
     for client in Lib::BOTH {
         let target = (client == Lib::Ours).then_some(Target::VsTheirs(3.0));
-        rows.push(row(
-            key_tput(client),
-            "calls/s",
-            Better::Higher,
-            "echo",
-            target,
-        ));
+        rows.push(row(key_tput(client), "calls/s", rate, "echo", target));
+        rows.push(cpu_row(&key_tput(client), "echo"));
     }
     for client in Lib::BOTH {
         let target = (client == Lib::Ours).then_some(Target::VsTheirs(2.5));
-        rows.push(row(
-            key_batch(client),
-            "calls/s",
-            Better::Higher,
-            "echo",
-            target,
-        ));
+        rows.push(row(key_batch(client), "calls/s", rate, "echo", target));
+        rows.push(cpu_row(&key_batch(client), "echo"));
     }
-    rows.push(row(
+    let mut mem = row(
         format!("{KEY_MEM} / conn ({} conns)", plan.mem_conns),
         "KiB",
         Better::Lower,
         "",
         Some(Target::AtMost(4.0)),
-    ));
-    let last = rows.len() - 1;
-    rows[last].ours = s.med(KEY_MEM, "ours");
-    rows[last].theirs = s.med(KEY_MEM, "jsonrpsee");
+    );
+    mem.ours = s.med(KEY_MEM, "ours");
+    mem.theirs = s.med(KEY_MEM, "jsonrpsee");
+    rows.push(mem);
     rows
 }
 
@@ -564,5 +626,12 @@ mod tests {
         r.ours = None;
         assert_eq!(r.met(), None);
         assert!(markdown(&[r]).contains("| - |"));
+    }
+
+    #[test]
+    fn schedstat_gives_nanoseconds_on_cpu() {
+        assert_eq!(schedstat_ns("123456789 5000 42\n"), Some(123_456_789));
+        assert_eq!(schedstat_ns(""), None);
+        assert_eq!(schedstat_ns("x 1 2"), None);
     }
 }
