@@ -307,7 +307,9 @@ impl Section {
              the server's own cost whatever the load generator and the machine's other load \
              do. Every server is its own child process with 2 tokio workers; wrk \
              answers were checked on a sample (`bench/wrk/add_check.lua`), every WS answer is \
-             checked. Run alone (not part of the default run): \
+             checked. Instruction counts of one server under the same load: \
+             `bench/profile/server-http.sh` and `server-ws.sh` (callgrind). \
+             Run alone (not part of the default run): \
              `cargo run --release -p bench --bin compare -- --only server` (needs `wrk`; \
              `--quick` for a smoke run). The figures are the servers' on this machine, with \
              each library's own client in the WS rows: compare ratios, not figures across runs.\n",
