@@ -154,7 +154,8 @@ pub fn run(scale: usize, only: Option<&str>) -> Vec<(&'static str, f64)> {
             best_of(scale, || batch_trip(&mut c, &mut s, 100, &params, &result)),
         ));
     }
-    let big = RawValue::from_string(format!("\"{}\"", "A".repeat(crate::MIB))).expect("raw");
+    let big =
+        RawValue::from_string(format!("\"{}\"", "A".repeat(crate::common::MIB))).expect("raw");
     let (mut c, mut s) = (Connection::new(cfg()), Connection::new(cfg()));
     if want("Connection round trip, 1 MiB result") {
         out.push((
