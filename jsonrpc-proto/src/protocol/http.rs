@@ -349,7 +349,7 @@ pub fn is_valid_host(value: &[u8]) -> bool {
             None => (value, None),
         }
     };
-    if !port.map_or(true, |p| p.iter().all(u8::is_ascii_digit)) {
+    if !port.is_none_or(|p| p.iter().all(u8::is_ascii_digit)) {
         return false;
     }
     // reg-name or IPv4address: unreserved, pct-encoded, sub-delims.
