@@ -198,13 +198,13 @@ impl Metrics {
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
-    /// Sets the open-connection gauge of `transport` (the HTTP glue sets `http` before each
-    /// scrape; persistent connections are counted as they connect and disconnect).
-    pub fn set_connections(&self, transport: TransportKind, open: usize) {
+    /// Adds `delta` to the open-connection gauge of `transport` (the HTTP glue counts HTTP
+    /// connections; persistent connections are counted as they connect and disconnect).
+    pub fn add_connections(&self, transport: TransportKind, delta: i64) {
         self.inner
             .connections
             .get_or_create(&[("transport", transport.to_string())])
-            .set(i64::try_from(open).unwrap_or(i64::MAX));
+            .inc_by(delta);
     }
 
     fn per_method(&self, method: &str) -> PerMethod {
