@@ -420,3 +420,73 @@ fn metrics_count_calls_errors_and_notifications() {
     assert!(text.contains(r#"jsonrpc_request_duration_seconds_count{method="echo"} 6"#));
     assert!(text.contains("jsonrpc_requests_in_flight 0"));
 }
+
+mod spans {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id as SpanId, Record};
+    use tracing_subscriber::layer::{Context as LayerCx, SubscriberExt};
+    use tracing_subscriber::Layer;
+
+    type Fields = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
+
+    struct Recorder(Fields);
+    struct Visitor<'a>(&'a mut BTreeMap<String, String>);
+    impl Visit for Visitor<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.insert(
+                field.name().to_owned(),
+                format!("{value:?}").replace('"', ""),
+            );
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0.insert(field.name().to_owned(), value.to_owned());
+        }
+    }
+    impl<S: tracing::Subscriber> Layer<S> for Recorder {
+        fn on_new_span(&self, attrs: &Attributes<'_>, _id: &SpanId, _cx: LayerCx<'_, S>) {
+            if attrs.metadata().name() == "rpc.call" {
+                let mut m = BTreeMap::new();
+                attrs.record(&mut Visitor(&mut m));
+                self.0.lock().unwrap().push(m);
+            }
+        }
+        fn on_record(&self, _id: &SpanId, values: &Record<'_>, _cx: LayerCx<'_, S>) {
+            // One call at a time in this test: the last span is the one recorded.
+            if let Some(m) = self.0.lock().unwrap().last_mut() {
+                values.record(&mut Visitor(m));
+            }
+        }
+    }
+
+    #[test]
+    fn each_call_gets_an_otel_span() {
+        let fields = Fields::default();
+        let subscriber = tracing_subscriber::registry().with(Recorder(Arc::clone(&fields)));
+        let _default = tracing::subscriber::set_default(subscriber);
+        let s = super::server(super::base().build().unwrap());
+        super::post(
+            &s,
+            r#"{"jsonrpc":"2.0","id":"a1","method":"echo","params":[1]}"#,
+        );
+        super::post(&s, r#"{"jsonrpc":"2.0","id":2,"method":"missing"}"#);
+        let spans = fields.lock().unwrap().clone();
+        assert_eq!(spans.len(), 2, "{spans:?}");
+        let ok = &spans[0];
+        assert_eq!(ok["rpc.system"], "jsonrpc");
+        assert_eq!(ok["rpc.method"], "echo");
+        assert_eq!(ok["otel.name"], "echo");
+        assert_eq!(ok["otel.kind"], "server");
+        assert_eq!(ok["rpc.jsonrpc.version"], "2.0");
+        assert_eq!(ok["rpc.jsonrpc.request_id"], "a1");
+        assert_eq!(ok["rpc.transport"], "http");
+        assert!(ok.contains_key("jsonrpc.client_id"));
+        assert!(!ok.contains_key("rpc.jsonrpc.error_code"));
+        let failed = &spans[1];
+        assert_eq!(failed["rpc.jsonrpc.request_id"], "2");
+        assert_eq!(failed["rpc.jsonrpc.error_code"], "-32601");
+        assert_eq!(failed["otel.status_code"], "ERROR");
+    }
+}
