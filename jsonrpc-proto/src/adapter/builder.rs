@@ -376,7 +376,7 @@ impl<L: Listen> ServerBuilder<L> {
     /// Binds the listeners and starts serving in the background.
     pub async fn start(mut self) -> Result<RunningServer<L::Runtime>, StartError> {
         if let Some(metrics) = &self.options.metrics {
-            self.options.router = self.options.router.with_middleware(metrics.clone());
+            self.options.router = self.options.router.with_metrics(metrics.clone());
             self.options.http_layers.metrics = Some(metrics.clone());
         }
         L::start(self.options).await

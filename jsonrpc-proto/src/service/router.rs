@@ -234,6 +234,9 @@ struct Inner {
     top: Option<Arc<dyn Step>>,
     /// The middleware that get connection and abort reports.
     observers: Vec<Arc<dyn Middleware>>,
+    /// Metrics observed inline around everything (`Router::with_metrics`).
+    #[cfg(feature = "metrics")]
+    metrics: Option<middleware::Metrics>,
 }
 
 /// Method names to async handlers, shared state and hooks. Cheap to clone (one reference
@@ -287,6 +290,8 @@ impl Router {
                 hooks: None,
                 top: None,
                 observers: Vec::new(),
+                #[cfg(feature = "metrics")]
+                metrics: None,
             }),
         }
     }
@@ -325,6 +330,28 @@ impl Router {
                 hooks: self.inner.hooks.clone(),
                 top: Some(Arc::new(middleware::Wrapped { middleware, next })),
                 observers,
+                #[cfg(feature = "metrics")]
+                metrics: self.inner.metrics.clone(),
+            }),
+        }
+    }
+
+    /// This router with `metrics` counting and timing every call outside everything else
+    /// (rejections by middleware and hooks included). Unlike adding [`middleware::Metrics`]
+    /// as a middleware, it observes calls inline: the request is not copied. The server
+    /// builder's `.metrics(true)` uses it.
+    #[cfg(feature = "metrics")]
+    pub fn with_metrics(&self, metrics: middleware::Metrics) -> Router {
+        let mut observers = vec![Arc::new(metrics.clone()) as Arc<dyn Middleware>];
+        observers.extend(self.inner.observers.iter().cloned());
+        Router {
+            inner: Arc::new(Inner {
+                routes: Arc::clone(&self.inner.routes),
+                state: self.inner.state.clone(),
+                hooks: self.inner.hooks.clone(),
+                top: self.inner.top.clone(),
+                observers,
+                metrics: Some(metrics),
             }),
         }
     }
@@ -344,6 +371,12 @@ impl Router {
     /// only when middleware or the handler need it owned.
     fn dispatch(&self, ctx: &Context, req: Request<'_>) -> Reply {
         let Request { id, method, params } = req;
+        #[cfg(feature = "metrics")]
+        let observed = self
+            .inner
+            .metrics
+            .as_ref()
+            .map(|m| (m, std::time::Instant::now(), m.per_method(&method)));
         let span = trace::call_span(ctx, &method, Some(&id));
         let _entered = span.enter();
         let reply = match &self.inner.top {
@@ -362,6 +395,11 @@ impl Router {
             }
         };
         drop(_entered);
+        #[cfg(feature = "metrics")]
+        let reply = match observed {
+            Some((m, start, per)) => m.observe(per, start, reply),
+            None => reply,
+        };
         trace::instrument(span, reply)
     }
 
@@ -374,6 +412,10 @@ impl Router {
     ) -> Result<Option<BoxFuture<'static, ()>>, Notification<'static>> {
         if self.inner.routes.lookup(&n.method).is_none() {
             return Err(n);
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &self.inner.metrics {
+            m.notification(&n.method);
         }
         let span = trace::call_span(ctx, &n.method, None);
         let _entered = span.enter();
@@ -721,6 +763,8 @@ impl RouterBuilder {
                 hooks: self.hooks,
                 top,
                 observers,
+                #[cfg(feature = "metrics")]
+                metrics: None,
             }),
         })
     }

@@ -17,6 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::peer::{CallResult, ClientInfo, Context, TransportKind};
+use crate::peer::{CallResult, ClientInfo, Context, Reply, TransportKind};
 use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
 
@@ -43,9 +44,10 @@ pub const MAX_METHOD_LABELS: usize = 256;
 type MethodLabel = [(&'static str, String); 1];
 type ErrorLabels = [(&'static str, String); 2];
 
-/// The handles of one method's metrics (clones share the values).
-#[derive(Clone)]
-struct PerMethod {
+/// The handles of one method's metrics, shared.
+pub(crate) type PerMethod = Arc<MethodMetrics>;
+
+pub(crate) struct MethodMetrics {
     label: String,
     requests: Counter,
     notifications: Counter,
@@ -61,7 +63,7 @@ struct Inner {
     in_flight: Gauge,
     connections: Family<MethodLabel, Gauge>,
     push_queue: Gauge,
-    methods: RwLock<HashMap<Box<str>, PerMethod>>,
+    methods: RwLock<HashMap<Box<str>, PerMethod, BuildHasherDefault<Fnv>>>,
     /// `Some`: only these names get their own label.
     known: Option<HashSet<Box<str>>>,
 }
@@ -207,7 +209,7 @@ impl Metrics {
             .inc_by(delta);
     }
 
-    fn per_method(&self, method: &str) -> PerMethod {
+    pub(crate) fn per_method(&self, method: &str) -> PerMethod {
         if let Some(m) = self
             .inner
             .methods
@@ -215,7 +217,7 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .get(method)
         {
-            return m.clone();
+            return Arc::clone(m);
         }
         let mut methods = self
             .inner
@@ -228,16 +230,16 @@ impl Metrics {
         };
         let key: &str = if own_label { method } else { OTHER_METHOD };
         if let Some(m) = methods.get(key) {
-            return m.clone();
+            return Arc::clone(m);
         }
         let label = [("method", key.to_owned())];
-        let m = PerMethod {
+        let m = Arc::new(MethodMetrics {
             label: key.to_owned(),
             requests: self.inner.requests.get_or_create(&label).clone(),
             notifications: self.inner.notifications.get_or_create(&label).clone(),
             duration: self.inner.duration.get_or_create(&label).clone(),
-        };
-        methods.insert(key.into(), m.clone());
+        });
+        methods.insert(key.into(), Arc::clone(&m));
         m
     }
 
@@ -253,6 +255,69 @@ impl Metrics {
                 ])
                 .inc();
         }
+    }
+}
+
+/// FNV-1a for the short method names of the label cache.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+impl Metrics {
+    /// Counts a notification of `method` (the router's inline path).
+    pub(crate) fn notification(&self, method: &str) {
+        self.per_method(method).notifications.inc();
+    }
+
+    /// `reply`, a request of `m`'s method started at `start`, counted and timed when it ends
+    /// (the router's inline path: no copy of the request, one box).
+    pub(crate) fn observe(&self, m: PerMethod, start: Instant, reply: Reply) -> Reply {
+        match reply {
+            Reply::Ready(r) => {
+                self.answered(&m, r.as_ref().map(drop), start.elapsed());
+                Reply::Ready(r)
+            }
+            Reply::Pending(fut) => {
+                self.inner.in_flight.inc();
+                // One handle for the gauge and the answer (one reference count per call).
+                let guard = Pending(self.clone());
+                Reply::Pending(Box::pin(async move {
+                    let result = fut.await;
+                    guard
+                        .0
+                        .answered(&m, result.as_ref().map(drop), start.elapsed());
+                    result
+                }))
+            }
+            #[allow(unreachable_patterns)]
+            other => other,
+        }
+    }
+}
+
+/// Takes a request of the inline path out of the in-flight gauge however it ends.
+struct Pending(Metrics);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.inner.in_flight.dec();
     }
 }
 
