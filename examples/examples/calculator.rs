@@ -37,6 +37,7 @@ async fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
             opts.ca.as_deref(),
         )?);
     }
+    builder = opts.apply_http(builder);
     let server = builder.start().await?;
     hooks.set_server(server.handle());
     print_banner(server.http_addr(), server.tcp_addr(), opts.tls().is_some());

@@ -36,6 +36,7 @@ async fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
             opts.ca.as_deref(),
         )?);
     }
+    builder = opts.apply_http(builder);
     let server = builder.start().await?;
     hooks.set_server(server.handle());
     // No signal handling here (smol has none built in): Ctrl-C ends the process at once.

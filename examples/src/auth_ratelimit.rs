@@ -1,19 +1,22 @@
-//! auth_ratelimit: authentication, rate limiting and metrics in hooks (the RpcNode
+//! auth_ratelimit: authentication, rate limiting and call counts as middleware (the RpcNode
 //! `before_request` / `after_request` scenario), over HTTP.
 //!
-//! - `before_request` reads `Authorization: Bearer TOKEN` from the HTTP headers; a missing or
-//!   unknown token is answered -32010 "Unauthorized". Each client (its token; its IP address
-//!   when the server takes no tokens) may make `limit` calls per `window`; beyond, -32002
-//!   "Rate limit exceeded".
-//! - `after_request` counts calls and errors, per method too; the `metrics` method returns them.
+//! The chain, outermost first: [`Counter`] (counts every answered call) -> [`Auth`] (reads
+//! `Authorization: Bearer TOKEN`; a missing or unknown token is answered -32010
+//! "Unauthorized"; otherwise it sets the request-scoped [`Principal`] the handlers read) ->
+//! jsonrpc-proto's `RateLimit` keyed by that principal (`limit` calls per `window`; beyond,
+//! -32002 "Rate limit exceeded") -> the handler. Without tokens the principal is the
+//! client's IP address.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
-use jsonrpc_proto::service::{CallInfo, Context, Hooks, Router, RouterError};
-use jsonrpc_proto::{ErrorObject, RawValue};
+use jsonrpc_proto::peer::CallResult;
+use jsonrpc_proto::service::middleware::{Middleware, Next, RateLimit, RpcRequest};
+use jsonrpc_proto::service::{Context, Router, RouterError};
+use jsonrpc_proto::ErrorObject;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use transport_tokio::{RunningServer, Server};
@@ -32,6 +35,11 @@ pub struct Policy {
     pub window: Duration,
 }
 
+/// Who is calling: `token:T` or `ip:ADDR`. Set by [`Auth`] for each call; read by handlers
+/// with `ctx.extension::<Principal>()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal(pub String);
+
 /// Counts of answered calls, as the `metrics` method returns them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metrics {
@@ -43,24 +51,57 @@ pub struct Metrics {
     pub by_method: BTreeMap<String, [u64; 2]>,
 }
 
-/// The hooks: authentication, a fixed-window rate limit per client, and metrics.
+/// The authentication middleware: rejects or sets the [`Principal`].
 #[derive(Debug)]
-pub struct Guard {
-    policy: Policy,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+pub struct Auth {
+    tokens: HashSet<String>,
+}
+
+impl Auth {
+    fn principal(&self, ctx: &Context) -> Result<Principal, ErrorObject> {
+        let transport = ctx.transport();
+        if self.tokens.is_empty() {
+            // Open server: the client is its IP address.
+            return Ok(Principal(match transport.peer_addr {
+                Some(addr) => format!("ip:{}", addr.ip()),
+                None => "ip:unknown".to_owned(),
+            }));
+        }
+        let token = transport
+            .header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match token {
+            Some(t) if self.tokens.contains(t) => Ok(Principal(format!("token:{t}"))),
+            Some(_) => Err(unauthorized("unknown bearer token")),
+            None => Err(unauthorized("missing Authorization: Bearer header")),
+        }
+    }
+}
+
+impl Middleware for Auth {
+    fn call(&self, mut req: RpcRequest, next: Next) -> BoxFuture<'static, CallResult> {
+        match self.principal(&req.ctx) {
+            Ok(p) => {
+                req.ctx.insert_extension(p);
+                next.run(req)
+            }
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+}
+
+fn unauthorized(reason: &str) -> ErrorObject {
+    ErrorObject::new(UNAUTHORIZED, "Unauthorized").with_data(json!({ "reason": reason }))
+}
+
+/// The outermost middleware: counts every answered request, per method too.
+#[derive(Debug, Default)]
+pub struct Counter {
     metrics: Mutex<Metrics>,
 }
 
-impl Guard {
-    /// Hooks enforcing `policy`.
-    pub fn new(policy: Policy) -> Arc<Guard> {
-        Arc::new(Guard {
-            policy,
-            windows: Mutex::default(),
-            metrics: Mutex::default(),
-        })
-    }
-
+impl Counter {
     /// A copy of the counts so far.
     pub fn metrics(&self) -> Metrics {
         self.metrics
@@ -69,88 +110,63 @@ impl Guard {
             .clone()
     }
 
-    fn check(&self, call: &CallInfo<'_>) -> Result<(), ErrorObject> {
-        let transport = &call.client.transport;
-        let key = if self.policy.tokens.is_empty() {
-            // Open server: the client is its IP address.
-            match transport.peer_addr {
-                Some(addr) => format!("ip:{}", addr.ip()),
-                None => "ip:unknown".to_owned(),
-            }
-        } else {
-            let token = transport
-                .header("authorization")
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim);
-            match token {
-                Some(t) if self.policy.tokens.contains(t) => format!("token:{t}"),
-                Some(_) => return Err(unauthorized("unknown bearer token")),
-                None => return Err(unauthorized("missing Authorization: Bearer header")),
-            }
-        };
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let (start, used) = windows.entry(key).or_insert((now, 0));
-        if now.duration_since(*start) >= self.policy.window {
-            (*start, *used) = (now, 0);
-        }
-        if *used >= self.policy.limit {
-            let retry_in = self
-                .policy
-                .window
-                .saturating_sub(now.duration_since(*start));
-            return Err(ErrorObject::rate_limited().with_data(json!({
-                "limit": self.policy.limit,
-                "window_ms": self.policy.window.as_millis() as u64,
-                "retry_after_ms": retry_in.as_millis() as u64,
-            })));
-        }
-        *used += 1;
-        Ok(())
-    }
-}
-
-fn unauthorized(reason: &str) -> ErrorObject {
-    ErrorObject::new(UNAUTHORIZED, "Unauthorized").with_data(json!({ "reason": reason }))
-}
-
-impl Hooks for Guard {
-    fn before_request<'a>(
-        &'a self,
-        call: &'a CallInfo<'a>,
-    ) -> BoxFuture<'a, Result<(), ErrorObject>> {
-        Box::pin(std::future::ready(self.check(call)))
-    }
-
-    fn after_request(
-        &self,
-        call: &CallInfo<'_>,
-        outcome: Result<&RawValue, &ErrorObject>,
-        _elapsed: Duration,
-    ) {
-        let failed = u64::from(outcome.is_err());
+    fn record(&self, method: &str, failed: bool) {
+        let failed = u64::from(failed);
         let mut m = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
         m.calls += 1;
         m.errors += failed;
-        let per = m.by_method.entry(call.method.to_owned()).or_default();
+        let per = m.by_method.entry(method.to_owned()).or_default();
         per[0] += 1;
         per[1] += failed;
     }
 }
 
-/// The router: `echo`, `whoami` and `metrics`, guarded by `guard`.
-pub fn router(guard: Arc<Guard>) -> Result<Router, RouterError> {
-    let metrics_of = Arc::clone(&guard);
+/// What the server shares with the test: the counts.
+pub type Guard = Counter;
+
+/// [`Counter`] as a middleware (it stays shared with whoever reads the counts).
+struct Counting(Arc<Counter>);
+
+impl Middleware for Counting {
+    fn call(&self, req: RpcRequest, next: Next) -> BoxFuture<'static, CallResult> {
+        if req.is_notification() {
+            return next.run(req);
+        }
+        let (this, method) = (Arc::clone(&self.0), req.method.to_string());
+        let call = next.run(req);
+        Box::pin(async move {
+            let result = call.await;
+            this.record(&method, result.is_err());
+            result
+        })
+    }
+}
+
+/// The router: `echo`, `whoami` and `metrics`, behind counting, auth and the rate limit.
+pub fn router(policy: Policy, counter: Arc<Counter>) -> Result<Router, RouterError> {
+    let metrics_of = Arc::clone(&counter);
+    let limit = RateLimit::new(policy.limit, policy.window).key_by(|req: &RpcRequest| {
+        req.ctx
+            .extension::<Principal>()
+            .map_or_else(|| "anonymous".to_owned(), |p| p.0.clone())
+    });
     Router::builder()
-        .hooks_arc(guard)
+        .middleware(Counting(counter))
+        .middleware(Auth {
+            tokens: policy.tokens,
+        })
+        .middleware(limit)
         .method("echo", |_ctx: Context, (text,): (String,)| async move {
             Ok::<_, ErrorObject>(text)
         })
         .method("whoami", |ctx: Context, (): ()| async move {
             let peer = ctx.transport().peer_addr.map(|a| a.ip().to_string());
-            Ok::<_, ErrorObject>(
-                json!({ "transport": ctx.transport().kind.to_string(), "ip": peer }),
-            )
+            let principal = ctx.extension::<Principal>().map(|p| p.0.clone());
+            Ok::<_, ErrorObject>(json!({
+                "transport": ctx.transport().kind.to_string(),
+                "ip": peer,
+                "principal": principal,
+            }))
         })
         .method("metrics", move |_ctx: Context, (): ()| {
             let snapshot = metrics_of.metrics();
@@ -164,11 +180,11 @@ pub async fn start(
     addr: &str,
     policy: Policy,
 ) -> Result<(RunningServer, Arc<Guard>), Box<dyn std::error::Error>> {
-    let guard = Guard::new(policy);
-    let server = Server::builder(router(Arc::clone(&guard))?)
+    let counter = Arc::new(Counter::default());
+    let server = Server::builder(router(policy, Arc::clone(&counter))?)
         .http(addr)
         .node_name("auth_ratelimit")
         .start()
         .await?;
-    Ok((server, guard))
+    Ok((server, counter))
 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use jsonrpc_proto::adapter::builder::{Listen, ServerBuilder};
+
 use crate::calculator::NODE_NAME;
 
 /// What the calculator server was asked to do.
@@ -25,6 +27,10 @@ pub struct Options {
     pub timeout: Duration,
     /// Node name reported by /health.
     pub node: String,
+    /// Serve Prometheus metrics at GET /metrics on the HTTP port.
+    pub metrics: bool,
+    /// Origins allowed by CORS (`*`: any); empty: no CORS headers.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Options {
@@ -37,6 +43,8 @@ impl Default for Options {
             ca: None,
             timeout: Duration::from_secs(30),
             node: NODE_NAME.to_owned(),
+            metrics: false,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -45,6 +53,14 @@ impl Options {
     /// Certificate and key paths, when TLS was asked for.
     pub fn tls(&self) -> Option<(&PathBuf, &PathBuf)> {
         self.cert.as_ref().zip(self.key.as_ref())
+    }
+
+    /// Applies `--metrics` and `--cors-origin` to a server builder (either runtime's).
+    pub fn apply_http<L: Listen>(&self, mut builder: ServerBuilder<L>) -> ServerBuilder<L> {
+        if !self.cors_origins.is_empty() {
+            builder = builder.cors(&self.cors_origins);
+        }
+        builder.metrics(self.metrics)
     }
 }
 
@@ -66,6 +82,9 @@ OPTIONS:
     --request-timeout SECS   deadline of each call, answered -32001 when over [default: 30]
     --node NAME              the node name reported by /health (one per process behind a
                              load balancer) [default: {NODE_NAME}]
+    --metrics                serve Prometheus metrics at GET /metrics on the HTTP port
+    --cors-origin ORIGIN     allow browsers on ORIGIN (CORS); repeatable, `*` allows any;
+                             without it no CORS headers are sent
     -h, --help               print this help
 
 METHODS (params by name {{\"a\":5,\"b\":3}} or by position [5,3]):
@@ -91,6 +110,14 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Optio
             "--tls-key" => opts.key = Some(value("--tls-key")?.into()),
             "--tls-ca" => opts.ca = Some(value("--tls-ca")?.into()),
             "--node" => opts.node = value("--node")?,
+            "--metrics" => opts.metrics = true,
+            "--cors-origin" => {
+                let origin = value("--cors-origin")?;
+                if origin != "*" && http::HeaderValue::from_str(&origin).is_err() {
+                    return Err(format!("--cors-origin {origin:?}: not a valid origin"));
+                }
+                opts.cors_origins.push(origin);
+            }
             "--request-timeout" => {
                 let v = value("--request-timeout")?;
                 let secs: f64 = v
@@ -170,6 +197,17 @@ mod tests {
             (o.http.as_str(), o.tcp.as_deref(), o.node.as_str()),
             ("0.0.0.0:1", Some("127.0.0.1:2"), "n1")
         );
+        let o = parse(&[
+            "--metrics",
+            "--cors-origin",
+            "https://a.example",
+            "--cors-origin",
+            "*",
+        ])
+        .unwrap()
+        .unwrap();
+        assert!(o.metrics);
+        assert_eq!(o.cors_origins, ["https://a.example", "*"]);
         let o = parse(&["--request-timeout", "0.5"]).unwrap().unwrap();
         assert_eq!(o.timeout, Duration::from_millis(500));
         assert_eq!(parse(&["--help"]).unwrap(), None);
@@ -178,6 +216,9 @@ mod tests {
     #[test]
     fn mistakes_are_explained() {
         assert!(parse(&["--http"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--cors-origin"])
+            .unwrap_err()
+            .contains("needs a value"));
         assert!(parse(&["--bogus"])
             .unwrap_err()
             .contains("unknown argument"));

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod auth_ratelimit;
+pub mod browser;
 pub mod calculator;
 pub mod calculator_cli;
 pub mod gateway;

@@ -58,7 +58,11 @@ async fn tokens_limits_and_metrics_over_http() {
     // Another client has its own budget; it reads the metrics.
     let beta = client(&url, Some("beta")).await;
     let whoami: Value = beta.request("whoami", ()).await.unwrap();
-    assert_eq!(whoami, json!({"transport": "http", "ip": "127.0.0.1"}));
+    // The handler reads the principal the auth middleware set for this call.
+    assert_eq!(
+        whoami,
+        json!({"transport": "http", "ip": "127.0.0.1", "principal": "token:beta"})
+    );
     let m: Metrics = beta.request("metrics", ()).await.unwrap();
     // 2 unauthorized + 3 echoes + 1 limited + whoami (metrics counts itself afterwards).
     assert_eq!((m.calls, m.errors), (7, 3));

@@ -4,7 +4,6 @@
 //! Request handling is `jsonrpc_proto::adapter::http`'s and the shutdown bookkeeping
 //! `jsonrpc_proto::adapter::lifecycle`'s; this file only accepts sockets and runs hyper.
 
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +19,6 @@ use futures::io::{AsyncRead, AsyncWrite};
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
 use jsonrpc_proto::adapter::framed::StreamTransport;
 use jsonrpc_proto::adapter::http::{
@@ -85,7 +83,8 @@ impl Listen for Server {
         let lifecycle = Lifecycle::new();
         let shared = Arc::new(Shared {
             http: HttpService::new(proto.clone(), &options.node_name, options.limits)
-                .with_body_read_timeout(options.body_read_timeout),
+                .with_body_read_timeout(options.body_read_timeout)
+                .with_layers(options.http_layers),
             sockets: sockets.clone(),
             header_read_timeout: options.header_read_timeout,
             tls_handshake_timeout: options.tls_handshake_timeout,
@@ -332,10 +331,10 @@ where
         }
         Listener::Http => {
             let svc_shared = shared.clone();
-            let service = service_fn(move |req| {
+            let service = shared.http.connection(move |req| {
                 let shared = svc_shared.clone();
                 let slot = slot.clone();
-                async move { Ok::<_, Infallible>(shared.respond(req, conn, slot).await) }
+                async move { shared.respond(req, conn, slot).await }
             });
             let http = hyper::server::conn::http1::Builder::new()
                 .timer(HyperTimer)

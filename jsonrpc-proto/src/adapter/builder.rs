@@ -8,12 +8,16 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::adapter::http::DEFAULT_BODY_READ_TIMEOUT;
+use crate::adapter::http::{
+    cors_for_origins, AllowHostsLayer, BoxError, HttpLayers, HttpRequest, HttpStack,
+    DEFAULT_BODY_READ_TIMEOUT,
+};
 use crate::adapter::lifecycle::Lifecycle;
 use crate::adapter::slots::SocketSlots;
 use crate::adapter::ws::DEFAULT_MAX_MESSAGE;
 use crate::peer::{Runtime, ServerConfig, ServerHandle};
 use crate::protocol::http::Limits;
+use crate::service::middleware::Metrics;
 use crate::service::Router;
 
 /// The default grace period of a shutdown: in-flight calls get this long to finish.
@@ -80,6 +84,12 @@ pub struct ServerOptions<L: Listen> {
     pub body_read_timeout: Option<Duration>,
     /// The time a TLS handshake may take.
     pub tls_handshake_timeout: Duration,
+    /// The tower layers around HTTP handling and the metrics served at `GET /metrics`
+    /// (hand it to `HttpService::with_layers`).
+    pub http_layers: HttpLayers,
+    /// Metrics on: the builder's `start` wraps the router in [`Metrics`] and puts them in
+    /// `http_layers` for `GET /metrics`.
+    pub metrics: Option<Metrics>,
 }
 
 impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
@@ -97,6 +107,8 @@ impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
             .field("tls_handshake_timeout", &self.tls_handshake_timeout)
+            .field("http_layers", &self.http_layers)
+            .field("metrics", &self.metrics.is_some())
             .finish()
     }
 }
@@ -118,6 +130,8 @@ impl<L: Listen> ServerOptions<L> {
             header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
             body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+            http_layers: HttpLayers::default(),
+            metrics: None,
         }
     }
 
@@ -281,13 +295,90 @@ impl<L: Listen> ServerBuilder<L> {
         self
     }
 
+    /// Wraps HTTP handling (POST `/`, `/ws` upgrades, `/health`, `/metrics`) in a tower
+    /// layer: tower-http's `CorsLayer`, `CompressionLayer`, `SetRequestIdLayer` /
+    /// `PropagateRequestIdLayer`, `TimeoutLayer` work as they are. The first layer added is
+    /// the outermost. Layers see `http::Request<hyper::body::Incoming>`; they must keep the
+    /// request's extensions (all of tower-http's do) for WebSocket upgrades to work.
+    ///
+    /// ```ignore
+    /// Server::builder(router)
+    ///     .http_layer(tower_http::compression::CompressionLayer::new())
+    ///     .start().await?;
+    /// ```
+    pub fn http_layer<Ly, B>(mut self, layer: Ly) -> Self
+    where
+        Ly: tower::Layer<HttpStack> + Send + Sync + 'static,
+        Ly::Service: tower::Service<HttpRequest, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <Ly::Service as tower::Service<HttpRequest>>::Error: Into<BoxError>,
+        <Ly::Service as tower::Service<HttpRequest>>::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.options.http_layers.push(layer);
+        self
+    }
+
+    /// CORS for browsers on `origins` (`"*"`: any origin), as an HTTP layer at this point of
+    /// the stack (see [`cors_for_origins`] for what it allows). Without it no CORS headers
+    /// are sent, and a browser's preflight `OPTIONS` gets 405.
+    ///
+    /// ```ignore
+    /// Server::builder(router).cors(["https://app.example.com"])
+    /// ```
+    pub fn cors<I, S>(self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.http_layer(cors_for_origins(origins))
+    }
+
+    /// Answers 403 to HTTP requests whose `Host` (port ignored) is not one of `hosts`, as an
+    /// HTTP layer at this point of the stack (DNS-rebinding defence).
+    pub fn allow_hosts<I, S>(self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.http_layer(AllowHostsLayer::new(hosts))
+    }
+
+    /// Prometheus metrics (default off): every call is counted and timed by a [`Metrics`]
+    /// middleware outside the router's own, and `GET /metrics` on the HTTP port serves them
+    /// in the text format (never on `/`). The metric names are in
+    /// [`crate::service::middleware::metrics`].
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.options.metrics = if on {
+            Some(Metrics::for_methods(self.options.router.methods()))
+        } else {
+            None
+        };
+        self
+    }
+
+    /// Metrics on, kept in `metrics` (to read them in-process or add your own to its
+    /// registry).
+    pub fn metrics_with(mut self, metrics: Metrics) -> Self {
+        self.options.metrics = Some(metrics);
+        self
+    }
+
     /// The settings so far.
     pub fn options(&self) -> &ServerOptions<L> {
         &self.options
     }
 
     /// Binds the listeners and starts serving in the background.
-    pub async fn start(self) -> Result<RunningServer<L::Runtime>, StartError> {
+    pub async fn start(mut self) -> Result<RunningServer<L::Runtime>, StartError> {
+        if let Some(metrics) = &self.options.metrics {
+            self.options.router = self.options.router.with_metrics(metrics.clone());
+            self.options.http_layers.metrics = Some(metrics.clone());
+        }
         L::start(self.options).await
     }
 }

@@ -24,7 +24,8 @@ use super::transport::TransportInfo;
 /// Shared typed state: at most one value per type (a router's state, set on its builder).
 #[derive(Clone, Default)]
 pub struct Extensions {
-    map: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    // `None` until the first insert: an empty set allocates nothing (one per call).
+    map: Option<Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
 }
 
 impl Extensions {
@@ -35,12 +36,14 @@ impl Extensions {
 
     /// Stores `value`, replacing any earlier value of the same type.
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        Arc::make_mut(&mut self.map).insert(TypeId::of::<T>(), Arc::new(value));
+        Arc::make_mut(self.map.get_or_insert_with(Default::default))
+            .insert(TypeId::of::<T>(), Arc::new(value));
     }
 
     /// The value of type `T`, if one was stored.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         self.map
+            .as_ref()?
             .get(&TypeId::of::<T>())
             .and_then(|v| Arc::clone(v).downcast::<T>().ok())
     }
@@ -48,33 +51,34 @@ impl Extensions {
     /// A reference to the value of type `T`, if one was stored.
     pub fn get_ref<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.map
+            .as_ref()?
             .get(&TypeId::of::<T>())
             .and_then(|v| v.downcast_ref::<T>())
     }
 
     /// Moves every value of `other` in (replacing values of the same type).
     pub(crate) fn extend(&mut self, other: Extensions) {
-        if !other.map.is_empty() {
-            let other = Arc::try_unwrap(other.map).unwrap_or_else(|shared| (*shared).clone());
-            Arc::make_mut(&mut self.map).extend(other);
+        if let Some(other) = other.map.filter(|m| !m.is_empty()) {
+            let other = Arc::try_unwrap(other).unwrap_or_else(|shared| (*shared).clone());
+            Arc::make_mut(self.map.get_or_insert_with(Default::default)).extend(other);
         }
     }
 
     /// The number of stored values.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.map.as_ref().map_or(0, |m| m.len())
     }
 
     /// True when nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 }
 
 impl fmt::Debug for Extensions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Extensions")
-            .field("len", &self.map.len())
+            .field("len", &self.len())
             .finish()
     }
 }
@@ -101,17 +105,31 @@ pub(crate) struct ConnCtx {
     pub(crate) rt: Rt,
 }
 
-/// What a handler knows about its call: the client, the transport, shared state, and ways to
-/// talk back. Cheap to clone (one reference count).
+/// Per-call data: the method, the request id and the request-scoped extensions middleware
+/// set for the handler. One allocation per call, none per connection.
+#[derive(Clone)]
+struct CallScope {
+    method: Box<str>,
+    id: Option<Id>,
+    extensions: Extensions,
+}
+
+/// What a handler knows about its call: the client, the transport, shared state, the call's
+/// method, id and request-scoped extensions, and ways to talk back. Cheap to clone (two
+/// reference counts).
 #[derive(Clone)]
 pub struct Context {
     pub(crate) inner: Arc<ConnCtx>,
+    /// `None` on a connection's own context (outside a call).
+    call: Option<Arc<CallScope>>,
 }
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("client", &self.inner.client)
+            .field("method", &self.method())
+            .field("request_id", &self.request_id())
             .finish()
     }
 }
@@ -120,7 +138,62 @@ impl Context {
     pub(crate) fn new(inner: ConnCtx) -> Self {
         Context {
             inner: Arc::new(inner),
+            call: None,
         }
+    }
+
+    /// This connection's context scoped to one call: `method` and `id` (`None`: a
+    /// notification) are read back with [`Context::method`] and [`Context::request_id`].
+    /// The dispatcher (the service layer's router) calls it once per call.
+    pub fn for_call(&self, method: &str, id: Option<Id>) -> Context {
+        Context {
+            inner: Arc::clone(&self.inner),
+            call: Some(Arc::new(CallScope {
+                method: method.into(),
+                id,
+                extensions: Extensions::new(),
+            })),
+        }
+    }
+
+    /// The method of the call being handled (`None` outside a call).
+    pub fn method(&self) -> Option<&str> {
+        self.call.as_ref().map(|c| &*c.method)
+    }
+
+    /// The id of the request being handled; `None` for a notification or outside a call.
+    pub fn request_id(&self) -> Option<&Id> {
+        self.call.as_ref().and_then(|c| c.id.as_ref())
+    }
+
+    /// True when the call being handled is a notification (no answer goes back).
+    pub fn is_notification(&self) -> bool {
+        self.call.as_ref().is_some_and(|c| c.id.is_none())
+    }
+
+    /// The request-scoped value of type `T` a middleware set with
+    /// [`Context::insert_extension`] (for example the authenticated principal).
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.call.as_ref()?.extensions.get_ref::<T>()
+    }
+
+    /// All request-scoped extensions of the call being handled (empty outside a call).
+    pub fn call_extensions(&self) -> Option<&Extensions> {
+        self.call.as_ref().map(|c| &c.extensions)
+    }
+
+    /// Stores a request-scoped value for this call only, read by the layers below and the
+    /// handler with [`Context::extension`]. Outside a call (a connection's own context) it
+    /// starts an anonymous call scope.
+    pub fn insert_extension<T: Send + Sync + 'static>(&mut self, value: T) {
+        let scope = self.call.get_or_insert_with(|| {
+            Arc::new(CallScope {
+                method: "".into(),
+                id: None,
+                extensions: Extensions::new(),
+            })
+        });
+        Arc::make_mut(scope).extensions.insert(value);
     }
 
     /// The id of the connection the call came on.

@@ -149,6 +149,17 @@ impl ServerHandle {
         self.inner.pending.load(Ordering::SeqCst)
     }
 
+    /// Server pushes waiting in the outgoing queues of all connected clients now.
+    pub fn push_queue_depth(&self) -> usize {
+        let peers: Vec<Arc<PeerShared>> = self
+            .inner
+            .clients()
+            .values()
+            .map(|r| Arc::clone(&r.peer))
+            .collect();
+        peers.iter().map(|p| p.queued_pushes()).sum()
+    }
+
     /// Disconnects one client. Returns false when it is not connected.
     pub fn disconnect(&self, client: ClientId) -> bool {
         let peer = self

@@ -308,6 +308,11 @@ impl PeerShared {
         true
     }
 
+    /// Pushes waiting in this connection's outgoing queue.
+    pub(crate) fn queued_pushes(&self) -> usize {
+        self.lock().pushes.len()
+    }
+
     /// Queues an already serialized notification frame for this connection (bounded).
     pub(crate) fn push_frame(&self, frame: Bytes) -> Result<(), PushError> {
         {

@@ -1,5 +1,6 @@
 //! Routing calls to async handlers (feature `async`): [`Router`] with typed or raw params,
-//! the per-call [`Context`], and [`Hooks`] that see every call.
+//! the per-call [`Context`], [`middleware`] that wraps every call (tower layers too), and
+//! [`Hooks`] that see every call.
 //!
 //! ```
 //! use jsonrpc_proto::service::{Context, Router};
@@ -30,6 +31,7 @@
 //!   message, data).
 
 mod hooks;
+pub mod middleware;
 mod params;
 mod router;
 #[cfg(feature = "macros")]

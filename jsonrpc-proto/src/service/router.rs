@@ -19,10 +19,12 @@ use crate::protocol::id::Id;
 use crate::protocol::message::{is_reserved_method, Notification, Request};
 
 use super::hooks::Hooks;
+use super::middleware::{self, trace, LayerFn, Middleware, RpcRequest, RpcService, Step};
 use super::openrpc::{Info, MethodDoc, OpenRpc};
 use super::params::parse_params;
 use crate::peer::{panicked, CallResult, Dispatch, Reply};
-use crate::peer::{CallInfo, ClientInfo, Context, Extensions};
+use crate::peer::{ClientInfo, Context, Extensions};
+use tracing::Instrument;
 
 /// Why a router could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -257,12 +259,24 @@ fn normalize_separators(name: &str) -> String {
     name.replace(SEPARATORS, "_")
 }
 
-struct Inner {
+/// The handlers: exact names and prefix routes.
+struct Routes {
     table: Table,
     loose: Loose,
     prefixes: Prefixes,
+}
+
+struct Inner {
+    routes: Arc<Routes>,
     state: Extensions,
     hooks: Option<Arc<dyn Hooks>>,
+    /// The middleware chain's first step; `None`: calls go straight to the handlers.
+    top: Option<Arc<dyn Step>>,
+    /// The middleware that get connection and abort reports.
+    observers: Vec<Arc<dyn Middleware>>,
+    /// Metrics observed inline around everything (`Router::with_metrics`).
+    #[cfg(feature = "metrics")]
+    metrics: Option<middleware::Metrics>,
 }
 
 /// Method names to async handlers, shared state and hooks. Cheap to clone (one reference
@@ -276,11 +290,18 @@ impl fmt::Debug for Router {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut names: Vec<&str> = self.methods().collect();
         names.sort_unstable();
-        let prefixes: Vec<&str> = self.inner.prefixes.iter().map(|(p, _)| &**p).collect();
+        let prefixes: Vec<&str> = self
+            .inner
+            .routes
+            .prefixes
+            .iter()
+            .map(|(p, _)| &**p)
+            .collect();
         f.debug_struct("Router")
             .field("methods", &names)
             .field("prefixes", &prefixes)
             .field("hooks", &self.inner.hooks.is_some())
+            .field("middleware", &self.inner.top.is_some())
             .finish()
     }
 }
@@ -301,11 +322,17 @@ impl Router {
     pub fn empty() -> Router {
         Router {
             inner: Arc::new(Inner {
-                table: Table::default(),
-                loose: Loose::default(),
-                prefixes: Prefixes::new(),
+                routes: Arc::new(Routes {
+                    table: Table::default(),
+                    loose: Loose::default(),
+                    prefixes: Prefixes::new(),
+                }),
                 state: Extensions::new(),
                 hooks: None,
+                top: None,
+                observers: Vec::new(),
+                #[cfg(feature = "metrics")]
+                metrics: None,
             }),
         }
     }
@@ -313,33 +340,61 @@ impl Router {
     /// True when `name` is registered (as a method or a notification handler). Exact names
     /// only: prefix routes ([`RouterBuilder::prefix_raw`]) are not counted.
     pub fn has_method(&self, name: &str) -> bool {
-        self.inner.table.contains_key(name)
+        self.inner.routes.table.contains_key(name)
     }
 
-    /// The handler for `method`: its exact registration, else the longest matching prefix route
-    /// (never for the reserved `rpc.` names).
-    fn lookup(&self, method: &str) -> Option<&Entry> {
-        self.inner.table.get(method).or_else(|| {
-            if is_reserved_method(method) {
-                return None;
-            }
-            if !self.inner.loose.is_empty() && method.contains(SEPARATORS) {
-                let canonical = self.inner.loose.get(&*normalize_separators(method));
-                if let Some(entry) = canonical.and_then(|c| self.inner.table.get(c)) {
-                    return Some(entry);
-                }
-            }
-            self.inner
-                .prefixes
-                .iter()
-                .find(|(p, _)| method.starts_with(&**p))
-                .map(|(_, e)| e)
-        })
+    /// True when a call of `name` reaches a handler: an exact registration or a prefix route.
+    pub fn routes_to(&self, name: &str) -> bool {
+        self.inner.routes.lookup(name).is_some()
     }
 
     /// The registered names, in no particular order.
     pub fn methods(&self) -> impl Iterator<Item = &str> {
-        self.inner.table.keys().map(|k| &**k)
+        self.inner.routes.table.keys().map(|k| &**k)
+    }
+
+    /// This router with `middleware` added outside all its layers and hooks (it sees every
+    /// call first). The handlers are shared, not copied. The server builder adds its metrics
+    /// this way.
+    pub fn with_middleware<M: Middleware>(&self, middleware: M) -> Router {
+        let middleware: Arc<dyn Middleware> = Arc::new(middleware);
+        let next = match &self.inner.top {
+            Some(top) => Arc::clone(top),
+            None => Arc::new(Endpoint(Arc::clone(&self.inner.routes))) as Arc<dyn Step>,
+        };
+        let mut observers = vec![Arc::clone(&middleware)];
+        observers.extend(self.inner.observers.iter().cloned());
+        Router {
+            inner: Arc::new(Inner {
+                routes: Arc::clone(&self.inner.routes),
+                state: self.inner.state.clone(),
+                hooks: self.inner.hooks.clone(),
+                top: Some(Arc::new(middleware::Wrapped { middleware, next })),
+                observers,
+                #[cfg(feature = "metrics")]
+                metrics: self.inner.metrics.clone(),
+            }),
+        }
+    }
+
+    /// This router with `metrics` counting and timing every call outside everything else
+    /// (rejections by middleware and hooks included). Unlike adding [`middleware::Metrics`]
+    /// as a middleware, it observes calls inline: the request is not copied. The server
+    /// builder's `.metrics(true)` uses it.
+    #[cfg(feature = "metrics")]
+    pub fn with_metrics(&self, metrics: middleware::Metrics) -> Router {
+        let mut observers = vec![Arc::new(metrics.clone()) as Arc<dyn Middleware>];
+        observers.extend(self.inner.observers.iter().cloned());
+        Router {
+            inner: Arc::new(Inner {
+                routes: Arc::clone(&self.inner.routes),
+                state: self.inner.state.clone(),
+                hooks: self.inner.hooks.clone(),
+                top: self.inner.top.clone(),
+                observers,
+                metrics: Some(metrics),
+            }),
+        }
     }
 
     /// The shared state.
@@ -352,99 +407,41 @@ impl Router {
         self.inner.hooks.as_ref()
     }
 
-    /// Starts a request: runs its hooks and handler. Never panics (a panicking handler is
-    /// answered -32603).
-    fn dispatch(&self, ctx: &Context, req: Request<'static>) -> Reply {
-        if let Some(hooks) = &self.inner.hooks {
-            return Reply::Pending(
-                self.clone()
-                    .hooked(Arc::clone(hooks), ctx.clone(), req)
-                    .boxed(),
-            );
-        }
-        self.dispatch_unhooked(ctx, req)
-    }
-
-    /// [`Router::dispatch`] of a request borrowed from its frame: copied only when hooks or
-    /// the handler need it owned.
-    fn dispatch_ref(&self, ctx: &Context, req: Request<'_>) -> Reply {
-        if self.inner.hooks.is_some() {
-            return self.dispatch(ctx, req.into_owned());
-        }
-        self.dispatch_unhooked(ctx, req)
-    }
-
-    fn dispatch_unhooked(&self, ctx: &Context, req: Request<'_>) -> Reply {
+    /// Starts a request: its span, its middleware chain and handler. Never panics (a
+    /// panicking handler is answered -32603). A request borrowed from its frame is copied
+    /// only when middleware or the handler need it owned.
+    fn dispatch(&self, ctx: &Context, req: Request<'_>) -> Reply {
         let Request { id, method, params } = req;
-        match self.lookup(&method) {
-            Some(Entry::Method(h)) => guard(|| {
-                if h.wants_owned() {
-                    h.call_owned(ctx.clone(), params.map(Cow::into_owned))
-                } else {
-                    h.call(ctx.clone(), params.as_deref())
-                }
-            }),
-            Some(Entry::Call(h)) => guard(|| {
-                let call = RawCall {
-                    method: method.into_owned(),
-                    params: params.map(Cow::into_owned),
+        #[cfg(feature = "metrics")]
+        let observed = self
+            .inner
+            .metrics
+            .as_ref()
+            .map(|m| (m, std::time::Instant::now(), m.per_method(&method)));
+        let span = trace::call_span(ctx, &method, Some(&id));
+        let _entered = span.enter();
+        let reply = match &self.inner.top {
+            Some(top) => {
+                let ctx = ctx.for_call(&method, Some(id.clone()));
+                Reply::Pending(top.run(RpcRequest {
+                    method: Cow::Owned(method.into_owned()),
+                    params: params.map(|p| Cow::Owned(p.into_owned())),
                     id: Some(id),
-                };
-                Reply::Pending(h.call(ctx.clone(), call))
-            }),
-            _ => Reply::Ready(Err(ErrorObject::method_not_found())),
-        }
-    }
-
-    async fn hooked(
-        self,
-        hooks: Arc<dyn Hooks>,
-        ctx: Context,
-        req: Request<'static>,
-    ) -> CallResult {
-        let rt = Arc::clone(&ctx.inner.rt);
-        let start = rt.now();
-        let info = CallInfo {
-            method: &req.method,
-            params: req.params.as_deref(),
-            id: Some(&req.id),
-            client: ctx.client(),
+                    ctx,
+                }))
+            }
+            None => {
+                let ctx = ctx.for_call(&method, Some(id));
+                self.inner.routes.start_request(ctx, &method, params)
+            }
         };
-        if let Err(e) = hooks.before_request(&info).await {
-            hooks.after_request(&info, Err(&e), rt.now().saturating_duration_since(start));
-            return Err(e);
-        }
-        let dispatch = match self.lookup(info.method) {
-            Some(Entry::Method(h)) => guard(|| {
-                if h.wants_owned() {
-                    h.call_owned(ctx.clone(), info.params.map(ToOwned::to_owned))
-                } else {
-                    h.call(ctx.clone(), info.params)
-                }
-            }),
-            Some(Entry::Call(h)) => guard(|| {
-                let call = RawCall {
-                    method: info.method.to_owned(),
-                    params: info.params.map(ToOwned::to_owned),
-                    id: info.id.cloned(),
-                };
-                Reply::Pending(h.call(ctx.clone(), call))
-            }),
-            _ => Reply::Ready(Err(ErrorObject::method_not_found())),
+        drop(_entered);
+        #[cfg(feature = "metrics")]
+        let reply = match observed {
+            Some((m, start, per)) => m.observe(per, start, reply),
+            None => reply,
         };
-        let result = match dispatch {
-            Reply::Ready(r) => r,
-            Reply::Pending(fut) => match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(r) => r,
-                Err(panic) => Err(panicked(info.method, &*panic)),
-            },
-        };
-        hooks.after_request(
-            &info,
-            result.as_deref(),
-            rt.now().saturating_duration_since(start),
-        );
-        result
+        trace::instrument(span, reply)
     }
 
     /// Starts a notification's handler. `Err` gives the notification back when no handler
@@ -454,29 +451,95 @@ impl Router {
         ctx: &Context,
         n: Notification<'static>,
     ) -> Result<Option<BoxFuture<'static, ()>>, Notification<'static>> {
-        if self.lookup(&n.method).is_none() {
+        if self.inner.routes.lookup(&n.method).is_none() {
             return Err(n);
         }
-        if let Some(hooks) = &self.inner.hooks {
-            let (router, hooks, ctx) = (self.clone(), Arc::clone(hooks), ctx.clone());
-            return Ok(Some(Box::pin(async move {
-                let info = CallInfo {
-                    method: &n.method,
-                    params: n.params.as_deref(),
-                    id: None,
-                    client: ctx.client(),
-                };
-                if let Err(e) = hooks.before_request(&info).await {
-                    tracing::debug!(method = %n.method, error = %e, "notification rejected by before_request");
-                    return;
-                }
-                let fut = router.start_notification(&ctx, n.method.clone(), n.params.clone());
-                if let Some(fut) = fut {
-                    fut.await;
-                }
-            })));
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &self.inner.metrics {
+            m.notification(&n.method);
         }
-        Ok(self.start_notification(ctx, n.method, n.params))
+        let span = trace::call_span(ctx, &n.method, None);
+        let _entered = span.enter();
+        let call = ctx.for_call(&n.method, None);
+        let fut = match &self.inner.top {
+            Some(top) => {
+                let fut = top.run(RpcRequest {
+                    method: n.method,
+                    params: n.params,
+                    id: None,
+                    ctx: call,
+                });
+                Some(
+                    fut.map(|r| {
+                        if let Err(e) = r {
+                            tracing::debug!(error = %e, "notification rejected or failed");
+                        }
+                    })
+                    .boxed(),
+                )
+            }
+            None => self
+                .inner
+                .routes
+                .start_notification(&call, n.method, n.params),
+        };
+        drop(_entered);
+        Ok(fut.map(|f| {
+            if span.is_disabled() {
+                f
+            } else {
+                f.instrument(span).boxed()
+            }
+        }))
+    }
+}
+
+impl Routes {
+    /// The handler for `method`: its exact registration, else the longest matching prefix route
+    /// (never for the reserved `rpc.` names).
+    fn lookup(&self, method: &str) -> Option<&Entry> {
+        self.table.get(method).or_else(|| {
+            if is_reserved_method(method) {
+                return None;
+            }
+            if !self.loose.is_empty() && method.contains(SEPARATORS) {
+                let canonical = self.loose.get(&*normalize_separators(method));
+                if let Some(entry) = canonical.and_then(|c| self.table.get(c)) {
+                    return Some(entry);
+                }
+            }
+            self.prefixes
+                .iter()
+                .find(|(p, _)| method.starts_with(&**p))
+                .map(|(_, e)| e)
+        })
+    }
+
+    /// Starts the handler of a request (`ctx` is already scoped to the call).
+    fn start_request(
+        &self,
+        ctx: Context,
+        method: &str,
+        params: Option<Cow<'_, RawValue>>,
+    ) -> Reply {
+        match self.lookup(method) {
+            Some(Entry::Method(h)) => guard(|| {
+                if h.wants_owned() {
+                    h.call_owned(ctx, params.map(Cow::into_owned))
+                } else {
+                    h.call(ctx, params.as_deref())
+                }
+            }),
+            Some(Entry::Call(h)) => guard(|| {
+                let call = RawCall {
+                    method: method.to_owned(),
+                    params: params.map(Cow::into_owned),
+                    id: ctx.request_id().cloned(),
+                };
+                Reply::Pending(h.call(ctx, call))
+            }),
+            _ => Reply::Ready(Err(ErrorObject::method_not_found())),
+        }
     }
 
     fn start_notification(
@@ -578,6 +641,8 @@ pub struct RouterBuilder {
     prefixes: Prefixes,
     state: Extensions,
     hooks: Option<Arc<dyn Hooks>>,
+    layers: Vec<LayerFn>,
+    observers: Vec<Arc<dyn Middleware>>,
     error: Option<RouterError>,
     docs: Vec<MethodDoc>,
     discover: Option<Info>,
@@ -588,6 +653,7 @@ impl fmt::Debug for RouterBuilder {
         f.debug_struct("RouterBuilder")
             .field("methods", &self.table.len())
             .field("prefixes", &self.prefixes.len())
+            .field("layers", &self.layers.len())
             .field("error", &self.error)
             .finish()
     }
@@ -779,16 +845,16 @@ impl RouterBuilder {
     /// is left out (describe the methods on this builder instead). Prefer
     /// [`RouterBuilder::merge`] when the parts are still builders.
     pub fn merge_router(mut self, router: Router) -> Self {
-        let mut names: Vec<Box<str>> = router.inner.table.keys().cloned().collect();
+        let mut names: Vec<Box<str>> = router.inner.routes.table.keys().cloned().collect();
         names.sort_unstable();
         for name in names.iter().filter(|n| !is_reserved_method(n)) {
             self = self.add(name, Entry::Call(Box::new(Whole(delegate(&router)))));
         }
-        for (prefix, _) in &router.inner.prefixes {
+        for (prefix, _) in &router.inner.routes.prefixes {
             self = self.prefix_raw(prefix, delegate(&router));
         }
         if self.error.is_none() {
-            for (key, name) in &router.inner.loose {
+            for (key, name) in &router.inner.routes.loose {
                 self.loose
                     .entry(key.clone())
                     .or_insert_with(|| name.clone());
@@ -864,6 +930,44 @@ impl RouterBuilder {
         self
     }
 
+    /// Adds a middleware around every call (see [`middleware`](super::middleware) for the
+    /// order: the first added is the outermost).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsonrpc_proto::service::middleware::{RateLimit, Timeout};
+    /// use jsonrpc_proto::service::Router;
+    /// let router = Router::builder()
+    ///     .middleware(RateLimit::new(100, Duration::from_secs(1)))
+    ///     .middleware(Timeout::new(Duration::from_secs(5)))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = router;
+    /// ```
+    pub fn middleware<M: Middleware>(mut self, middleware: M) -> Self {
+        let middleware: Arc<dyn Middleware> = Arc::new(middleware);
+        self.observers.push(Arc::clone(&middleware));
+        self.layers.push(middleware::middleware_layer(middleware));
+        self
+    }
+
+    /// Adds a tower layer around every call, in the same order as
+    /// [`RouterBuilder::middleware`]: it wraps [`RpcService`], the `tower::Service<RpcRequest>`
+    /// view of what follows it. Each call runs on a clone of the stack (tower's usual
+    /// one-clone-per-request): `ConcurrencyLimitLayer` (its semaphore is shared by clones)
+    /// and `TimeoutLayer` (under tokio) work as they are; see the README for which do.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<RpcService> + Send + Sync + 'static,
+        L::Service:
+            tower::Service<RpcRequest, Response = Box<RawValue>> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<RpcRequest>>::Error: Into<middleware::BoxError>,
+        <L::Service as tower::Service<RpcRequest>>::Future: Send + 'static,
+    {
+        self.layers.push(middleware::tower_layer(layer));
+        self
+    }
+
     /// The router, or the first registration error.
     pub fn build(mut self) -> Result<Router, RouterError> {
         if let Some(e) = self.error {
@@ -879,13 +983,37 @@ impl RouterBuilder {
             self.table
                 .insert(DISCOVER.into(), Entry::Method(Box::new(Raw(serve))));
         }
+        let routes = Arc::new(Routes {
+            table: self.table,
+            loose: self.loose,
+            prefixes: self.prefixes,
+        });
+        let mut layers = self.layers;
+        let mut observers = self.observers;
+        if let Some(hooks) = &self.hooks {
+            let hooks: Arc<dyn Middleware> =
+                Arc::new(middleware::HooksMiddleware(Arc::clone(hooks)));
+            observers.insert(0, Arc::clone(&hooks));
+            layers.insert(0, middleware::middleware_layer(hooks));
+        }
+        let top = if layers.is_empty() {
+            None
+        } else {
+            let mut step: Arc<dyn Step> = Arc::new(Endpoint(Arc::clone(&routes)));
+            for layer in layers.into_iter().rev() {
+                step = layer(step);
+            }
+            Some(step)
+        };
         Ok(Router {
             inner: Arc::new(Inner {
-                table: self.table,
-                loose: self.loose,
-                prefixes: self.prefixes,
+                routes,
                 state: self.state,
                 hooks: self.hooks,
+                top,
+                observers,
+                #[cfg(feature = "metrics")]
+                metrics: None,
             }),
         })
     }
@@ -893,7 +1021,7 @@ impl RouterBuilder {
 
 impl Dispatch for Router {
     fn request(&self, ctx: &Context, request: Request<'_>) -> Reply {
-        self.dispatch_ref(ctx, request)
+        self.dispatch(ctx, request)
     }
 
     fn request_owned(&self, ctx: &Context, request: Request<'static>) -> Reply {
@@ -917,7 +1045,7 @@ impl Dispatch for Router {
     }
 
     fn observes_calls(&self) -> bool {
-        self.inner.hooks.is_some()
+        self.inner.observers.iter().any(|m| m.observes_aborts())
     }
 
     fn call_aborted(
@@ -928,26 +1056,57 @@ impl Dispatch for Router {
         error: &ErrorObject,
         elapsed: std::time::Duration,
     ) {
-        if let Some(hooks) = &self.inner.hooks {
-            let info = CallInfo {
-                method,
-                params: None,
-                id,
-                client: ctx.client(),
-            };
-            hooks.after_request(&info, Err(error), elapsed);
+        for m in &self.inner.observers {
+            if m.observes_aborts() {
+                m.aborted(ctx, method, id, error, elapsed);
+            }
         }
     }
 
     fn connected(&self, client: &ClientInfo) {
-        if let Some(h) = &self.inner.hooks {
-            h.on_connect(client);
+        for m in &self.inner.observers {
+            m.connected(client);
         }
     }
 
     fn disconnected(&self, client: &ClientInfo) {
-        if let Some(h) = &self.inner.hooks {
-            h.on_disconnect(client);
+        for m in &self.inner.observers {
+            m.disconnected(client);
+        }
+    }
+}
+
+/// The end of a middleware chain: the router's handlers. Catches panics (-32603) so the
+/// layers above see every outcome.
+struct Endpoint(Arc<Routes>);
+
+impl Step for Endpoint {
+    fn run(&self, req: RpcRequest) -> BoxFuture<'static, CallResult> {
+        let RpcRequest {
+            method,
+            params,
+            id,
+            ctx,
+        } = req;
+        if id.is_none() {
+            let fut = self.0.start_notification(&ctx, method, params);
+            return Box::pin(async move {
+                if let Some(fut) = fut {
+                    fut.await;
+                }
+                serialize_result(&())
+            });
+        }
+        match self.0.start_request(ctx, &method, params) {
+            Reply::Ready(r) => Box::pin(std::future::ready(r)),
+            Reply::Pending(fut) => Box::pin(async move {
+                match AssertUnwindSafe(fut).catch_unwind().await {
+                    Ok(r) => r,
+                    Err(panic) => Err(panicked(&method, &*panic)),
+                }
+            }),
+            #[allow(unreachable_patterns)]
+            _ => Box::pin(std::future::ready(Err(ErrorObject::internal_error()))),
         }
     }
 }

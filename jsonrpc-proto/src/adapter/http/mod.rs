@@ -18,6 +18,7 @@
 //! ```
 
 mod connect;
+mod layers;
 mod post;
 mod poster;
 mod response;
@@ -27,6 +28,10 @@ mod url;
 mod ws_plan;
 
 pub use connect::{ConnectError, HttpConnect};
+pub use layers::{
+    cors_for_origins, AllowHosts, AllowHostsLayer, BoxError, ConnService, HttpInner, HttpLayers,
+    HttpRequest, HttpStack, LayeredBody, ResponseBody,
+};
 pub use post::{
     post_request, read_response, Attempt, HttpClientConfig, HttpPostTransport, HttpPoster,
     HttpSink, HttpStream,

@@ -15,6 +15,7 @@ use crate::protocol::http::{
     decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead,
 };
 
+use super::layers::{ConnService, HttpLayers, HttpRequest};
 use super::response::{
     empty, header_str, headers_of, json_response, reject, reject_and_close, target_form, version_of,
 };
@@ -65,6 +66,7 @@ pub struct HttpService {
     node_name: Arc<str>,
     limits: Limits,
     body_read_timeout: Option<Duration>,
+    layers: HttpLayers,
 }
 
 /// The default time a client has to send a complete request body: 30 s (then 408).
@@ -78,7 +80,26 @@ impl HttpService {
             node_name: node_name.into(),
             limits,
             body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
+            layers: HttpLayers::default(),
         }
+    }
+
+    /// The tower layers around every request and the metrics served at `GET /metrics`
+    /// (`ServerOptions::http_layers`).
+    pub fn with_layers(mut self, layers: HttpLayers) -> Self {
+        self.layers = layers;
+        self
+    }
+
+    /// The hyper service of one connection: `handle` (the adapter's answer to one request,
+    /// usually a call of [`HttpService::handle`] plus the WebSocket upgrade) inside this
+    /// service's tower layers.
+    pub fn connection<F, Fut>(&self, handle: F) -> ConnService<F>
+    where
+        F: Fn(HttpRequest) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    {
+        self.layers.connection(handle)
     }
 
     /// The time a client has to send a complete request body (default 30 s; `None`: no
@@ -99,6 +120,30 @@ impl HttpService {
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        if let Some(metrics) = &self.layers.metrics {
+            if req.uri().path() == "/metrics" {
+                if req.method() != Method::GET && req.method() != Method::HEAD {
+                    return HttpOutcome::Respond(reject(Rejection {
+                        status: 405,
+                        allow: Some("GET, HEAD"),
+                        body: "Method not allowed: GET /metrics",
+                        close: false,
+                    }));
+                }
+                metrics.set_push_queue_depth(self.server.handle().push_queue_depth());
+                let body = if req.method() == Method::HEAD {
+                    Bytes::new()
+                } else {
+                    Bytes::from(metrics.render())
+                };
+                let mut r = Response::new(Full::new(body));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(crate::service::middleware::Metrics::CONTENT_TYPE),
+                );
+                return HttpOutcome::Respond(r);
+            }
+        }
         let headers = req.headers();
         let lines = |name| {
             headers
