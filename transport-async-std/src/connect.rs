@@ -60,7 +60,7 @@ impl ConnectOptions {
     }
 }
 
-fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
+pub(crate) fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
     let runtime = options.runtime.unwrap_or_default();
     match options.router {
         Some(router) => Client::with_router(transport, runtime, options.client, router),

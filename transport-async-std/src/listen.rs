@@ -80,6 +80,10 @@ impl Listen for Server {
             Some(a) => Some(bind(a).await?),
             None => None,
         };
+        let unix = match &options.unix {
+            Some(path) => Some(crate::unix::bind(path, options.unix_mode).await?),
+            None => None,
+        };
         let sockets = SocketSlots::new(options.config.max_connections);
         let proto = ProtoServer::new(options.router, runtime.clone(), options.config);
         let lifecycle = Lifecycle::new();
@@ -103,7 +107,18 @@ impl Listen for Server {
         if let Some(listener) = tcp_listener {
             shared.spawn(accept_loop(shared.clone(), listener, Listener::Tcp));
         }
-        Ok(RunningServer::new(
+        let unix_file = unix.map(|(listener, file)| {
+            let serve = Arc::new(crate::unix::UnixServe {
+                proto: shared.proto.clone(),
+                sockets: shared.sockets.clone(),
+                lifecycle: shared.lifecycle.clone(),
+                refuse_timeout: shared.tls_handshake_timeout,
+                runtime: runtime.clone(),
+            });
+            shared.spawn(crate::unix::accept_loop(serve, listener));
+            file
+        });
+        let running = RunningServer::new(
             http_local,
             tcp_local,
             sockets,
@@ -111,7 +126,11 @@ impl Listen for Server {
             lifecycle,
             runtime,
             options.grace,
-        ))
+        );
+        Ok(match unix_file {
+            Some(file) => running.with_unix(file),
+            None => running,
+        })
     }
 }
 

@@ -48,6 +48,25 @@ pub enum StartError {
     /// Neither an HTTP nor a TCP address was given.
     #[error("nothing to serve: give an HTTP or a TCP address")]
     NoListener,
+    /// A Unix socket path is served by a live server (a connection to it was accepted).
+    #[error("cannot listen on {}: another server is listening on it", .path.display())]
+    UnixInUse {
+        /// The socket path.
+        path: std::path::PathBuf,
+    },
+}
+
+impl From<crate::adapter::unix::UnixError> for StartError {
+    fn from(e: crate::adapter::unix::UnixError) -> Self {
+        use crate::adapter::unix::UnixError;
+        match e {
+            UnixError::InUse(path) => StartError::UnixInUse { path },
+            UnixError::Io { path, source } => StartError::Bind {
+                addr: path.display().to_string(),
+                source,
+            },
+        }
+    }
 }
 
 /// The settings of a listening server, for the adapter `L` that starts it. Built by
@@ -80,6 +99,10 @@ pub struct ServerOptions<L: Listen> {
     pub body_read_timeout: Option<Duration>,
     /// The time a TLS handshake may take.
     pub tls_handshake_timeout: Duration,
+    /// The Unix domain socket path (newline-delimited JSON, as on TCP).
+    pub unix: Option<std::path::PathBuf>,
+    /// The permission bits the Unix socket file is given (e.g. `0o660`; `None`: the umask's).
+    pub unix_mode: Option<u32>,
 }
 
 impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
@@ -97,6 +120,8 @@ impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
             .field("tls_handshake_timeout", &self.tls_handshake_timeout)
+            .field("unix", &self.unix)
+            .field("unix_mode", &self.unix_mode)
             .finish()
     }
 }
@@ -118,12 +143,16 @@ impl<L: Listen> ServerOptions<L> {
             header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
             body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+            unix: None,
+            unix_mode: None,
         }
     }
 
-    /// The HTTP and TCP addresses to bind: HTTP on [`DEFAULT_HTTP_ADDR`] when neither is given.
+    /// The HTTP and TCP addresses to bind: HTTP on [`DEFAULT_HTTP_ADDR`] when neither is given
+    /// (nor a Unix socket path).
     pub fn listen_addrs(&self) -> (Option<String>, Option<String>) {
         match (&self.http, &self.tcp) {
+            (None, None) if self.unix.is_some() => (None, None),
             (None, None) => (Some(DEFAULT_HTTP_ADDR.to_owned()), None),
             (h, t) => (h.clone(), t.clone()),
         }
@@ -178,6 +207,31 @@ impl<L: Listen> ServerBuilder<L> {
     /// Also serves newline-delimited JSON over raw TCP on `addr`.
     pub fn tcp(mut self, addr: impl Into<String>) -> Self {
         self.options.tcp = Some(addr.into());
+        self
+    }
+
+    /// Also serves newline-delimited JSON (as on TCP, never TLS) on a Unix domain socket at
+    /// `path`. A socket file left by a dead server is replaced; one a live server answers on is
+    /// [`StartError::UnixInUse`]; anything else at `path` is [`StartError::Bind`]. The file is
+    /// removed when the server stops. Given alone, no HTTP listener is started.
+    ///
+    /// ```no_run
+    /// # async fn f<L: jsonrpc_proto::adapter::builder::Listen>(router: jsonrpc_proto::service::Router) {
+    /// let server = jsonrpc_proto::adapter::builder::ServerBuilder::<L>::new(router)
+    ///     .unix("/run/calc.sock")
+    ///     .unix_mode(0o660)
+    ///     .start()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn unix(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.options.unix = Some(path.into());
+        self
+    }
+
+    /// The permission bits of the Unix socket file (e.g. `0o660`: owner and group may connect).
+    pub fn unix_mode(mut self, mode: u32) -> Self {
+        self.options.unix_mode = Some(mode);
         self
     }
 
@@ -320,6 +374,7 @@ pub struct RunningServer<R: Runtime> {
     shutdown: ShutdownHandle,
     runtime: R,
     grace: Duration,
+    unix: Option<crate::adapter::unix::UnixSocketFile>,
 }
 
 impl<R: Runtime> RunningServer<R> {
@@ -342,7 +397,19 @@ impl<R: Runtime> RunningServer<R> {
             shutdown: ShutdownHandle { lifecycle },
             runtime,
             grace,
+            unix: None,
         }
+    }
+
+    /// Records the Unix socket served; its file is removed when the server stops.
+    pub fn with_unix(mut self, file: crate::adapter::unix::UnixSocketFile) -> Self {
+        self.unix = Some(file);
+        self
+    }
+
+    /// The path of the Unix domain socket listener.
+    pub fn unix_path(&self) -> Option<&std::path::Path> {
+        self.unix.as_ref().map(|f| f.path())
     }
 
     /// The address HTTP, WebSocket and health are served on.

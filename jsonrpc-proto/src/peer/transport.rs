@@ -58,6 +58,8 @@ pub enum TransportKind {
     Http,
     /// WebSocket text frames.
     WebSocket,
+    /// Newline-delimited JSON over a Unix domain socket.
+    Unix,
 }
 
 impl fmt::Display for TransportKind {
@@ -68,6 +70,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Stdio => "stdio",
             TransportKind::Http => "http",
             TransportKind::WebSocket => "websocket",
+            TransportKind::Unix => "unix",
         })
     }
 }
