@@ -21,10 +21,12 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
 use jsonrpc_proto::adapter::framed::StreamTransport;
 use jsonrpc_proto::adapter::http::{
     busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
+    PrefaceDeadline, H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
 };
 use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
@@ -97,6 +99,8 @@ impl Listen for Server {
             max_ws_message: options.max_ws_message,
             tls: options.tls,
             lifecycle: lifecycle.clone(),
+            max_concurrent_streams: options.max_concurrent_streams,
+            max_header_list_size: options.max_header_list_size,
             runtime: runtime.clone(),
         });
         let http_local = http_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -147,6 +151,8 @@ struct Shared {
     max_ws_message: usize,
     tls: Option<TlsServerConfig>,
     lifecycle: Lifecycle,
+    max_concurrent_streams: u32,
+    max_header_list_size: u32,
     runtime: AsyncIoRuntime,
 }
 
@@ -238,6 +244,19 @@ impl Shared {
             }
             None => reject_and_close(Rejection::TOO_MANY_CONNECTIONS),
         }
+    }
+}
+
+/// hyper's executor for HTTP/2 streams: tasks tracked by the server's lifecycle.
+#[derive(Clone)]
+struct Exec(Arc<Shared>);
+
+impl<F> hyper::rt::Executor<F> for Exec
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, task: F) {
+        self.0.spawn(task);
     }
 }
 
@@ -356,11 +375,22 @@ where
                 let slot = slot.clone();
                 async move { Ok::<_, Infallible>(shared.respond(req, conn, slot).await) }
             });
-            let http = hyper::server::conn::http1::Builder::new()
+            // HTTP/1.1 or HTTP/2 (h2c prior knowledge, h2 after ALPN), told by the first bytes.
+            let mut builder = AutoBuilder::new(Exec(shared.clone()));
+            builder
+                .http1()
                 .timer(HyperTimer)
-                .header_read_timeout(shared.header_read_timeout)
-                .serve_connection(FuturesIo::new(io), service)
-                .with_upgrades();
+                .header_read_timeout(shared.header_read_timeout);
+            builder
+                .http2()
+                .timer(HyperTimer)
+                .max_concurrent_streams(shared.max_concurrent_streams)
+                .max_header_list_size(shared.max_header_list_size)
+                .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
+                .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
+            let io =
+                PrefaceDeadline::new(FuturesIo::new(io), shared.header_read_timeout, &HyperTimer);
+            let http = builder.serve_connection_with_upgrades(io, service);
             futures::pin_mut!(http);
             let stop = shared.lifecycle.shutdown_requested();
             futures::pin_mut!(stop);

@@ -103,6 +103,10 @@ pub struct ServerOptions<L: Listen> {
     pub unix: Option<std::path::PathBuf>,
     /// The permission bits the Unix socket file is given (e.g. `0o660`; `None`: the umask's).
     pub unix_mode: Option<u32>,
+    /// HTTP/2: the streams (calls) one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2: the largest request header list accepted, in bytes.
+    pub max_header_list_size: u32,
 }
 
 impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
@@ -122,6 +126,8 @@ impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
             .field("tls_handshake_timeout", &self.tls_handshake_timeout)
             .field("unix", &self.unix)
             .field("unix_mode", &self.unix_mode)
+            .field("max_concurrent_streams", &self.max_concurrent_streams)
+            .field("max_header_list_size", &self.max_header_list_size)
             .finish()
     }
 }
@@ -145,6 +151,8 @@ impl<L: Listen> ServerOptions<L> {
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             unix: None,
             unix_mode: None,
+            max_concurrent_streams: crate::adapter::http::DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_header_list_size: crate::adapter::http::DEFAULT_MAX_HEADER_LIST_SIZE,
         }
     }
 
@@ -199,6 +207,8 @@ impl<L: Listen> ServerBuilder<L> {
     }
 
     /// Serves HTTP POST `/`, WebSocket `/ws` and `GET /health` on `addr` (e.g. "127.0.0.1:8000").
+    /// HTTP/1.1 and HTTP/2 on the same port: h2c with prior knowledge, and h2 negotiated by
+    /// ALPN under TLS (WebSocket upgrades are HTTP/1.1).
     pub fn http(mut self, addr: impl Into<String>) -> Self {
         self.options.http = Some(addr.into());
         self
@@ -226,6 +236,20 @@ impl<L: Listen> ServerBuilder<L> {
     /// ```
     pub fn unix(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.options.unix = Some(path.into());
+        self
+    }
+
+    /// HTTP/2: the streams (calls) one connection may have open at once (default 128); the
+    /// client is told in its SETTINGS and a stream over it is refused (REFUSED_STREAM).
+    pub fn max_concurrent_streams(mut self, n: u32) -> Self {
+        self.options.max_concurrent_streams = n;
+        self
+    }
+
+    /// HTTP/2: the largest request header list accepted (default 64 KiB; over it the request
+    /// gets 431).
+    pub fn max_header_list_size(mut self, bytes: u32) -> Self {
+        self.options.max_header_list_size = bytes;
         self
     }
 

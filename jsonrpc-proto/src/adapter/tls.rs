@@ -140,7 +140,8 @@ impl TlsServerConfig {
             None => builder.with_no_client_auth(),
         };
         let mut config = builder.with_single_cert(certs, key)?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // HTTP/2 first, HTTP/1.1 for the clients (and WebSocket handshakes) that ask for it.
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(TlsServerConfig {
             config: Arc::new(config),
         })

@@ -18,6 +18,7 @@
 //! ```
 
 mod connect;
+mod h2;
 mod post;
 mod poster;
 mod response;
@@ -27,6 +28,10 @@ mod url;
 mod ws_plan;
 
 pub use connect::{ConnectError, HttpConnect};
+pub use h2::{
+    PrefaceDeadline, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_LIST_SIZE,
+    H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
+};
 pub use post::{
     post_request, read_response, Attempt, HttpClientConfig, HttpPostTransport, HttpPoster,
     HttpSink, HttpStream,
