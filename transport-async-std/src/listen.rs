@@ -74,17 +74,27 @@ impl Listen for Server {
                 .await
                 .map_err(|source| StartError::Bind { addr, source })
         };
-        let http_listener = match http_addr {
-            Some(a) => Some(bind(a).await?),
-            None => None,
+        // A listener handed in (socket activation, pre-bound) is used instead of binding.
+        let handed_in = |l: std::net::TcpListener, what: &str| {
+            TcpListener::try_from(l).map_err(|source| StartError::Bind {
+                addr: format!("the {what} listener handed in"),
+                source,
+            })
         };
-        let tcp_listener = match tcp_addr {
-            Some(a) => Some(bind(a).await?),
-            None => None,
+        let http_listener = match (options.http_listener.take(), http_addr) {
+            (Some(l), _) => Some(handed_in(l, "HTTP")?),
+            (None, Some(a)) => Some(bind(a).await?),
+            (None, None) => None,
         };
-        let unix = match &options.unix {
-            Some(path) => Some(crate::unix::bind(path, options.unix_mode).await?),
-            None => None,
+        let tcp_listener = match (options.tcp_listener.take(), tcp_addr) {
+            (Some(l), _) => Some(handed_in(l, "TCP")?),
+            (None, Some(a)) => Some(bind(a).await?),
+            (None, None) => None,
+        };
+        let unix = match (options.unix_listener.take(), &options.unix) {
+            (Some(l), _) => Some(crate::unix::handed_in(l)?),
+            (None, Some(path)) => Some(crate::unix::bind(path, options.unix_mode).await?),
+            (None, None) => None,
         };
         let sockets = SocketSlots::new(options.config.max_connections);
         let proto = ProtoServer::new(options.router, runtime.clone(), options.config);

@@ -49,6 +49,22 @@ pub(crate) async fn bind(
     Ok((listener, UnixSocketFile::bound(path, mode)?))
 }
 
+/// Takes a Unix listener bound elsewhere (e.g. by systemd): its file is reported, not removed.
+pub(crate) fn handed_in(
+    l: std::os::unix::net::UnixListener,
+) -> Result<(UnixListener, UnixSocketFile), StartError> {
+    let path = l
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(Path::to_owned))
+        .unwrap_or_default();
+    let listener = l
+        .set_nonblocking(true)
+        .and_then(|()| UnixListener::from_std(l))
+        .map_err(|e| bind_error(&path, e))?;
+    Ok((listener, UnixSocketFile::not_owned(&path)))
+}
+
 /// Accepts Unix connections until shutdown and serves each as newline-delimited JSON.
 pub(crate) async fn accept_loop(shared: Arc<UnixServe>, listener: UnixListener) {
     loop {

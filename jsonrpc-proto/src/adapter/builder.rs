@@ -107,6 +107,14 @@ pub struct ServerOptions<L: Listen> {
     pub max_concurrent_streams: u32,
     /// HTTP/2: the largest request header list accepted, in bytes.
     pub max_header_list_size: u32,
+    /// An HTTP listener handed in (systemd socket activation, pre-bound tests); used instead
+    /// of binding `http`.
+    pub http_listener: Option<std::net::TcpListener>,
+    /// A raw TCP listener handed in; used instead of binding `tcp`.
+    pub tcp_listener: Option<std::net::TcpListener>,
+    /// A Unix listener handed in; used instead of binding `unix`. Its file is not removed.
+    #[cfg(unix)]
+    pub unix_listener: Option<std::os::unix::net::UnixListener>,
 }
 
 impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
@@ -128,6 +136,8 @@ impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
             .field("unix_mode", &self.unix_mode)
             .field("max_concurrent_streams", &self.max_concurrent_streams)
             .field("max_header_list_size", &self.max_header_list_size)
+            .field("http_listener", &self.http_listener)
+            .field("tcp_listener", &self.tcp_listener)
             .finish()
     }
 }
@@ -153,14 +163,27 @@ impl<L: Listen> ServerOptions<L> {
             unix_mode: None,
             max_concurrent_streams: crate::adapter::http::DEFAULT_MAX_CONCURRENT_STREAMS,
             max_header_list_size: crate::adapter::http::DEFAULT_MAX_HEADER_LIST_SIZE,
+            http_listener: None,
+            tcp_listener: None,
+            #[cfg(unix)]
+            unix_listener: None,
         }
+    }
+
+    /// True when a listener was handed in (`http_listener`, `tcp_listener`, `unix_listener`).
+    pub fn has_handed_in_listener(&self) -> bool {
+        #[cfg(unix)]
+        let unix = self.unix_listener.is_some();
+        #[cfg(not(unix))]
+        let unix = false;
+        self.http_listener.is_some() || self.tcp_listener.is_some() || unix
     }
 
     /// The HTTP and TCP addresses to bind: HTTP on [`DEFAULT_HTTP_ADDR`] when neither is given
     /// (nor a Unix socket path).
     pub fn listen_addrs(&self) -> (Option<String>, Option<String>) {
         match (&self.http, &self.tcp) {
-            (None, None) if self.unix.is_some() => (None, None),
+            (None, None) if self.unix.is_some() || self.has_handed_in_listener() => (None, None),
             (None, None) => (Some(DEFAULT_HTTP_ADDR.to_owned()), None),
             (h, t) => (h.clone(), t.clone()),
         }
@@ -236,6 +259,39 @@ impl<L: Listen> ServerBuilder<L> {
     /// ```
     pub fn unix(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.options.unix = Some(path.into());
+        self
+    }
+
+    /// Serves HTTP (as [`ServerBuilder::http`]) on a listener bound elsewhere: by systemd
+    /// (socket activation), by a test that pre-binds, or with socket options of your own. It
+    /// is made non-blocking; `.http(addr)` is then not bound.
+    ///
+    /// ```no_run
+    /// # async fn f<L: jsonrpc_proto::adapter::builder::Listen>(router: jsonrpc_proto::service::Router) -> std::io::Result<()> {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let server = jsonrpc_proto::adapter::builder::ServerBuilder::<L>::new(router)
+    ///     .http_listener(listener)
+    ///     .start()
+    ///     .await;
+    /// # Ok(()) }
+    /// ```
+    pub fn http_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.options.http_listener = Some(listener);
+        self
+    }
+
+    /// Serves newline-delimited JSON (as [`ServerBuilder::tcp`]) on a listener bound elsewhere.
+    pub fn tcp_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.options.tcp_listener = Some(listener);
+        self
+    }
+
+    /// Serves newline-delimited JSON (as [`ServerBuilder::unix`]) on a Unix listener bound
+    /// elsewhere (e.g. by systemd). Its socket file belongs to whoever bound it: it is not
+    /// removed on shutdown, and `unix_mode` does not apply.
+    #[cfg(unix)]
+    pub fn unix_listener(mut self, listener: std::os::unix::net::UnixListener) -> Self {
+        self.options.unix_listener = Some(listener);
         self
     }
 

@@ -117,6 +117,15 @@ impl UnixSocketFile {
         Ok(file)
     }
 
+    /// The path of a socket file someone else bound (a listener handed in): reported, never
+    /// removed.
+    pub fn not_owned(path: &Path) -> Self {
+        UnixSocketFile {
+            path: path.to_owned(),
+            id: None,
+        }
+    }
+
     /// The socket's path.
     pub fn path(&self) -> &Path {
         &self.path
