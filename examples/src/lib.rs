@@ -20,6 +20,7 @@ pub mod greet;
 pub mod lsp;
 pub mod math_service;
 pub mod notifications;
+pub mod socket_activation;
 
 /// Turns an example's outcome into its exit code, printing the error if there is one.
 pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
