@@ -159,3 +159,51 @@ fn stale_socket_replaced_live_one_refused_async_std() {
         "async-std",
     ));
 }
+
+async fn closed_when_the_server_goes(rt: AsyncIoRuntime, tag: &str) {
+    let path = sock(tag, "closed");
+    let server = Server::builder(conformance::router())
+        .unix(&path)
+        .http("127.0.0.1:0")
+        .runtime(rt.clone())
+        .start()
+        .await
+        .unwrap();
+    let opts = || ConnectOptions {
+        runtime: Some(rt.clone()),
+        ..ConnectOptions::default()
+    };
+    let unix = connect_unix_with(&path, opts()).await.unwrap();
+    let ws = transport_async_std::connect_ws_with(
+        &format!("ws://{}/ws", server.http_addr().unwrap()),
+        opts(),
+    )
+    .await
+    .unwrap();
+    let (unix_closed, ws_closed) = (unix.closed(), ws.closed());
+    let sum: i64 = unix.request("add", [1, 2]).await.unwrap();
+    assert_eq!(sum, 3);
+    assert!(!unix.is_closed() && !ws.is_closed());
+    server.shutdown().await;
+    let both = futures::future::join(unix_closed, ws_closed);
+    let limit = async_io::Timer::after(std::time::Duration::from_secs(30));
+    futures::pin_mut!(both);
+    match futures::future::select(both, limit).await {
+        futures::future::Either::Left(_) => {}
+        futures::future::Either::Right(_) => panic!("closed() did not complete"),
+    }
+    assert!(unix.is_closed() && ws.is_closed());
+}
+
+#[test]
+fn closed_completes_when_the_server_goes_smol() {
+    smol::block_on(closed_when_the_server_goes(AsyncIoRuntime::smol(), "smol"));
+}
+
+#[test]
+fn closed_completes_when_the_server_goes_async_std() {
+    async_std::task::block_on(closed_when_the_server_goes(
+        AsyncIoRuntime::async_std(),
+        "async-std",
+    ));
+}

@@ -160,3 +160,39 @@ async fn unix_next_to_http() {
     server.shutdown().await;
     assert!(!path.exists());
 }
+
+#[tokio::test]
+async fn closed_completes_when_the_server_goes() {
+    let path = sock("closed");
+    let server = Server::builder(conformance::router())
+        .unix(&path)
+        .http("127.0.0.1:0")
+        .start()
+        .await
+        .unwrap();
+    let unix = connect_unix(&path).await.unwrap();
+    let ws = transport_tokio::connect_ws(&format!("ws://{}/ws", server.http_addr().unwrap()))
+        .await
+        .unwrap();
+    let (unix_closed, ws_closed) = (unix.closed(), ws.closed());
+    let sum: i64 = unix.request("add", [1, 2]).await.unwrap();
+    assert_eq!(sum, 3);
+    assert!(!unix.is_closed() && !ws.is_closed());
+    server.shutdown().await;
+    let both = futures::future::join(unix_closed, ws_closed);
+    tokio::time::timeout(std::time::Duration::from_secs(30), both)
+        .await
+        .expect("closed() completes once the server is gone");
+    assert!(unix.is_closed() && ws.is_closed());
+    // A client closed locally completes too.
+    let server = Server::builder(conformance::router())
+        .unix(&path)
+        .start()
+        .await
+        .unwrap();
+    let c = connect_unix(&path).await.unwrap();
+    let closed = c.closed();
+    c.close().await;
+    closed.await;
+    server.shutdown().await;
+}
