@@ -52,8 +52,9 @@ pub mod ws {
 
 pub use connect::{
     connect_http, connect_http_with, connect_io, connect_tcp, connect_tcp_with, connect_ws,
-    connect_ws_with, tcp_transport, ws_transport, BoxIo, ConnectError, ConnectOptions,
-    HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, TcpTransport,
+    connect_ws_with, reconnect_tcp, reconnect_ws, tcp_transport, ws_transport, BoxIo, ConnectError,
+    ConnectOptions, HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, ReconnectConfig,
+    ReconnectError, Reconnecting, TcpTransport,
 };
 pub use io::{FrameReader, FrameWriter, Framing, StreamTransport, DEFAULT_MAX_FRAME};
 pub use listen::{
@@ -63,5 +64,5 @@ pub use listen::{
 pub use runtime::TokioRuntime;
 pub use stdio::{serve_io_content_length, serve_stdio, stdio, Stdin, Stdout};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
-pub use unix::{connect_unix, connect_unix_with, unix_transport, UnixTransport};
+pub use unix::{connect_unix, connect_unix_with, reconnect_unix, unix_transport, UnixTransport};
 pub use ws::WsTransport;

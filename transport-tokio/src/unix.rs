@@ -16,6 +16,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use crate::connect::{client, BoxIo, ConnectOptions};
 use crate::io::StreamTransport;
+use jsonrpc_proto::adapter::reconnect::{ConnectFn, ReconnectConfig, Reconnecting};
 
 /// What the Unix accept loop needs of the server (the listener's share of its state).
 pub(crate) struct UnixServe {
@@ -148,4 +149,20 @@ pub async fn connect_unix_with(
 ) -> Result<Client, ConnectError> {
     let transport = unix_transport(path).await?;
     Ok(client(transport, options))
+}
+
+/// A client over the Unix socket at `path` that reconnects like
+/// [`reconnect_tcp`](crate::reconnect_tcp) (e.g. across a restart of the server).
+pub fn reconnect_unix(
+    path: impl AsRef<Path>,
+    options: ConnectOptions,
+    config: ReconnectConfig,
+) -> Reconnecting {
+    let path = path.as_ref().to_owned();
+    let runtime = options.runtime.clone().unwrap_or_default();
+    let connect: ConnectFn = Arc::new(move || {
+        let (path, options) = (path.clone(), options.clone());
+        Box::pin(async move { connect_unix_with(&path, options).await })
+    });
+    Reconnecting::new(connect, config, runtime)
 }

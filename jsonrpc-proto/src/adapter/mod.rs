@@ -17,6 +17,8 @@ pub mod slots;
 pub mod builder;
 #[cfg(feature = "http-service")]
 pub mod http;
+#[cfg(feature = "http-service")]
+pub mod reconnect;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(all(feature = "http-service", feature = "websocket"))]
