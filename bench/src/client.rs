@@ -11,7 +11,7 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 
-use crate::Result;
+use crate::common::Result;
 
 /// A boxed future returning [`Result`].
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -34,7 +34,7 @@ pub trait RpcClient: Send + Sync + 'static {
 /// A jsonrpsee client (WebSocket or HTTP) behind [`RpcClient`].
 pub struct Jsonrpsee<C>(pub C);
 
-fn jerr(e: JError) -> crate::Error {
+fn jerr(e: JError) -> crate::common::Error {
     Box::new(e)
 }
 

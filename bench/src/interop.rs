@@ -1,7 +1,7 @@
 //! Interop: each library's clients against the other library's server, every answer asserted.
 
 use crate::client::RpcClient;
-use crate::{Lib, Result, MIB};
+use crate::common::{Lib, Result, MIB};
 
 /// Checks one client against one server: `add` (positional params), a batch, the matrix
 /// methods (including the 1 MiB answer) and the error code of an unknown method.
@@ -20,9 +20,15 @@ pub async fn check_client(c: &dyn RpcClient) -> Result<()> {
     let got = c.batch_add(&[(1, 2), (3, 4), (10, -20)]).await?;
     ensure(got == [3, 7, -10], format!("batch of add = {got:?}"))?;
     let s = c.call_str("fast_call").await?;
-    ensure(s == crate::FAST_ANSWER, format!("fast_call = {s:?}"))?;
+    ensure(
+        s == crate::common::FAST_ANSWER,
+        format!("fast_call = {s:?}"),
+    )?;
     let s = c.call_str("slow_call").await?;
-    ensure(s == crate::SLOW_ANSWER, format!("slow_call = {s:?}"))?;
+    ensure(
+        s == crate::common::SLOW_ANSWER,
+        format!("slow_call = {s:?}"),
+    )?;
     let s = c.call_str("memory_intense").await?;
     ensure(
         s.len() == MIB && s.bytes().all(|b| b == b'A'),
@@ -30,7 +36,7 @@ pub async fn check_client(c: &dyn RpcClient) -> Result<()> {
     )?;
     let v = c.batch_str("fast_call", 5).await?;
     ensure(
-        v.len() == 5 && v.iter().all(|s| s == crate::FAST_ANSWER),
+        v.len() == 5 && v.iter().all(|s| s == crate::common::FAST_ANSWER),
         format!("batch of fast_call = {v:?}"),
     )?;
     let code = c.unknown_method().await?;
@@ -58,7 +64,7 @@ pub async fn run_all() -> Result<Vec<Checked>> {
         if lib == Lib::Ours && !crate::ours::AVAILABLE {
             continue;
         }
-        servers.push((lib, crate::start_server(lib).await?));
+        servers.push((lib, crate::sides::start_server(lib).await?));
     }
     let mut out = Vec::new();
     for server_lib in Lib::BOTH {
@@ -84,9 +90,9 @@ pub async fn run_all() -> Result<Vec<Checked>> {
                     continue;
                 }
                 let client = if transport == "ws" {
-                    crate::connect_ws(client_lib, &running.ws_url).await
+                    crate::sides::connect_ws(client_lib, &running.ws_url).await
                 } else {
-                    crate::connect_http(client_lib, &running.http_url).await
+                    crate::sides::connect_http(client_lib, &running.http_url).await
                 }
                 .map_err(|e| format!("{pairing}: connect: {e}"))?;
                 check_client(&*client)

@@ -2,95 +2,29 @@
 //!
 //! The `compare` binary runs every workload of the benchmark issue in one process (servers and
 //! clients on 127.0.0.1, one tokio runtime), interleaving the two libraries round by round and
-//! reporting medians. `compare --quick` is a smoke run; `cargo test -p bench` runs the interop
+//! reporting medians; its server-only section ([`server_only`]) runs each server in a child
+//! process of its own and drives it with wrk and each library's client. `compare --quick` is a
+//! smoke run; `cargo test -p bench` runs the interop
 //! checks only (results asserted, timings never).
 
+pub mod child;
 pub mod client;
+pub mod common;
+pub mod floor_http;
 pub mod interop;
 pub mod memory;
 pub mod memory_side;
 pub mod micro;
 pub mod ours;
+pub mod ours_stack;
 pub mod report;
+pub mod server_only;
 pub mod servers;
+pub mod sides;
 pub mod stats;
+pub mod sysinfo;
 pub mod workloads;
+pub mod wrk;
 
-/// Which implementation a measurement is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lib {
-    /// This workspace: `jsonrpc-proto` + `transport-tokio`.
-    Ours,
-    /// jsonrpsee from crates.io.
-    Jsonrpsee,
-}
-
-impl Lib {
-    /// Both libraries, ours first.
-    pub const BOTH: [Lib; 2] = [Lib::Ours, Lib::Jsonrpsee];
-
-    /// Short name used on the command line and in tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            Lib::Ours => "ours",
-            Lib::Jsonrpsee => "jsonrpsee",
-        }
-    }
-
-    /// Parses [`Lib::name`].
-    pub fn from_name(s: &str) -> Option<Lib> {
-        match s {
-            "ours" => Some(Lib::Ours),
-            "jsonrpsee" => Some(Lib::Jsonrpsee),
-            _ => None,
-        }
-    }
-}
-
-/// The error type of the benchmark harness (it only reports, it never recovers).
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
-/// Result with [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// One mebibyte: the size of the `memory_intense` answer of jsonrpsee's benchmark.
-pub const MIB: usize = 1024 * 1024;
-/// The three methods of jsonrpsee's round-trip matrix: fast, 1 MiB answer, 1 ms sleep.
-pub const MATRIX_METHODS: [&str; 3] = ["fast_call", "memory_intense", "slow_call"];
-/// What `slow_call` answers after sleeping 1 ms.
-pub const SLOW_ANSWER: &str = "slow call";
-/// What `fast_call` answers.
-pub const FAST_ANSWER: &str = "lo";
-
-/// The expected answer of one matrix method (checked by the interop tests, and cheaply in the
-/// benchmark so that a wrong answer can never pass as a fast one).
-pub fn expected_len(method: &str) -> usize {
-    match method {
-        "fast_call" => FAST_ANSWER.len(),
-        "memory_intense" => MIB,
-        _ => SLOW_ANSWER.len(),
-    }
-}
-
-/// Starts `lib`'s server (WebSocket and HTTP) with `add` and the matrix methods.
-pub async fn start_server(lib: Lib) -> Result<servers::Running> {
-    match lib {
-        Lib::Ours => ours::start_server().await,
-        Lib::Jsonrpsee => servers::start_jsonrpsee().await,
-    }
-}
-
-/// Connects `lib`'s WebSocket client to `url`.
-pub async fn connect_ws(lib: Lib, url: &str) -> Result<std::sync::Arc<dyn client::RpcClient>> {
-    match lib {
-        Lib::Ours => ours::connect_ws(url).await,
-        Lib::Jsonrpsee => client::jsonrpsee_ws(url).await,
-    }
-}
-
-/// Builds `lib`'s HTTP client for `url` (keep-alive).
-pub async fn connect_http(lib: Lib, url: &str) -> Result<std::sync::Arc<dyn client::RpcClient>> {
-    match lib {
-        Lib::Ours => ours::connect_http(url).await,
-        Lib::Jsonrpsee => client::jsonrpsee_http(url),
-    }
-}
+pub use common::*;
+pub use sides::{connect_http, connect_ws, start_server};

@@ -5,11 +5,15 @@
 //! ```text
 //! cargo run --release -p bench --bin compare            # full run, a few minutes
 //! cargo run --release -p bench --bin compare -- --quick # smoke run, seconds; writes nothing
-//! compare serve ours|jsonrpsee                          # child process of the memory workload
+//! cargo run --release -p bench --bin compare -- --only server # server-only section, ~2 min
+//! compare serve ours|jsonrpsee|floor-http|echo          # one server as a child process
 //! compare profile ours|jsonrpsee|ours-memory WORKLOAD N          # one workload alone, for callgrind
 //! compare micro [SCALE [CASE]]                              # ns/op of the sans-IO core
 //! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
+//! compare compile-time [--release] [--runs N]           # one 20-method #[rpc] crate's build time
 //! ```
+
+mod compile_time;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,15 +21,17 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bench::child::{serve_child, ServeKind};
 use bench::client::RpcClient;
 use bench::report::{self, Better, Row};
 use bench::stats::median;
-use bench::{interop, memory, workloads, Lib, Result};
+use bench::sysinfo::{jsonrpsee_version, loadavg, machine, sh};
+use bench::{interop, memory, server_only, workloads, Lib, Result};
 
 /// How much of everything to do.
 struct Plan {
     quick: bool,
-    /// Run only this section ("core", "matrix" or "memory"); None: all.
+    /// Run only this section ("core", "matrix", "memory" or "server"); None: all.
     only: Option<String>,
     rounds: usize,
     lat_calls: usize,
@@ -42,6 +48,7 @@ struct Plan {
     matrix_cap: Duration,
     mem_conns: usize,
     mem_rounds: usize,
+    server: server_only::Plan,
 }
 
 impl Plan {
@@ -64,6 +71,7 @@ impl Plan {
             matrix_cap: Duration::from_millis(400),
             mem_conns: 1_000,
             mem_rounds: 3,
+            server: server_only::Plan::full(rounds),
         }
     }
 
@@ -86,6 +94,7 @@ impl Plan {
             matrix_cap: Duration::from_millis(100),
             mem_conns: 100,
             mem_rounds: 1,
+            server: server_only::Plan::quick(),
         }
     }
 }
@@ -414,51 +423,6 @@ fn crate_counts(by: CountBy) -> Result<(usize, usize)> {
     Ok((ours?, theirs?))
 }
 
-fn jsonrpsee_version() -> &'static str {
-    let lock = include_str!("../../Cargo.lock");
-    lock.split("[[package]]")
-        .find(|p| p.contains("name = \"jsonrpsee\"\n"))
-        .and_then(|p| p.split("version = \"").nth(1))
-        .and_then(|v| v.split('"').next())
-        .unwrap_or("?")
-}
-
-fn sh(cmd: &str, args: &[&str]) -> String {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!(
-        "{cores} cores (nproc), {cpu}, Linux {}, {}",
-        kernel.trim(),
-        sh("rustc", &["--version"])
-    )
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 fn add_row(rows: &mut Vec<Row>, r: Row) {
     rows.push(r);
 }
@@ -513,7 +477,58 @@ fn build_rows(plan: &Plan, s: &Samples, crates: Option<(usize, usize)>) -> Vec<R
     rows
 }
 
+/// The command that reproduces a run of `plan`.
+fn command(plan: &Plan) -> String {
+    let mut args = Vec::new();
+    if plan.quick {
+        args.push("--quick".to_string());
+    } else if plan.rounds != 5 {
+        args.push(format!("--rounds {}", plan.rounds));
+    }
+    if let Some(o) = &plan.only {
+        args.push(format!("--only {o}"));
+    }
+    if args.is_empty() {
+        "cargo run --release -p bench --bin compare".into()
+    } else {
+        format!(
+            "cargo run --release -p bench --bin compare -- {}",
+            args.join(" ")
+        )
+    }
+}
+
+/// Runs the server-only section, prints it, and (with `out`) writes its block into `out`
+/// (RESULTS.md) and README.md's Benchmarks section, keeping everything else of both files.
+fn server_section(plan: &Plan, out: Option<&std::path::Path>) -> Result<bool> {
+    let exe = std::env::current_exe()?;
+    let section = server_only::run(&exe, &plan.server, &command(plan))?;
+    println!("server-only section\n{}\n", section.header);
+    println!("{}", server_only::text(&section.rows));
+    for e in &section.errors {
+        println!("error: {e}");
+    }
+    if let Some(path) = out {
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        let block = section.markdown("## Server-only: each server in its own process");
+        std::fs::write(path, report::splice_block(&doc, &block, None))?;
+        eprintln!("wrote the server-only block of {}", path.display());
+        let readme = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let doc = std::fs::read_to_string(&readme)?;
+        let block = section.markdown("### Server-only: each server in its own process");
+        std::fs::write(
+            &readme,
+            report::splice_block(&doc, &block, Some("## Benchmarks")),
+        )?;
+        eprintln!("wrote the server-only block of {}", readme.display());
+    }
+    Ok(section.errors.is_empty())
+}
+
 fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
+    if plan.only.as_deref() == Some("server") {
+        return server_section(&plan, out.as_deref());
+    }
     let started = Instant::now();
     let date = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let load_before = loadavg();
@@ -535,6 +550,7 @@ fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
             sides.push(side(lib).await?);
         }
         let floor = bench::servers::start_tcp_echo().await?;
+        // the server-only section runs alone (`--only server`): it takes two minutes of its own
         let want = |section: &str| plan.only.as_deref().is_none_or(|o| o == section);
         if want("core") {
             run_core(&plan, &sides, floor, &mut s).await;
@@ -563,18 +579,7 @@ fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
     };
     let rows = build_rows(&plan, &s, crates);
     let elapsed = started.elapsed().as_secs_f64();
-    let cmd = if plan.quick {
-        "cargo run --release -p bench --bin compare -- --quick".to_string()
-    } else {
-        format!(
-            "cargo run --release -p bench --bin compare{}",
-            if plan.rounds == 5 {
-                String::new()
-            } else {
-                format!(" -- --rounds {}", plan.rounds)
-            }
-        )
-    };
+    let cmd = command(&plan);
     let interop_ok = checked.iter().filter(|c| c.ran).count();
     let header = format!(
         "date: {date}\nmachine: {}\ncommand: {cmd}\njsonrpsee {} (servers and clients in one process, one 2-worker tokio runtime, 127.0.0.1)\n\
@@ -595,14 +600,20 @@ fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
     for e in &s.errors {
         println!("error: {e}");
     }
-    if let Some(path) = out {
+    if let Some(path) = &out {
         let md = format!(
             "# Benchmark results: ours vs jsonrpsee\n\n```text\n{header}\n```\n\n{}\n\
              ratio = ours / jsonrpsee (target column: the goal of issue 9); TCP floor = the same request \
              bytes echoed over raw TCP, newline-framed, the floor no library can beat.\n",
             report::markdown(&rows)
         );
-        std::fs::write(&path, md)?;
+        // the server-only block of the previous run stays until the section below replaces it
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        let md = match report::extract_block(&old) {
+            Some(block) => report::splice_block(&md, block, None),
+            None => md,
+        };
+        std::fs::write(path, md)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(s.errors.is_empty())
@@ -685,7 +696,7 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--quick] [--rounds N] [--only core|matrix|memory] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee\n       \
+        "usage: compare [--quick] [--rounds N] [--only core|matrix|memory|server] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee|floor-http|echo\n       \
          compare micro [SCALE]\n       compare crates [--clean-build]\n       \
          compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-SIZE|memory-intense N"
     );
@@ -700,7 +711,10 @@ fn main() {
             .unwrap_or_else(|| usage())
     };
     let result = match args.first().map(String::as_str) {
-        Some("serve") => memory::serve_child(lib_arg(1)).map(|_| true),
+        Some("serve") => match args.get(1).and_then(|s| ServeKind::from_name(s)) {
+            Some(kind) => serve_child(kind).map(|_| true),
+            None => usage(),
+        },
         Some("micro") => {
             let scale = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100);
             for (name, ns) in bench::micro::run(scale, args.get(2).map(String::as_str)) {
@@ -708,6 +722,7 @@ fn main() {
             }
             Ok(true)
         }
+        Some("compile-time") => compile_time::compare(&args[1..]).map(|_| true),
         Some("crates") => {
             let by = if args.get(1).map(String::as_str) == Some("--clean-build") {
                 CountBy::CleanBuild
@@ -750,8 +765,10 @@ fn main() {
                     "--out" => out = Some(PathBuf::from(it.next().unwrap_or_else(|| usage()))),
                     "--no-write" => write = false,
                     "--only" => {
-                        only = Some(it.next().cloned().unwrap_or_else(|| usage()));
-                        write = false;
+                        let section = it.next().cloned().unwrap_or_else(|| usage());
+                        // the server-only section has a block of its own in RESULTS.md
+                        write &= section == "server";
+                        only = Some(section);
                     }
                     _ => usage(),
                 }

@@ -1,9 +1,7 @@
 //! Server memory per idle WebSocket connection: the server runs as a child process (this same
-//! binary, `compare serve LIB`), and its VmRSS is read from /proc before and after `n` idle
+//! binary, `compare serve LIB`, see [`crate::child`]), and its VmRSS is read from /proc before and after `n` idle
 //! connections are opened (each makes one call first, so the connection is fully set up).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -11,30 +9,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::child::{ServeKind, ServerChild};
+use crate::common::{Lib, Result};
 use crate::workloads::ADD_REQUEST;
-use crate::{Lib, Result};
-
-/// Runs in the child: starts `lib`'s server, prints its WebSocket URL on one line, and serves
-/// until standard input closes.
-pub fn serve_child(lib: Lib) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let running = rt.block_on(crate::start_server(lib))?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", running.ws_url)?;
-        out.flush()?;
-    }
-    let mut sink = String::new();
-    while std::io::stdin().read_line(&mut sink)? > 0 {
-        sink.clear();
-    }
-    drop(running);
-    rt.shutdown_timeout(Duration::from_millis(200));
-    Ok(())
-}
 
 /// The resident set size of process `pid`, in KiB.
 pub fn vm_rss_kib(pid: u32) -> Result<u64> {
@@ -46,23 +23,6 @@ pub fn vm_rss_kib(pid: u32) -> Result<u64> {
         }
     }
     Err("no VmRSS line in /proc/PID/status".into())
-}
-
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // Closing stdin asks the child to stop; kill is the fallback.
-        drop(self.0.stdin.take());
-        for _ in 0..20 {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 async fn open(url: &str) -> Result<WebSocketStream<TcpStream>> {
@@ -81,35 +41,11 @@ async fn open(url: &str) -> Result<WebSocketStream<TcpStream>> {
 /// Spawns `exe serve LIB`, opens `conns` idle WebSocket connections to it and answers the
 /// server's RSS growth per connection in KiB.
 pub async fn per_connection_kib(exe: &std::path::Path, lib: Lib, conns: usize) -> Result<f64> {
-    // BENCH_SERVE_WRAPPER="valgrind --tool=massif" runs the server child under a heap profiler
-    // (the RSS figure is then meaningless; the profile is the point).
-    let wrapper = std::env::var("BENCH_SERVE_WRAPPER").unwrap_or_default();
-    let mut words = wrapper.split_whitespace();
-    let mut cmd = match words.next() {
-        Some(program) => {
-            let mut c = Command::new(program);
-            c.args(words).arg(exe);
-            c
-        }
-        None => Command::new(exe),
-    };
-    let mut child = cmd
-        .arg("serve")
-        .arg(lib.name())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let guard = ChildGuard(child);
-    let pid = guard.0.id();
-    let url = tokio::task::spawn_blocking(move || -> Result<String> {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        Ok(line.trim().to_string())
-    })
-    .await??;
+    let child = ServerChild::spawn(exe, ServeKind::Lib(lib)).await?;
+    let pid = child.pid();
+    let url = child.ready.ws_url.clone();
     if !url.starts_with("ws://") {
-        return Err(format!("server child printed {url:?}").into());
+        return Err(format!("server child reported WebSocket URL {url:?}").into());
     }
     // Warm up: threads, allocator arenas and lazily built tables exist before the baseline.
     let mut warm = Vec::new();
@@ -128,6 +64,6 @@ pub async fn per_connection_kib(exe: &std::path::Path, lib: Lib, conns: usize) -
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after = vm_rss_kib(pid)?;
     drop(idle);
-    drop(guard);
+    drop(child);
     Ok(after.saturating_sub(before) as f64 / conns as f64)
 }

@@ -139,10 +139,7 @@ pub fn run(scale: usize, only: Option<&str>) -> Vec<(&'static str, f64)> {
             }),
         ));
     }
-    let cfg = || Config {
-        request_timeout: None,
-        ..Config::default()
-    };
+    let cfg = || Config::default().with_request_timeout(None);
     let (mut c, mut s) = (Connection::new(cfg()), Connection::new(cfg()));
     if want("Connection round trip (client+server)") {
         out.push((
@@ -157,7 +154,8 @@ pub fn run(scale: usize, only: Option<&str>) -> Vec<(&'static str, f64)> {
             best_of(scale, || batch_trip(&mut c, &mut s, 100, &params, &result)),
         ));
     }
-    let big = RawValue::from_string(format!("\"{}\"", "A".repeat(crate::MIB))).expect("raw");
+    let big =
+        RawValue::from_string(format!("\"{}\"", "A".repeat(crate::common::MIB))).expect("raw");
     let (mut c, mut s) = (Connection::new(cfg()), Connection::new(cfg()));
     if want("Connection round trip, 1 MiB result") {
         out.push((

@@ -171,3 +171,61 @@ pub fn markdown(rows: &[Row]) -> String {
     }
     out
 }
+
+/// First line of the server-only block in RESULTS.md and README.md (a full run keeps the
+/// block; the server-only run replaces only the block).
+pub const BLOCK_BEGIN: &str = "<!-- server-only: begin (written by compare --only server) -->";
+/// Last line of the server-only block.
+pub const BLOCK_END: &str = "<!-- server-only: end -->";
+
+/// The server-only block of `doc` (markers included), if it has one.
+pub fn extract_block(doc: &str) -> Option<&str> {
+    let a = doc.find(BLOCK_BEGIN)?;
+    let b = doc[a..].find(BLOCK_END)? + a + BLOCK_END.len();
+    Some(&doc[a..b])
+}
+
+/// `doc` with its server-only block replaced by `block` (which includes the markers). Without
+/// a block, `block` goes before the first `## ` heading after the heading `after` (so inside
+/// that section), or at the end.
+pub fn splice_block(doc: &str, block: &str, after: Option<&str>) -> String {
+    let block = block.trim_end();
+    if let Some(old) = extract_block(doc) {
+        let a = doc.find(old).unwrap_or(0);
+        return format!("{}{block}{}", &doc[..a], &doc[a + old.len()..]);
+    }
+    let at = after
+        .and_then(|h| doc.find(h).map(|i| i + h.len()))
+        .and_then(|i| doc[i..].find("\n## ").map(|j| i + j + 1));
+    match at {
+        Some(i) => format!("{}{block}\n\n{}", &doc[..i], &doc[i..]),
+        None => format!("{}\n\n{block}\n", doc.trim_end()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_only_block_is_replaced_kept_or_placed() {
+        let block = format!("{BLOCK_BEGIN}\nnew\n{BLOCK_END}\n");
+        let doc = "# T\n\ntext\n";
+        let once = splice_block(doc, &block, None);
+        assert_eq!(
+            once,
+            format!("# T\n\ntext\n\n{BLOCK_BEGIN}\nnew\n{BLOCK_END}\n")
+        );
+        let newer = format!("{BLOCK_BEGIN}\nnewer\n{BLOCK_END}");
+        let twice = splice_block(&once, &newer, None);
+        assert_eq!(twice, once.replace("\nnew\n", "\nnewer\n"));
+        assert_eq!(extract_block(&twice), Some(newer.as_str()));
+        let readme = "# R\n## Benchmarks\nbody\n## Next\nmore\n";
+        let placed = splice_block(readme, &block, Some("## Benchmarks"));
+        assert_eq!(
+            placed,
+            format!("# R\n## Benchmarks\nbody\n{BLOCK_BEGIN}\nnew\n{BLOCK_END}\n\n## Next\nmore\n")
+        );
+        assert_eq!(extract_block("no block"), None);
+    }
+}

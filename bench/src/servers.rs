@@ -9,7 +9,7 @@ use jsonrpsee::RpcModule;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{Result, FAST_ANSWER, MIB, SLOW_ANSWER};
+use crate::common::{Result, FAST_ANSWER, MIB, SLOW_ANSWER};
 
 /// Where a running server listens, and what keeps it alive.
 pub struct Running {
@@ -125,5 +125,40 @@ impl EchoClient {
             return Err(format!("echo returned {n} bytes, sent {}", self.buf.len()).into());
         }
         Ok(())
+    }
+
+    /// `calls` lines of `msg` through the echo with up to `in_flight` of them outstanding (a
+    /// new line is written as each one comes back), or until `cap` passed; answers lines per
+    /// second. The floor of "N calls in flight on one connection".
+    pub async fn pipelined(
+        &mut self,
+        msg: &[u8],
+        in_flight: usize,
+        calls: usize,
+        cap: std::time::Duration,
+    ) -> Result<f64> {
+        self.buf.clear();
+        self.buf.extend_from_slice(msg);
+        self.buf.push(b'\n');
+        let start = std::time::Instant::now();
+        let mut sent = 0;
+        let mut done = 0;
+        while sent < in_flight.min(calls) {
+            self.w.write_all(&self.buf).await?;
+            sent += 1;
+        }
+        while done < sent {
+            self.line.clear();
+            let n = self.r.read_until(b'\n', &mut self.line).await?;
+            if n != self.buf.len() {
+                return Err(format!("echo returned {n} bytes, sent {}", self.buf.len()).into());
+            }
+            done += 1;
+            if sent < calls && start.elapsed() < cap {
+                self.w.write_all(&self.buf).await?;
+                sent += 1;
+            }
+        }
+        Ok(done as f64 / start.elapsed().as_secs_f64())
     }
 }

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::client::RpcClient;
+use crate::common::{expected_len, Result, MATRIX_METHODS};
 use crate::servers::EchoClient;
 use crate::stats::{median, quantile};
-use crate::{expected_len, Result, MATRIX_METHODS};
 
 /// The request the TCP floor echoes: the same bytes a client sends for `add` `[1, 2]`.
 pub const ADD_REQUEST: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"add","params":[1,2]}"#;
@@ -76,6 +76,50 @@ pub async fn floor_latency(addr: SocketAddr, calls: usize, cap: Duration) -> Res
     Ok(summarize(samples))
 }
 
+/// The `add` calls of a WebSocket batch of `size` as one JSON text, as the TCP floor echoes it.
+pub fn batch_request(size: usize) -> Vec<u8> {
+    let calls: Vec<String> = (0..size)
+        .map(|i| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{i},"method":"add","params":[{i},{}]}}"#,
+                2 * i
+            )
+        })
+        .collect();
+    format!("[{}]", calls.join(",")).into_bytes()
+}
+
+/// The TCP floor of [`throughput`]: the `add` request bytes echoed with `in_flight` of them
+/// outstanding on one connection. Answers lines per second.
+pub async fn floor_throughput(
+    addr: SocketAddr,
+    in_flight: usize,
+    calls: usize,
+    cap: Duration,
+) -> Result<f64> {
+    let mut c = EchoClient::connect(addr).await?;
+    c.pipelined(ADD_REQUEST, in_flight, 200, cap).await?;
+    c.pipelined(ADD_REQUEST, in_flight, calls, cap).await
+}
+
+/// The TCP floor of [`batch`]: the bytes of a batch of `size` `add` calls echoed one at a time.
+/// Answers calls (batch members) per second.
+pub async fn floor_batch(addr: SocketAddr, size: usize, reps: usize, cap: Duration) -> Result<f64> {
+    let msg = batch_request(size);
+    let mut c = EchoClient::connect(addr).await?;
+    c.round_trip(&msg).await?;
+    let start = Instant::now();
+    let mut done = 0;
+    for _ in 0..reps {
+        c.round_trip(&msg).await?;
+        done += size;
+        if start.elapsed() > cap {
+            break;
+        }
+    }
+    Ok(done as f64 / start.elapsed().as_secs_f64())
+}
+
 /// `callers` tasks share one client and call `add` back to back until `calls` calls are done
 /// (or `cap` passed): with one WebSocket client that is `callers` calls in flight on one
 /// connection. Answers calls per second.
@@ -100,7 +144,7 @@ pub async fn throughput(
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= calls || Instant::now() > deadline {
-                    return Ok::<usize, crate::Error>(done);
+                    return Ok::<usize, crate::common::Error>(done);
                 }
                 check_add(&*client, i as i64).await?;
                 done += 1;
@@ -155,7 +199,7 @@ pub async fn matrix_round_trip(
                 futs.push(async move {
                     let s = client.call_str(m).await?;
                     if s.len() != expected_len(m) {
-                        return Err(crate::Error::from(format!(
+                        return Err(crate::common::Error::from(format!(
                             "{m} answered {} bytes",
                             s.len()
                         )));
@@ -188,7 +232,7 @@ pub async fn matrix_batch(
     for _ in 0..iters {
         let t = Instant::now();
         let got = client.batch_str("fast_call", size).await?;
-        if got.len() != size || got.iter().any(|s| s != crate::FAST_ANSWER) {
+        if got.len() != size || got.iter().any(|s| s != crate::common::FAST_ANSWER) {
             return Err(format!("batch of {size} fast_call answered wrongly").into());
         }
         samples.push(t.elapsed().as_secs_f64() * 1e6);
@@ -212,8 +256,8 @@ pub async fn matrix_connections(clients: &[Arc<dyn RpcClient>]) -> Result<f64> {
                 futs.push(c.call_str("fast_call"));
             }
             while let Some(r) = futs.next().await {
-                if r? != crate::FAST_ANSWER {
-                    return Err(crate::Error::from("fast_call answered wrongly"));
+                if r? != crate::common::FAST_ANSWER {
+                    return Err(crate::common::Error::from("fast_call answered wrongly"));
                 }
             }
             Ok(())

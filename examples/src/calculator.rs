@@ -1,48 +1,24 @@
 //! The calculator service: add, subtract, multiply, divide, factorial, echo, sleep, and the
 //! notification `log`. Params by name (`{"a":5,"b":3}`) or by position (`[5,3]`). Integer inputs
 //! give integer results (`add` of 5 and 3 is `8`, not `8.0`).
+//!
+//! The service is one `#[rpc]` trait, [`Calculator`]: the same definition gives the router
+//! ([`router`]), the typed client [`CalculatorClient`] and the OpenRPC document served at
+//! `rpc.discover`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use jsonrpc_proto::peer::{ClientInfo, ServerHandle, TransportKind};
-use jsonrpc_proto::service::{Context, Hooks, Router, RouterError};
+use jsonrpc_proto::rpc;
+use jsonrpc_proto::service::openrpc::Info;
+use jsonrpc_proto::service::{Context, Hooks, Router, RouterBuilder, RouterError};
 use jsonrpc_proto::{ErrorObject, RawValue};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Number, Value};
 
 /// The node name reported by `/health`.
 pub const NODE_NAME: &str = "CalculatorNode";
-
-/// Two operands, `{"a":..,"b":..}` or `[a, b]`.
-#[derive(Debug, Deserialize)]
-pub struct Operands {
-    /// The first operand.
-    pub a: Number,
-    /// The second operand.
-    pub b: Number,
-}
-
-/// `{"n":..}` or `[n]`.
-#[derive(Debug, Deserialize)]
-pub struct FactorialParams {
-    /// A non-negative integer.
-    pub n: i64,
-}
-
-/// `{"ms":..}` or `[ms]`.
-#[derive(Debug, Deserialize)]
-pub struct SleepParams {
-    /// How long to sleep, in milliseconds.
-    pub ms: u64,
-}
-
-/// `{"message":..}` or `[message]`.
-#[derive(Debug, Deserialize)]
-pub struct LogParams {
-    /// What to print.
-    pub message: Value,
-}
 
 #[derive(Clone, Copy)]
 enum Op {
@@ -172,6 +148,123 @@ impl Hooks for CalculatorHooks {
     }
 }
 
+/// `{"sum": ..}`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Sum {
+    /// a + b.
+    pub sum: Number,
+}
+
+/// `{"difference": ..}`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Difference {
+    /// a - b.
+    pub difference: Number,
+}
+
+/// `{"product": ..}`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Product {
+    /// a * b.
+    pub product: Number,
+}
+
+/// `{"quotient": ..}`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Quotient {
+    /// a / b.
+    pub quotient: Number,
+}
+
+/// `{"slept_ms": ..}`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Slept {
+    /// How long the call slept, in milliseconds.
+    pub slept_ms: u64,
+}
+
+/// The calculator (the seed's CalculatorNode). Callers may send members beyond the params
+/// (`{"a":1,"b":2,"note":".."}`); they are ignored, as the seed's `params.get` did.
+#[rpc(unknown_params = "ignore")]
+pub trait Calculator {
+    /// Adds two numbers.
+    async fn add(&self, a: Number, b: Number) -> Result<Sum, ErrorObject>;
+
+    /// Subtracts `b` from `a`.
+    async fn subtract(&self, a: Number, b: Number) -> Result<Difference, ErrorObject>;
+
+    /// Multiplies two numbers.
+    async fn multiply(&self, a: Number, b: Number) -> Result<Product, ErrorObject>;
+
+    /// Divides `a` by `b`.
+    #[method(error(code = -32602, message = "Invalid params: Cannot divide by zero"))]
+    async fn divide(&self, a: Number, b: Number) -> Result<Quotient, ErrorObject>;
+
+    /// `n!`: an integer up to 20!, a float up to 170!.
+    #[method(error(
+        code = -32602,
+        message = "Invalid params: Factorial is not defined for negative numbers"
+    ))]
+    #[method(error(code = -32602, message = "Invalid params: n is too large (at most 170)"))]
+    async fn factorial(&self, n: i64) -> Result<Number, ErrorObject>;
+
+    /// The params, as sent.
+    #[method(raw)]
+    async fn echo(&self, params: Option<Box<RawValue>>) -> Option<Box<RawValue>>;
+
+    /// Sleeps `ms` milliseconds on the connection's runtime timer.
+    async fn sleep(&self, ctx: Context, ms: u64) -> Slept;
+
+    /// Prints `message` on the server's standard output (a notification: no answer).
+    #[method(notification)]
+    async fn log(&self, ctx: Context, message: Value);
+}
+
+/// The calculator's state: none (each call stands alone).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CalculatorService;
+
+impl Calculator for CalculatorService {
+    async fn add(&self, a: Number, b: Number) -> Result<Sum, ErrorObject> {
+        Ok(Sum {
+            sum: apply(Op::Add, &a, &b)?,
+        })
+    }
+    async fn subtract(&self, a: Number, b: Number) -> Result<Difference, ErrorObject> {
+        Ok(Difference {
+            difference: apply(Op::Sub, &a, &b)?,
+        })
+    }
+    async fn multiply(&self, a: Number, b: Number) -> Result<Product, ErrorObject> {
+        Ok(Product {
+            product: apply(Op::Mul, &a, &b)?,
+        })
+    }
+    async fn divide(&self, a: Number, b: Number) -> Result<Quotient, ErrorObject> {
+        Ok(Quotient {
+            quotient: apply(Op::Div, &a, &b)?,
+        })
+    }
+    async fn factorial(&self, n: i64) -> Result<Number, ErrorObject> {
+        factorial(n)
+    }
+    async fn echo(&self, params: Option<Box<RawValue>>) -> Option<Box<RawValue>> {
+        params
+    }
+    async fn sleep(&self, ctx: Context, ms: u64) -> Slept {
+        // The connection's runtime timer: works under tokio, smol and async-std alike.
+        ctx.sleep(Duration::from_millis(ms)).await;
+        Slept { slept_ms: ms }
+    }
+    async fn log(&self, ctx: Context, message: Value) {
+        let text = match &message {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        println!("[log from client {}] {text}", ctx.client_id());
+    }
+}
+
 /// The calculator's router without hooks.
 pub fn router() -> Result<Router, RouterError> {
     builder().build()
@@ -182,41 +275,12 @@ pub fn router_with_hooks(hooks: Arc<CalculatorHooks>) -> Result<Router, RouterEr
     builder().hooks_arc(hooks).build()
 }
 
-fn builder() -> jsonrpc_proto::service::RouterBuilder {
-    Router::builder()
-        .method("add", |_ctx: Context, p: Operands| async move {
-            Ok::<_, ErrorObject>(json!({"sum": apply(Op::Add, &p.a, &p.b)?}))
-        })
-        .method("subtract", |_ctx: Context, p: Operands| async move {
-            Ok::<_, ErrorObject>(json!({"difference": apply(Op::Sub, &p.a, &p.b)?}))
-        })
-        .method("multiply", |_ctx: Context, p: Operands| async move {
-            Ok::<_, ErrorObject>(json!({"product": apply(Op::Mul, &p.a, &p.b)?}))
-        })
-        .method("divide", |_ctx: Context, p: Operands| async move {
-            Ok::<_, ErrorObject>(json!({"quotient": apply(Op::Div, &p.a, &p.b)?}))
-        })
-        .method("factorial", |_ctx: Context, p: FactorialParams| async move {
-            factorial(p.n)
-        })
-        .method_raw(
-            "echo",
-            |_ctx: Context, params: Option<Box<RawValue>>| async move {
-                Ok::<_, ErrorObject>(params)
-            },
-        )
-        .method("sleep", |ctx: Context, p: SleepParams| async move {
-            // The connection's runtime timer: works under tokio, smol and async-std alike.
-            ctx.sleep(Duration::from_millis(p.ms)).await;
-            Ok::<_, ErrorObject>(json!({"slept_ms": p.ms}))
-        })
-        .notification("log", |ctx: Context, p: LogParams| async move {
-            let text = match &p.message {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            println!("[log from client {}] {text}", ctx.client_id());
-        })
+/// The calculator's methods, serving its OpenRPC document at `rpc.discover`.
+fn builder() -> RouterBuilder {
+    CalculatorService.into_router().discover(
+        Info::new("calculator", env!("CARGO_PKG_VERSION"))
+            .description("The seed's CalculatorNode: arithmetic, echo, sleep and log."),
+    )
 }
 
 /// Starts the calculator on tokio with its hooks wired (welcome push, `log` printing): HTTP and

@@ -95,12 +95,12 @@ pub fn proxy(config: &GatewayConfig) -> Proxy {
             }
         }
     })
-    .with_config(ProxyConfig {
-        timeout: Some(config.timeout),
-        retries: config.retries,
-        backoff: config.backoff,
-        ..ProxyConfig::default()
-    })
+    .with_config(
+        ProxyConfig::default()
+            .with_timeout(Some(config.timeout))
+            .with_retries(config.retries)
+            .with_backoff(config.backoff),
+    )
 }
 
 /// The gateway's router: local `ping` and `gateway.info`, and `calc.*` forwarded upstream

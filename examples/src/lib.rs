@@ -22,6 +22,11 @@ pub mod math_service;
 pub mod notifications;
 pub mod socket_activation;
 
+/// README.md's Rust examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// Turns an example's outcome into its exit code, printing the error if there is one.
 pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
     match result {

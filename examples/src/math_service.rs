@@ -4,6 +4,10 @@
 //! `subtract`, `multiply`, `divide` (dividing by zero is an error the client sees), `factorial`,
 //! `hello`, `get_time`, and a small user service (`user_create`, `user_get`, `user_list`,
 //! `user_delete`). [`run_demo`] is the client: one printed line per call.
+//!
+//! Two `#[rpc]` traits, [`MathApi`] and [`UserApi`], each served by its own type and merged
+//! into one router (as separate crates owning parts of one API would); the demo calls them
+//! through the generated [`MathApiClient`] and [`UserApiClient`].
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -11,7 +15,8 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonrpc_proto::peer::{Client, ClientError};
-use jsonrpc_proto::service::{Context, Router, RouterError};
+use jsonrpc_proto::rpc;
+use jsonrpc_proto::service::{Router, RouterError};
 use jsonrpc_proto::{ErrorCode, ErrorObject};
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
@@ -94,7 +99,7 @@ pub fn now_iso8601() -> String {
 }
 
 /// A user record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct User {
     /// Assigned by the server, from 1.
     pub id: u64,
@@ -118,74 +123,104 @@ impl Users {
     }
 }
 
+/// The math functions, `hello` and `get_time`; params by position (or by name).
+#[rpc]
+pub trait MathApi {
+    /// a + b (integers stay integral).
+    async fn add(&self, a: Number, b: Number) -> Value;
+    /// a - b.
+    async fn subtract(&self, a: Number, b: Number) -> Value;
+    /// a * b.
+    async fn multiply(&self, a: Number, b: Number) -> Value;
+    /// a / b; dividing by zero is -32000.
+    #[method(error(code = -32000, message = "Division by zero is not allowed"))]
+    async fn divide(&self, a: f64, b: f64) -> Result<f64, ErrorObject>;
+    /// n! for 0 <= n <= 34.
+    async fn factorial(&self, n: i64) -> Result<u128, ErrorObject>;
+    /// "Hello, {name}!".
+    async fn hello(&self, name: String) -> String;
+    /// The server's UTC time, ISO 8601.
+    async fn get_time(&self) -> String;
+}
+
+/// The user service.
+#[rpc]
+pub trait UserApi {
+    /// Creates a user.
+    async fn user_create(&self, name: String, email: String) -> User;
+    /// The user with `id`, or null.
+    async fn user_get(&self, id: u64) -> Option<User>;
+    /// Every user, by id.
+    async fn user_list(&self) -> Vec<User>;
+    /// Deletes the user with `id`; gives it back, or null.
+    async fn user_delete(&self, id: u64) -> Option<User>;
+}
+
+/// Serves [`MathApi`]: no state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MathFunctions;
+
+impl MathApi for MathFunctions {
+    async fn add(&self, a: Number, b: Number) -> Value {
+        arith(&a, &b, i64::checked_add, |x, y| x + y)
+    }
+    async fn subtract(&self, a: Number, b: Number) -> Value {
+        arith(&a, &b, i64::checked_sub, |x, y| x - y)
+    }
+    async fn multiply(&self, a: Number, b: Number) -> Value {
+        arith(&a, &b, i64::checked_mul, |x, y| x * y)
+    }
+    async fn divide(&self, a: f64, b: f64) -> Result<f64, ErrorObject> {
+        if b == 0.0 {
+            return Err(failure("Division by zero is not allowed"));
+        }
+        Ok(a / b)
+    }
+    async fn factorial(&self, n: i64) -> Result<u128, ErrorObject> {
+        factorial(n)
+    }
+    async fn hello(&self, name: String) -> String {
+        format!("Hello, {name}!")
+    }
+    async fn get_time(&self) -> String {
+        now_iso8601()
+    }
+}
+
+impl UserApi for Users {
+    async fn user_create(&self, name: String, email: String) -> User {
+        let created_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        self.with(|(next, all)| {
+            *next += 1;
+            let user = User {
+                id: *next,
+                name,
+                email,
+                created_at,
+            };
+            all.insert(user.id, user.clone());
+            user
+        })
+    }
+    async fn user_get(&self, id: u64) -> Option<User> {
+        self.with(|(_, all)| all.get(&id).cloned())
+    }
+    async fn user_list(&self) -> Vec<User> {
+        self.with(|(_, all)| all.values().cloned().collect())
+    }
+    async fn user_delete(&self, id: u64) -> Option<User> {
+        self.with(|(_, all)| all.remove(&id))
+    }
+}
+
 /// The router: math functions, `hello`, `get_time` and the user service.
 pub fn router() -> Result<Router, RouterError> {
-    fn users(ctx: &Context) -> std::sync::Arc<Users> {
-        ctx.state::<Users>().unwrap_or_default()
-    }
-    Router::builder()
-        .state(Users::default())
-        .method("add", |_c: Context, (a, b): (Number, Number)| async move {
-            Ok::<_, ErrorObject>(arith(&a, &b, i64::checked_add, |x, y| x + y))
-        })
-        .method(
-            "subtract",
-            |_c: Context, (a, b): (Number, Number)| async move {
-                Ok::<_, ErrorObject>(arith(&a, &b, i64::checked_sub, |x, y| x - y))
-            },
-        )
-        .method(
-            "multiply",
-            |_c: Context, (a, b): (Number, Number)| async move {
-                Ok::<_, ErrorObject>(arith(&a, &b, i64::checked_mul, |x, y| x * y))
-            },
-        )
-        .method("divide", |_c: Context, (a, b): (f64, f64)| async move {
-            if b == 0.0 {
-                return Err(failure("Division by zero is not allowed"));
-            }
-            Ok(a / b)
-        })
-        .method("factorial", |_c: Context, (n,): (i64,)| async move {
-            factorial(n)
-        })
-        .method("hello", |_c: Context, (name,): (String,)| async move {
-            Ok::<_, ErrorObject>(format!("Hello, {name}!"))
-        })
-        .method("get_time", |_c: Context, (): ()| async move {
-            Ok::<_, ErrorObject>(now_iso8601())
-        })
-        .method(
-            "user_create",
-            |c: Context, (name, email): (String, String)| async move {
-                let created_at = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                Ok::<_, ErrorObject>(users(&c).with(|(next, all)| {
-                    *next += 1;
-                    let user = User {
-                        id: *next,
-                        name,
-                        email,
-                        created_at,
-                    };
-                    all.insert(user.id, user.clone());
-                    user
-                }))
-            },
-        )
-        .method("user_get", |c: Context, (id,): (u64,)| async move {
-            Ok::<_, ErrorObject>(users(&c).with(|(_, all)| all.get(&id).cloned()))
-        })
-        .method("user_list", |c: Context, (): ()| async move {
-            Ok::<_, ErrorObject>(
-                users(&c).with(|(_, all)| all.values().cloned().collect::<Vec<_>>()),
-            )
-        })
-        .method("user_delete", |c: Context, (id,): (u64,)| async move {
-            Ok::<_, ErrorObject>(users(&c).with(|(_, all)| all.remove(&id)))
-        })
+    MathFunctions
+        .into_router()
+        .merge(Users::default().into_router())
         .build()
 }
 
@@ -206,48 +241,49 @@ fn reason(e: &ClientError) -> String {
 /// failures end the demo with `Err`; errors the server answers are printed.
 pub async fn run_demo(client: &Client) -> Result<Vec<String>, ClientError> {
     let mut out = Vec::new();
-    let greeting: String = client.request("hello", ["Alice"]).await?;
+    let greeting = client.hello("Alice".into()).await?;
     out.push(format!("Greeting: {greeting}"));
-    let time: String = client.request("get_time", ()).await?;
+    let time = client.get_time().await?;
     out.push(format!("Server time: {time}"));
-    let sum: Value = client.request("add", [10, 20]).await?;
+    let sum = client.add(10.into(), 20.into()).await?;
     out.push(format!("10 + 20 = {sum}"));
-    let diff: Value = client.request("subtract", [10, 20]).await?;
+    let diff = client.subtract(10.into(), 20.into()).await?;
     out.push(format!("10 - 20 = {diff}"));
-    let product: Value = client.request("multiply", [7, 8]).await?;
+    let product = client.multiply(7.into(), 8.into()).await?;
     out.push(format!("7 * 8 = {product}"));
-    let quotient: f64 = client.request("divide", [100, 4]).await?;
+    let quotient = client.divide(100.0, 4.0).await?;
     out.push(format!("100 / 4 = {quotient}"));
-    let fact: u128 = client.request("factorial", [5]).await?;
+    let fact = client.factorial(5).await?;
     out.push(format!("5! = {fact}"));
-    match client.request::<f64, _>("divide", [10, 0]).await {
+    match client.divide(10.0, 0.0).await {
         Ok(v) => out.push(format!("10 / 0 = {v}")),
         Err(e @ ClientError::Rpc(_)) => out.push(format!("Division by zero error: {}", reason(&e))),
         Err(e) => return Err(e),
     }
+    // A method no trait declares: the untyped call.
     match client.request::<Value, _>("non_existent_method", ()).await {
         Ok(v) => out.push(format!("non_existent_method() = {v}")),
         Err(e @ ClientError::Rpc(_)) => out.push(format!("Method not found error: {}", reason(&e))),
         Err(e) => return Err(e),
     }
 
-    let alice: User = client
-        .request("user_create", ("Alice Smith", "alice@example.com"))
+    let alice = client
+        .user_create("Alice Smith".into(), "alice@example.com".into())
         .await?;
     out.push(format!("Created user: {}", serde_json::json!(alice)));
-    let bob: User = client
-        .request("user_create", ("Bob Johnson", "bob@example.com"))
+    let bob = client
+        .user_create("Bob Johnson".into(), "bob@example.com".into())
         .await?;
     out.push(format!("Created user: {}", serde_json::json!(bob)));
-    let got: Option<User> = client.request("user_get", [alice.id]).await?;
+    let got = client.user_get(alice.id).await?;
     out.push(format!(
         "Retrieved user {}: {}",
         alice.id,
         serde_json::json!(got)
     ));
-    let all: Vec<User> = client.request("user_list", ()).await?;
+    let all = client.user_list().await?;
     out.push(format!("All users: {} users", all.len()));
-    let deleted: Option<User> = client.request("user_delete", [bob.id]).await?;
+    let deleted = client.user_delete(bob.id).await?;
     out.push(format!("Deleted user: {}", serde_json::json!(deleted)));
     Ok(out)
 }

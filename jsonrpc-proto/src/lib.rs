@@ -23,7 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The layers, one directory each; arrows only point down (see DESIGN.md):
 // adapter -> service -> peer -> protocol. `testing` may use every layer.
@@ -43,12 +43,17 @@ pub use protocol::codec::{
 };
 pub use protocol::connection::{CallError, Config, Connection, Event};
 pub use protocol::error::{ErrorCode, ErrorObject, ParseError};
-pub use protocol::id::{Id, IdNumber};
+pub use protocol::id::{Id, IdNumber, NumberText};
 pub use protocol::message::{
     is_reserved_method, parse, parse_message, Entry, Incoming, Invalid, InvalidKind, Message,
     MessageError, Notification, Request, Response,
 };
 pub use serde_json::value::RawValue;
+
+/// `#[rpc]` on a trait of async fns: the server router, a typed client and the OpenRPC
+/// document from one definition (feature `macros`; see [`service`]).
+#[cfg(feature = "macros")]
+pub use jsonrpc_proto_macros::rpc;
 
 /// Batches: [`BatchWriter`] collects the answers to a batch into one array.
 pub mod batch {

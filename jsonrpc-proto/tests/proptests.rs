@@ -22,7 +22,12 @@ fn arb_id() -> impl Strategy<Value = Id> {
         (i64::MIN..0i64).prop_map(Id::from),
         prop_oneof![any::<f64>(), -1e6f64..1e6]
             .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| Id::Number(IdNumber::Float(f.to_bits()))),
+            .prop_map(|f| Id::Number(
+                IdNumber::from_text(&serde_json::to_string(&f).expect("finite")).expect("a number")
+            )),
+        // Any JSON number text, beyond 64 bits or with fraction and exponent: kept as written.
+        "-?(0|[1-9][0-9]{0,40})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,25})?"
+            .prop_map(|t| Id::Number(IdNumber::from_text(&t).expect("a JSON number"))),
         any::<String>().prop_map(Id::String),
         "[a-z0-9\"\\\\\n\t\u{0}-\u{1f}é😀]{0,12}".prop_map(Id::String),
     ]
@@ -249,7 +254,43 @@ proptest! {
         id.write_json(&mut text);
         let text = String::from_utf8(text).expect("utf-8");
         prop_assert_eq!(Id::from_json(&text), Some(id.clone()));
-        prop_assert_eq!(serde_json::to_string(&id).expect("serializes"), text);
+        prop_assert_eq!(serde_json::to_string(&id).expect("serializes"), text.clone());
+        // Read and written again, the text is unchanged (a number's digits included).
+        let mut again = Vec::new();
+        Id::from_json(&text).expect("an id").write_json(&mut again);
+        prop_assert_eq!(String::from_utf8(again).expect("utf-8"), text.clone());
+        let via_serde: Id = serde_json::from_str(&text).expect("deserializes");
+        prop_assert_eq!(via_serde.to_string(), text);
+    }
+
+    #[test]
+    fn one_number_in_other_spellings_is_one_id(
+        n in prop_oneof![Just(0u64), Just(u64::MAX), 1..u64::MAX],
+        neg in any::<bool>(),
+        zeros in 0usize..4,
+    ) {
+        use std::hash::{BuildHasher, RandomState};
+        let sign = if neg && n != 0 { "-" } else { "" };
+        let plain = format!("{sign}{n}");
+        let hasher = RandomState::new();
+        let a = Id::from_json(&plain).expect("an integer id");
+        let pad = "0".repeat(zeros);
+        for other in [
+            format!("{sign}{n}.0{pad}"),
+            format!("{sign}{n}e0"),
+            // (`0` takes no trailing zeros before an exponent: `00e-1` is not JSON.)
+            if n == 0 { format!("{sign}0e-{}", zeros + 1) } else { format!("{sign}{n}{pad}0e-{}", zeros + 1) },
+            format!("{sign}0.{n}{pad}e{}", n.to_string().len()),
+        ] {
+            let b = Id::from_json(&other).expect("a number id");
+            prop_assert_eq!(&a, &b, "{} vs {}", plain, other);
+            prop_assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
+            prop_assert_eq!(b.to_string(), other.clone(), "echoed as written");
+            prop_assert_eq!(b.as_u64(), (!neg || n == 0).then_some(n));
+        }
+        // A different number is a different id.
+        let next = Id::from_json(&format!("{sign}{}", u128::from(n) + 1)).expect("an id");
+        prop_assert_ne!(&a, &next);
     }
 
     #[test]

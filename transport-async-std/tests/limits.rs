@@ -73,11 +73,9 @@ async fn read_line(r: &mut BufReader<TcpStream>) -> Option<Value> {
 #[test]
 fn shared_limits_hold_on_the_async_io_server() {
     smol::block_on(async {
-        let config = ServerConfig {
-            max_response_size: 1000,
-            idle_timeout: Some(Duration::from_millis(300)),
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::default()
+            .with_max_response_size(1000)
+            .with_idle_timeout(Some(Duration::from_millis(300)));
         let server = start(config, 4096).await;
         let deep = nested(100_000);
 
@@ -154,7 +152,9 @@ fn shared_http_service_answers_a_slow_body_with_408() {
         let body = StreamBody::new(futures::stream::pending::<
             Result<hyper::body::Frame<bytes::Bytes>, std::convert::Infallible>,
         >());
+        // An HTTP/1.1 request needs its Host header (RFC 9112 §3.2), or it gets 400.
         let req = http::Request::post("/")
+            .header("host", "n")
             .header("content-type", "application/json")
             .header("content-length", "100")
             .body(body)

@@ -51,6 +51,10 @@ impl<R: Runtime> Connector for MemConnector<R> {
             .spawn(Box::pin(async move { server.serve(a).await }));
         Some(Box::pin(async move { BoxTransport::from_transport(b) }))
     }
+
+    fn half_close(&self) -> bool {
+        true
+    }
 }
 
 mod common;

@@ -141,10 +141,7 @@ async fn shutdown_lets_calls_in_flight_finish() {
 
 #[tokio::test]
 async fn shutdown_grace_drops_stuck_calls() {
-    let config = ServerConfig {
-        shutdown_grace: Duration::from_millis(50),
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default().with_shutdown_grace(Duration::from_millis(50));
     let s = server(Arc::default(), Gate::default(), config);
     let h = s.handle();
     let client = serve_memory(&s, Tokio);
@@ -158,11 +155,9 @@ async fn shutdown_grace_drops_stuck_calls() {
 #[tokio::test]
 async fn slow_client_pushes_are_bounded() {
     for overflow in [PushOverflow::Drop, PushOverflow::Disconnect] {
-        let config = ServerConfig {
-            push_buffer: 4,
-            push_overflow: overflow,
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::default()
+            .with_push_buffer(4)
+            .with_push_overflow(overflow);
         let s = server(Arc::default(), Gate::default(), config);
         let h = s.handle();
         // A peer that never reads.
@@ -197,10 +192,7 @@ async fn client_side_cancel_is_quiet_and_config_applies() {
     let client = serve_memory_with(
         &s,
         Tokio,
-        ClientConfig {
-            send_cancel_notifications: true,
-            ..ClientConfig::default()
-        },
+        ClientConfig::default().with_send_cancel_notifications(true),
     );
     let h = s.handle();
     let call = client.request::<(), _>("sleep", ());
@@ -235,10 +227,7 @@ async fn notifications_pushed_before_subscribing_are_kept() {
         .expect("router");
     let s = Server::new(router, Tokio, ServerConfig::default());
     let _ = handle.set(s.handle());
-    let config = ClientConfig {
-        notification_buffer: 2,
-        ..ClientConfig::default()
-    };
+    let config = ClientConfig::default().with_notification_buffer(2);
     let client = serve_memory_with(&s, Tokio, config);
     // The pushes went out before the answer to this call, so they have been received (and,
     // with no subscriber yet, buffered: two of three, the bound) once it is answered.
@@ -264,10 +253,7 @@ async fn notifications_pushed_before_subscribing_are_kept() {
 #[tokio::test]
 async fn quiet_memory_peers_are_not_cut_off_by_the_idle_timeout() {
     let conns = Arc::new(Conns::default());
-    let config = ServerConfig {
-        idle_timeout: Some(Duration::from_millis(20)),
-        ..Default::default()
-    };
+    let config = ServerConfig::default().with_idle_timeout(Some(Duration::from_millis(20)));
     let server = server(conns.clone(), Gate::default(), config);
     let client = serve_memory(&server, Tokio);
     let first: u64 = client.request("whoami", ()).await.unwrap();

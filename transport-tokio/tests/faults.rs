@@ -29,6 +29,22 @@ async fn start() -> RunningServer {
         .expect("start")
 }
 
+/// A TCP peer that vanishes looks like one that half-closed (both send FIN): the server
+/// finishes the calls it received, so a call that never returns is freed at its deadline.
+/// These servers use a short one, well inside [`BOUND`].
+async fn start_with_short_deadline() -> RunningServer {
+    Server::builder(router(Arc::default()))
+        .http("127.0.0.1:0")
+        .tcp("127.0.0.1:0")
+        .config(jsonrpc_proto::peer::ServerConfig {
+            request_timeout: Some(Duration::from_secs(1)),
+            ..Default::default()
+        })
+        .start()
+        .await
+        .expect("start")
+}
+
 /// Waits until the server holds no client, no call and no socket.
 async fn all_freed(server: &RunningServer) {
     let h = server.handle();
@@ -52,7 +68,7 @@ async fn all_freed(server: &RunningServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_vanishing_mid_request_frees_the_work() {
-    let server = start().await;
+    let server = start_with_short_deadline().await;
     let h = server.handle();
     let http = server.http_addr().unwrap();
 
@@ -93,7 +109,7 @@ async fn client_vanishing_mid_request_frees_the_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_vanishing_mid_batch_frees_the_work() {
-    let server = start().await;
+    let server = start_with_short_deadline().await;
     let h = server.handle();
     let batch = format!(
         "[{},{},{}]",

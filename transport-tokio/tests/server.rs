@@ -100,6 +100,10 @@ impl Connector for Target {
             ),
         }
     }
+
+    fn half_close(&self) -> bool {
+        matches!(self.kind, Kind::Tcp)
+    }
 }
 
 async fn conformance_target(kind: Kind, tls: bool) -> (Target, Option<common::Pki>) {

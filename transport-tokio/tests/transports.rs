@@ -221,11 +221,9 @@ async fn http_client_answers_calls_when_the_server_is_unreachable() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let config = HttpClientConfig {
-        retries: 2,
-        backoff: std::time::Duration::from_millis(1),
-        ..HttpClientConfig::default()
-    };
+    let config = HttpClientConfig::default()
+        .with_retries(2)
+        .with_backoff(std::time::Duration::from_millis(1));
     let (mut tx, mut rx) = HttpTransport::new(&format!("http://{addr}/"), config)
         .unwrap()
         .split();

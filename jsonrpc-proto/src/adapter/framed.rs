@@ -1,5 +1,5 @@
 //! Frames on byte streams, for every runtime: [`Framing`], the sans-IO [`FrameDecoder`] and
-//! [`FrameEncoder`] (buffers + [`crate::protocol::codec`]), and [`StreamTransport`], a [`Transport`] over
+//! [`FrameEncoder`] (buffers + [`crate::codec`]), and [`StreamTransport`], a [`Transport`] over
 //! any `futures::io::{AsyncRead, AsyncWrite}` (async-io, async-net, smol, async-std, or tokio
 //! through a compat wrapper). An adapter whose IO traits differ only needs the read and write
 //! calls around the decoder and encoder.

@@ -14,6 +14,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 /// Why a TLS configuration could not be built. Each variant names the file and what to fix.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsError {
     /// A PEM file could not be read or parsed.
     #[error("cannot load {what} from {path}: {reason}")]

@@ -27,6 +27,13 @@ pub const BINARY_REFUSED: &str = "binary frames are not supported: send JSON-RPC
 /// The reason sent in the close frame (code 1009) that refuses a message over the size limit.
 pub const TOO_BIG: &str = "message too big: over the receiver's WebSocket message size limit";
 
+/// The reason sent with close code 1007 (a text message that is not UTF-8).
+pub const INVALID_UTF8: &str = "invalid UTF-8 in a text message";
+
+/// The reason sent with close code 1002 (a broken WebSocket framing rule).
+pub const PROTOCOL_ERROR: &str =
+    "WebSocket protocol error: reserved bits or opcode, bad control frame, or unmasked frame";
+
 /// The reason sent in the close frame (code 1013, try again later) when the server is at its
 /// connection limit.
 pub const TOO_MANY_CONNECTIONS: &str = "too many connections: retry later";
@@ -139,6 +146,22 @@ fn ws_err(e: tungstenite::Error) -> TransportError {
     }
 }
 
+/// The Close frame a read error calls for: 1007 for invalid UTF-8 in a text message, 1002 for
+/// a broken framing rule (reserved bits or opcodes, a fragmented or oversized control frame, an
+/// unmasked client frame, a stray continuation, a bad close frame). `None` when the connection
+/// is gone already (reset without Close, anything after a Close) or for IO errors.
+fn close_code_for(e: &tungstenite::Error) -> Option<(CloseCode, &'static str)> {
+    use tungstenite::error::ProtocolError as P;
+    match e {
+        tungstenite::Error::Utf8 => Some((CloseCode::Invalid, INVALID_UTF8)),
+        tungstenite::Error::Protocol(
+            P::ResetWithoutClosingHandshake | P::ReceivedAfterClosing | P::SendAfterClosing,
+        ) => None,
+        tungstenite::Error::Protocol(_) => Some((CloseCode::Protocol, PROTOCOL_ERROR)),
+        _ => None,
+    }
+}
+
 enum ReadState {
     Open,
     /// A binary or oversized message arrived: send this close frame, then report the error.
@@ -197,6 +220,18 @@ impl<S: WsStreamLike> Stream for WsStream<S> {
                             this.state = ReadState::Refusing(Some(CloseFrame {
                                 code: CloseCode::Size,
                                 reason: Utf8Bytes::from_static(TOO_BIG),
+                            }));
+                        }
+                        Some(Err(e)) if close_code_for(&e).is_some() => {
+                            // RFC 6455 §7.1.7: fail the connection with a Close frame first,
+                            // so the peer learns why (not just 1006).
+                            tracing::debug!("the peer broke the WebSocket protocol: {e}");
+                            let (code, reason) =
+                                close_code_for(&e).unwrap_or((CloseCode::Protocol, PROTOCOL_ERROR));
+                            this.refused = reason;
+                            this.state = ReadState::Refusing(Some(CloseFrame {
+                                code,
+                                reason: Utf8Bytes::from_static(reason),
                             }));
                         }
                         Some(Err(e)) => {
@@ -269,5 +304,39 @@ impl<S: WsStreamLike> Sink<Bytes> for WsSink<S> {
                 other => Poll::Ready(Err(other)),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::error::ProtocolError as P;
+
+    #[test]
+    fn protocol_errors_get_their_close_codes() {
+        let code = |e| close_code_for(&e).map(|(c, _)| u16::from(c));
+        assert_eq!(code(tungstenite::Error::Utf8), Some(1007));
+        for p in [
+            P::NonZeroReservedBits,
+            P::UnknownControlFrameType(11),
+            P::UnknownDataFrameType(3),
+            P::FragmentedControlFrame,
+            P::ControlFrameTooBig,
+            P::UnmaskedFrameFromClient,
+            P::MaskedFrameFromServer,
+            P::UnexpectedContinueFrame,
+            P::InvalidCloseSequence,
+        ] {
+            assert_eq!(code(tungstenite::Error::Protocol(p)), Some(1002));
+        }
+        // Nothing to say to a peer that is gone or already closing.
+        for p in [
+            P::ResetWithoutClosingHandshake,
+            P::ReceivedAfterClosing,
+            P::SendAfterClosing,
+        ] {
+            assert_eq!(code(tungstenite::Error::Protocol(p)), None);
+        }
+        assert_eq!(code(tungstenite::Error::ConnectionClosed), None);
     }
 }

@@ -26,6 +26,7 @@ use super::transport::TransportError;
 
 /// Why a call from a [`Client`] did not produce a result.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The other side answered with an error object (code, message and data as sent).
     #[error("{0}")]
@@ -84,6 +85,7 @@ impl From<SendError> for ClientError {
 
 /// Settings of a [`Client`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// Protocol limits; `connection.request_timeout` (default 30 s) is the default deadline of
     /// each outgoing call.
@@ -99,9 +101,17 @@ pub struct ClientConfig {
     /// 30 s; answered -32001).
     pub handler_timeout: Option<Duration>,
     /// When serving a router: room for notifications handlers push with
-    /// [`Context::notify`] before they are dropped (default 1024).
+    /// [`Context::notify`](super::Context::notify) before they are dropped (default 1024).
     pub push_buffer: usize,
 }
+
+crate::protocol::config_setters!(ClientConfig {
+    with_connection => connection: Config,
+    with_send_cancel_notifications => send_cancel_notifications: bool,
+    with_notification_buffer => notification_buffer: usize,
+    with_handler_timeout => handler_timeout: Option<Duration>,
+    with_push_buffer => push_buffer: usize,
+});
 
 impl Default for ClientConfig {
     fn default() -> Self {

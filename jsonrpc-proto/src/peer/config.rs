@@ -6,16 +6,18 @@ use crate::protocol::connection::Config;
 
 /// What to do when a client's bounded outgoing push queue is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum PushOverflow {
-    /// Drop the notification (with a warning) and return [`PushError::Full`] (default).
+    /// Drop the notification (with a warning) and return [`PushError::Full`](super::PushError::Full) (default).
     #[default]
     Drop,
     /// Drop it and disconnect the client: it cannot keep up.
     Disconnect,
 }
 
-/// Settings of a [`Server`].
+/// Settings of a [`Server`](super::Server).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// Protocol limits of each connection (batch length, calls in flight, ...).
     pub connection: Config,
@@ -31,7 +33,7 @@ pub struct ServerConfig {
     pub push_buffer: usize,
     /// What a full push queue means (default: drop the notification).
     pub push_overflow: PushOverflow,
-    /// How long [`ServerHandle::shutdown`] lets calls in flight finish (default 10 s).
+    /// How long [`ServerHandle::shutdown`](super::ServerHandle::shutdown) lets calls in flight finish (default 10 s).
     pub shutdown_grace: Duration,
     /// Send `$/cancelRequest` when a handler's call back to its client is dropped.
     pub send_cancel_notifications: bool,
@@ -42,7 +44,7 @@ pub struct ServerConfig {
     /// something (any call) now and then, unless pushes reach them within the timeout.
     pub idle_timeout: Option<Duration>,
     /// The largest result sent in one response, in bytes (default 10 MiB,
-    /// [`crate::protocol::limits::DEFAULT_MAX_RESPONSE_SIZE`]); a larger result is replaced by a -32603
+    /// [`crate::limits::DEFAULT_MAX_RESPONSE_SIZE`]); a larger result is replaced by a -32603
     /// "Response too large" error whose `data` gives the sizes.
     pub max_response_size: usize,
     /// Run each call's handler on a task of its own (default false). By default the handlers
@@ -55,6 +57,19 @@ pub struct ServerConfig {
     /// its HTTP request's task either way.
     pub spawn_calls: bool,
 }
+
+crate::protocol::config_setters!(ServerConfig {
+    with_connection => connection: Config,
+    with_request_timeout => request_timeout: Option<Duration>,
+    with_max_connections => max_connections: usize,
+    with_push_buffer => push_buffer: usize,
+    with_push_overflow => push_overflow: PushOverflow,
+    with_shutdown_grace => shutdown_grace: Duration,
+    with_send_cancel_notifications => send_cancel_notifications: bool,
+    with_idle_timeout => idle_timeout: Option<Duration>,
+    with_max_response_size => max_response_size: usize,
+    with_spawn_calls => spawn_calls: bool,
+});
 
 impl Default for ServerConfig {
     fn default() -> Self {

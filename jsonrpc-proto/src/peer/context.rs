@@ -52,6 +52,14 @@ impl Extensions {
             .and_then(|v| v.downcast_ref::<T>())
     }
 
+    /// Moves every value of `other` in (replacing values of the same type).
+    pub(crate) fn extend(&mut self, other: Extensions) {
+        if !other.map.is_empty() {
+            let other = Arc::try_unwrap(other.map).unwrap_or_else(|shared| (*shared).clone());
+            Arc::make_mut(&mut self.map).extend(other);
+        }
+    }
+
     /// The number of stored values.
     pub fn len(&self) -> usize {
         self.map.len()

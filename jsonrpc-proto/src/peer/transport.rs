@@ -24,6 +24,7 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
 /// Why a transport failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// The underlying socket or stream failed.
     #[error("I/O error: {0}")]
@@ -47,6 +48,7 @@ pub enum TransportError {
 
 /// How a connection reached us.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TransportKind {
     /// In-process channels.
     Memory,

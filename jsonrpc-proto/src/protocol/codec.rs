@@ -57,6 +57,7 @@ pub const DEFAULT_MAX_HEADER_SIZE: usize = 8 * 1024;
 
 /// Why a byte stream could not be split into frames.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
     /// A line grew beyond the maximum frame size. The line codec skips it and continues.
     #[error(

@@ -3,7 +3,7 @@
 //! A [`Connection`] is fed complete frames ([`Connection::handle_frame`]) and the current time,
 //! and hands back [`Event`]s to act on and frames to write ([`Connection::poll_transmit`]). It
 //! never touches a socket or a clock, so it can be driven by any runtime, tested with a virtual
-//! clock ([`crate::testing::sim::Pair`]) and fuzzed.
+//! clock ([`crate::sim::Pair`]) and fuzzed.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@
 //! assert_eq!(&server.poll_transmit().unwrap()[..], br#"{"jsonrpc":"2.0","result":5,"id":7}"#);
 //!
 //! // The client side: ids are allocated, answers matched, deadlines enforced.
-//! let mut client = Connection::new(Config { request_timeout: Some(Duration::from_secs(1)), ..Config::default() });
+//! let mut client = Connection::new(Config::default().with_request_timeout(Some(Duration::from_secs(1))));
 //! let id = client.request("add", None, now).unwrap();
 //! let _frame = client.poll_transmit().unwrap();
 //! client.handle_timeout(now + Duration::from_secs(2));
@@ -35,8 +35,8 @@
 //! | [`Config::max_pending`] | 4096 outgoing calls awaiting an answer | [`Connection::request`] returns [`SendError::TooManyPending`] |
 //! | [`Config::request_timeout`] | 30 s | the pending call ends with [`CallError::TimedOut`] (-32001) |
 //!
-//! Frame size is limited by the codec that found the frame ([`crate::protocol::codec`]), before it gets
-//! here; nesting depth by [`crate::protocol::message::scan::nesting_exceeds`] before parsing (128 levels: deeper is
+//! Frame size is limited by the codec that found the frame ([`crate::codec`]), before it gets
+//! here; nesting depth by [`crate::limits::nesting_exceeds`] before parsing (128 levels: deeper is
 //! -32700 with id null, never a stack overflow).
 
 use std::cmp::Reverse;
@@ -58,6 +58,7 @@ use crate::protocol::message::{
 
 /// Limits and defaults of a [`Connection`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// The longest incoming batch accepted (default 1024 members).
     pub max_batch_len: usize,
@@ -68,6 +69,13 @@ pub struct Config {
     /// The deadline given to outgoing requests (default 30 s; `None`: no deadline).
     pub request_timeout: Option<Duration>,
 }
+
+crate::protocol::config_setters!(Config {
+    with_max_batch_len => max_batch_len: usize,
+    with_max_in_flight => max_in_flight: usize,
+    with_max_pending => max_pending: usize,
+    with_request_timeout => request_timeout: Option<Duration>,
+});
 
 impl Default for Config {
     fn default() -> Self {
@@ -82,6 +90,7 @@ impl Default for Config {
 
 /// Why an outgoing request did not get a result.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CallError {
     /// The peer answered with an error object.
     #[error("{0}")]
@@ -110,6 +119,7 @@ impl CallError {
 
 /// Why a message could not be sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// The connection is closed.
     #[error("the connection is closed")]
@@ -124,6 +134,7 @@ pub enum SendError {
 
 /// Why an answer could not be recorded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RespondError {
     /// The connection is closed; the answer is dropped.
     #[error("the connection is closed")]
@@ -162,6 +173,7 @@ pub(crate) enum Call<'a> {
 
 /// What happened on a connection.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event {
     /// The peer called a method and awaits an answer.
     Request(IncomingRequest),
@@ -223,7 +235,51 @@ struct BatchState {
     outstanding: usize,
 }
 
-/// One peer's protocol state. See the [module docs](self).
+/// One peer's protocol state, client and server at once: frames and the current time in,
+/// [`Event`]s and frames to write out. No IO, no clock, no threads.
+///
+/// # The calling contract
+///
+/// A driver (a task owning one transport) calls it in this loop; every call is cheap and
+/// never blocks:
+///
+/// 1. **Input.** For each complete JSON text the codec finds, call
+///    [`handle_frame`](Connection::handle_frame)`(frame, now)`. Then drain
+///    [`poll_event`](Connection::poll_event) until `None`: requests ([`Event::Request`]) to
+///    run, notifications in arrival order, responses to this side's calls (each call ends
+///    exactly once: a result, an error object, a timeout or [`CallError::Closed`]), and
+///    reports of invalid input (already answered where the specification says so).
+/// 2. **Answers.** Answer every [`Event::Request`] once with
+///    [`respond`](Connection::respond)`(handle, result)`, in any order and at any later time.
+///    A request of a batch is held until the last call of that batch is answered; the batch
+///    then leaves as one array.
+/// 3. **Calls of this side.** [`request`](Connection::request),
+///    [`notify`](Connection::notify) and [`batch`](Connection::batch) queue frames; `request`
+///    returns the id it allocated and records the call's deadline from `now`.
+/// 4. **Output.** After any of 1-3, drain [`poll_transmit`](Connection::poll_transmit) until
+///    `None` and write the frames in that order (answers and calls share one queue; order
+///    within it is the order they were produced).
+/// 5. **Time.** [`poll_timeout`](Connection::poll_timeout) is the earliest deadline; when the
+///    clock reaches it call [`handle_timeout`](Connection::handle_timeout)`(now)`, then drain
+///    `poll_event` (timed-out calls) and `poll_transmit`. Re-read `poll_timeout` after every
+///    step above: a new call or an answer may move it.
+/// 6. **Backpressure.** While [`in_flight`](Connection::in_flight) is at
+///    [`Config::max_in_flight`], stop reading input; a request over the limit that arrives
+///    anyway is answered -32003 at once.
+/// 7. **End.** [`close`](Connection::close) ends every pending call with
+///    [`CallError::Closed`] (drain `poll_event`), refuses later sends with
+///    [`SendError::Closed`], answers with [`RespondError::Closed`] and ignores later input;
+///    frames already queued stay in `poll_transmit` for a last flush. To end gracefully,
+///    answer every request first, drain `poll_transmit`, then close.
+///
+/// # Errors
+///
+/// Bad input is never an `Err` here: invalid JSON, invalid messages and over-limit batches
+/// are answered on the wire as the specification asks and reported as events; the
+/// connection goes on. The `Result`s are the caller's mistakes and limits:
+/// [`SendError`] from `request`/`notify` (closed, or [`Config::max_pending`] reached: try
+/// again after some calls end) and [`RespondError`] from `respond` (a handle of another
+/// connection, or a closed one). Neither leaves the state machine inconsistent.
 pub struct Connection {
     config: Config,
     next_id: u64,
@@ -457,10 +513,11 @@ impl Connection {
                     Ok(raw) => Ok(raw.into_owned()),
                     Err(e) => Err(CallError::Remote(e)),
                 };
+                // The id as allocated (the answer may spell the same number `1.0`).
                 push_lean(
                     &mut self.events,
                     Event::Response {
-                        id: response.id,
+                        id: Id::from(n),
                         result,
                     },
                 );

@@ -7,11 +7,10 @@
 //! use jsonrpc_proto::http::{decide, Decision, Limits, RequestHead};
 //!
 //! let head = RequestHead {
-//!     method: "POST",
-//!     path: "/",
 //!     content_type: Some("application/json; charset=utf-8"),
 //!     content_length: Some(42),
-//!     websocket_upgrade: false,
+//!     has_content_length: true,
+//!     ..RequestHead::new("POST", "/")
 //! };
 //! assert_eq!(decide(&head, &Limits::default()), Decision::Rpc);
 //!
@@ -51,10 +50,15 @@ pub const STATUS_SWITCHING_PROTOCOLS: u16 = 101;
 
 /// Limits applied to incoming HTTP requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// The largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY`]).
     pub max_body: usize,
 }
+
+crate::protocol::config_setters!(Limits {
+    with_max_body => max_body: usize,
+});
 
 impl Default for Limits {
     fn default() -> Self {
@@ -77,6 +81,49 @@ pub struct RequestHead<'a> {
     pub content_length: Option<u64>,
     /// True when the request asks for a WebSocket upgrade (`Upgrade: websocket`).
     pub websocket_upgrade: bool,
+    /// The HTTP version as (major, minor), e.g. `(1, 1)`.
+    pub version: (u8, u8),
+    /// The form of the request-target (RFC 9112 §3.2).
+    pub target: TargetForm,
+    /// The value of every `Host` header line, in order (RFC 9112 §3.2 wants exactly one in
+    /// HTTP/1.1, at most one in any version).
+    pub hosts: &'a [&'a [u8]],
+    /// The value of every `Transfer-Encoding` header line, in order.
+    pub transfer_encoding: &'a [&'a [u8]],
+    /// True when a `Content-Length` header is present, numeric or not.
+    pub has_content_length: bool,
+}
+
+impl<'a> RequestHead<'a> {
+    /// An HTTP/1.1 request in origin-form with one empty `Host` header and no body headers:
+    /// set the fields that matter with struct update syntax.
+    pub fn new(method: &'a str, path: &'a str) -> Self {
+        RequestHead {
+            method,
+            path,
+            content_type: None,
+            content_length: None,
+            websocket_upgrade: false,
+            version: (1, 1),
+            target: TargetForm::Origin,
+            hosts: &[b""],
+            transfer_encoding: &[],
+            has_content_length: false,
+        }
+    }
+}
+
+/// The four forms of a request-target (RFC 9112 §3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetForm {
+    /// `/path?query`: the usual form.
+    Origin,
+    /// `http://host/path`: accepted like origin-form (the `Host` header's value is ignored).
+    Absolute,
+    /// `host:port`: only for CONNECT.
+    Authority,
+    /// `*`: only for OPTIONS.
+    Asterisk,
 }
 
 /// A rejection: the status, the `Allow` header for 405, and a short plain-text body.
@@ -88,6 +135,9 @@ pub struct Rejection {
     pub allow: Option<&'static str>,
     /// A one-line explanation sent as `text/plain`.
     pub body: &'static str,
+    /// Send `Connection: close` and close the connection after the answer (the request's
+    /// framing cannot be trusted, or the server wants the connection back).
+    pub close: bool,
 }
 
 impl Rejection {
@@ -96,30 +146,35 @@ impl Rejection {
         status: 404,
         allow: None,
         body: "Not found: POST JSON-RPC to /, upgrade WebSocket at /ws, GET /health",
+        close: false,
     };
     /// 413 for a body over the limit.
     pub const PAYLOAD_TOO_LARGE: Rejection = Rejection {
         status: 413,
         allow: None,
         body: "Payload too large: the request body exceeds the server's limit",
+        close: false,
     };
     /// 415 for a POST whose content type is not JSON.
     pub const UNSUPPORTED_MEDIA_TYPE: Rejection = Rejection {
         status: 415,
         allow: None,
         body: "Unsupported media type: send Content-Type: application/json",
+        close: false,
     };
     /// 400 for a request at /ws that is not a valid WebSocket upgrade.
     pub const BAD_UPGRADE: Rejection = Rejection {
         status: 400,
         allow: None,
         body: "Bad request: /ws expects a WebSocket upgrade (GET with Upgrade: websocket)",
+        close: false,
     };
     /// 503 for a connection over the server's connection limit (send `Connection: close`).
     pub const TOO_MANY_CONNECTIONS: Rejection = Rejection {
         status: 503,
         allow: None,
         body: "Service unavailable: too many connections; retry later",
+        close: true,
     };
     /// 408 for a request body that did not arrive within the body read timeout (send
     /// `Connection: close`).
@@ -127,12 +182,54 @@ impl Rejection {
         status: 408,
         allow: None,
         body: "Request timeout: the request body did not arrive in time",
+        close: true,
+    };
+    /// 400 for an HTTP/1.1 request without a `Host` header, any request with more than one,
+    /// or one whose value is not a valid `host[:port]` (RFC 9112 §3.2).
+    pub const BAD_HOST: Rejection = Rejection {
+        status: 400,
+        allow: None,
+        body: "Bad request: send exactly one valid Host header (RFC 9112 section 3.2)",
+        close: true,
+    };
+    /// 400 for authority-form (`host:port`) other than CONNECT or asterisk-form (`*`) other
+    /// than OPTIONS (RFC 9112 §3.2.3, §3.2.4).
+    pub const BAD_TARGET: Rejection = Rejection {
+        status: 400,
+        allow: None,
+        body: "Bad request: the request-target must be a path such as / (RFC 9112 section 3.2)",
+        close: true,
+    };
+    /// 400 for a request with both `Content-Length` and `Transfer-Encoding` (a smuggling
+    /// attempt; RFC 9112 §6.1 lets a server refuse it, and it must close the connection).
+    pub const LENGTH_AND_CHUNKED: Rejection = Rejection {
+        status: 400,
+        allow: None,
+        body:
+            "Bad request: send Content-Length or Transfer-Encoding, not both (RFC 9112 section 6.1)",
+        close: true,
+    };
+    /// 400 for a `Transfer-Encoding` whose final coding is not `chunked`, or with `chunked`
+    /// twice: the body's length cannot be known (RFC 9112 §6.3).
+    pub const NOT_CHUNKED_LAST: Rejection = Rejection {
+        status: 400,
+        allow: None,
+        body: "Bad request: the final transfer coding must be chunked, once (RFC 9112 section 6.3)",
+        close: true,
+    };
+    /// 501 for a transfer coding other than `chunked` (RFC 9112 §6.1).
+    pub const UNKNOWN_TRANSFER_CODING: Rejection = Rejection {
+        status: 501,
+        allow: None,
+        body: "Not implemented: the only transfer coding understood is chunked",
+        close: true,
     };
     /// 503 while the server shuts down.
     pub const SHUTTING_DOWN: Rejection = Rejection {
         status: 503,
         allow: None,
         body: "Service unavailable: the server is shutting down",
+        close: false,
     };
 
     fn method_not_allowed(allow: &'static str) -> Rejection {
@@ -140,6 +237,7 @@ impl Rejection {
             status: 405,
             allow: Some(allow),
             body: "Method not allowed: see the Allow header",
+            close: false,
         }
     }
 }
@@ -158,7 +256,123 @@ pub enum Decision {
 }
 
 /// Decides what to do with a request from its head alone.
+///
+/// First the message rules every HTTP/1.1 server MUST apply (RFC 9112): exactly one valid
+/// `Host` ([`Rejection::BAD_HOST`]), a request-target form that fits the method
+/// ([`Rejection::BAD_TARGET`]), no `Content-Length` beside `Transfer-Encoding`
+/// ([`Rejection::LENGTH_AND_CHUNKED`]), `chunked` as the final and only understood transfer
+/// coding ([`Rejection::NOT_CHUNKED_LAST`], [`Rejection::UNKNOWN_TRANSFER_CODING`]); then the
+/// route.
 pub fn decide(head: &RequestHead<'_>, limits: &Limits) -> Decision {
+    if let Err(r) = check_message(head) {
+        return Decision::Reject(r);
+    }
+    route(head, limits)
+}
+
+/// The RFC 9112 message rules of [`decide`], without the routing.
+pub fn check_message(head: &RequestHead<'_>) -> Result<(), Rejection> {
+    // RFC 9112 §3.2: 400 for an HTTP/1.1 request lacking Host, and for any request with more
+    // than one Host line or an invalid value. With absolute-form the value is ignored
+    // (§3.2.2), not the count.
+    // HTTP/2 and 3 carry the authority in a pseudo-header instead.
+    if head.version.0 <= 1 {
+        let too_few = head.version >= (1, 1) && head.hosts.is_empty();
+        if too_few || head.hosts.len() > 1 {
+            return Err(Rejection::BAD_HOST);
+        }
+        if head.target != TargetForm::Absolute && !head.hosts.iter().all(|h| is_valid_host(h)) {
+            return Err(Rejection::BAD_HOST);
+        }
+    }
+    match head.target {
+        TargetForm::Authority if head.method != "CONNECT" => return Err(Rejection::BAD_TARGET),
+        TargetForm::Asterisk if head.method != "OPTIONS" => return Err(Rejection::BAD_TARGET),
+        _ => {}
+    }
+    if head.transfer_encoding.is_empty() {
+        return Ok(());
+    }
+    if head.has_content_length {
+        return Err(Rejection::LENGTH_AND_CHUNKED);
+    }
+    let codings: Vec<&[u8]> = head
+        .transfer_encoding
+        .iter()
+        .flat_map(|line| line.split(|&b| b == b','))
+        .map(|c| {
+            // A coding's name, without parameters or surrounding whitespace.
+            let name = c.split(|&b| b == b';').next().unwrap_or(c);
+            name.trim_ascii()
+        })
+        .filter(|c| !c.is_empty())
+        .collect();
+    let chunked = |c: &&[u8]| c.eq_ignore_ascii_case(b"chunked");
+    match codings.last() {
+        Some(last) if chunked(last) => {}
+        _ => return Err(Rejection::NOT_CHUNKED_LAST),
+    }
+    if codings.iter().filter(|c| chunked(c)).count() > 1 {
+        return Err(Rejection::NOT_CHUNKED_LAST);
+    }
+    if !codings.iter().all(chunked) {
+        return Err(Rejection::UNKNOWN_TRANSFER_CODING);
+    }
+    Ok(())
+}
+
+/// True for a `Host` value of the form `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2);
+/// the empty value is valid (a target without authority).
+pub fn is_valid_host(value: &[u8]) -> bool {
+    let value = value.trim_ascii();
+    let (host, port) = if let Some(rest) = value.strip_prefix(b"[") {
+        // IP-literal: `[` IPv6address / IPvFuture `]`.
+        let Some(end) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &rest[..end];
+        let literal_ok = !literal.is_empty()
+            && literal
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b":._~!$&'()*+,;=-".contains(&b));
+        if !literal_ok {
+            return false;
+        }
+        match &rest[end + 1..] {
+            [] => (&[][..], None),
+            [b':', port @ ..] => (&[][..], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match value.iter().position(|&b| b == b':') {
+            Some(i) => (&value[..i], Some(&value[i + 1..])),
+            None => (value, None),
+        }
+    };
+    if !port.is_none_or(|p| p.iter().all(u8::is_ascii_digit)) {
+        return false;
+    }
+    // reg-name or IPv4address: unreserved, pct-encoded, sub-delims.
+    let mut i = 0;
+    while i < host.len() {
+        let b = host[i];
+        if b == b'%' {
+            let hex = host.get(i + 1..i + 3);
+            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+fn route(head: &RequestHead<'_>, limits: &Limits) -> Decision {
     match head.path {
         RPC_PATH | "" => {
             if head.method != "POST" {
@@ -277,11 +491,8 @@ mod tests {
 
     fn head<'a>(method: &'a str, path: &'a str, ct: Option<&'a str>) -> RequestHead<'a> {
         RequestHead {
-            method,
-            path,
             content_type: ct,
-            content_length: None,
-            websocket_upgrade: false,
+            ..RequestHead::new(method, path)
         }
     }
 
@@ -290,6 +501,167 @@ mod tests {
             Decision::Reject(r) => r.status,
             Decision::Rpc | Decision::Health => 200,
             Decision::WebSocket => 101,
+        }
+    }
+
+    fn reject(head: &RequestHead<'_>) -> Option<Rejection> {
+        match decide(head, &Limits::default()) {
+            Decision::Reject(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn host_rules_of_rfc_9112() {
+        let json = Some("application/json");
+        let post = RequestHead {
+            content_type: json,
+            hosts: &[b"example.com:8080"],
+            ..RequestHead::new("POST", "/")
+        };
+        assert_eq!(reject(&post), None);
+        for ok in [
+            &b""[..],
+            b"a",
+            b"127.0.0.1",
+            b"[::1]:80",
+            b"x.y-z_~%41:",
+            b"[v1.fe]",
+        ] {
+            let head = RequestHead {
+                hosts: &[ok],
+                ..post
+            };
+            assert_eq!(reject(&head), None, "{}", String::from_utf8_lossy(ok));
+        }
+        // Missing (HTTP/1.1), more than one (any version), invalid: 400 and close.
+        let none = RequestHead { hosts: &[], ..post };
+        assert_eq!(reject(&none), Some(Rejection::BAD_HOST));
+        assert_eq!(reject(&none).map(|r| r.close), Some(true));
+        let two = RequestHead {
+            hosts: &[b"a", b"a"],
+            ..post
+        };
+        assert_eq!(reject(&two), Some(Rejection::BAD_HOST));
+        let old = RequestHead {
+            version: (1, 0),
+            ..none
+        };
+        assert_eq!(reject(&old), None, "HTTP/1.0 may omit Host");
+        let old_two = RequestHead {
+            version: (1, 0),
+            ..two
+        };
+        assert_eq!(reject(&old_two), Some(Rejection::BAD_HOST));
+        for bad in [
+            &b"a b"[..],
+            b"a:b",
+            b"a:1:2",
+            b"[::1",
+            b"[]",
+            b"a/b",
+            b"%4",
+            b"a@b",
+            b"\xff",
+        ] {
+            let head = RequestHead {
+                hosts: &[bad],
+                ..post
+            };
+            assert_eq!(
+                reject(&head),
+                Some(Rejection::BAD_HOST),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // With absolute-form the value is ignored, the count is not.
+        let absolute = RequestHead {
+            target: TargetForm::Absolute,
+            hosts: &[b"not a host"],
+            ..post
+        };
+        assert_eq!(reject(&absolute), None);
+        let absolute_none = RequestHead {
+            hosts: &[],
+            ..absolute
+        };
+        assert_eq!(reject(&absolute_none), Some(Rejection::BAD_HOST));
+    }
+
+    #[test]
+    fn target_forms_of_rfc_9112() {
+        let post = RequestHead {
+            content_type: Some("application/json"),
+            ..RequestHead::new("POST", "/")
+        };
+        let authority = RequestHead {
+            target: TargetForm::Authority,
+            path: "",
+            ..post
+        };
+        assert_eq!(reject(&authority), Some(Rejection::BAD_TARGET));
+        let asterisk = RequestHead {
+            target: TargetForm::Asterisk,
+            path: "*",
+            ..post
+        };
+        assert_eq!(reject(&asterisk), Some(Rejection::BAD_TARGET));
+        // The forms are allowed for their methods (which this server then does not serve).
+        let connect = RequestHead {
+            method: "CONNECT",
+            ..authority
+        };
+        assert_eq!(reject(&connect).map(|r| r.status), Some(405));
+        let options = RequestHead {
+            method: "OPTIONS",
+            ..asterisk
+        };
+        assert_eq!(reject(&options).map(|r| r.status), Some(404));
+    }
+
+    #[test]
+    fn body_framing_rules_of_rfc_9112() {
+        let post = RequestHead {
+            content_type: Some("application/json"),
+            ..RequestHead::new("POST", "/")
+        };
+        let te = |lines: &'static [&'static [u8]]| RequestHead {
+            transfer_encoding: lines,
+            ..post
+        };
+        assert_eq!(reject(&te(&[b"chunked"])), None);
+        assert_eq!(reject(&te(&[b"Chunked"])), None);
+        let both = RequestHead {
+            has_content_length: true,
+            content_length: Some(5),
+            ..te(&[b"chunked"])
+        };
+        assert_eq!(reject(&both), Some(Rejection::LENGTH_AND_CHUNKED));
+        assert_eq!(reject(&te(&[b"gzip"])), Some(Rejection::NOT_CHUNKED_LAST));
+        assert_eq!(
+            reject(&te(&[b"chunked, gzip"])),
+            Some(Rejection::NOT_CHUNKED_LAST)
+        );
+        assert_eq!(
+            reject(&te(&[b"chunked", b"chunked"])),
+            Some(Rejection::NOT_CHUNKED_LAST)
+        );
+        assert_eq!(reject(&te(&[b""])), Some(Rejection::NOT_CHUNKED_LAST));
+        assert_eq!(
+            reject(&te(&[b"gzip, chunked"])),
+            Some(Rejection::UNKNOWN_TRANSFER_CODING)
+        );
+        assert_eq!(
+            reject(&te(&[b"gzip", b"chunked"])),
+            Some(Rejection::UNKNOWN_TRANSFER_CODING)
+        );
+        for r in [
+            Rejection::LENGTH_AND_CHUNKED,
+            Rejection::NOT_CHUNKED_LAST,
+            Rejection::UNKNOWN_TRANSFER_CODING,
+        ] {
+            assert!(r.close, "{r:?} closes the connection");
         }
     }
 

@@ -3,16 +3,22 @@
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
+use serde::ser;
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Number;
+use serde_json::value::RawValue;
 
 /// A JSON-RPC request id.
 ///
-/// Integers are kept exactly (`u64::MAX` and negative `i64` round-trip unchanged); strings keep
-/// their full unicode content and are re-escaped on output. Fractional numbers are accepted (the
-/// specification says ids SHOULD NOT have them, not MUST NOT) and echoed with the same value.
-/// Integers beyond the 64-bit range are read as floating point by `serde_json` and so lose
-/// precision: use string ids for those.
+/// Every JSON number is kept exactly as it was written and echoed unchanged (JSON-RPC 2.0 §5):
+/// integers in the 64-bit range as [`IdNumber::Unsigned`] / [`IdNumber::Negative`], any other
+/// number (beyond 64 bits, with a fraction or an exponent, such as `18446744073709551617`,
+/// `1.50` or `1e400`) as [`IdNumber::Text`] holding its JSON text. Strings keep their full
+/// unicode content and are re-escaped on output. Fractional numbers are accepted (the
+/// specification says ids SHOULD NOT have them, not MUST NOT).
+///
+/// Two number ids are equal when they denote the same number, compared exactly on their decimal
+/// digits (no floating point): `1`, `1.0`, `1e0` and `10e-1` are one id (so a peer that answers
+/// our call `1` with `1.0` still matches it), while each is echoed as written. See [`IdNumber`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Id {
     /// `null`: the id of an error response whose request id could not be read.
@@ -23,31 +29,273 @@ pub enum Id {
     String(String),
 }
 
-/// The numeric form of an [`Id`]: kept separately so ids can be hashed and ordered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The numeric form of an [`Id`].
+///
+/// Equality, hashing and ordering go by the number's value read exactly from its decimal text:
+/// `Unsigned(1)` equals `Text` of `1.0`, `1e0` or `0.1e1`, and `-0` equals `0`. The one
+/// exception: a number whose exponent does not fit in 64 bits (`1e99999999999999999999`) is
+/// compared by its text alone. The order is total and consistent with equality but is not the
+/// numeric order.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum IdNumber {
-    /// A non-negative integer.
+    /// A non-negative integer written without fraction or exponent.
     Unsigned(u64),
-    /// A negative integer.
+    /// A negative integer written without fraction or exponent.
     Negative(i64),
-    /// A fractional number, stored as its IEEE bits (never NaN or infinite in JSON).
-    Float(u64),
+    /// Any other JSON number, kept as its exact, validated JSON text.
+    Text(NumberText),
+}
+
+/// The validated text of a JSON number (RFC 8259 §6), echoed byte for byte.
+#[derive(Clone, Debug)]
+pub struct NumberText(Box<NumberInner>);
+
+#[derive(Clone, Debug)]
+struct NumberInner {
+    text: Box<str>,
+    canon: Canon,
+}
+
+/// A number's exact value in canonical form.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Canon {
+    Unsigned(u64),
+    Negative(i64),
+    /// `digits` has no leading or trailing zero; the value is `(-)digits * 10^exp`.
+    Decimal {
+        negative: bool,
+        digits: Box<str>,
+        exp: i64,
+    },
+    /// The exponent does not fit in an `i64`: compared by text.
+    Text(Box<str>),
+}
+
+/// The comparison key of an [`IdNumber`], borrowed.
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key<'a> {
+    Unsigned(u64),
+    Negative(i64),
+    Decimal(bool, &'a str, i64),
+    Text(&'a str),
+}
+
+impl NumberText {
+    /// Validates `text` as one JSON number (no surrounding whitespace); `None` otherwise.
+    pub fn new(text: &str) -> Option<NumberText> {
+        let canon = canonical(text.as_bytes())?;
+        Some(NumberText(Box::new(NumberInner {
+            text: text.into(),
+            canon,
+        })))
+    }
+
+    /// The number's JSON text, exactly as received.
+    pub fn as_str(&self) -> &str {
+        &self.0.text
+    }
+}
+
+impl fmt::Display for NumberText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reads a JSON number's exact value; `None` when `b` is not exactly one JSON number.
+fn canonical(b: &[u8]) -> Option<Canon> {
+    let (negative, rest) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
+    };
+    let int_len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    let (int, rest) = rest.split_at(int_len);
+    if int.is_empty() || (int.len() > 1 && int[0] == b'0') {
+        return None;
+    }
+    let (frac, rest): (&[u8], &[u8]) = match rest {
+        [b'.', rest @ ..] => {
+            let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 {
+                return None;
+            }
+            rest.split_at(n)
+        }
+        _ => (&[], rest),
+    };
+    let exp_text: Option<(bool, &[u8])> = match rest {
+        [] => None,
+        [b'e' | b'E', rest @ ..] => {
+            let (neg, digits) = match rest {
+                [b'-', d @ ..] => (true, d),
+                [b'+', d @ ..] => (false, d),
+                d => (false, d),
+            };
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            Some((neg, digits))
+        }
+        _ => return None,
+    };
+    // From here on the text is a valid JSON number (all ASCII).
+    let as_text = || Canon::Text(String::from_utf8_lossy(b).into());
+    let mut exp: i64 = 0;
+    if let Some((neg, digits)) = exp_text {
+        for &d in digits {
+            let Some(e) = exp
+                .checked_mul(10)
+                .and_then(|e| e.checked_add(i64::from(d - b'0')))
+            else {
+                return Some(as_text());
+            };
+            exp = e;
+        }
+        if neg {
+            exp = -exp;
+        }
+    }
+    let Some(mut exp) = i64::try_from(frac.len())
+        .ok()
+        .and_then(|n| exp.checked_sub(n))
+    else {
+        return Some(as_text());
+    };
+    let all: Vec<u8> = int.iter().chain(frac).copied().collect();
+    let start = all.iter().take_while(|&&c| c == b'0').count();
+    let digits = &all[start..];
+    let trailing = digits.iter().rev().take_while(|&&c| c == b'0').count();
+    let digits = &digits[..digits.len() - trailing];
+    if digits.is_empty() {
+        return Some(Canon::Unsigned(0));
+    }
+    let Some(e) = i64::try_from(trailing)
+        .ok()
+        .and_then(|t| exp.checked_add(t))
+    else {
+        return Some(as_text());
+    };
+    exp = e;
+    // An integer value that fits in 64 bits compares equal to the plain integer.
+    if exp >= 0 && (digits.len() as u64).saturating_add(exp as u64) <= 20 {
+        let mut value: u128 = 0;
+        for &d in digits {
+            value = value * 10 + u128::from(d - b'0');
+        }
+        value *= 10u128.pow(exp as u32);
+        if !negative {
+            if let Ok(u) = u64::try_from(value) {
+                return Some(Canon::Unsigned(u));
+            }
+        } else if let Ok(i) = i64::try_from(-(value as i128)) {
+            return Some(Canon::Negative(i));
+        }
+    }
+    Some(Canon::Decimal {
+        negative,
+        digits: String::from_utf8_lossy(digits).into(),
+        exp,
+    })
 }
 
 impl IdNumber {
-    fn to_number(self) -> Number {
-        match self {
-            IdNumber::Unsigned(u) => Number::from(u),
-            IdNumber::Negative(i) => Number::from(i),
-            IdNumber::Float(bits) => {
-                Number::from_f64(f64::from_bits(bits)).unwrap_or_else(|| Number::from(0))
+    /// Reads one JSON number's text: a plain 64-bit integer becomes `Unsigned` or `Negative`,
+    /// any other valid number `Text`. `None` when `text` is not exactly one JSON number.
+    pub fn from_text(text: &str) -> Option<IdNumber> {
+        let b = text.as_bytes();
+        let plain = match b {
+            [b'-', rest @ ..] => rest,
+            _ => b,
+        };
+        if !plain.is_empty()
+            && plain.len() <= 20
+            && plain.iter().all(u8::is_ascii_digit)
+            && (plain.len() == 1 || plain[0] != b'0')
+        {
+            if b[0] == b'-' {
+                if let Ok(i) = text.parse::<i64>() {
+                    // `-0` is kept as text so that it is echoed as written.
+                    if i != 0 {
+                        return Some(IdNumber::Negative(i));
+                    }
+                }
+            } else if let Ok(u) = text.parse::<u64>() {
+                return Some(IdNumber::Unsigned(u));
             }
+        }
+        NumberText::new(text).map(IdNumber::Text)
+    }
+
+    fn key(&self) -> Key<'_> {
+        match self {
+            IdNumber::Unsigned(u) => Key::Unsigned(*u),
+            IdNumber::Negative(i) if *i >= 0 => Key::Unsigned(*i as u64),
+            IdNumber::Negative(i) => Key::Negative(*i),
+            IdNumber::Text(t) => match &t.0.canon {
+                Canon::Unsigned(u) => Key::Unsigned(*u),
+                Canon::Negative(i) => Key::Negative(*i),
+                Canon::Decimal {
+                    negative,
+                    digits,
+                    exp,
+                } => Key::Decimal(*negative, digits, *exp),
+                Canon::Text(t) => Key::Text(t),
+            },
         }
     }
 
-    fn from_f64(f: f64) -> IdNumber {
-        // Kept as a float even when integral, so that `1.0` is echoed as `1.0`.
-        IdNumber::Float(f.to_bits())
+    /// The number as an unsigned integer, when its value is one (`7`, `7.0` and `0.7e1` all
+    /// give 7).
+    pub fn as_u64(&self) -> Option<u64> {
+        match self.key() {
+            Key::Unsigned(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// Writes the number's JSON text.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            IdNumber::Unsigned(u) => {
+                let mut buf = itoa_buf();
+                out.extend_from_slice(fmt_u64(*u, &mut buf));
+            }
+            IdNumber::Negative(i) => {
+                if *i < 0 {
+                    out.push(b'-');
+                }
+                let mut buf = itoa_buf();
+                out.extend_from_slice(fmt_u64(i.unsigned_abs(), &mut buf));
+            }
+            IdNumber::Text(t) => out.extend_from_slice(t.as_str().as_bytes()),
+        }
+    }
+}
+
+impl PartialEq for IdNumber {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for IdNumber {}
+
+impl std::hash::Hash for IdNumber {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl PartialOrd for IdNumber {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IdNumber {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
     }
 }
 
@@ -57,10 +305,10 @@ impl Id {
         matches!(self, Id::Null)
     }
 
-    /// The id as an unsigned integer, when it is one.
+    /// The id as an unsigned integer, when it is a number whose value is one (`7`, `7.0`).
     pub fn as_u64(&self) -> Option<u64> {
         match self {
-            Id::Number(IdNumber::Unsigned(u)) => Some(*u),
+            Id::Number(n) => n.as_u64(),
             _ => None,
         }
     }
@@ -76,6 +324,7 @@ impl Id {
     /// Parses an id from the exact JSON text of a value. `None` when the text is a JSON value
     /// that is not a valid id (a boolean, array or object) or not JSON at all.
     pub fn from_json(text: &str) -> Option<Id> {
+        let text = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
         let bytes = text.as_bytes();
         match bytes.first()? {
             // Fast path: a plain string with no escapes.
@@ -85,20 +334,10 @@ impl Id {
             {
                 Some(Id::String(text[1..text.len() - 1].to_owned()))
             }
-            b'0'..=b'9' if bytes.iter().all(u8::is_ascii_digit) => match text.parse::<u64>() {
-                Ok(u) => Some(Id::Number(IdNumber::Unsigned(u))),
-                Err(_) => serde_json::from_str(text).ok(),
-            },
+            b'-' | b'0'..=b'9' => IdNumber::from_text(text).map(Id::Number),
             b'n' if text == "null" => Some(Id::Null),
-            _ => match serde_json::from_str(text).ok()? {
-                // serde_json (without its `float_roundtrip` feature) may round the last bit of
-                // a float; the standard library's parser is exact, so the echo is too. The text
-                // was just validated as a JSON number, which `f64::from_str` always accepts.
-                Id::Number(IdNumber::Float(bits)) => Some(Id::Number(IdNumber::Float(
-                    text.trim().parse::<f64>().map_or(bits, f64::to_bits),
-                ))),
-                id => Some(id),
-            },
+            b'"' => serde_json::from_str::<String>(text).ok().map(Id::String),
+            _ => None,
         }
     }
 
@@ -106,14 +345,7 @@ impl Id {
     pub fn write_json(&self, out: &mut Vec<u8>) {
         match self {
             Id::Null => out.extend_from_slice(b"null"),
-            Id::Number(IdNumber::Unsigned(u)) => {
-                let mut buf = itoa_buf();
-                out.extend_from_slice(fmt_u64(*u, &mut buf));
-            }
-            Id::Number(n) => {
-                // serde_json formats floats and negatives exactly as it would for any number.
-                let _ = serde_json::to_writer(&mut *out, &n.to_number());
-            }
+            Id::Number(n) => n.write_json(out),
             Id::String(s) => write_json_str(s, out),
         }
     }
@@ -203,11 +435,20 @@ impl Serialize for Id {
             Id::Null => s.serialize_unit(),
             Id::Number(IdNumber::Unsigned(u)) => s.serialize_u64(*u),
             Id::Number(IdNumber::Negative(i)) => s.serialize_i64(*i),
-            Id::Number(IdNumber::Float(bits)) => s.serialize_f64(f64::from_bits(*bits)),
+            Id::Number(IdNumber::Text(t)) => {
+                // serde_json writes a raw value verbatim, so the number is echoed exactly.
+                let raw: &RawValue =
+                    serde_json::from_str(t.as_str()).map_err(ser::Error::custom)?;
+                raw.serialize(s)
+            }
             Id::String(v) => s.serialize_str(v),
         }
     }
 }
+
+/// serde_json's name for a raw value: asking for it makes serde_json's deserializers (from text
+/// and from `Value`) hand over the value's exact text, so big numbers are not read as floats.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -216,6 +457,17 @@ impl<'de> Deserialize<'de> for Id {
             type Value = Id;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string, a number or null")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Id, A::Error> {
+                // serde_json's raw value: one entry whose value is the JSON text.
+                let invalid = || de::Error::custom("expected a string, a number or null");
+                map.next_key::<de::IgnoredAny>()?.ok_or_else(invalid)?;
+                let text: std::borrow::Cow<'de, str> = map.next_value::<CowStr<'de>>()?.0;
+                Id::from_json(text.trim()).ok_or_else(invalid)
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Id, D::Error> {
+                // Any other format: read the value itself (numbers as the format gives them).
+                d.deserialize_any(V)
             }
             fn visit_unit<E: de::Error>(self) -> Result<Id, E> {
                 Ok(Id::Null)
@@ -230,7 +482,11 @@ impl<'de> Deserialize<'de> for Id {
                 Ok(Id::from(v))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Id, E> {
-                Ok(Id::Number(IdNumber::from_f64(v)))
+                // Only reached for formats other than JSON: the shortest text of the value.
+                let text = serde_json::to_string(&v).map_err(E::custom)?;
+                IdNumber::from_text(&text)
+                    .map(Id::Number)
+                    .ok_or_else(|| E::custom("a non-finite number cannot be an id"))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
                 Ok(Id::String(v.to_owned()))
@@ -239,7 +495,32 @@ impl<'de> Deserialize<'de> for Id {
                 Ok(Id::String(v))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_newtype_struct(RAW_VALUE_TOKEN, V)
+    }
+}
+
+/// A string borrowed when the deserializer can lend it.
+struct CowStr<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct S;
+        impl<'de> Visitor<'de> for S {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<CowStr<'de>, E> {
+                Ok(CowStr(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CowStr<'de>, E> {
+                Ok(CowStr(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<CowStr<'de>, E> {
+                Ok(CowStr(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(S)
     }
 }
 
@@ -267,16 +548,92 @@ mod tests {
     }
 
     #[test]
-    fn floats_keep_their_value() {
-        assert_eq!(echo("1.5"), "1.5");
-        assert_eq!(echo("1.0"), "1.0");
-        // serde_json's default float parser gets this one wrong by one bit (found by proptest).
-        let f = f64::from_bits(10589083727020722498);
-        assert_eq!(echo(&f.to_string()), serde_json::to_string(&f).unwrap());
+    fn any_number_is_echoed_as_written() {
+        for text in [
+            "1.5",
+            "1.0",
+            "1e0",
+            "1E+2",
+            "1.50",
+            "-0",
+            "-0.0",
+            "18446744073709551616",
+            "18446744073709551617",
+            "-9223372036854775809",
+            "123456789012345678901234567890",
+            "-123456789012345678901234567890.000001",
+            "1e400",
+            "-2.5E-400",
+            "1e99999999999999999999999",
+            "4.9406564584124654e-324",
+        ] {
+            assert_eq!(echo(text), text);
+            // The same through serde: deserialized from text and from a `Value`.
+            let id: Id = serde_json::from_str(text).expect("deserializes");
+            assert_eq!(id.to_string(), text);
+            let in_struct: Vec<Id> = serde_json::from_str(&format!("[ {text} ]")).unwrap();
+            assert_eq!(in_struct[0].to_string(), text);
+        }
         assert_eq!(
-            Id::from_json(&serde_json::to_string(&f).unwrap()),
-            Some(Id::Number(IdNumber::Float(10589083727020722498)))
+            Id::from_json("18446744073709551617"),
+            Some(Id::Number(IdNumber::Text(
+                NumberText::new("18446744073709551617").unwrap()
+            )))
         );
+    }
+
+    #[test]
+    fn number_ids_compare_by_exact_value() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        let hash = |id: &Id| {
+            let mut h = DefaultHasher::new();
+            id.hash(&mut h);
+            h.finish()
+        };
+        let same = |a: &str, b: &str| {
+            let (a, b) = (Id::from_json(a).unwrap(), Id::from_json(b).unwrap());
+            assert_eq!(a, b);
+            assert_eq!(hash(&a), hash(&b));
+        };
+        same("1", "1.0");
+        same("1", "1e0");
+        same("1", "10e-1");
+        same("1", "0.1E1");
+        same("0", "-0");
+        same("0", "0e5");
+        same("-7", "-7.000");
+        same("18446744073709551615", "1.8446744073709551615e19");
+        same("18446744073709551617", "18446744073709551617.0");
+        same("1.5", "15e-1");
+        same(
+            "123456789012345678901234567890",
+            "1.2345678901234567890123456789e29",
+        );
+        let differ = |a: &str, b: &str| {
+            assert_ne!(Id::from_json(a).unwrap(), Id::from_json(b).unwrap());
+        };
+        differ("18446744073709551616", "18446744073709551617");
+        differ("1", "-1");
+        differ("1.5", "-1.5");
+        differ("1e400", "1e401");
+        differ("9223372036854775808", "-9223372036854775808");
+        // An exponent beyond 64 bits is compared by text.
+        differ("1e99999999999999999999", "10e99999999999999999998");
+        same("1e99999999999999999999", "1e99999999999999999999");
+        assert_eq!(Id::from_json("7.0").unwrap().as_u64(), Some(7));
+        assert_eq!(Id::from_json("7.5").unwrap().as_u64(), None);
+        assert_eq!(Id::from_json("-1").unwrap().as_u64(), None);
+    }
+
+    #[test]
+    fn invalid_numbers_are_rejected() {
+        for text in [
+            "01", "1.", ".5", "-", "1e", "1e+", "+1", "0x10", "1.5.5", "NaN", "--1",
+        ] {
+            assert_eq!(IdNumber::from_text(text), None, "{text}");
+            assert_eq!(Id::from_json(text), None, "{text}");
+        }
     }
 
     #[test]

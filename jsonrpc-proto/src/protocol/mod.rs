@@ -5,6 +5,25 @@
 //! ([`http`]). Nothing here names a module of the layers above (`peer`, `service`, `adapter`,
 //! `testing`); the crate root re-exports what applications use.
 
+/// Chainable `with_<field>` setters for a `#[non_exhaustive]` config struct, so users build it
+/// from `Default` without a struct literal: `Config::default().with_max_pending(16)`.
+macro_rules! config_setters {
+    ($ty:ty { $($(#[$m:meta])* $name:ident => $field:ident: $fty:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets `", stringify!($field), "` (see the field's docs).")]
+                $(#[$m])*
+                #[must_use]
+                pub fn $name(mut self, value: $fty) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+pub(crate) use config_setters;
+
 pub(crate) mod batch;
 pub(crate) mod codec;
 pub(crate) mod connection;

@@ -32,6 +32,15 @@
 mod hooks;
 mod params;
 mod router;
+#[cfg(feature = "macros")]
+mod rpc_support;
+
+pub mod openrpc;
+#[doc(hidden)]
+#[cfg(feature = "macros")]
+pub use rpc_support::__private;
+#[cfg(feature = "macros")]
+pub use rpc_support::{BatchSlot, ParamReader};
 
 pub mod proxy;
 pub use proxy::{Proxy, ProxyConfig};

@@ -48,6 +48,7 @@ use super::{Context, RouterBuilder};
 
 /// How a [`Proxy`] forwards: per-call timeout and retries.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ProxyConfig {
     /// Deadline of each forwarded request (default 30 s); `None`: the upstream client's own
     /// default. A request that times out is answered -32001 and never retried.
@@ -59,6 +60,13 @@ pub struct ProxyConfig {
     /// The longest wait between two attempts (default 5 s).
     pub max_backoff: Duration,
 }
+
+crate::protocol::config_setters!(ProxyConfig {
+    with_timeout => timeout: Option<Duration>,
+    with_retries => retries: u32,
+    with_backoff => backoff: Duration,
+    with_max_backoff => max_backoff: Duration,
+});
 
 impl Default for ProxyConfig {
     fn default() -> Self {

@@ -19,12 +19,14 @@ use crate::protocol::id::Id;
 use crate::protocol::message::{is_reserved_method, Notification, Request};
 
 use super::hooks::Hooks;
+use super::openrpc::{Info, MethodDoc, OpenRpc};
 use super::params::parse_params;
 use crate::peer::{panicked, CallResult, Dispatch, Reply};
 use crate::peer::{CallInfo, ClientInfo, Context, Extensions};
 
 /// Why a router could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RouterError {
     /// Names starting with `rpc.` are reserved by the specification.
     #[error("method name {0:?} is reserved (names starting with \"rpc.\" belong to the protocol)")]
@@ -32,7 +34,13 @@ pub enum RouterError {
     /// The same name was registered twice.
     #[error("method {0:?} is registered twice")]
     Duplicate(String),
+    /// The OpenRPC document could not be serialized.
+    #[error("the OpenRPC document cannot be serialized: {0}")]
+    Document(String),
 }
+
+/// The OpenRPC discovery method, served by [`RouterBuilder::discover`].
+const DISCOVER: &str = "rpc.discover";
 
 trait MethodHandler: Send + Sync + 'static {
     fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply;
@@ -146,6 +154,26 @@ where
     }
 }
 
+/// Reads the borrowed params itself, then gives the future to run (or the answer at once).
+struct Decoding<F>(F);
+
+impl<F, Fut, T> MethodHandler for Decoding<F>
+where
+    F: Fn(Context, Option<&RawValue>) -> Result<Fut, ErrorObject> + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+    T: Serialize + 'static,
+{
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply {
+        match (self.0)(ctx, params) {
+            Ok(fut) => Reply::Pending(Box::pin(async move {
+                let value = fut.await?;
+                serialize_result(&value)
+            })),
+            Err(e) => Reply::Ready(Err(e)),
+        }
+    }
+}
+
 struct TypedNote<F, P>(F, PhantomData<fn(P)>);
 
 impl<F, P, Fut> NotificationHandler for TypedNote<F, P>
@@ -218,8 +246,20 @@ type Table = HashMap<Box<str>, Entry, BuildHasherDefault<Fnv>>;
 /// Prefix routes, longest prefix first.
 type Prefixes = Vec<(Box<str>, Entry)>;
 
+/// Names reachable with any of `.`, `-`, `_`, `#` as separators: the normalized name (every
+/// separator `_`) to the registered one.
+type Loose = HashMap<Box<str>, Box<str>, BuildHasherDefault<Fnv>>;
+
+/// The separators [`RouterBuilder::separator_insensitive`] treats as one.
+const SEPARATORS: [char; 4] = ['.', '-', '_', '#'];
+
+fn normalize_separators(name: &str) -> String {
+    name.replace(SEPARATORS, "_")
+}
+
 struct Inner {
     table: Table,
+    loose: Loose,
     prefixes: Prefixes,
     state: Extensions,
     hooks: Option<Arc<dyn Hooks>>,
@@ -262,6 +302,7 @@ impl Router {
         Router {
             inner: Arc::new(Inner {
                 table: Table::default(),
+                loose: Loose::default(),
                 prefixes: Prefixes::new(),
                 state: Extensions::new(),
                 hooks: None,
@@ -281,6 +322,12 @@ impl Router {
         self.inner.table.get(method).or_else(|| {
             if is_reserved_method(method) {
                 return None;
+            }
+            if !self.inner.loose.is_empty() && method.contains(SEPARATORS) {
+                let canonical = self.inner.loose.get(&*normalize_separators(method));
+                if let Some(entry) = canonical.and_then(|c| self.inner.table.get(c)) {
+                    return Some(entry);
+                }
             }
             self.inner
                 .prefixes
@@ -478,6 +525,43 @@ impl Router {
     }
 }
 
+/// A handler passing each call on to `router` (see [`RouterBuilder::merge_router`]).
+fn delegate(
+    router: &Router,
+) -> impl Fn(Context, RawCall) -> BoxFuture<'static, CallResult> + Send + Sync + 'static {
+    let router = router.clone();
+    move |ctx: Context, call: RawCall| {
+        let router = router.clone();
+        Box::pin(async move {
+            let RawCall { method, params, id } = call;
+            let params = params.map(Cow::Owned);
+            match id {
+                Some(id) => {
+                    let req = Request {
+                        id,
+                        method: Cow::Owned(method),
+                        params,
+                    };
+                    match router.dispatch(&ctx, req) {
+                        Reply::Ready(r) => r,
+                        Reply::Pending(fut) => fut.await,
+                    }
+                }
+                None => {
+                    let n = Notification {
+                        method: Cow::Owned(method),
+                        params,
+                    };
+                    if let Ok(Some(fut)) = router.dispatch_notification(&ctx, n) {
+                        fut.await;
+                    }
+                    Ok(RawValue::NULL.to_owned())
+                }
+            }
+        })
+    }
+}
+
 /// Runs the synchronous part of starting a handler, turning a panic into -32603.
 fn guard(start: impl FnOnce() -> Reply) -> Reply {
     match catch_unwind(AssertUnwindSafe(start)) {
@@ -490,10 +574,13 @@ fn guard(start: impl FnOnce() -> Reply) -> Reply {
 #[derive(Default)]
 pub struct RouterBuilder {
     table: Table,
+    loose: Loose,
     prefixes: Prefixes,
     state: Extensions,
     hooks: Option<Arc<dyn Hooks>>,
     error: Option<RouterError>,
+    docs: Vec<MethodDoc>,
+    discover: Option<Info>,
 }
 
 impl fmt::Debug for RouterBuilder {
@@ -543,6 +630,33 @@ impl RouterBuilder {
         T: Serialize + 'static,
     {
         self.add(name, Entry::Method(Box::new(Raw(handler))))
+    }
+
+    /// Registers a method whose handler reads the params itself, borrowed from the frame and
+    /// before any future runs: it returns the future that answers, or the error to answer at
+    /// once (-32602 for bad params, without starting the call). What `#[rpc]` expands to;
+    /// [`RouterBuilder::method`] is the simpler form.
+    ///
+    /// ```
+    /// use jsonrpc_proto::service::{parse_params, Context, Router};
+    /// use jsonrpc_proto::{ErrorObject, RawValue};
+    ///
+    /// let router = Router::builder()
+    ///     .method_decoded("len", |_ctx: Context, params: Option<&RawValue>| {
+    ///         let (text,): (String,) = parse_params(params)?;
+    ///         Ok(async move { Ok::<_, ErrorObject>(text.len()) })
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(router.has_method("len"));
+    /// ```
+    pub fn method_decoded<T, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, Option<&RawValue>) -> Result<Fut, ErrorObject> + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, ErrorObject>> + Send + 'static,
+        T: Serialize + 'static,
+    {
+        self.add(name, Entry::Method(Box::new(Decoding(handler))))
     }
 
     /// Registers a notification handler (never answers). Notifications run one after another
@@ -614,6 +728,130 @@ impl RouterBuilder {
         self
     }
 
+    /// Moves every registration of `other` into this builder: methods, notifications, prefix
+    /// routes, separator-insensitive names, state, method descriptions, and its hooks when
+    /// this builder has none. A name registered in both is [`RouterError::Duplicate`]. This is
+    /// how separate crates each own part of one API (`#[rpc]` services give builders through
+    /// their generated `into_router`).
+    pub fn merge(mut self, other: RouterBuilder) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
+        if let Some(e) = other.error {
+            self.error = Some(e);
+            return self;
+        }
+        for (name, entry) in other.table {
+            if self.table.contains_key(&name) {
+                self.error = Some(RouterError::Duplicate(name.into()));
+                return self;
+            }
+            self.table.insert(name, entry);
+        }
+        for (prefix, entry) in other.prefixes {
+            if self.prefixes.iter().any(|(p, _)| *p == prefix) {
+                self.error = Some(RouterError::Duplicate(format!("{prefix}*")));
+                return self;
+            }
+            let at = self
+                .prefixes
+                .iter()
+                .position(|(p, _)| p.len() < prefix.len())
+                .unwrap_or(self.prefixes.len());
+            self.prefixes.insert(at, (prefix, entry));
+        }
+        self.loose.extend(other.loose);
+        self.state.extend(other.state);
+        if self.hooks.is_none() {
+            self.hooks = other.hooks;
+        }
+        self.docs.extend(other.docs);
+        if self.discover.is_none() {
+            self.discover = other.discover;
+        }
+        self
+    }
+
+    /// Serves every route of an already built `router` from this builder: its methods,
+    /// notifications, prefix routes and separator-insensitive names are answered by `router`
+    /// (with its own hooks, inside this builder's), and its state is added to this builder's.
+    /// A name registered in both is [`RouterError::Duplicate`]; its `rpc.discover`, if any,
+    /// is left out (describe the methods on this builder instead). Prefer
+    /// [`RouterBuilder::merge`] when the parts are still builders.
+    pub fn merge_router(mut self, router: Router) -> Self {
+        let mut names: Vec<Box<str>> = router.inner.table.keys().cloned().collect();
+        names.sort_unstable();
+        for name in names.iter().filter(|n| !is_reserved_method(n)) {
+            self = self.add(name, Entry::Call(Box::new(Whole(delegate(&router)))));
+        }
+        for (prefix, _) in &router.inner.prefixes {
+            self = self.prefix_raw(prefix, delegate(&router));
+        }
+        if self.error.is_none() {
+            for (key, name) in &router.inner.loose {
+                self.loose
+                    .entry(key.clone())
+                    .or_insert_with(|| name.clone());
+            }
+        }
+        self.state.extend(router.inner.state.clone());
+        self
+    }
+
+    /// Lets the registered `name` also be called with any of `.`, `-`, `_` and `#` in place
+    /// of each separator in it (the Spark RpcNode rule: `user.create`, `user-create` and
+    /// `user_create` reach one method). Exact registrations win over this matching.
+    pub fn separator_insensitive(mut self, name: &str) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
+        let key = normalize_separators(name);
+        match self.loose.get(&*key) {
+            Some(other) if **other != *name => {
+                self.error = Some(RouterError::Duplicate(format!(
+                    "{name} (the same as {other} when separators are ignored)"
+                )));
+            }
+            _ => {
+                self.loose.insert(key.into(), name.into());
+            }
+        }
+        self
+    }
+
+    /// Adds OpenRPC descriptions of methods (the `#[rpc]` macro adds its own; closure
+    /// routes may describe themselves). They are listed by [`RouterBuilder::discover`].
+    pub fn describe(mut self, methods: impl IntoIterator<Item = MethodDoc>) -> Self {
+        self.docs.extend(methods);
+        self
+    }
+
+    /// Serves the OpenRPC document of every described method at `rpc.discover` (the one
+    /// reserved name the library answers; registering `rpc.*` names yourself stays refused).
+    ///
+    /// ```
+    /// use jsonrpc_proto::service::openrpc::{Info, MethodDoc};
+    /// use jsonrpc_proto::service::{Context, Router};
+    /// use jsonrpc_proto::ErrorObject;
+    ///
+    /// let router = Router::builder()
+    ///     .method("ping", |_c: Context, (): ()| async { Ok::<_, ErrorObject>("pong") })
+    ///     .describe([MethodDoc::new("ping")])
+    ///     .discover(Info::new("pinger", "1.0.0"))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(router.has_method("rpc.discover"));
+    /// ```
+    pub fn discover(mut self, info: Info) -> Self {
+        self.discover = Some(info);
+        self
+    }
+
+    /// The OpenRPC document [`RouterBuilder::discover`] would serve, for `info`.
+    pub fn openrpc(&self, info: Info) -> OpenRpc {
+        OpenRpc::new(info, self.docs.clone())
+    }
+
     /// Sets the hooks (replacing earlier ones).
     pub fn hooks<H: Hooks>(mut self, hooks: H) -> Self {
         self.hooks = Some(Arc::new(hooks));
@@ -627,13 +865,24 @@ impl RouterBuilder {
     }
 
     /// The router, or the first registration error.
-    pub fn build(self) -> Result<Router, RouterError> {
+    pub fn build(mut self) -> Result<Router, RouterError> {
         if let Some(e) = self.error {
             return Err(e);
+        }
+        if let Some(info) = self.discover.take() {
+            let doc = serde_json::value::to_raw_value(&OpenRpc::new(info, self.docs))
+                .map_err(|e| RouterError::Document(e.to_string()))?;
+            let serve = move |_ctx: Context, _params: Option<Box<RawValue>>| {
+                let doc = doc.clone();
+                async move { Ok::<_, ErrorObject>(doc) }
+            };
+            self.table
+                .insert(DISCOVER.into(), Entry::Method(Box::new(Raw(serve))));
         }
         Ok(Router {
             inner: Arc::new(Inner {
                 table: self.table,
+                loose: self.loose,
                 prefixes: self.prefixes,
                 state: self.state,
                 hooks: self.hooks,

@@ -43,6 +43,13 @@ pub trait Connector: Send + Sync {
     fn connect_raw(&self) -> Option<BoxFuture<'_, BoxTransport>> {
         None
     }
+
+    /// True when closing a raw connection's sink ends only that direction, as a TCP
+    /// `shutdown(SHUT_WR)`, a closed stdin or a closed memory channel do (the server can still
+    /// answer); false (the default) when it ends the whole connection (a WebSocket Close).
+    fn half_close(&self) -> bool {
+        false
+    }
 }
 
 /// Per-connection counters bumped by the `bump` notification.
@@ -146,6 +153,10 @@ pub fn router() -> Router {
             let _guard = DropGuard(&dropped.0);
             futures::future::pending::<()>().await;
             Ok::<(), ErrorObject>(())
+        })
+        .method("slow", |ctx: Context, (n,): (u64,)| async move {
+            ctx.sleep(Duration::from_millis(200)).await;
+            Ok::<_, ErrorObject>(n)
         })
         .method("yield_echo", |_ctx: Context, (n,): (u64,)| async move {
             for _ in 0..(n % 3) {
@@ -434,6 +445,389 @@ async fn next_json(rx: &mut crate::peer::BoxFrameStream) -> Value {
     serde_json::from_slice(&frame).expect("the server sends JSON")
 }
 
+/// Number ids of any size or form are echoed exactly as written (JSON-RPC 2.0 §5), in single
+/// calls, invalid requests and batches.
+pub async fn exact_ids<C: Connector>(c: &C) {
+    let Some(raw) = c.connect_raw() else { return };
+    let (mut tx, mut rx) = raw.await.split();
+    let ids = [
+        "18446744073709551617",
+        "-9223372036854775809",
+        "123456789012345678901234567890",
+        "1.5e400",
+        "-1.0E-7",
+        "1.0",
+    ];
+    for id in ids {
+        let call = format!(r#"{{"jsonrpc":"2.0","method":"add","params":[1,2],"id":{id}}}"#);
+        send_owned(&mut tx, call).await;
+        let text = next_text(&mut rx).await;
+        assert_eq!(text, format!(r#"{{"jsonrpc":"2.0","result":3,"id":{id}}}"#));
+        let bad = format!(r#"{{"jsonrpc":"2.0","method":5,"id":{id}}}"#);
+        send_owned(&mut tx, bad).await;
+        let text = next_text(&mut rx).await;
+        assert!(text.ends_with(&format!(r#","id":{id}}}"#)), "{text}");
+        assert!(text.contains("-32600"), "{text}");
+    }
+    let batch = format!(
+        "[{}]",
+        ids.iter()
+            .map(|id| format!(r#"{{"jsonrpc":"2.0","method":"add","params":[1,1],"id":{id}}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    send_owned(&mut tx, batch).await;
+    let text = next_text(&mut rx).await;
+    for id in ids {
+        assert!(text.contains(&format!(r#""id":{id}}}"#)), "{id} in {text}");
+    }
+}
+
+/// End of input (the peer half-closes): the server reads no more, finishes every call it
+/// received, sends every answer, then closes (JSON-RPC 2.0 §5, RFC 9293 §3.6). Runs only where
+/// [`Connector::half_close`] says the transport can.
+pub async fn end_of_input<C: Connector>(c: &C) {
+    if !c.half_close() {
+        return;
+    }
+    let Some(raw) = c.connect_raw() else { return };
+    let (mut tx, mut rx) = raw.await.split();
+    for n in 1..=3 {
+        let call = format!(r#"{{"jsonrpc":"2.0","method":"slow","params":[{n}],"id":{n}}}"#);
+        send_owned(&mut tx, call).await;
+    }
+    send(
+        &mut tx,
+        r#"{"jsonrpc":"2.0","method":"add","params":[2,2],"id":4}"#,
+    )
+    .await;
+    // A handler that pushes notifications before it answers: the pushes are flushed too.
+    send(
+        &mut tx,
+        r#"{"jsonrpc":"2.0","method":"subscribe","params":[3],"id":5}"#,
+    )
+    .await;
+    tx.close().await.expect("half-close");
+    let mut ids = Vec::new();
+    let mut ticks = 0;
+    while let Some(frame) = rx.next().await {
+        let frame = frame.expect("no transport error before the server closes");
+        let v: Value = serde_json::from_slice(&frame).expect("the server sends JSON");
+        if v["method"] == "tick" {
+            ticks += 1;
+            continue;
+        }
+        let id = v["id"].as_u64().unwrap_or_else(|| panic!("an answer: {v}"));
+        let expected = if id == 5 { 3 } else { id };
+        assert_eq!(v["result"], expected, "{v}");
+        ids.push(id);
+    }
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [1, 2, 3, 4, 5],
+        "every call received is answered, then the stream ends"
+    );
+    assert_eq!(ticks, 3, "pushes queued before the end are sent");
+}
+
+async fn send_owned(tx: &mut crate::peer::BoxFrameSink, frame: String) {
+    tx.send(Bytes::from(frame)).await.expect("raw send");
+}
+
+async fn next_text(rx: &mut crate::peer::BoxFrameStream) -> String {
+    let frame = rx
+        .next()
+        .await
+        .expect("the server answers")
+        .expect("no transport error");
+    String::from_utf8(frame.to_vec()).expect("the server sends UTF-8")
+}
+
+/// A raw byte stream to a server's HTTP port (plain or TLS), for bytes no client sends.
+pub trait RawIo: futures::io::AsyncRead + futures::io::AsyncWrite + Unpin + Send {}
+impl<T: futures::io::AsyncRead + futures::io::AsyncWrite + Unpin + Send> RawIo for T {}
+
+/// Opens a fresh [`RawIo`] to the server under test.
+pub type ConnectRaw<'a> = &'a (dyn Fn() -> BoxFuture<'static, Box<dyn RawIo>> + Sync);
+
+/// Writes `request` on a fresh connection and reads until the server closes it.
+async fn exchange(connect: ConnectRaw<'_>, request: &[u8]) -> String {
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    let mut io = connect().await;
+    io.write_all(request).await.expect("write the request");
+    io.flush().await.expect("flush");
+    let mut out = Vec::new();
+    // A reset after the answer is as good as a close.
+    let _ = io.read_to_end(&mut out).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn statuses(answer: &str) -> Vec<u16> {
+    answer
+        .match_indices("HTTP/1.")
+        .filter_map(|(i, _)| answer[i..].split(' ').nth(1)?.parse().ok())
+        .collect()
+}
+
+const ADD: &str = r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#;
+
+fn http_post(target: &str, version: &str, headers: &str, body: &str) -> String {
+    format!(
+        "POST {target} HTTP/{version}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// RFC 9112's rules for a server, with raw requests on fresh connections to the HTTP port
+/// (each asks `Connection: close`, so the server ends every exchange):
+/// - exactly one valid `Host` in HTTP/1.1 (none is fine in HTTP/1.0, two never): else 400;
+/// - request-target: origin- and absolute-form are served; authority-form (`host:port`) and
+///   asterisk-form (`*`) are 400 for a POST;
+/// - `Transfer-Encoding`: the final coding must be `chunked` (else 400), any other coding is
+///   501, none at all in HTTP/1.0 (400); `Content-Length`: invalid or conflicting values are
+///   400; with both headers the request is refused (400) or read by `Transfer-Encoding` alone,
+///   and in both cases the connection is closed after the answer;
+/// - `Connection: close` ends the connection after the answer, keep-alive is the default;
+/// - number ids of any size are echoed exactly over HTTP too.
+pub async fn http_message_rules(connect: ConnectRaw<'_>) {
+    let chunked = format!("{:x}\r\n{ADD}\r\n0\r\n\r\n", ADD.len());
+    let te = |version: &str, te: &str, extra: &str, body: &str| {
+        format!(
+            "POST / HTTP/{version}\r\nHost: a\r\nContent-Type: application/json\r\n{extra}Transfer-Encoding: {te}\r\nConnection: close\r\n\r\n{body}"
+        )
+    };
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("one Host", http_post("/", "1.1", "Host: a\r\n", ADD), 200),
+        (
+            "Host with port",
+            http_post("/", "1.1", "Host: 127.0.0.1:80\r\n", ADD),
+            200,
+        ),
+        ("no Host", http_post("/", "1.1", "", ADD), 400),
+        (
+            "two Host lines",
+            http_post("/", "1.1", "Host: a\r\nHost: a\r\n", ADD),
+            400,
+        ),
+        (
+            "an invalid Host",
+            http_post("/", "1.1", "Host: a b\r\n", ADD),
+            400,
+        ),
+        (
+            "an invalid Host port",
+            http_post("/", "1.1", "Host: a:b\r\n", ADD),
+            400,
+        ),
+        ("HTTP/1.0 without Host", http_post("/", "1.0", "", ADD), 200),
+        (
+            "HTTP/1.0 with two Host",
+            http_post("/", "1.0", "Host: a\r\nHost: b\r\n", ADD),
+            400,
+        ),
+        (
+            "absolute-form",
+            http_post("http://a/", "1.1", "Host: a\r\n", ADD),
+            200,
+        ),
+        (
+            "authority-form",
+            http_post("a:80", "1.1", "Host: a\r\n", ADD),
+            400,
+        ),
+        (
+            "asterisk-form",
+            http_post("*", "1.1", "Host: a\r\n", ADD),
+            400,
+        ),
+        ("chunked", te("1.1", "chunked", "", &chunked), 200),
+        ("gzip last", te("1.1", "chunked, gzip", "", ADD), 400),
+        ("gzip only", te("1.1", "gzip", "", ADD), 400),
+        (
+            "gzip then chunked",
+            te("1.1", "gzip, chunked", "", &chunked),
+            501,
+        ),
+        (
+            "chunked in HTTP/1.0",
+            te("1.0", "chunked", "", &chunked),
+            400,
+        ),
+        (
+            "an invalid Content-Length",
+            ADD_WITH_LENGTH.replace("{len}", "5x"),
+            400,
+        ),
+        (
+            "conflicting Content-Length",
+            ADD_WITH_LENGTH.replace("{len}", &format!("{}\r\nContent-Length: 3", ADD.len())),
+            400,
+        ),
+    ];
+    for (what, request, status) in &cases {
+        let answer = exchange(connect, request.as_bytes()).await;
+        assert_eq!(statuses(&answer), [*status], "{what}: {answer}");
+    }
+    // Both Content-Length and Transfer-Encoding: refused, or read by Transfer-Encoding alone;
+    // either way the connection closes after the answer (a request pipelined behind it is
+    // not read: it could be smuggled).
+    let both = te(
+        "1.1",
+        "chunked",
+        &format!("Content-Length: {}\r\n", chunked.len()),
+        &chunked,
+    )
+    .replace("Connection: close\r\n", "");
+    let behind = http_post("/", "1.1", "Host: a\r\n", ADD);
+    let answer = exchange(connect, format!("{both}{behind}").as_bytes()).await;
+    let got = statuses(&answer);
+    assert!(
+        got == [400] || got == [200],
+        "Content-Length with chunked: {answer}"
+    );
+    // Keep-alive by default, `Connection: close` honoured.
+    let keep = http_post("/", "1.1", "Host: a\r\n", ADD).replace("Connection: close\r\n", "");
+    let close = http_post("/", "1.1", "Host: a\r\n", ADD);
+    let answer = exchange(connect, format!("{keep}{close}").as_bytes()).await;
+    assert_eq!(statuses(&answer), [200, 200], "keep-alive: {answer}");
+    let answer = exchange(connect, format!("{close}{keep}").as_bytes()).await;
+    assert_eq!(statuses(&answer), [200], "Connection: close: {answer}");
+    // Big ids survive HTTP.
+    let body =
+        r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":123456789012345678901234567890}"#;
+    let answer = exchange(
+        connect,
+        http_post("/", "1.1", "Host: a\r\n", body).as_bytes(),
+    )
+    .await;
+    assert!(
+        answer.ends_with(r#"{"jsonrpc":"2.0","result":3,"id":123456789012345678901234567890}"#),
+        "{answer}"
+    );
+}
+
+const ADD_WITH_LENGTH: &str = "POST / HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,2],\"id\":1}";
+
+/// A WebSocket handshake for `/ws` (key from RFC 6455 §1.3).
+pub const WS_HANDSHAKE: &str = "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/// A client frame (masked with a zero key, so the payload reads as written).
+pub fn ws_client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The code of the first Close frame in `bytes` (masked or not), with its reason; `None`
+/// when the bytes hold no complete Close frame.
+pub fn ws_close_code(mut bytes: &[u8]) -> Option<(u16, String)> {
+    while bytes.len() >= 2 {
+        let opcode = bytes[0] & 0x0f;
+        let masked = bytes[1] & 0x80 != 0;
+        let (len, mut at) = match bytes[1] & 0x7f {
+            126 => (
+                usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?])),
+                4,
+            ),
+            127 => return None,
+            n => (usize::from(n), 2),
+        };
+        let mask = if masked {
+            let m = bytes.get(at..at + 4)?;
+            at += 4;
+            [m[0], m[1], m[2], m[3]]
+        } else {
+            [0; 4]
+        };
+        let payload: Vec<u8> = bytes
+            .get(at..at + len)?
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ mask[i % 4])
+            .collect();
+        if opcode == 0x8 {
+            let code = u16::from_be_bytes([*payload.first()?, *payload.get(1)?]);
+            return Some((code, String::from_utf8_lossy(&payload[2..]).into_owned()));
+        }
+        bytes = &bytes[at + len..];
+    }
+    None
+}
+
+/// RFC 6455 §7.1.7: a client that breaks the protocol gets a Close frame with the reason's
+/// code before the server closes TCP: 1007 for invalid UTF-8 in a text message, 1002 for
+/// reserved bits, reserved opcodes, fragmented or oversized control frames, unmasked frames and
+/// stray continuations. Each case on a fresh connection to the HTTP port (`/ws`).
+pub async fn ws_close_codes(connect: ConnectRaw<'_>) {
+    let unmasked_text = vec![0x81, 0x01, b'a'];
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "invalid UTF-8",
+            ws_client_frame(0x81, &[0x7b, 0xc3, 0x28]),
+            1007,
+        ),
+        (
+            "invalid UTF-8 across fragments",
+            [
+                ws_client_frame(0x01, b"{\"a\":\"\xe2"),
+                ws_client_frame(0x80, &[0x28, 0xa1]),
+            ]
+            .concat(),
+            1007,
+        ),
+        ("RSV1 set", ws_client_frame(0xc1, b"{}"), 1002),
+        ("RSV3 set", ws_client_frame(0x91, b"{}"), 1002),
+        ("reserved data opcode", ws_client_frame(0x83, b""), 1002),
+        ("reserved control opcode", ws_client_frame(0x8b, b""), 1002),
+        ("oversized ping", ws_client_frame(0x89, &[b'p'; 126]), 1002),
+        ("fragmented ping", ws_client_frame(0x09, b"p"), 1002),
+        ("continuation first", ws_client_frame(0x80, b"{}"), 1002),
+        ("unmasked frame", unmasked_text, 1002),
+    ];
+    for (what, frame, code) in cases {
+        let mut request = WS_HANDSHAKE.as_bytes().to_vec();
+        request.extend_from_slice(&frame);
+        let answer = exchange_bytes(connect, &request).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 101"), "{what}: {text}");
+        let head_end = text.find("\r\n\r\n").map_or(answer.len(), |i| i + 4);
+        let close = ws_close_code(&answer[head_end..]);
+        assert_eq!(close.as_ref().map(|c| c.0), Some(code), "{what}: {close:?}");
+    }
+}
+
+async fn exchange_bytes(connect: ConnectRaw<'_>, request: &[u8]) -> Vec<u8> {
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    let mut io = connect().await;
+    io.write_all(request).await.expect("write the request");
+    io.flush().await.expect("flush");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Until the server closes (after its Close frame), or a Close frame is complete.
+    loop {
+        match io.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+        let text = String::from_utf8_lossy(&out);
+        if let Some(i) = text.find("\r\n\r\n") {
+            if ws_close_code(&out[i + 4..]).is_some() {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Handler deadline (-32001 from the server) and client-side deadline.
 pub async fn timeouts<C: Connector>(c: &C) {
     let client = c.connect(ClientConfig::default(), None).await;
@@ -524,6 +918,8 @@ pub async fn run_all<C: Connector>(c: &C) {
     batches(c).await;
     errors(c).await;
     raw_frames(c).await;
+    exact_ids(c).await;
+    end_of_input(c).await;
     timeouts(c).await;
     server_notifications(c).await;
     callbacks(c).await;

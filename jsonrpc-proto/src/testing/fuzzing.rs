@@ -56,7 +56,15 @@ pub fn parse_target(data: &[u8]) {
     // The fast path agrees with the plain reading of every member as raw JSON.
     let reference = crate::protocol::message::parse_reference(data);
     match (&parse(data), &reference) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b, "fast and reference parse disagree"),
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "fast and reference parse disagree");
+            // Ids compare by value (`1` == `1.0`): their texts must agree too.
+            assert_eq!(
+                entry_texts(a),
+                entry_texts(b),
+                "fast and reference parse keep different id texts"
+            );
+        }
         (Err(_), Err(_)) => {}
         (a, b) => panic!("fast and reference parse disagree: {a:?} vs {b:?}"),
     }
@@ -100,6 +108,21 @@ pub fn parse_target(data: &[u8]) {
             },
         }
     }
+}
+
+/// Each entry's message written again, or its invalid id's text.
+fn entry_texts(incoming: &Incoming<'_>) -> Vec<Vec<u8>> {
+    let entries = match incoming {
+        Incoming::Single(e) => std::slice::from_ref(e),
+        Incoming::Batch(v) => v.as_slice(),
+    };
+    entries
+        .iter()
+        .map(|e| match e {
+            Ok(msg) => msg.to_vec(),
+            Err(invalid) => invalid.id.to_string().into_bytes(),
+        })
+        .collect()
 }
 
 fn check_error_answer(answer: &[u8], id: &Id, code: ErrorCode) {

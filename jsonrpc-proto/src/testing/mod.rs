@@ -1,6 +1,6 @@
-//! Test support: the virtual-clock [`sim::Pair`](crate::testing::sim::Pair) harness for the sync
+//! Test support: the virtual-clock [`Pair`](crate::sim::Pair) harness for the sync
 //! [`Connection`](crate::Connection), the fuzz target bodies, and (feature `testing`) the
-//! [`conformance`] suite every transport runs.
+//! `conformance` suite every transport runs.
 
 #[cfg(feature = "testing")]
 pub mod conformance;

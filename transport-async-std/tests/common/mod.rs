@@ -205,6 +205,10 @@ impl Connector for Conn {
             }
         }))
     }
+
+    fn half_close(&self) -> bool {
+        self.kind == Kind::Tcp
+    }
 }
 
 /// The conformance suite over `kind` (with TLS when `tls`) on `rt`.

@@ -8,6 +8,7 @@ use super::url::{Endpoint, UrlError};
 
 /// Why a client could not connect (shared by the runtime adapters' `connect_*` functions).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The URL or address is not usable.
     #[error("invalid endpoint {url:?}: {reason}")]

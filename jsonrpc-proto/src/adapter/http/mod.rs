@@ -3,12 +3,12 @@
 //!
 //! - Server: [`HttpService::handle`] takes one request (any body type: hyper's `Incoming`
 //!   included) and returns the response, or a WebSocket upgrade for the adapter to complete.
-//!   Routing, statuses and the health body come from [`crate::protocol::http`]; calls from
-//!   [`Server::handle_http`].
+//!   Routing, statuses and the health body come from [`crate::http`]; calls from
+//!   [`Server::handle_http`](crate::peer::Server::handle_http).
 //! - Client: [`Endpoint`] (URL parsing), [`post_request`] and [`read_response`] around one
-//!   POST, and [`HttpPostTransport`], a [`Transport`] that posts each frame through an
+//!   POST, and [`HttpPostTransport`], a [`Transport`](crate::peer::Transport) that posts each frame through an
 //!   adapter-provided [`HttpPoster`] with retries (only when the request cannot have been
-//!   executed) and exponential backoff on the [`Runtime`]'s timer.
+//!   executed) and exponential backoff on the [`Runtime`](crate::peer::Runtime)'s timer.
 //!
 //! ```
 //! use jsonrpc_proto::adapter::http::Endpoint;

@@ -31,6 +31,7 @@ pub enum Attempt {
 
 /// Settings of the HTTP client transport.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct HttpClientConfig {
     /// The largest response body accepted (default 10 MiB).
     pub max_response: usize,
@@ -46,6 +47,15 @@ pub struct HttpClientConfig {
     #[cfg(feature = "tls")]
     pub tls: Option<crate::adapter::tls::TlsClientConfig>,
 }
+
+crate::protocol::config_setters!(HttpClientConfig {
+    with_max_response => max_response: usize,
+    with_retries => retries: u32,
+    with_backoff => backoff: Duration,
+    with_max_idle => max_idle: usize,
+    with_headers => headers: Vec<(String, String)>,
+    #[cfg(feature = "tls")] with_tls => tls: Option<crate::adapter::tls::TlsClientConfig>,
+});
 
 impl Default for HttpClientConfig {
     fn default() -> Self {

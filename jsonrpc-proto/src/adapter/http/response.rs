@@ -5,7 +5,8 @@ use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 
 use crate::protocol::http::{
-    decide, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead, JSON_CONTENT_TYPE,
+    decide, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead, TargetForm,
+    JSON_CONTENT_TYPE,
 };
 
 /// For a server at its connection limit: the `Sec-WebSocket-Key` of a request that is a
@@ -15,14 +16,11 @@ use crate::protocol::http::{
 pub fn busy_upgrade_key<B>(req: &Request<B>) -> Option<HeaderValue> {
     let headers = req.headers();
     let head = RequestHead {
-        method: req.method().as_str(),
-        path: req.uri().path(),
-        content_type: None,
-        content_length: None,
         websocket_upgrade: is_websocket_upgrade(
             header_str(headers, header::CONNECTION),
             header_str(headers, header::UPGRADE),
         ),
+        ..RequestHead::new(req.method().as_str(), req.uri().path())
     };
     match decide(&head, &Limits::default()) {
         Decision::WebSocket => headers.get(header::SEC_WEBSOCKET_KEY).cloned(),
@@ -30,8 +28,7 @@ pub fn busy_upgrade_key<B>(req: &Request<B>) -> Option<HeaderValue> {
     }
 }
 
-/// [`reject`] with `Connection: close`: for 408 and for a server at its connection limit
-/// ([`Rejection::TOO_MANY_CONNECTIONS`]).
+/// [`reject`] with `Connection: close` whatever [`Rejection::close`] says.
 pub fn reject_and_close(r: Rejection) -> Response<Full<Bytes>> {
     let mut response = reject(r);
     response
@@ -70,9 +67,37 @@ pub fn reject(r: Rejection) -> Response<Full<Bytes>> {
     if let Some(allow) = r.allow {
         builder = builder.header(header::ALLOW, allow);
     }
+    if r.close {
+        // The HTTP library closes the connection after a response that says so.
+        builder = builder.header(header::CONNECTION, "close");
+    }
     builder
         .body(Full::new(Bytes::from_static(r.body.as_bytes())))
         .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// The request-target form of a parsed request URI (RFC 9112 §3.2).
+pub(crate) fn target_form(uri: &http::Uri) -> TargetForm {
+    if uri.scheme().is_some() {
+        TargetForm::Absolute
+    } else if uri.authority().is_some() {
+        TargetForm::Authority
+    } else if uri.path() == "*" {
+        TargetForm::Asterisk
+    } else {
+        TargetForm::Origin
+    }
+}
+
+/// The HTTP version as (major, minor).
+pub(crate) fn version_of(v: http::Version) -> (u8, u8) {
+    match v {
+        http::Version::HTTP_09 => (0, 9),
+        http::Version::HTTP_10 => (1, 0),
+        http::Version::HTTP_2 => (2, 0),
+        http::Version::HTTP_3 => (3, 0),
+        _ => (1, 1),
+    }
 }
 
 /// A 200 response with a JSON body.

@@ -15,7 +15,9 @@ use crate::protocol::http::{
     decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead,
 };
 
-use super::response::{empty, header_str, headers_of, json_response, reject, reject_and_close};
+use super::response::{
+    empty, header_str, headers_of, json_response, reject, reject_and_close, target_form, version_of,
+};
 
 /// What the adapter knows about the connection a request came on.
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,7 +45,7 @@ impl ConnInfo {
 pub enum HttpOutcome<B> {
     /// Send this response.
     Respond(Response<Full<Bytes>>),
-    /// A valid WebSocket upgrade: send [`switching_protocols`] (101), then upgrade `request` with the HTTP
+    /// A valid WebSocket upgrade: send [`switching_protocols`](super::switching_protocols) (101), then upgrade `request` with the HTTP
     /// library (`hyper::upgrade::on`) and serve the WebSocket with `info`.
     WebSocket {
         /// The request, kept for the upgrade.
@@ -51,7 +53,7 @@ pub enum HttpOutcome<B> {
         /// Kind WebSocket, with the handshake headers and path.
         info: TransportInfo,
         /// The `Sec-WebSocket-Key` to derive `Sec-WebSocket-Accept` from (see
-        /// [`switching_protocols`]).
+        /// [`switching_protocols`](super::switching_protocols)).
         key: HeaderValue,
     },
 }
@@ -98,6 +100,14 @@ impl HttpService {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let headers = req.headers();
+        let lines = |name| {
+            headers
+                .get_all(name)
+                .iter()
+                .map(HeaderValue::as_bytes)
+                .collect::<Vec<_>>()
+        };
+        let (hosts, transfer_encoding) = (lines(header::HOST), lines(header::TRANSFER_ENCODING));
         let head = RequestHead {
             method: req.method().as_str(),
             path: req.uri().path(),
@@ -108,6 +118,11 @@ impl HttpService {
                 header_str(headers, header::CONNECTION),
                 header_str(headers, header::UPGRADE),
             ),
+            version: version_of(req.version()),
+            target: target_form(req.uri()),
+            hosts: &hosts,
+            transfer_encoding: &transfer_encoding,
+            has_content_length: headers.contains_key(header::CONTENT_LENGTH),
         };
         let decision = decide(&head, &self.limits);
         let info = |kind| {
@@ -167,6 +182,7 @@ impl HttpService {
                             status: 400,
                             allow: None,
                             body: "Bad request: the body could not be read",
+                            close: true,
                         }));
                     }
                 };

@@ -57,13 +57,18 @@ pub(crate) struct Serving {
 
 enum Read {
     More(bool),
+    /// The peer ended its input cleanly (end of stream; for TCP a half-close).
     Ended,
+    /// The transport failed: nothing more can be read, and likely nothing written.
+    Failed,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
 enum State {
     Open,
-    /// Server shutdown: no new input; in-flight calls may finish until the grace deadline.
+    /// Server shutdown, or the peer ended its input: no new input; in-flight calls finish
+    /// (until the grace deadline on shutdown), their answers are flushed, then the connection
+    /// closes.
     Draining,
     /// Flushing the last frames, then closing the sink.
     Closing,
@@ -204,6 +209,19 @@ impl<Si, St> Driver<Si, St> {
         }
     }
 
+    /// True when the peer's end of input leaves our direction open, so answers can still be
+    /// written: byte streams (TCP, stdio, pipes, Unix sockets) and memory pairs. A WebSocket
+    /// ends only after a Close (no data may follow it); HTTP never gets here. Without
+    /// handlers there is nothing to finish, so the kind does not matter.
+    fn half_closable(&self) -> bool {
+        self.serving.as_ref().is_some_and(|s| {
+            !matches!(
+                s.ctx.transport().kind,
+                super::TransportKind::WebSocket | super::TransportKind::Http
+            )
+        })
+    }
+
     fn server(&self) -> Option<&Registry> {
         self.serving.as_ref().and_then(|s| s.server.as_deref())
     }
@@ -244,18 +262,28 @@ impl<Si, St> Driver<Si, St> {
         if close && self.state != State::Closing {
             self.begin_closing();
         }
-        if self.state == State::Open
-            && self
-                .server()
-                .is_some_and(|s| s.shutting_down.load(Ordering::SeqCst))
-        {
-            let grace = self
-                .serving
-                .as_ref()
-                .map_or(Duration::ZERO, |s| s.shutdown_grace);
-            self.state = State::Draining;
-            self.deadline = Some(self.shared.rt.now() + grace);
+        let draining_without_limit = self.state == State::Draining && self.deadline.is_none();
+        if self.state == State::Open || draining_without_limit {
+            if let Some(deadline) = self.shutdown_deadline() {
+                self.state = State::Draining;
+                self.deadline = Some(deadline);
+            }
         }
+    }
+
+    /// When the server shuts down: the end of the shutdown grace from now; otherwise `None`.
+    fn shutdown_deadline(&self) -> Option<Instant> {
+        if !self
+            .server()
+            .is_some_and(|s| s.shutting_down.load(Ordering::SeqCst))
+        {
+            return None;
+        }
+        let grace = self
+            .serving
+            .as_ref()
+            .map_or(Duration::ZERO, |s| s.shutdown_grace);
+        Some(self.shared.rt.now() + grace)
     }
 
     /// Closes the protocol state: pending outgoing calls fail at once; running handlers are
@@ -747,7 +775,7 @@ where
                 }
                 Poll::Ready(Some(Err(e))) => {
                     tracing::debug!(error = %e, "transport failed; closing the connection");
-                    return Read::Ended;
+                    return Read::Failed;
                 }
                 Poll::Ready(None) => return Read::Ended,
                 Poll::Pending => break,
@@ -804,9 +832,18 @@ where
                 continue;
             }
             match self.poll_read(cx) {
-                Read::Ended => {
-                    // The peer closed (or the transport failed): pending calls fail now and
-                    // running handlers are dropped.
+                Read::Ended if self.half_closable() => {
+                    // End of input (JSON-RPC 2.0 §5, RFC 9293 §3.6): read no more, finish
+                    // every call received, flush every answer, then close. Outgoing calls
+                    // can no longer be answered: they fail when the connection closes.
+                    tracing::debug!("peer ended its input: finishing the calls received");
+                    self.state = State::Draining;
+                    self.deadline = self.shutdown_deadline();
+                    continue;
+                }
+                Read::Ended | Read::Failed => {
+                    // The transport failed: running handlers are dropped and pending calls
+                    // fail now.
                     self.flush_answers();
                     let _ = self.poll_write(cx);
                     self.finish();

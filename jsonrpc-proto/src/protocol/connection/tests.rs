@@ -511,3 +511,65 @@ fn nesting_limit_is_the_same_for_compact_and_spaced_frames() {
         }
     }
 }
+
+#[test]
+fn number_ids_of_any_size_are_echoed_exactly() {
+    let now = Instant::now();
+    for id in [
+        "18446744073709551617",
+        "-9223372036854775809",
+        "123456789012345678901234567890",
+        "1.5e400",
+        "-0",
+        "1.0",
+        "1E+2",
+        "0.30000000000000000000000001",
+    ] {
+        let mut c = Connection::default();
+        let frame = format!(r#"{{"jsonrpc":"2.0","method":"m","id":{id}}}"#);
+        c.handle_frame(frame.as_bytes(), now);
+        let r = requests(&mut c).pop().expect("a request");
+        assert_eq!(r.request.id.to_string(), id);
+        c.respond(r.handle, Ok(&raw("true"))).unwrap();
+        let out = c.poll_transmit().unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            format!(r#"{{"jsonrpc":"2.0","result":true,"id":{id}}}"#)
+        );
+        // Invalid requests echo the id too, and so do batch members (spaced, slow path).
+        let frame = format!(r#"[ {{"jsonrpc":"1.0","method":"m","id":{id}}} ]"#);
+        c.handle_frame(frame.as_bytes(), now);
+        let out = c.poll_transmit().unwrap();
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.contains(&format!(r#""id":{id}}}"#)), "{text}");
+    }
+}
+
+#[test]
+fn answers_match_calls_by_the_value_of_their_id() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    let a = c.request("m", None, now).unwrap();
+    let b = c.request("m", None, now).unwrap();
+    let n = b.as_u64().unwrap();
+    // The same number spelled differently still matches its call.
+    let frame = format!(r#"{{"jsonrpc":"2.0","result":1,"id":{}.0}}"#, a);
+    c.handle_frame(frame.as_bytes(), now);
+    let frame = format!(r#"{{"jsonrpc":"2.0","result":2,"id":{n}0e-1}}"#);
+    c.handle_frame(frame.as_bytes(), now);
+    // Big ids never match (this side allocates u64 ids) and are reported, kept exactly.
+    c.handle_frame(
+        br#"{"jsonrpc":"2.0","result":3,"id":18446744073709551617}"#,
+        now,
+    );
+    c.handle_frame(br#"{"jsonrpc":"2.0","result":3,"id":1e400}"#, now);
+    let events = drain_events(&mut c);
+    assert!(matches!(&events[0], Event::Response { id, result: Ok(_) } if *id == a));
+    assert!(matches!(&events[1], Event::Response { id, result: Ok(_) } if *id == b));
+    assert!(
+        matches!(&events[2], Event::UnmatchedResponse(r) if r.id.to_string() == "18446744073709551617")
+    );
+    assert!(matches!(&events[3], Event::UnmatchedResponse(r) if r.id.to_string() == "1e400"));
+    assert_eq!(events.len(), 4);
+    assert_eq!(c.pending(), 0);
+}

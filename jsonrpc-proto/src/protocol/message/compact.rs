@@ -14,7 +14,7 @@ use super::{Incoming, VERSION};
 // exactly what that reading gives (the fuzz target compares `parse` with `parse_reference`).
 
 /// Reads `text` when it is one object or a non-empty array of objects in compact form; also
-/// gives how deep the text nests arrays and objects (as [`crate::protocol::message::scan::nesting_exceeds`]
+/// gives how deep the text nests arrays and objects (as [`crate::limits::nesting_exceeds`]
 /// counts them).
 pub(crate) fn parse_compact(text: &str) -> Option<(Incoming<'_>, usize)> {
     let b = text.as_bytes();

@@ -93,6 +93,7 @@ pub fn parse_message(input: &[u8]) -> Result<Message<'_>, MessageError> {
 
 /// Why [`parse_message`] found no single valid message.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum MessageError {
     /// The input is not JSON.
     #[error(transparent)]
