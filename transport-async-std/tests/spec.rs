@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use futures::FutureExt;
 use jsonrpc_proto::testing::conformance;
-use transport_async_std::connect::connect_io;
+use transport_async_std::connect_io;
 use transport_async_std::{AsyncIoRuntime, TlsClientConfig};
 
 /// Runs a future to completion on one executor.

@@ -36,10 +36,7 @@ async fn start_with_short_deadline() -> RunningServer {
     Server::builder(router(Arc::default()))
         .http("127.0.0.1:0")
         .tcp("127.0.0.1:0")
-        .config(jsonrpc_proto::peer::ServerConfig {
-            request_timeout: Some(Duration::from_secs(1)),
-            ..Default::default()
-        })
+        .request_timeout(Some(Duration::from_secs(1)))
         .start()
         .await
         .expect("start")

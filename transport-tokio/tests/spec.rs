@@ -15,7 +15,6 @@ use jsonrpc_proto::testing::conformance;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use transport_tokio::framed::Compat;
 use transport_tokio::tls::{TlsClientConfig, TlsServerConfig};
 use transport_tokio::{RunningServer, Server, StreamTransport, TokioRuntime};
 
@@ -53,7 +52,12 @@ async fn open(addr: SocketAddr, tls: Option<&TlsClientConfig>) -> Box<dyn Io> {
         None => Box::new(tcp),
         Some(tls) => {
             let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-            Box::new(tls.connector().connect(name, tcp).await.expect("TLS"))
+            Box::new(
+                transport_tokio::tls::connector(tls)
+                    .connect(name, tcp)
+                    .await
+                    .expect("TLS"),
+            )
         }
     }
 }
@@ -265,10 +269,7 @@ async fn big_ids_over_tcp_raw() {
 /// a half-close with nothing running closes at once, without waiting for the idle timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_close_and_idle_timeout() {
-    let config = jsonrpc_proto::peer::ServerConfig {
-        idle_timeout: Some(Duration::from_millis(50)),
-        ..conformance::server_config()
-    };
+    let config = conformance::server_config().with_idle_timeout(Some(Duration::from_millis(50)));
     let server = Server::builder(conformance::router())
         .tcp("127.0.0.1:0")
         .config(config)
@@ -291,4 +292,43 @@ async fn half_close_and_idle_timeout() {
     within(io.read_to_string(&mut out)).await.unwrap();
     assert_eq!(out, "");
     server.shutdown().await;
+}
+
+/// A tokio stream seen as a `futures::io` one (the adapter keeps its own copy private).
+struct Compat<T>(T);
+
+impl<T: tokio::io::AsyncRead + Unpin> futures::io::AsyncRead for Compat<T> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        out: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let mut buf = tokio::io::ReadBuf::new(out);
+        std::task::ready!(std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, &mut buf))?;
+        std::task::Poll::Ready(Ok(buf.filled().len()))
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> futures::io::AsyncWrite for Compat<T> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        b: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, b)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
 }
