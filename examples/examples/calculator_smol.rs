@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use examples::calculator::{router_with_hooks, CalculatorHooks};
-use examples::calculator_cli::{options_or_exit, print_banner, Options};
+use examples::calculator_cli::{options_or_exit, print_banner, print_unix_banner, Options};
 use examples::exit_code;
 use transport_async_std::{AsyncIoRuntime, Server, TlsServerConfig};
 
@@ -29,6 +29,9 @@ async fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(tcp) = &opts.tcp {
         builder = builder.tcp(tcp.clone());
     }
+    if let Some(path) = &opts.unix {
+        builder = builder.unix(path.clone()).unix_mode(0o660);
+    }
     if let Some((cert, key)) = opts.tls() {
         builder = builder.tls(TlsServerConfig::from_pem_files(
             cert,
@@ -40,6 +43,7 @@ async fn run(opts: Options) -> Result<(), Box<dyn std::error::Error>> {
     let server = builder.start().await?;
     hooks.set_server(server.handle());
     // No signal handling here (smol has none built in): Ctrl-C ends the process at once.
+    print_unix_banner(server.unix_path());
     print_banner(server.http_addr(), server.tcp_addr(), opts.tls().is_some());
     server.wait().await;
     println!("stopped");

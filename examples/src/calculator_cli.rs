@@ -17,6 +17,8 @@ pub struct Options {
     pub http: String,
     /// Optional raw TCP (newline-delimited JSON) address.
     pub tcp: Option<String>,
+    /// Optional Unix domain socket path (newline-delimited JSON).
+    pub unix: Option<PathBuf>,
     /// PEM certificate chain (with `key`: serve https/wss).
     pub cert: Option<PathBuf>,
     /// PEM private key.
@@ -38,6 +40,7 @@ impl Default for Options {
         Options {
             http: "127.0.0.1:8000".into(),
             tcp: None,
+            unix: None,
             cert: None,
             key: None,
             ca: None,
@@ -76,6 +79,8 @@ USAGE:
 OPTIONS:
     --http ADDR              HTTP + WebSocket address [default: 127.0.0.1:8000]
     --tcp ADDR               also serve newline-delimited JSON over raw TCP on ADDR
+    --unix PATH              also serve newline-delimited JSON on a Unix domain socket at
+                             PATH (a stale socket file is replaced; mode 0660)
     --tls-cert PATH          PEM certificate chain: serve https/wss (and TLS on --tcp)
     --tls-key PATH           PEM private key for --tls-cert
     --tls-ca PATH            PEM CA bundle: require client certificates signed by it (mTLS)
@@ -106,6 +111,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Optio
             "-h" | "--help" => return Ok(None),
             "--http" => opts.http = value("--http")?,
             "--tcp" => opts.tcp = Some(value("--tcp")?),
+            "--unix" => opts.unix = Some(value("--unix")?.into()),
             "--tls-cert" => opts.cert = Some(value("--tls-cert")?.into()),
             "--tls-key" => opts.key = Some(value("--tls-key")?.into()),
             "--tls-ca" => opts.ca = Some(value("--tls-ca")?.into()),
@@ -172,6 +178,16 @@ pub fn print_banner(http: Option<SocketAddr>, tcp: Option<SocketAddr>, tls: bool
     println!("press Ctrl-C to stop");
 }
 
+/// Prints the Unix socket the server listens on, when there is one.
+pub fn print_unix_banner(path: Option<&std::path::Path>) {
+    if let Some(path) = path {
+        println!(
+            "calculator listening on unix:{} (newline-delimited JSON)",
+            path.display()
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +227,14 @@ mod tests {
         let o = parse(&["--request-timeout", "0.5"]).unwrap().unwrap();
         assert_eq!(o.timeout, Duration::from_millis(500));
         assert_eq!(parse(&["--help"]).unwrap(), None);
+    }
+
+    #[test]
+    fn unix_socket_flag() {
+        let o = parse(&["--unix", "/tmp/calc.sock"]).unwrap().unwrap();
+        assert_eq!(o.unix, Some(PathBuf::from("/tmp/calc.sock")));
+        assert!(parse(&["--unix"]).unwrap_err().contains("needs a value"));
+        assert!(usage("calculator").contains("--unix PATH"));
     }
 
     #[test]

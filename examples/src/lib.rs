@@ -21,6 +21,7 @@ pub mod greet;
 pub mod lsp;
 pub mod math_service;
 pub mod notifications;
+pub mod socket_activation;
 
 /// README.md's Rust examples, run as doc tests.
 #[cfg(doctest)]

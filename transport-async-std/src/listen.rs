@@ -19,10 +19,12 @@ use futures::io::{AsyncRead, AsyncWrite};
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
 use jsonrpc_proto::adapter::framed::StreamTransport;
 use jsonrpc_proto::adapter::http::{
     busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
+    PrefaceDeadline, H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
 };
 use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
@@ -70,13 +72,27 @@ impl Listen for Server {
                 .await
                 .map_err(|source| StartError::Bind { addr, source })
         };
-        let http_listener = match http_addr {
-            Some(a) => Some(bind(a).await?),
-            None => None,
+        // A listener handed in (socket activation, pre-bound) is used instead of binding.
+        let handed_in = |l: std::net::TcpListener, what: &str| {
+            TcpListener::try_from(l).map_err(|source| StartError::Bind {
+                addr: format!("the {what} listener handed in"),
+                source,
+            })
         };
-        let tcp_listener = match tcp_addr {
-            Some(a) => Some(bind(a).await?),
-            None => None,
+        let http_listener = match (options.http_listener.take(), http_addr) {
+            (Some(l), _) => Some(handed_in(l, "HTTP")?),
+            (None, Some(a)) => Some(bind(a).await?),
+            (None, None) => None,
+        };
+        let tcp_listener = match (options.tcp_listener.take(), tcp_addr) {
+            (Some(l), _) => Some(handed_in(l, "TCP")?),
+            (None, Some(a)) => Some(bind(a).await?),
+            (None, None) => None,
+        };
+        let unix = match (options.unix_listener.take(), &options.unix) {
+            (Some(l), _) => Some(crate::unix::handed_in(l)?),
+            (None, Some(path)) => Some(crate::unix::bind(path, options.unix_mode).await?),
+            (None, None) => None,
         };
         let sockets = SocketSlots::new(options.config.max_connections);
         let proto = ProtoServer::new(options.router, runtime.clone(), options.config);
@@ -92,6 +108,8 @@ impl Listen for Server {
             max_ws_message: options.max_ws_message,
             tls: options.tls,
             lifecycle: lifecycle.clone(),
+            max_concurrent_streams: options.max_concurrent_streams,
+            max_header_list_size: options.max_header_list_size,
             runtime: runtime.clone(),
         });
         let http_local = http_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -102,7 +120,18 @@ impl Listen for Server {
         if let Some(listener) = tcp_listener {
             shared.spawn(accept_loop(shared.clone(), listener, Listener::Tcp));
         }
-        Ok(RunningServer::new(
+        let unix_file = unix.map(|(listener, file)| {
+            let serve = Arc::new(crate::unix::UnixServe {
+                proto: shared.proto.clone(),
+                sockets: shared.sockets.clone(),
+                lifecycle: shared.lifecycle.clone(),
+                refuse_timeout: shared.tls_handshake_timeout,
+                runtime: runtime.clone(),
+            });
+            shared.spawn(crate::unix::accept_loop(serve, listener));
+            file
+        });
+        let running = RunningServer::new(
             http_local,
             tcp_local,
             sockets,
@@ -110,7 +139,11 @@ impl Listen for Server {
             lifecycle,
             runtime,
             options.grace,
-        ))
+        );
+        Ok(match unix_file {
+            Some(file) => running.with_unix(file),
+            None => running,
+        })
     }
 }
 
@@ -127,6 +160,8 @@ struct Shared {
     max_ws_message: usize,
     tls: Option<TlsServerConfig>,
     lifecycle: Lifecycle,
+    max_concurrent_streams: u32,
+    max_header_list_size: u32,
     runtime: AsyncIoRuntime,
 }
 
@@ -218,6 +253,19 @@ impl Shared {
             }
             None => reject_and_close(Rejection::TOO_MANY_CONNECTIONS),
         }
+    }
+}
+
+/// hyper's executor for HTTP/2 streams: tasks tracked by the server's lifecycle.
+#[derive(Clone)]
+struct Exec(Arc<Shared>);
+
+impl<F> hyper::rt::Executor<F> for Exec
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, task: F) {
+        self.0.spawn(task);
     }
 }
 
@@ -336,11 +384,22 @@ where
                 let slot = slot.clone();
                 async move { shared.respond(req, conn, slot).await }
             });
-            let http = hyper::server::conn::http1::Builder::new()
+            // HTTP/1.1 or HTTP/2 (h2c prior knowledge, h2 after ALPN), told by the first bytes.
+            let mut builder = AutoBuilder::new(Exec(shared.clone()));
+            builder
+                .http1()
                 .timer(HyperTimer)
-                .header_read_timeout(shared.header_read_timeout)
-                .serve_connection(FuturesIo::new(io), service)
-                .with_upgrades();
+                .header_read_timeout(shared.header_read_timeout);
+            builder
+                .http2()
+                .timer(HyperTimer)
+                .max_concurrent_streams(shared.max_concurrent_streams)
+                .max_header_list_size(shared.max_header_list_size)
+                .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
+                .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
+            let io =
+                PrefaceDeadline::new(FuturesIo::new(io), shared.header_read_timeout, &HyperTimer);
+            let http = builder.serve_connection_with_upgrades(io, service);
             futures::pin_mut!(http);
             let stop = shared.lifecycle.shutdown_requested();
             futures::pin_mut!(stop);

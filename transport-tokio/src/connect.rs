@@ -4,12 +4,15 @@
 //! policy are `jsonrpc_proto::adapter::http`'s, shared with every runtime.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use jsonrpc_proto::adapter::http::{
     host_of, ws_client_plan, Attempt, Endpoint, HttpConnect, HttpPostTransport,
 };
 pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
+use jsonrpc_proto::adapter::reconnect::ConnectFn;
+pub use jsonrpc_proto::adapter::reconnect::{ReconnectConfig, ReconnectError, Reconnecting};
 use jsonrpc_proto::adapter::ws::WsTransport;
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
@@ -22,7 +25,7 @@ use crate::runtime::TokioRuntime;
 use crate::tls::{connector, server_name, TlsClientConfig};
 
 /// Options shared by the `connect_*_with` functions.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ConnectOptions {
     /// Trusted CA roots (and an optional client certificate) for https, wss and TLS over TCP.
     pub tls: Option<TlsClientConfig>,
@@ -58,7 +61,7 @@ impl ConnectOptions {
     }
 }
 
-fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
+pub(crate) fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
     let runtime = options.runtime.unwrap_or_default();
     match options.router {
         Some(router) => Client::with_router(transport, runtime, options.client, router),
@@ -227,4 +230,40 @@ impl Transport for HttpTransport {
     fn split(self) -> (Self::Sink, Self::Stream) {
         self.0.split()
     }
+}
+
+/// A TCP client to `addr` that reconnects with exponential backoff and jitter after the
+/// connection drops; a call cut off by a drop fails with
+/// [`ReconnectError::MayHaveRun`](jsonrpc_proto::adapter::reconnect::ReconnectError) and is
+/// not sent again.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = transport_tokio::reconnect_tcp(
+///     "127.0.0.1:9000",
+///     transport_tokio::ConnectOptions::default(),
+///     transport_tokio::ReconnectConfig::default(),
+/// );
+/// let sum: i64 = client.request("add", [1, 2]).await?;
+/// # Ok(()) }
+/// ```
+pub fn reconnect_tcp(addr: &str, options: ConnectOptions, config: ReconnectConfig) -> Reconnecting {
+    let addr = addr.to_owned();
+    let runtime = options.runtime.clone().unwrap_or_default();
+    let connect: ConnectFn = Arc::new(move || {
+        let (addr, options) = (addr.clone(), options.clone());
+        Box::pin(async move { connect_tcp_with(&addr, options).await })
+    });
+    Reconnecting::new(connect, config, runtime)
+}
+
+/// A WebSocket client to `url` that reconnects like [`reconnect_tcp`].
+pub fn reconnect_ws(url: &str, options: ConnectOptions, config: ReconnectConfig) -> Reconnecting {
+    let url = url.to_owned();
+    let runtime = options.runtime.clone().unwrap_or_default();
+    let connect: ConnectFn = Arc::new(move || {
+        let (url, options) = (url.clone(), options.clone());
+        Box::pin(async move { connect_ws_with(&url, options).await })
+    });
+    Reconnecting::new(connect, config, runtime)
 }

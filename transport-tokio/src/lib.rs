@@ -29,7 +29,7 @@
 //! The modules, the same in every adapter: `runtime` ([`TokioRuntime`]), `io` (tokio's IO
 //! under the shared byte-stream transport: [`StreamTransport`]), `listen` ([`Server`] and its
 //! accept loops), `connect` (the `connect_*` clients and their transports), `stdio`
-//! ([`serve_stdio`]) and [`tls`]; all but [`tls`] and [`ws`] are private and re-exported here.
+//! ([`serve_stdio`]), `unix` ([`connect_unix`] and the Unix socket listener) and [`tls`]; all but [`tls`] and [`ws`] are private and re-exported here.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
@@ -40,6 +40,7 @@ mod listen;
 mod runtime;
 mod stdio;
 pub mod tls;
+mod unix;
 
 /// The WebSocket transport and its limits (shared with every runtime, from `jsonrpc_proto`).
 pub mod ws {
@@ -51,8 +52,9 @@ pub mod ws {
 
 pub use connect::{
     connect_http, connect_http_with, connect_io, connect_tcp, connect_tcp_with, connect_ws,
-    connect_ws_with, tcp_transport, ws_transport, BoxIo, ConnectError, ConnectOptions,
-    HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, TcpTransport,
+    connect_ws_with, reconnect_tcp, reconnect_ws, tcp_transport, ws_transport, BoxIo, ConnectError,
+    ConnectOptions, HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, ReconnectConfig,
+    ReconnectError, Reconnecting, TcpTransport,
 };
 pub use io::{FrameReader, FrameWriter, Framing, StreamTransport, DEFAULT_MAX_FRAME};
 pub use listen::{
@@ -62,4 +64,5 @@ pub use listen::{
 pub use runtime::TokioRuntime;
 pub use stdio::{serve_io_content_length, serve_stdio, stdio, Stdin, Stdout};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
+pub use unix::{connect_unix, connect_unix_with, reconnect_unix, unix_transport, UnixTransport};
 pub use ws::WsTransport;

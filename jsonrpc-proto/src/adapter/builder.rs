@@ -52,6 +52,25 @@ pub enum StartError {
     /// Neither an HTTP nor a TCP address was given.
     #[error("nothing to serve: give an HTTP or a TCP address")]
     NoListener,
+    /// A Unix socket path is served by a live server (a connection to it was accepted).
+    #[error("cannot listen on {}: another server is listening on it", .path.display())]
+    UnixInUse {
+        /// The socket path.
+        path: std::path::PathBuf,
+    },
+}
+
+impl From<crate::adapter::unix::UnixError> for StartError {
+    fn from(e: crate::adapter::unix::UnixError) -> Self {
+        use crate::adapter::unix::UnixError;
+        match e {
+            UnixError::InUse(path) => StartError::UnixInUse { path },
+            UnixError::Io { path, source } => StartError::Bind {
+                addr: path.display().to_string(),
+                source,
+            },
+        }
+    }
 }
 
 /// The settings of a listening server, for the adapter `L` that starts it. Built by
@@ -90,6 +109,22 @@ pub struct ServerOptions<L: Listen> {
     /// Metrics on: the builder's `start` wraps the router in [`Metrics`] and puts them in
     /// `http_layers` for `GET /metrics`.
     pub metrics: Option<Metrics>,
+    /// The Unix domain socket path (newline-delimited JSON, as on TCP).
+    pub unix: Option<std::path::PathBuf>,
+    /// The permission bits the Unix socket file is given (e.g. `0o660`; `None`: the umask's).
+    pub unix_mode: Option<u32>,
+    /// HTTP/2: the streams (calls) one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2: the largest request header list accepted, in bytes.
+    pub max_header_list_size: u32,
+    /// An HTTP listener handed in (systemd socket activation, pre-bound tests); used instead
+    /// of binding `http`.
+    pub http_listener: Option<std::net::TcpListener>,
+    /// A raw TCP listener handed in; used instead of binding `tcp`.
+    pub tcp_listener: Option<std::net::TcpListener>,
+    /// A Unix listener handed in; used instead of binding `unix`. Its file is not removed.
+    #[cfg(unix)]
+    pub unix_listener: Option<std::os::unix::net::UnixListener>,
 }
 
 impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
@@ -109,6 +144,12 @@ impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
             .field("tls_handshake_timeout", &self.tls_handshake_timeout)
             .field("http_layers", &self.http_layers)
             .field("metrics", &self.metrics.is_some())
+            .field("unix", &self.unix)
+            .field("unix_mode", &self.unix_mode)
+            .field("max_concurrent_streams", &self.max_concurrent_streams)
+            .field("max_header_list_size", &self.max_header_list_size)
+            .field("http_listener", &self.http_listener)
+            .field("tcp_listener", &self.tcp_listener)
             .finish()
     }
 }
@@ -132,12 +173,31 @@ impl<L: Listen> ServerOptions<L> {
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             http_layers: HttpLayers::default(),
             metrics: None,
+            unix: None,
+            unix_mode: None,
+            max_concurrent_streams: crate::adapter::http::DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_header_list_size: crate::adapter::http::DEFAULT_MAX_HEADER_LIST_SIZE,
+            http_listener: None,
+            tcp_listener: None,
+            #[cfg(unix)]
+            unix_listener: None,
         }
     }
 
-    /// The HTTP and TCP addresses to bind: HTTP on [`DEFAULT_HTTP_ADDR`] when neither is given.
+    /// True when a listener was handed in (`http_listener`, `tcp_listener`, `unix_listener`).
+    pub fn has_handed_in_listener(&self) -> bool {
+        #[cfg(unix)]
+        let unix = self.unix_listener.is_some();
+        #[cfg(not(unix))]
+        let unix = false;
+        self.http_listener.is_some() || self.tcp_listener.is_some() || unix
+    }
+
+    /// The HTTP and TCP addresses to bind: HTTP on [`DEFAULT_HTTP_ADDR`] when neither is given
+    /// (nor a Unix socket path).
     pub fn listen_addrs(&self) -> (Option<String>, Option<String>) {
         match (&self.http, &self.tcp) {
+            (None, None) if self.unix.is_some() || self.has_handed_in_listener() => (None, None),
             (None, None) => (Some(DEFAULT_HTTP_ADDR.to_owned()), None),
             (h, t) => (h.clone(), t.clone()),
         }
@@ -184,6 +244,8 @@ impl<L: Listen> ServerBuilder<L> {
     }
 
     /// Serves HTTP POST `/`, WebSocket `/ws` and `GET /health` on `addr` (e.g. "127.0.0.1:8000").
+    /// HTTP/1.1 and HTTP/2 on the same port: h2c with prior knowledge, and h2 negotiated by
+    /// ALPN under TLS (WebSocket upgrades are HTTP/1.1).
     pub fn http(mut self, addr: impl Into<String>) -> Self {
         self.options.http = Some(addr.into());
         self
@@ -192,6 +254,78 @@ impl<L: Listen> ServerBuilder<L> {
     /// Also serves newline-delimited JSON over raw TCP on `addr`.
     pub fn tcp(mut self, addr: impl Into<String>) -> Self {
         self.options.tcp = Some(addr.into());
+        self
+    }
+
+    /// Also serves newline-delimited JSON (as on TCP, never TLS) on a Unix domain socket at
+    /// `path`. A socket file left by a dead server is replaced; one a live server answers on is
+    /// [`StartError::UnixInUse`]; anything else at `path` is [`StartError::Bind`]. The file is
+    /// removed when the server stops. Given alone, no HTTP listener is started.
+    ///
+    /// ```no_run
+    /// # async fn f<L: jsonrpc_proto::adapter::builder::Listen>(router: jsonrpc_proto::service::Router) {
+    /// let server = jsonrpc_proto::adapter::builder::ServerBuilder::<L>::new(router)
+    ///     .unix("/run/calc.sock")
+    ///     .unix_mode(0o660)
+    ///     .start()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn unix(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.options.unix = Some(path.into());
+        self
+    }
+
+    /// Serves HTTP (as [`ServerBuilder::http`]) on a listener bound elsewhere: by systemd
+    /// (socket activation), by a test that pre-binds, or with socket options of your own. It
+    /// is made non-blocking; `.http(addr)` is then not bound.
+    ///
+    /// ```no_run
+    /// # async fn f<L: jsonrpc_proto::adapter::builder::Listen>(router: jsonrpc_proto::service::Router) -> std::io::Result<()> {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let server = jsonrpc_proto::adapter::builder::ServerBuilder::<L>::new(router)
+    ///     .http_listener(listener)
+    ///     .start()
+    ///     .await;
+    /// # Ok(()) }
+    /// ```
+    pub fn http_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.options.http_listener = Some(listener);
+        self
+    }
+
+    /// Serves newline-delimited JSON (as [`ServerBuilder::tcp`]) on a listener bound elsewhere.
+    pub fn tcp_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.options.tcp_listener = Some(listener);
+        self
+    }
+
+    /// Serves newline-delimited JSON (as [`ServerBuilder::unix`]) on a Unix listener bound
+    /// elsewhere (e.g. by systemd). Its socket file belongs to whoever bound it: it is not
+    /// removed on shutdown, and `unix_mode` does not apply.
+    #[cfg(unix)]
+    pub fn unix_listener(mut self, listener: std::os::unix::net::UnixListener) -> Self {
+        self.options.unix_listener = Some(listener);
+        self
+    }
+
+    /// HTTP/2: the streams (calls) one connection may have open at once (default 128); the
+    /// client is told in its SETTINGS and a stream over it is refused (REFUSED_STREAM).
+    pub fn max_concurrent_streams(mut self, n: u32) -> Self {
+        self.options.max_concurrent_streams = n;
+        self
+    }
+
+    /// HTTP/2: the largest request header list accepted (default 64 KiB; over it the request
+    /// gets 431).
+    pub fn max_header_list_size(mut self, bytes: u32) -> Self {
+        self.options.max_header_list_size = bytes;
+        self
+    }
+
+    /// The permission bits of the Unix socket file (e.g. `0o660`: owner and group may connect).
+    pub fn unix_mode(mut self, mode: u32) -> Self {
+        self.options.unix_mode = Some(mode);
         self
     }
 
@@ -411,6 +545,7 @@ pub struct RunningServer<R: Runtime> {
     shutdown: ShutdownHandle,
     runtime: R,
     grace: Duration,
+    unix: Option<crate::adapter::unix::UnixSocketFile>,
 }
 
 impl<R: Runtime> RunningServer<R> {
@@ -433,7 +568,19 @@ impl<R: Runtime> RunningServer<R> {
             shutdown: ShutdownHandle { lifecycle },
             runtime,
             grace,
+            unix: None,
         }
+    }
+
+    /// Records the Unix socket served; its file is removed when the server stops.
+    pub fn with_unix(mut self, file: crate::adapter::unix::UnixSocketFile) -> Self {
+        self.unix = Some(file);
+        self
+    }
+
+    /// The path of the Unix domain socket listener.
+    pub fn unix_path(&self) -> Option<&std::path::Path> {
+        self.unix.as_ref().map(|f| f.path())
     }
 
     /// The address HTTP, WebSocket and health are served on.

@@ -2,7 +2,7 @@
 //! `transport-async-std` would otherwise both write. No sockets and no executor here: byte-stream
 //! transports over futures-io ([`framed`]), WebSocket over tungstenite (`ws`), HTTP over the
 //! hyper/http types (`http`), rustls configuration (`tls`), the generic server builder and the
-//! running-server handle (`builder`), socket counting ([`slots`]) and the start/stop bookkeeping
+//! running-server handle (`builder`), Unix socket files (`unix`), socket counting ([`slots`]) and the start/stop bookkeeping
 //! ([`lifecycle`]). One feature per file.
 //!
 //! Applications use the transport crates, which re-export what they need of this module.
@@ -17,7 +17,11 @@ pub mod slots;
 pub mod builder;
 #[cfg(feature = "http-service")]
 pub mod http;
+#[cfg(feature = "http-service")]
+pub mod reconnect;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(all(feature = "http-service", feature = "websocket"))]
+pub mod unix;
 #[cfg(feature = "websocket")]
 pub mod ws;

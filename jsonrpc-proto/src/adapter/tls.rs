@@ -141,7 +141,8 @@ impl TlsServerConfig {
             None => builder.with_no_client_auth(),
         };
         let mut config = builder.with_single_cert(certs, key)?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // HTTP/2 first, HTTP/1.1 for the clients (and WebSocket handshakes) that ask for it.
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(TlsServerConfig {
             config: Arc::new(config),
         })
@@ -160,7 +161,9 @@ impl TlsServerConfig {
 
 /// The client side of TLS: trusted CA roots and an optional client certificate (for mTLS).
 ///
-/// No system roots are loaded: give the CAs that sign the servers you talk to.
+/// No system roots are loaded by default: give the CAs that sign the servers you talk to, or
+/// (feature `webpki-roots`) trust the roots browsers trust with
+/// `TlsClientConfig::with_webpki_roots`.
 #[derive(Clone, Debug)]
 pub struct TlsClientConfig {
     config: Arc<ClientConfig>,
@@ -186,9 +189,37 @@ impl TlsClientConfig {
         roots: Vec<CertificateDer<'static>>,
         identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
     ) -> Result<Self, TlsError> {
+        Self::with_root_store(root_store(roots)?, identity)
+    }
+
+    /// Trusts the Mozilla root CAs that browsers trust (built in, from the `webpki-root-certs`
+    /// crate: no system files, no OpenSSL), for https/wss to public endpoints, and `extra` CAs
+    /// besides (e.g. your own); presents `identity` when given (mTLS). Feature `webpki-roots`.
+    ///
+    /// ```
+    /// let tls = jsonrpc_proto::adapter::tls::TlsClientConfig::with_webpki_roots(Vec::new(), None)
+    ///     .unwrap();
+    /// ```
+    #[cfg(feature = "webpki-roots")]
+    pub fn with_webpki_roots(
+        extra: Vec<CertificateDer<'static>>,
+        identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    ) -> Result<Self, TlsError> {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+        for cert in extra {
+            roots.add(cert)?;
+        }
+        Self::with_root_store(roots, identity)
+    }
+
+    fn with_root_store(
+        roots: RootCertStore,
+        identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    ) -> Result<Self, TlsError> {
         let builder = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(VERSIONS)?
-            .with_root_certificates(root_store(roots)?);
+            .with_root_certificates(roots);
         let config = match identity {
             Some((certs, key)) => builder.with_client_auth_cert(certs, key)?,
             None => builder.with_no_client_auth(),

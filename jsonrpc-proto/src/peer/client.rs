@@ -298,6 +298,24 @@ impl Client {
         shared.done.wait_until(|| shared.is_finished()).await;
     }
 
+    /// Completes when the connection has ended: the peer closed it or went away, the transport
+    /// failed, or [`Client::close`] was called. It does not close anything itself, and holding
+    /// it does not keep the connection open. For a client this is the signal to reconnect.
+    ///
+    /// ```no_run
+    /// # async fn f(client: jsonrpc_proto::peer::Client) {
+    /// client.closed().await;
+    /// eprintln!("disconnected");
+    /// # }
+    /// ```
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move {
+            let s = &shared;
+            s.done.wait_until(|| s.is_finished()).await;
+        }
+    }
+
     /// True once the connection has ended.
     pub fn is_closed(&self) -> bool {
         self.shared.is_finished()

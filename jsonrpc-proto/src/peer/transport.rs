@@ -60,6 +60,8 @@ pub enum TransportKind {
     Http,
     /// WebSocket text frames.
     WebSocket,
+    /// Newline-delimited JSON over a Unix domain socket.
+    Unix,
 }
 
 impl fmt::Display for TransportKind {
@@ -70,6 +72,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Stdio => "stdio",
             TransportKind::Http => "http",
             TransportKind::WebSocket => "websocket",
+            TransportKind::Unix => "unix",
         })
     }
 }

@@ -34,7 +34,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::lock::Mutex;
@@ -59,6 +59,9 @@ pub struct ProxyConfig {
     pub backoff: Duration,
     /// The longest wait between two attempts (default 5 s).
     pub max_backoff: Duration,
+    /// A circuit breaker: after this many failures in a row, calls fail fast for a cool-down,
+    /// then one probe is let through (default `None`: no breaker).
+    pub breaker: Option<BreakerConfig>,
 }
 
 crate::protocol::config_setters!(ProxyConfig {
@@ -66,6 +69,7 @@ crate::protocol::config_setters!(ProxyConfig {
     with_retries => retries: u32,
     with_backoff => backoff: Duration,
     with_max_backoff => max_backoff: Duration,
+    with_breaker => breaker: Option<BreakerConfig>,
 });
 
 impl Default for ProxyConfig {
@@ -75,7 +79,101 @@ impl Default for ProxyConfig {
             retries: 3,
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            breaker: None,
         }
+    }
+}
+
+/// When a [`Proxy`] stops calling an upstream that keeps failing: after `failures` calls in a
+/// row fail (upstream unreachable, connection lost, timed out; an error answered by upstream
+/// is a success: it is alive), calls are answered -32000 at once for `cool_down`; then one
+/// call is let through as a probe: its success closes the breaker, its failure opens it again.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BreakerConfig {
+    /// Failures in a row that open the breaker (default 5).
+    pub failures: u32,
+    /// How long an open breaker fails calls fast before probing (default 10 s).
+    pub cool_down: Duration,
+}
+
+crate::protocol::config_setters!(BreakerConfig {
+    with_failures => failures: u32,
+    with_cool_down => cool_down: Duration,
+});
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            failures: 5,
+            cool_down: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BreakerState {
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
+    /// A probe is out since `since` (a probe dropped before it ended is given up after a
+    /// cool-down, so the breaker cannot stay half-open for ever).
+    HalfOpen {
+        since: Instant,
+    },
+}
+
+/// The breaker's state machine; time is passed in.
+#[derive(Debug)]
+struct Breaker {
+    config: BreakerConfig,
+    state: BreakerState,
+}
+
+impl Breaker {
+    fn new(config: BreakerConfig) -> Self {
+        Breaker {
+            config,
+            state: BreakerState::Closed { failures: 0 },
+        }
+    }
+
+    /// `Err(wait)`: fail fast, the next probe is due in `wait`.
+    fn admit(&mut self, now: Instant) -> Result<(), Duration> {
+        match self.state {
+            BreakerState::Closed { .. } => Ok(()),
+            BreakerState::Open { until } if now < until => Err(until - now),
+            BreakerState::HalfOpen { since } if now < since + self.config.cool_down => {
+                Err(since + self.config.cool_down - now)
+            }
+            BreakerState::Open { .. } | BreakerState::HalfOpen { .. } => {
+                self.state = BreakerState::HalfOpen { since: now };
+                Ok(())
+            }
+        }
+    }
+
+    fn record(&mut self, ok: bool, now: Instant) {
+        let open = BreakerState::Open {
+            until: now + self.config.cool_down,
+        };
+        self.state = match (self.state, ok) {
+            (_, true) => BreakerState::Closed { failures: 0 },
+            (BreakerState::Closed { failures }, false) => {
+                let failures = failures.saturating_add(1);
+                if failures >= self.config.failures.max(1) {
+                    tracing::warn!(failures, "upstream failing: circuit breaker open");
+                    open
+                } else {
+                    BreakerState::Closed { failures }
+                }
+            }
+            (BreakerState::HalfOpen { .. }, false) => open,
+            (state @ BreakerState::Open { .. }, false) => state,
+        };
     }
 }
 
@@ -97,6 +195,8 @@ enum Failure {
     Retry(String),
     /// Final: the error object answers the call.
     Final(ErrorObject),
+    /// Final, and the upstream looks down (connection lost, timed out): counts for the breaker.
+    Down(ErrorObject),
 }
 
 /// Forwards calls to an upstream JSON-RPC server; see the [module docs](self). Cheap to clone.
@@ -104,6 +204,7 @@ enum Failure {
 pub struct Proxy {
     upstream: Arc<Upstream>,
     config: ProxyConfig,
+    breaker: Arc<std::sync::Mutex<Option<Breaker>>>,
 }
 
 impl fmt::Debug for Proxy {
@@ -126,6 +227,7 @@ impl Proxy {
         Proxy {
             upstream: Arc::new(Upstream::Fixed(client)),
             config: ProxyConfig::default(),
+            breaker: Arc::default(),
         }
     }
 
@@ -148,11 +250,15 @@ impl Proxy {
                 current: Mutex::new(None),
             }),
             config: ProxyConfig::default(),
+            breaker: Arc::default(),
         }
     }
 
     /// Sets the timeout and retry policy.
     pub fn with_config(mut self, config: ProxyConfig) -> Proxy {
+        self.breaker = Arc::new(std::sync::Mutex::new(
+            config.breaker.clone().map(Breaker::new),
+        ));
         self.config = config;
         self
     }
@@ -194,18 +300,50 @@ impl Proxy {
     where
         Fut: Future<Output = Result<T, Failure>>,
     {
+        let rt = &ctx.inner.rt;
+        if let Err(wait) = self.with_breaker(|b| b.admit(rt.now())).unwrap_or(Ok(())) {
+            return Err(ErrorObject::new(
+                ErrorCode::SERVER_ERROR,
+                format!(
+                    "Upstream unavailable: circuit breaker open after repeated failures; next probe in {} ms",
+                    wait.as_millis()
+                ),
+            ));
+        }
+        let outcome = self.attempts(ctx, method, attempt).await;
+        let ok = !matches!(outcome, Err((_, true)));
+        self.with_breaker(|b| b.record(ok, rt.now()));
+        outcome.map_err(|(e, _)| e)
+    }
+
+    fn with_breaker<R>(&self, f: impl FnOnce(&mut Breaker) -> R) -> Option<R> {
+        let mut guard = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_mut().map(f)
+    }
+
+    /// The attempts of one call; the error says whether the upstream looked down.
+    async fn attempts<T, Fut>(
+        &self,
+        ctx: &Context,
+        method: &str,
+        attempt: impl Fn() -> Fut,
+    ) -> Result<T, (ErrorObject, bool)>
+    where
+        Fut: Future<Output = Result<T, Failure>>,
+    {
         let mut delay = self.config.backoff;
         let mut tries = 0u32;
         loop {
             let reason = match attempt().await {
                 Ok(v) => return Ok(v),
-                Err(Failure::Final(e)) => return Err(e),
+                Err(Failure::Final(e)) => return Err((e, false)),
+                Err(Failure::Down(e)) => return Err((e, true)),
                 Err(Failure::Retry(reason)) => reason,
             };
             let fixed = matches!(&*self.upstream, Upstream::Fixed(_));
             if fixed || tries >= self.config.retries {
                 tracing::debug!(method, %reason, tries, "upstream unavailable; giving up");
-                return Err(unavailable(&reason));
+                return Err((unavailable(&reason), true));
             }
             tries += 1;
             tracing::debug!(method, %reason, attempt = tries, ?delay, "upstream unavailable; retrying");
@@ -256,6 +394,9 @@ impl Proxy {
                 }
                 other => Err(Failure::Final(local_error(other))),
             },
+            Err(e @ (ClientError::Timeout | ClientError::Closed | ClientError::Transport(_))) => {
+                Err(Failure::Down(local_error(e)))
+            }
             Err(e) => Err(Failure::Final(local_error(e))),
         }
     }
@@ -372,3 +513,50 @@ impl RouterBuilder {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod breaker_tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_n_failures_fails_fast_then_probes_and_closes() {
+        let t0 = Instant::now();
+        let config = BreakerConfig::default()
+            .with_failures(3)
+            .with_cool_down(Duration::from_secs(10));
+        let mut b = Breaker::new(config);
+        for _ in 0..2 {
+            assert!(b.admit(t0).is_ok());
+            b.record(false, t0);
+        }
+        assert!(b.admit(t0).is_ok(), "still closed after 2 of 3");
+        b.record(false, t0);
+        let wait = b.admit(t0 + Duration::from_secs(4)).unwrap_err();
+        assert_eq!(
+            wait,
+            Duration::from_secs(6),
+            "open: fail fast until the cool-down ends"
+        );
+        // After the cool-down one probe goes through; others still fail fast.
+        let later = t0 + Duration::from_secs(10);
+        assert!(b.admit(later).is_ok());
+        assert!(b.admit(later).is_err(), "one probe at a time");
+        b.record(false, later);
+        assert!(b.admit(later).is_err(), "a failed probe opens it again");
+        let much_later = later + Duration::from_secs(10);
+        assert!(b.admit(much_later).is_ok());
+        b.record(true, much_later);
+        assert_eq!(b.state, BreakerState::Closed { failures: 0 });
+        assert!(b.admit(much_later).is_ok());
+    }
+
+    #[test]
+    fn a_success_resets_the_count() {
+        let t0 = Instant::now();
+        let mut b = Breaker::new(BreakerConfig::default().with_failures(2));
+        b.record(false, t0);
+        b.record(true, t0);
+        b.record(false, t0);
+        assert!(b.admit(t0).is_ok());
+    }
+}

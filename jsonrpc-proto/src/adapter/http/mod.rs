@@ -18,6 +18,7 @@
 //! ```
 
 mod connect;
+mod h2;
 mod layers;
 mod post;
 mod poster;
@@ -28,6 +29,10 @@ mod url;
 mod ws_plan;
 
 pub use connect::{ConnectError, HttpConnect};
+pub use h2::{
+    PrefaceDeadline, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_LIST_SIZE,
+    H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
+};
 pub use layers::{
     cors_for_origins, AllowHosts, AllowHostsLayer, BoxError, ConnService, HttpInner, HttpLayers,
     HttpRequest, HttpStack, LayeredBody, ResponseBody,

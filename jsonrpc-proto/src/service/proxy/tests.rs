@@ -139,6 +139,7 @@ fn quick(retries: u32) -> ProxyConfig {
         retries,
         backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(4),
+        breaker: None,
     }
 }
 
@@ -291,4 +292,69 @@ fn a_fixed_closed_client_fails_at_once() {
     let e = rpc_error(block_on(caller.request("calc.add", [1, 2])));
     assert_eq!(e.code, ErrorCode::SERVER_ERROR);
     assert!(e.message.starts_with("Upstream unavailable"), "{e}");
+}
+
+#[test]
+fn the_breaker_opens_fails_fast_then_probes_and_closes() {
+    let up = upstream();
+    let upstream_server = up.server.clone();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (counter, is_down) = (Arc::clone(&attempts), Arc::clone(&down));
+    let proxy = Proxy::connect(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let server = upstream_server.clone();
+        let refused = is_down.load(Ordering::SeqCst);
+        async move {
+            if refused {
+                Err("connection refused".to_owned())
+            } else {
+                Ok(connect(&server))
+            }
+        }
+    })
+    .with_config(
+        quick(0).with_breaker(Some(
+            BreakerConfig::default()
+                .with_failures(2)
+                .with_cool_down(Duration::from_millis(50)),
+        )),
+    );
+    let caller = connect(&gateway(&proxy));
+    for _ in 0..2 {
+        let e = rpc_error(block_on(caller.request("calc.add", [1, 1])));
+        assert_eq!(e.message, "Upstream unavailable: connection refused");
+    }
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    // Open: answered at once, upstream not tried.
+    let e = rpc_error(block_on(caller.request("calc.add", [1, 1])));
+    assert_eq!(e.code, ErrorCode::SERVER_ERROR);
+    assert!(e.message.contains("circuit breaker open"), "{}", e.message);
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        2,
+        "fail fast: no connect attempt"
+    );
+    // Upstream back: after the cool-down a probe goes through and closes the breaker.
+    down.store(false, Ordering::SeqCst);
+    let mut answered = None;
+    for _ in 0..400 {
+        match block_on(caller.request::<Value, _>("calc.add", [2, 3])) {
+            Ok(v) => {
+                answered = Some(v);
+                break;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    assert_eq!(answered.expect("the probe succeeds")["sum"], 5);
+    let sum: Value = block_on(caller.request("calc.add", [3, 4])).unwrap();
+    assert_eq!(sum["sum"], 7, "closed again");
+    // An error answered by upstream is not a failure: the breaker stays closed.
+    for _ in 0..3 {
+        let e = rpc_error(block_on(caller.request("fail", ())));
+        assert_eq!(e.code, ErrorCode::INVALID_PARAMS);
+    }
+    let sum: Value = block_on(caller.request("calc.add", [1, 2])).unwrap();
+    assert_eq!(sum["sum"], 3);
 }
