@@ -32,6 +32,7 @@
 mod hooks;
 mod params;
 mod router;
+mod subscription;
 
 pub mod proxy;
 pub use proxy::{Proxy, ProxyConfig};
@@ -41,6 +42,12 @@ pub use hooks::{Hooks, NoHooks};
 pub use params::{parse_params, Params};
 pub use router::RawCall;
 pub use router::{Router, RouterBuilder, RouterError};
+pub use subscription::{
+    AcceptError, BroadcastReport, OverflowPolicy, PendingSubscription, SendError,
+    SubscriptionConfig, SubscriptionSink, SubscriptionTopic, TrySendError,
+};
+
+pub use crate::peer::{EndReason, Subscription, SubscriptionError};
 
 pub use crate::peer::{ClientId, ClientInfo};
 

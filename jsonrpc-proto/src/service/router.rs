@@ -20,6 +20,7 @@ use crate::protocol::message::{is_reserved_method, Notification, Request};
 
 use super::hooks::Hooks;
 use super::params::parse_params;
+use super::subscription::Registry as Subscriptions;
 use crate::peer::{panicked, CallResult, Dispatch, Reply};
 use crate::peer::{CallInfo, ClientInfo, Context, Extensions};
 
@@ -223,6 +224,7 @@ struct Inner {
     prefixes: Prefixes,
     state: Extensions,
     hooks: Option<Arc<dyn Hooks>>,
+    subscriptions: Arc<Subscriptions>,
 }
 
 /// Method names to async handlers, shared state and hooks. Cheap to clone (one reference
@@ -265,6 +267,7 @@ impl Router {
                 prefixes: Prefixes::new(),
                 state: Extensions::new(),
                 hooks: None,
+                subscriptions: Arc::default(),
             }),
         }
     }
@@ -293,6 +296,11 @@ impl Router {
     /// The registered names, in no particular order.
     pub fn methods(&self) -> impl Iterator<Item = &str> {
         self.inner.table.keys().map(|k| &**k)
+    }
+
+    /// Subscriptions open now over every connection this router serves.
+    pub fn subscription_count(&self) -> usize {
+        self.inner.subscriptions.live()
     }
 
     /// The shared state.
@@ -494,6 +502,7 @@ pub struct RouterBuilder {
     state: Extensions,
     hooks: Option<Arc<dyn Hooks>>,
     error: Option<RouterError>,
+    pub(super) subscriptions: Arc<Subscriptions>,
 }
 
 impl fmt::Debug for RouterBuilder {
@@ -637,6 +646,7 @@ impl RouterBuilder {
                 prefixes: self.prefixes,
                 state: self.state,
                 hooks: self.hooks,
+                subscriptions: self.subscriptions,
             }),
         })
     }

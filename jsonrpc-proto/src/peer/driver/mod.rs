@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context as TaskCx, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -108,6 +108,8 @@ pub(crate) struct Driver<Si, St> {
     pending_out: usize,
     /// Server side: the largest result sent (`ServerConfig::max_response_size`).
     max_response: usize,
+    /// Client side: a subscription's buffer is full; reading waits for its consumer.
+    read_paused: Arc<AtomicBool>,
 }
 
 fn lock_sink<Si>(sink: &Mutex<Si>) -> MutexGuard<'_, Si> {
@@ -122,7 +124,11 @@ impl<Si, St> Driver<Si, St> {
         stream: St,
         serving: Option<Serving>,
     ) -> Self {
-        let max_in_flight = shared.lock().conn.config().max_in_flight.max(1);
+        let (max_in_flight, read_paused) = {
+            let inner = shared.lock();
+            let max = inner.conn.config().max_in_flight.max(1);
+            (max, inner.subs.client.paused_flag())
+        };
         let server_config = serving
             .as_ref()
             .and_then(|s| s.server.as_deref())
@@ -167,6 +173,7 @@ impl<Si, St> Driver<Si, St> {
             last_activity,
             pending_out: 0,
             max_response,
+            read_paused,
         }
     }
 
@@ -226,6 +233,10 @@ impl<Si, St> Driver<Si, St> {
                 None => break,
             }
         }
+        inner
+            .subs
+            .server
+            .drain(&mut self.outbox, OUTBOX_HIGH, &mut self.wake);
         self.in_flight = inner.conn.in_flight();
         self.pending_out = inner.conn.pending();
         self.conn_timeout = inner.conn.poll_timeout();
@@ -236,6 +247,9 @@ impl<Si, St> Driver<Si, St> {
             inner.pushes.clear();
         }
         drop(inner);
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
         if abort {
             self.outbox.clear();
             self.local_out.clear();
@@ -320,6 +334,10 @@ impl<Si, St> Driver<Si, St> {
             inner.finished = true;
             inner.subscribers.clear();
             inner.pushes.clear();
+            inner.subs.close_all(&mut self.wake);
+        }
+        for w in self.wake.drain(..) {
+            w.wake();
         }
         self.shared.finished.store(true, Ordering::SeqCst);
         self.shared.done.notify_all();
@@ -585,8 +603,19 @@ where
         let max = self.max_response;
         for (handle, result) in self.answers.drain(..) {
             let result = cap_response(result, max);
+            // A subscription starts sending once the answer to its subscribe call is out.
+            let sub = inner
+                .subs
+                .server
+                .awaiting_answers()
+                .then(|| inner.conn.request_id(&handle).cloned())
+                .flatten();
             if let Err(e) = inner.conn.respond(handle, result.as_deref()) {
                 tracing::debug!(error = %e, "answer dropped");
+            }
+            if let Some(id) = sub {
+                let ok = result.is_ok();
+                inner.subs.server.answered(&id, ok, &mut self.wake);
             }
         }
         while let Some(frame) = inner.conn.poll_transmit() {
@@ -594,6 +623,9 @@ where
         }
         self.in_flight = inner.conn.in_flight();
         drop(inner);
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
         if let Some(server) = self.server() {
             server.calls_done(n);
         }
@@ -697,6 +729,7 @@ where
                 || self.outbox.len() >= OUTBOX_HIGH
                 || self.in_flight >= self.max_in_flight
                 || self.notes.len() >= self.max_in_flight
+                || self.read_paused.load(Ordering::SeqCst)
             {
                 break;
             }

@@ -1,0 +1,84 @@
+//! The subscription suite over memory pairs on tokio (both flavours, and with spawned
+//! handlers) and smol.
+
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use jsonrpc_proto::peer::{Client, ClientConfig, Runtime, Server, ServerConfig};
+use jsonrpc_proto::service::Router;
+use jsonrpc_proto::testing::conformance::Connector;
+use jsonrpc_proto::testing::subscriptions;
+use transport_memory::pair;
+
+mod common;
+use common::Tokio;
+
+struct Mem<R: Runtime> {
+    server: Server,
+    rt: R,
+}
+
+impl<R: Runtime> Mem<R> {
+    fn new(rt: R, router: &Router, spawn_calls: bool) -> Self {
+        let config = ServerConfig {
+            spawn_calls,
+            ..ServerConfig::default()
+        };
+        let server = Server::new(router.clone(), rt.clone(), config);
+        Mem { server, rt }
+    }
+}
+
+impl<R: Runtime> Connector for Mem<R> {
+    fn connect(&self, config: ClientConfig, local: Option<Router>) -> BoxFuture<'_, Client> {
+        let (a, b) = pair();
+        let server = self.server.clone();
+        self.rt
+            .spawn(Box::pin(async move { server.serve(a).await }));
+        let client = match local {
+            Some(router) => Client::with_router(b, self.rt.clone(), config, router),
+            None => Client::new(b, self.rt.clone(), config),
+        };
+        Box::pin(async move { client })
+    }
+}
+
+#[derive(Clone)]
+struct Smol;
+impl Runtime for Smol {
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        smol::spawn(task).detach();
+    }
+    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            smol::Timer::at(at).await;
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_tokio_multi_thread() {
+    let router = subscriptions::router();
+    subscriptions::run_all(&Mem::new(Tokio, &router, false), &router).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn subscriptions_tokio_current_thread() {
+    let router = subscriptions::router();
+    subscriptions::run_all(&Mem::new(Tokio, &router, false), &router).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_tokio_spawn_calls() {
+    let router = subscriptions::router();
+    subscriptions::run_all(&Mem::new(Tokio, &router, true), &router).await;
+}
+
+#[test]
+fn subscriptions_smol() {
+    let router = subscriptions::router();
+    smol::block_on(subscriptions::run_all(
+        &Mem::new(Smol, &router, false),
+        &router,
+    ));
+}
