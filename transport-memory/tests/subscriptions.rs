@@ -82,3 +82,56 @@ fn subscriptions_smol() {
         &router,
     ));
 }
+
+/// The frames on the wire: the jsonrpsee/Ethereum shape, the answer before the items, the
+/// end notification last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wire_shape() {
+    use bytes::Bytes;
+    use futures::SinkExt;
+    use jsonrpc_proto::peer::Transport;
+    use serde_json::json;
+
+    let router = subscriptions::router();
+    let server = Server::new(router.clone(), Tokio, ServerConfig::default());
+    let (a, b) = pair();
+    tokio::spawn(async move { server.serve(a).await });
+    let (mut tx, mut rx) = b.split();
+    tx.send(Bytes::from_static(
+        br#"{"jsonrpc":"2.0","method":"count_subscribe","params":[2],"id":7}"#,
+    ))
+    .await
+    .expect("send");
+    let answer = next(&mut rx).await;
+    assert_eq!(answer["id"], 7, "{answer}");
+    let id = answer["result"].as_str().expect("a string id").to_owned();
+    for n in 0..2 {
+        let item = next(&mut rx).await;
+        assert_eq!(
+            item,
+            json!({"jsonrpc":"2.0","method":"count","params":{"subscription":id,"result":n}})
+        );
+    }
+    let end = next(&mut rx).await;
+    assert_eq!(
+        end,
+        json!({"jsonrpc":"2.0","method":"count","params":{"subscription":id,"error":null}})
+    );
+    // Unsubscribing an ended subscription answers false.
+    let unsub =
+        format!(r#"{{"jsonrpc":"2.0","method":"count_unsubscribe","params":["{id}"],"id":8}}"#);
+    tx.send(Bytes::from(unsub)).await.expect("send");
+    assert_eq!(
+        next(&mut rx).await,
+        json!({"jsonrpc":"2.0","result":false,"id":8})
+    );
+}
+
+async fn next<S>(rx: &mut S) -> serde_json::Value
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, jsonrpc_proto::peer::TransportError>> + Unpin,
+{
+    use futures::StreamExt;
+    let frame = rx.next().await.expect("a frame").expect("ok");
+    serde_json::from_slice(&frame).expect("json")
+}

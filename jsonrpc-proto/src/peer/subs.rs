@@ -93,6 +93,9 @@ pub(crate) enum Offered {
     Queued,
     /// The queue is full (a waker was stored when one was given).
     Full,
+    /// The queue is full because the subscribe call's answer is not out yet (a waker was
+    /// stored when one was given): room comes soon, whatever the client's speed.
+    Early,
     /// The subscription is gone (unsubscribed, ended, or the connection closed).
     Closed,
 }
@@ -239,7 +242,12 @@ impl ServerSubs {
                     entry.room = Some(cx.waker().clone());
                 }
             }
-            return (Offered::Full, false);
+            let full = if entry.awaiting.is_some() {
+                Offered::Early
+            } else {
+                Offered::Full
+            };
+            return (full, false);
         }
         let Some(f) = frame.take() else {
             return (Offered::Queued, false);
@@ -620,5 +628,188 @@ impl ClientSubs {
         }
         self.full = 0;
         self.paused.store(false, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn reg(subs: &mut ServerSubs, id: &str, req: u64, cap: usize) -> SubKey {
+        subs.register(
+            id.into(),
+            "unsub".into(),
+            cap,
+            Id::from(req),
+            8,
+            Box::new(()),
+        )
+        .expect("registered")
+    }
+
+    fn offer(subs: &mut ServerSubs, key: SubKey, s: &'static str) -> Offered {
+        subs.offer(key, &mut Some(Bytes::from_static(s.as_bytes())), None)
+            .0
+    }
+
+    fn drain(subs: &mut ServerSubs) -> Vec<Bytes> {
+        let mut out = VecDeque::new();
+        subs.drain(&mut out, 100, &mut Vec::new());
+        out.into_iter().collect()
+    }
+
+    #[test]
+    fn frames_wait_for_the_subscribe_answer_then_go_in_order() {
+        let mut subs = ServerSubs::default();
+        let k = reg(&mut subs, "a", 1, 8);
+        for s in ["1", "2", "3"] {
+            assert_eq!(offer(&mut subs, k, s), Offered::Queued);
+        }
+        assert!(drain(&mut subs).is_empty(), "nothing before the answer");
+        subs.answered(&Id::from(1), true, &mut Vec::new());
+        assert_eq!(drain(&mut subs), ["1", "2", "3"]);
+        assert_eq!(subs.queue_len(k), 0);
+    }
+
+    #[test]
+    fn subscriptions_of_a_connection_take_turns() {
+        let mut subs = ServerSubs::default();
+        let a = reg(&mut subs, "a", 1, 8);
+        let b = reg(&mut subs, "b", 2, 8);
+        subs.answered(&Id::from(1), true, &mut Vec::new());
+        subs.answered(&Id::from(2), true, &mut Vec::new());
+        for s in ["a1", "a2", "a3"] {
+            offer(&mut subs, a, s);
+        }
+        offer(&mut subs, b, "b1");
+        assert_eq!(drain(&mut subs), ["a1", "b1", "a2", "a3"]);
+    }
+
+    #[test]
+    fn a_full_buffer_refuses_and_wakes_the_producer_at_half() {
+        let mut subs = ServerSubs::default();
+        let k = reg(&mut subs, "a", 1, 4);
+        subs.answered(&Id::from(1), true, &mut Vec::new());
+        for s in ["1", "2", "3", "4"] {
+            assert_eq!(offer(&mut subs, k, s), Offered::Queued);
+        }
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(Arc::clone(&count));
+        let mut cx = TaskCx::from_waker(&waker);
+        let mut frame = Some(Bytes::from_static(b"5"));
+        assert_eq!(subs.offer(k, &mut frame, Some(&mut cx)).0, Offered::Full);
+        assert!(frame.is_some(), "a refused frame stays with the producer");
+        let mut out = VecDeque::new();
+        let mut wake = Vec::new();
+        subs.drain(&mut out, 1, &mut wake);
+        assert!(wake.is_empty(), "3 of 4 queued: not yet");
+        subs.drain(&mut out, 2, &mut wake);
+        assert_eq!(wake.len(), 1, "woken at half");
+    }
+
+    #[test]
+    fn a_reused_slot_is_not_drained_through_a_stale_turn() {
+        let mut subs = ServerSubs::default();
+        let a = reg(&mut subs, "a", 1, 8);
+        subs.answered(&Id::from(1), true, &mut Vec::new());
+        offer(&mut subs, a, "a1");
+        assert!(subs.remove_by_id("a", "unsub", &mut Vec::new()));
+        let b = reg(&mut subs, "b", 2, 8);
+        assert_eq!(offer(&mut subs, a, "late"), Offered::Closed, "stale key");
+        offer(&mut subs, b, "b1");
+        assert!(drain(&mut subs).is_empty(), "b awaits its answer");
+        subs.answered(&Id::from(2), true, &mut Vec::new());
+        assert_eq!(drain(&mut subs), ["b1"]);
+    }
+
+    #[test]
+    fn ends_unsubscribes_errors_caps_and_close() {
+        let mut subs = ServerSubs::default();
+        let a = reg(&mut subs, "a", 1, 1);
+        offer(&mut subs, a, "1");
+        // The end goes out after the queued items, whatever the room.
+        subs.end(a, Some(Bytes::from_static(b"end")), &mut Vec::new());
+        assert!(!subs.is_live(a));
+        assert!(!subs.remove_by_id("a", "unsub", &mut Vec::new()), "ended");
+        subs.answered(&Id::from(1), true, &mut Vec::new());
+        assert_eq!(drain(&mut subs), ["1", "end"]);
+        assert_eq!(subs.len(), 0, "removed once written");
+        // An error answer (deadline) removes the subscription it would have opened.
+        reg(&mut subs, "b", 2, 1);
+        subs.answered(&Id::from(2), false, &mut Vec::new());
+        assert_eq!(subs.len(), 0);
+        // The cap, the kind, the close.
+        for i in 0..8 {
+            reg(&mut subs, &format!("c{i}"), 10 + i, 1);
+        }
+        let over = subs.register("x".into(), "unsub".into(), 1, Id::from(99), 8, Box::new(()));
+        assert_eq!(over, Err(RegisterError::TooMany));
+        assert!(!subs.remove_by_id("c0", "other_unsub", &mut Vec::new()));
+        subs.close_all(&mut Vec::new());
+        assert_eq!(subs.len(), 0);
+        let late = subs.register(
+            "y".into(),
+            "unsub".into(),
+            1,
+            Id::from(100),
+            8,
+            Box::new(()),
+        );
+        assert_eq!(late, Err(RegisterError::Closed));
+    }
+
+    fn note(params: &str) -> Notification<'static> {
+        Notification {
+            method: "m".into(),
+            params: Some(std::borrow::Cow::Owned(
+                RawValue::from_string(params.to_owned()).expect("json"),
+            )),
+        }
+    }
+
+    #[test]
+    fn the_client_routes_by_id_pauses_when_full_and_resumes() {
+        let mut c = ClientSubs::default();
+        c.set_capacity(2);
+        assert!(c.expect(7));
+        let id = RawValue::from_string("\"s1\"".into()).expect("json");
+        c.on_response(7, &Ok(id));
+        assert!(c
+            .route(note(r#"{"subscription":"other","result":1}"#))
+            .is_some());
+        assert!(c.route(note(r#"[1]"#)).is_some());
+        assert!(c
+            .route(note(r#"{"subscription":"s1","result":1}"#))
+            .is_none());
+        assert!(!c.paused.load(Ordering::SeqCst));
+        assert!(c
+            .route(note(r#"{"subscription":"s1","result":null}"#))
+            .is_none());
+        assert!(c.paused.load(Ordering::SeqCst), "full: reading pauses");
+        let waker = futures::task::noop_waker();
+        let mut cx = TaskCx::from_waker(&waker);
+        let mut unpaused = false;
+        let first = c.poll_item("\"s1\"", &mut cx, &mut unpaused);
+        assert!(matches!(first, Poll::Ready(Ok(ref r)) if r.get() == "1"));
+        assert!(unpaused && !c.paused.load(Ordering::SeqCst));
+        let second = c.poll_item("\"s1\"", &mut cx, &mut unpaused);
+        assert!(matches!(second, Poll::Ready(Ok(ref r)) if r.get() == "null"));
+        assert!(c
+            .route(note(
+                r#"{"subscription":"s1","error":{"code":5,"message":"bye"}}"#
+            ))
+            .is_none());
+        let end = c.poll_item("\"s1\"", &mut cx, &mut unpaused);
+        assert!(matches!(end, Poll::Ready(Err(EndReason::Server(Some(ref e)))) if e.code.0 == 5));
     }
 }

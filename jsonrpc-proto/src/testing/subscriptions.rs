@@ -23,6 +23,8 @@ use super::conformance::{yield_now, Connector};
 pub const BACKPRESSURE_ITEMS: u64 = 100_000;
 /// Subscribers of one topic in the fan-out check.
 pub const FANOUT_SUBSCRIBERS: usize = 1_000;
+/// Most items the `flood` producer sends before giving up on being disconnected.
+pub const FLOOD_LIMIT: u64 = 5_000_000;
 /// Each subscription's buffer on the suite's router.
 pub const BUFFER: usize = 32;
 
@@ -87,6 +89,21 @@ pub fn router() -> Router {
                 // end goes out after the queued items, whatever the room).
                 let dropped = sink.dropped();
                 sink.close_with_error(ErrorObject::new(1, "done").with_data(dropped));
+            },
+        )
+        .subscription(
+            "flood_subscribe",
+            "flood_unsubscribe",
+            "flood",
+            |_ctx: Context, (): (), pending: PendingSubscription| async move {
+                let pending = pending.overflow(OverflowPolicy::Disconnect).buffer(1);
+                let Ok(sink) = pending.accept() else { return };
+                // Bounded: a client that never reads is cut off long before.
+                for i in 0..FLOOD_LIMIT {
+                    if sink.send(i).await.is_err() {
+                        return;
+                    }
+                }
             },
         )
         .subscription(
@@ -165,6 +182,7 @@ pub async fn run_all(c: &dyn Connector, router: &Router) {
     unsubscribe_races(c, router).await;
     disconnect_frees_everything(c, router).await;
     drop_newest_counts(c, router).await;
+    disconnect_policy(c, router).await;
     fan_out(c, router, FANOUT_SUBSCRIBERS).await;
     per_connection_cap(c, router).await;
     backpressure(c, router, BACKPRESSURE_ITEMS).await;
@@ -328,7 +346,15 @@ pub async fn fan_out(c: &dyn Connector, router: &Router, n: usize) {
         }
         clients.push(client);
     }
-    let len: usize = clients[0].request("topic_len", ()).await.expect("len");
+    // Each producer joins the topic right after accepting (its answer may come first).
+    let mut len = 0;
+    for _ in 0..5_000 {
+        len = clients[0].request("topic_len", ()).await.expect("len");
+        if len == n {
+            break;
+        }
+        yield_now().await;
+    }
     assert_eq!(len, n, "every subscriber joined the topic");
     // Ten items, each serialized once; Wait subscribers take every one.
     let send = clients[0].request::<usize, _>("topic_send", [10]);
@@ -425,4 +451,30 @@ pub async fn backpressure(c: &dyn Connector, router: &Router, n: u64) {
     );
     until_count(&client, router, 0).await;
     client.close().await;
+}
+
+/// Disconnect: a client that stops reading is cut off (instead of slowing its producer or
+/// growing the server's memory); its stream ends with the connection, the server frees it.
+pub async fn disconnect_policy(c: &dyn Connector, router: &Router) {
+    let watcher = c.connect(ClientConfig::default(), None).await;
+    let before = router.subscription_count();
+    let config = ClientConfig {
+        notification_buffer: 1,
+        ..ClientConfig::default()
+    };
+    let client = c.connect(config, None).await;
+    let mut flood: Subscription<u64> = client
+        .subscribe("flood_subscribe", (), "flood_unsubscribe")
+        .await
+        .expect("subscribe");
+    // Not read: the client's buffer fills, then the transport's, then the server's.
+    until_count(&watcher, router, before).await;
+    let mut last = None;
+    while let Some(n) = next_u64(&mut flood).await {
+        assert!(!matches!(last, Some(l) if n != l + 1), "in order, no gap");
+        last = Some(n);
+    }
+    assert_eq!(flood.end_reason(), Some(&EndReason::ConnectionClosed));
+    assert!(last.is_some_and(|l| l + 1 < FLOOD_LIMIT), "cut off early");
+    watcher.close().await;
 }

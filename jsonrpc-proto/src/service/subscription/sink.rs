@@ -111,29 +111,32 @@ impl SinkInner {
         match offered {
             Offered::Queued => Ok(()),
             Offered::Closed => Err(TrySendError::Closed),
-            Offered::Full => match self.overflow {
-                OverflowPolicy::Disconnect => {
-                    tracing::warn!(subscription = %self.id, "client too slow for its subscription: disconnecting it");
-                    self.peer.request_abort();
-                    Err(TrySendError::Closed)
-                }
-                OverflowPolicy::DropNewest => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    Err(TrySendError::Full)
-                }
-                _ => Err(TrySendError::Full),
-            },
+            // Not the client's fault (its answer is not out yet): never a disconnect.
+            Offered::Early if self.overflow == OverflowPolicy::Disconnect => {
+                Err(TrySendError::Full)
+            }
+            Offered::Early | Offered::Full => self.full(),
+        }
+    }
+
+    /// A full buffer under the sink's policy (`Wait`: [`TrySendError::Full`]).
+    fn full(&self) -> Result<(), TrySendError> {
+        match self.overflow {
+            OverflowPolicy::Disconnect => {
+                tracing::warn!(subscription = %self.id, "client too slow for its subscription: disconnecting it");
+                self.peer.request_abort();
+                Err(TrySendError::Closed)
+            }
+            OverflowPolicy::DropNewest => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                Err(TrySendError::Full)
+            }
+            _ => Err(TrySendError::Full),
         }
     }
 
     /// Queues `frame`, waiting for room under [`OverflowPolicy::Wait`].
     pub(super) async fn offer(&self, frame: Bytes) -> Result<(), SendError> {
-        if self.overflow != OverflowPolicy::Wait {
-            return match self.offer_now(frame) {
-                Ok(()) | Err(TrySendError::Full) => Ok(()),
-                Err(_) => Err(SendError::Closed),
-            };
-        }
         let mut frame = Some(frame);
         poll_fn(|cx| {
             let (offered, wake) =
@@ -148,7 +151,13 @@ impl SinkInner {
             match offered {
                 Offered::Queued => Poll::Ready(Ok(())),
                 Offered::Closed => Poll::Ready(Err(SendError::Closed)),
-                Offered::Full => Poll::Pending,
+                // Every policy waits for the subscribe answer to go out.
+                Offered::Early => Poll::Pending,
+                Offered::Full if self.overflow == OverflowPolicy::Wait => Poll::Pending,
+                Offered::Full => Poll::Ready(match self.full() {
+                    Ok(()) | Err(TrySendError::Full) => Ok(()),
+                    Err(_) => Err(SendError::Closed),
+                }),
             }
         })
         .await
