@@ -465,6 +465,10 @@ where
             self.shared.lock().publish(n);
             return;
         };
+        // Items of this side's own subscriptions go to them, not to its router.
+        let Some(n) = self.shared.lock().subs.client.route(n) else {
+            return;
+        };
         if n.method == CANCEL_METHOD && !serving.dispatch.has_method(CANCEL_METHOD) {
             self.cancel_incoming(n.params.as_deref());
             return;
