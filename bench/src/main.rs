@@ -9,7 +9,10 @@
 //! compare profile ours|jsonrpsee|ours-memory WORKLOAD N          # one workload alone, for callgrind
 //! compare micro [SCALE [CASE]]                              # ns/op of the sans-IO core
 //! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
+//! compare subs [--quick]                                # subscription push throughput and fan-out
 //! ```
+
+mod subscriptions;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -700,6 +703,10 @@ fn main() {
             .unwrap_or_else(|| usage())
     };
     let result = match args.first().map(String::as_str) {
+        Some("subs") => {
+            let quick = args.iter().any(|a| a == "--quick");
+            subscriptions::run(if quick { 1 } else { 5 }, quick)
+        }
         Some("serve") => memory::serve_child(lib_arg(1)).map(|_| true),
         Some("micro") => {
             let scale = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100);
