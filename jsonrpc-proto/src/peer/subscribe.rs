@@ -65,6 +65,10 @@ impl Client {
         };
         let raw = answer.await;
         guard.done = true;
+        if raw.is_err() {
+            // No answer (timeout, closed) or an error: no subscription opens for this call.
+            shared.lock().subs.client.forget(n);
+        }
         let raw = raw?;
         let id = raw.get().to_owned();
         Ok(Subscription {
@@ -137,7 +141,8 @@ fn close_remote(shared: &PeerShared, id: &str, unsubscribe: &str) {
 /// Yields `Ok(item)` in the order the server sent them (`Err` for an item that does not
 /// deserialize as `T`; the stream goes on), then ends (`None`) when the server ends the
 /// subscription, the connection closes, or after [`Subscription::unsubscribe`];
-/// [`Subscription::end_reason`] tells which. Dropping it unsubscribes.
+/// [`Subscription::end_reason`] tells which. Dropping it unsubscribes. It holds its
+/// connection open as a [`Client`] handle does.
 pub struct Subscription<T> {
     client: Client,
     /// The id as the server sent it (raw JSON).
