@@ -19,11 +19,11 @@ struct Mem<R: Runtime> {
 }
 
 impl<R: Runtime> Mem<R> {
+    // Field by field: `ServerConfig` is `#[non_exhaustive]` on main.
+    #[allow(clippy::field_reassign_with_default)]
     fn new(rt: R, router: &Router, spawn_calls: bool) -> Self {
-        let config = ServerConfig {
-            spawn_calls,
-            ..ServerConfig::default()
-        };
+        let mut config = ServerConfig::default();
+        config.spawn_calls = spawn_calls;
         let server = Server::new(router.clone(), rt.clone(), config);
         Mem { server, rt }
     }
