@@ -48,6 +48,55 @@ impl RouterBuilder {
         P: DeserializeOwned + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        self.subscription_with(
+            subscribe,
+            unsubscribe,
+            notification,
+            move |ctx: Context, params: Option<&RawValue>, pending: PendingSubscription| {
+                let params = parse_params::<P>(params)?;
+                Ok(handler(ctx, params, pending))
+            },
+        )
+    }
+
+    /// Like [`RouterBuilder::subscription`] with the params left raw: `handler` gets them as
+    /// sent (`None`: no params) and decodes them itself (then rejects the pending subscription
+    /// with -32602 when they do not fit). For generated code (`#[rpc]`) and dynamic cases.
+    pub fn subscription_raw<F, Fut>(
+        self,
+        subscribe: &str,
+        unsubscribe: &str,
+        notification: &str,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(Context, Option<Box<RawValue>>, PendingSubscription) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.subscription_with(
+            subscribe,
+            unsubscribe,
+            notification,
+            move |ctx: Context, params: Option<&RawValue>, pending: PendingSubscription| {
+                Ok(handler(ctx, params.map(ToOwned::to_owned), pending))
+            },
+        )
+    }
+
+    fn subscription_with<M, Fut>(
+        self,
+        subscribe: &str,
+        unsubscribe: &str,
+        notification: &str,
+        make: M,
+    ) -> Self
+    where
+        M: Fn(Context, Option<&RawValue>, PendingSubscription) -> Result<Fut, ErrorObject>
+            + Send
+            + Sync
+            + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let registry = Arc::clone(&self.subscriptions);
         let names = Arc::new(Names {
             unsubscribe: unsubscribe.into(),
@@ -55,7 +104,7 @@ impl RouterBuilder {
         });
         let kind = Arc::clone(&names.unsubscribe);
         self.call_raw(subscribe, move |ctx: Context, call: RawCall| {
-            start(&registry, &names, &handler, ctx, call)
+            start(&registry, &names, &make, ctx, call)
         })
         .call_raw(unsubscribe, move |ctx: Context, call: RawCall| {
             let answer = unsubscribe_call(&ctx, &kind, call.params.as_deref());
@@ -72,16 +121,15 @@ impl RouterBuilder {
 
 /// The synchronous part of a subscribe call: checks, then the handler on its own task; the
 /// call is answered when the handler accepts or rejects.
-fn start<P, F, Fut>(
+fn start<M, Fut>(
     registry: &Arc<Registry>,
     names: &Arc<Names>,
-    handler: &F,
+    make: &M,
     ctx: Context,
     call: RawCall,
 ) -> BoxFuture<'static, Result<String, ErrorObject>>
 where
-    F: Fn(Context, P, PendingSubscription) -> Fut + Send + Sync + 'static,
-    P: DeserializeOwned + 'static,
+    M: Fn(Context, Option<&RawValue>, PendingSubscription) -> Result<Fut, ErrorObject>,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let ready =
@@ -99,10 +147,6 @@ where
     if peer.lock().subs.server.len() >= config.max_per_connection {
         return ready(Err(too_many(config.max_per_connection)));
     }
-    let params = match parse_params::<P>(call.params.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return ready(Err(e)),
-    };
     let (tx, rx) = oneshot::channel();
     let pending = PendingSubscription::new(
         ctx.clone(),
@@ -113,14 +157,17 @@ where
         Arc::clone(names),
         config,
     );
+    // Bad params are answered at once (the pending subscription is dropped unanswered).
+    let fut = match make(ctx.clone(), call.params.as_deref(), pending) {
+        Ok(fut) => fut,
+        Err(e) => return ready(Err(e)),
+    };
     let method = call.method;
-    let task = AssertUnwindSafe(handler(ctx.clone(), params, pending))
-        .catch_unwind()
-        .map(move |r| {
-            if r.is_err() {
-                tracing::error!(method = %method, "subscription handler panicked");
-            }
-        });
+    let task = AssertUnwindSafe(fut).catch_unwind().map(move |r| {
+        if r.is_err() {
+            tracing::error!(method = %method, "subscription handler panicked");
+        }
+    });
     ctx.inner.rt.spawn(Box::pin(task));
     Box::pin(async move {
         match rx.await {

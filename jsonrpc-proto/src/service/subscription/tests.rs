@@ -110,3 +110,34 @@ fn config_builders_clamp() {
     assert_eq!(c.overflow, OverflowPolicy::DropNewest);
     assert_eq!(SubscriptionConfig::default().max_per_connection, 1024);
 }
+
+#[test]
+fn raw_registration_leaves_params_to_the_handler() {
+    let r = Router::builder()
+        .subscription_raw(
+            "raw_sub",
+            "raw_unsub",
+            "raw_item",
+            |_ctx: Context,
+             params: Option<Box<serde_json::value::RawValue>>,
+             pending: PendingSubscription| async move {
+                match params {
+                    Some(_) => drop(pending.accept()),
+                    None => pending.reject(crate::ErrorObject::invalid_params("expected params")),
+                }
+            },
+        )
+        .build()
+        .expect("builds");
+    assert!(r.has_method("raw_sub") && r.has_method("raw_unsub"));
+    let server = Server::new(r, Inline, ServerConfig::default());
+    let out = futures::executor::block_on(server.handle_http(
+        Bytes::from_static(br#"{"jsonrpc":"2.0","method":"raw_sub","id":1}"#),
+        TransportInfo::new(TransportKind::Http),
+    ));
+    let v: Value = serde_json::from_slice(&out.expect("an answer")).expect("json");
+    assert_eq!(
+        v["error"]["code"], -32000,
+        "HTTP is refused before the handler runs: {v}"
+    );
+}
