@@ -117,6 +117,17 @@ async fn wire_shape() {
         end,
         json!({"jsonrpc":"2.0","method":"count","params":{"subscription":id,"error":null}})
     );
+    // In a batch the answer goes out with the batch, and the items after it.
+    tx.send(Bytes::from_static(
+        br#"[{"jsonrpc":"2.0","method":"count_subscribe","params":[1],"id":1},{"jsonrpc":"2.0","method":"topic_send","params":[0],"id":2}]"#,
+    ))
+    .await
+    .expect("send");
+    let batch = next(&mut rx).await;
+    assert!(batch.is_array(), "the batch answer first: {batch}");
+    let item = next(&mut rx).await;
+    assert_eq!(item["params"]["result"], 0, "{item}");
+    let _end = next(&mut rx).await;
     // Unsubscribing an ended subscription answers false.
     let unsub =
         format!(r#"{{"jsonrpc":"2.0","method":"count_unsubscribe","params":["{id}"],"id":8}}"#);

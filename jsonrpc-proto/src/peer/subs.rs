@@ -62,6 +62,9 @@ struct Entry {
     capacity: usize,
     /// The subscribe call is not answered yet: its frames wait.
     awaiting: Option<Id>,
+    /// Answered, but the answer's frame is not out yet (a batch waiting for its other
+    /// members): its frames still wait.
+    held: bool,
     /// The producer ended it: removed once its queue (with the final frame) is written.
     ended: bool,
     in_ready: bool,
@@ -110,6 +113,8 @@ pub(crate) struct ServerSubs {
     ready: VecDeque<SubKey>,
     /// Subscriptions whose subscribe call awaits its answer.
     awaiting: usize,
+    /// Subscriptions answered whose answer's frame is not out yet.
+    held: usize,
     /// Frames queued over every subscription.
     queued: usize,
     closed: bool,
@@ -167,6 +172,7 @@ impl ServerSubs {
             queue: VecDeque::new(),
             capacity: capacity.max(1),
             awaiting: Some(awaiting),
+            held: false,
             ended: false,
             in_ready: false,
             room: None,
@@ -194,6 +200,9 @@ impl ServerSubs {
         self.queued -= entry.queue.len();
         if entry.awaiting.is_some() {
             self.awaiting -= 1;
+        }
+        if entry.held {
+            self.held -= 1;
         }
         wake.extend(entry.room.take());
         wake.append(&mut entry.closed);
@@ -242,7 +251,7 @@ impl ServerSubs {
                     entry.room = Some(cx.waker().clone());
                 }
             }
-            let full = if entry.awaiting.is_some() {
+            let full = if entry.awaiting.is_some() || entry.held {
                 Offered::Early
             } else {
                 Offered::Full
@@ -253,7 +262,7 @@ impl ServerSubs {
             return (Offered::Queued, false);
         };
         entry.queue.push_back(f);
-        let wake = entry.awaiting.is_none() && !entry.in_ready;
+        let wake = entry.awaiting.is_none() && !entry.held && !entry.in_ready;
         if wake {
             entry.in_ready = true;
         }
@@ -284,7 +293,7 @@ impl ServerSubs {
             self.remove_at(key.index, wake);
             return false;
         }
-        let schedule = entry.awaiting.is_none() && !entry.in_ready;
+        let schedule = entry.awaiting.is_none() && !entry.held && !entry.in_ready;
         if schedule {
             entry.in_ready = true;
         }
@@ -338,17 +347,34 @@ impl ServerSubs {
             return;
         }
         self.awaiting -= 1;
-        let slot = &mut self.slots[index];
-        let Some(e) = slot.entry.as_mut() else {
+        let Some(e) = self.slots[index].entry.as_mut() else {
             return;
         };
         e.awaiting = None;
-        if !e.queue.is_empty() && !e.in_ready {
-            e.in_ready = true;
-            self.ready.push_back(SubKey {
-                index: index as u32,
-                gen: slot.gen,
-            });
+        e.held = true;
+        self.held += 1;
+    }
+
+    /// A frame of answers went out: subscriptions whose answer was recorded before may send.
+    /// (A subscribe call inside a batch is answered with the batch, which goes out as one
+    /// frame when its last member is answered.)
+    pub(crate) fn answers_out(&mut self) {
+        if self.held == 0 {
+            return;
+        }
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            let Some(e) = slot.entry.as_mut().filter(|e| e.held) else {
+                continue;
+            };
+            e.held = false;
+            self.held -= 1;
+            if !e.queue.is_empty() && !e.in_ready {
+                e.in_ready = true;
+                self.ready.push_back(SubKey {
+                    index: index as u32,
+                    gen: slot.gen,
+                });
+            }
         }
     }
 
@@ -677,6 +703,11 @@ mod tests {
         }
         assert!(drain(&mut subs).is_empty(), "nothing before the answer");
         subs.answered(&Id::from(1), true, &mut Vec::new());
+        assert!(
+            drain(&mut subs).is_empty(),
+            "nor before its frame (a batch not complete yet)"
+        );
+        subs.answers_out();
         assert_eq!(drain(&mut subs), ["1", "2", "3"]);
         assert_eq!(subs.queue_len(k), 0);
     }
@@ -687,7 +718,9 @@ mod tests {
         let a = reg(&mut subs, "a", 1, 8);
         let b = reg(&mut subs, "b", 2, 8);
         subs.answered(&Id::from(1), true, &mut Vec::new());
+        subs.answers_out();
         subs.answered(&Id::from(2), true, &mut Vec::new());
+        subs.answers_out();
         for s in ["a1", "a2", "a3"] {
             offer(&mut subs, a, s);
         }
@@ -700,6 +733,7 @@ mod tests {
         let mut subs = ServerSubs::default();
         let k = reg(&mut subs, "a", 1, 4);
         subs.answered(&Id::from(1), true, &mut Vec::new());
+        subs.answers_out();
         for s in ["1", "2", "3", "4"] {
             assert_eq!(offer(&mut subs, k, s), Offered::Queued);
         }
@@ -722,6 +756,7 @@ mod tests {
         let mut subs = ServerSubs::default();
         let a = reg(&mut subs, "a", 1, 8);
         subs.answered(&Id::from(1), true, &mut Vec::new());
+        subs.answers_out();
         offer(&mut subs, a, "a1");
         assert!(subs.remove_by_id("a", "unsub", &mut Vec::new()));
         let b = reg(&mut subs, "b", 2, 8);
@@ -729,6 +764,7 @@ mod tests {
         offer(&mut subs, b, "b1");
         assert!(drain(&mut subs).is_empty(), "b awaits its answer");
         subs.answered(&Id::from(2), true, &mut Vec::new());
+        subs.answers_out();
         assert_eq!(drain(&mut subs), ["b1"]);
     }
 
@@ -742,6 +778,7 @@ mod tests {
         assert!(!subs.is_live(a));
         assert!(!subs.remove_by_id("a", "unsub", &mut Vec::new()), "ended");
         subs.answered(&Id::from(1), true, &mut Vec::new());
+        subs.answers_out();
         assert_eq!(drain(&mut subs), ["1", "end"]);
         assert_eq!(subs.len(), 0, "removed once written");
         // An error answer (deadline) removes the subscription it would have opened.

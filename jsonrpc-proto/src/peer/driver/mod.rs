@@ -614,12 +614,16 @@ where
                 .awaiting_answers()
                 .then(|| inner.conn.request_id(&handle).cloned())
                 .flatten();
+            let frames = inner.conn.transmit_len();
             if let Err(e) = inner.conn.respond(handle, result.as_deref()) {
                 tracing::debug!(error = %e, "answer dropped");
             }
             if let Some(id) = sub {
                 let ok = result.is_ok();
                 inner.subs.server.answered(&id, ok, &mut self.wake);
+            }
+            if inner.conn.transmit_len() > frames {
+                inner.subs.server.answers_out();
             }
         }
         while let Some(frame) = inner.conn.poll_transmit() {
