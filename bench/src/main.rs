@@ -11,9 +11,11 @@
 //! compare micro [SCALE [CASE]]                              # ns/op of the sans-IO core
 //! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
 //! compare compile-time [--release] [--runs N]           # one 20-method #[rpc] crate's build time
+//! compare subs [--quick]                                # subscription push throughput and fan-out
 //! ```
 
 mod compile_time;
+mod subscriptions;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -711,6 +713,10 @@ fn main() {
             .unwrap_or_else(|| usage())
     };
     let result = match args.first().map(String::as_str) {
+        Some("subs") => {
+            let quick = args.iter().any(|a| a == "--quick");
+            subscriptions::run(if quick { 1 } else { 5 }, quick)
+        }
         Some("serve") => match args.get(1).and_then(|s| ServeKind::from_name(s)) {
             Some(kind) => serve_child(kind).map(|_| true),
             None => usage(),

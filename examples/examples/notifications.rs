@@ -1,6 +1,6 @@
-//! notifications: a WebSocket server that welcomes each client, lets it subscribe to topics and
-//! pushes `update` notifications to the subscribers of a topic only; subscriptions are dropped
-//! when a client disconnects.
+//! notifications: a WebSocket server that welcomes each client, lets it subscribe to topics
+//! (subscriptions with ids) and pushes `update` notifications to the subscribers of a topic
+//! only; subscriptions end when a client disconnects.
 //!
 //! ```sh
 //! cargo run --example notifications                          # a short demo with two clients
@@ -11,7 +11,9 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use examples::notifications::{connect, start};
+use examples::notifications::{connect, start, Update};
+use futures::StreamExt;
+use jsonrpc_proto::peer::Subscription;
 use serde_json::json;
 
 #[tokio::main]
@@ -34,27 +36,33 @@ async fn demo() -> Result<(), Box<dyn Error>> {
     let url = format!("ws://{}/ws", server.http_addr().ok_or("no address")?);
     let (alice, mut alice_inbox) = connect(&url).await?;
     let (bob, mut bob_inbox) = connect(&url).await?;
-    let _: serde_json::Value = alice.request("subscribe", ["news"]).await?;
-    let _: serde_json::Value = bob.request("subscribe", ["sports"]).await?;
+    for (name, inbox) in [("alice", &mut alice_inbox), ("bob", &mut bob_inbox)] {
+        if let Some((method, params)) = inbox.recv().await {
+            println!("{name} <- {method} {params}");
+        }
+    }
+    let mut news: Subscription<Update> = alice
+        .subscribe("subscribe", ["news"], "unsubscribe")
+        .await?;
+    let mut sports: Subscription<Update> = bob
+        .subscribe("subscribe", ["sports"], "unsubscribe")
+        .await?;
+    let mut open = hub.open_subscriptions();
+    open.wait_for(|n| *n == 2).await?;
     let sent: usize = bob
         .request("publish", ("news", "rust 2024 released"))
         .await?;
     println!("published to news: {sent} subscriber(s)");
     hub.publish("sports", &json!("final score 2:1"));
-    for (name, inbox) in [("alice", &mut alice_inbox), ("bob", &mut bob_inbox)] {
-        for _ in 0..2 {
-            if let Some((method, params)) = inbox.recv().await {
-                println!("{name} <- {method} {params}");
-            }
-        }
+    if let Some(Ok(u)) = news.next().await {
+        println!("alice <- update ({}) {:?}", news.id(), u);
+    }
+    if let Some(Ok(u)) = sports.next().await {
+        println!("bob <- update ({}) {:?}", sports.id(), u);
     }
     alice.close().await;
-    let mut subscribed = hub.subscribed_clients();
-    subscribed.wait_for(|n| *n == 1).await?;
-    println!(
-        "alice left; clients with subscriptions: {}",
-        *subscribed.borrow()
-    );
+    open.wait_for(|n| *n == 1).await?;
+    println!("alice left; open subscriptions: {}", *open.borrow());
     bob.close().await;
     server.shutdown().await;
     Ok(())
@@ -64,7 +72,7 @@ async fn serve(addr: &str) -> Result<(), Box<dyn Error>> {
     let (server, hub) = start(addr).await?;
     let addr = server.http_addr().ok_or("no address")?;
     println!("notification server on ws://{addr}/ws (Ctrl-C to stop)");
-    println!("methods: subscribe(topic), unsubscribe(topic), publish(topic, message)");
+    println!("methods: subscribe(topic) -> id, unsubscribe([id]), publish(topic, message); items on `update`");
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n = 0u64;
     loop {

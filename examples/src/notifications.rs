@@ -1,27 +1,41 @@
-//! notifications: server pushes over WebSocket (the RpcNode notification scenario).
+//! notifications: server pushes over WebSocket (the RpcNode notification scenario), on
+//! subscriptions.
 //!
-//! Each WebSocket client gets a `welcome` notification when it connects (`on_connect`), can
-//! `subscribe` / `unsubscribe` to topics, and receives `update` notifications for the topics it
-//! subscribed to, and only those. When it disconnects, `on_disconnect` drops its subscriptions.
+//! Each WebSocket client gets a `welcome` notification when it connects (`on_connect`). It
+//! subscribes to a topic with `subscribe(topic)` (answered with a subscription id), receives
+//! `update` notifications (`{"subscription": id, "result": {"topic", "message"}}`) for that
+//! subscription only, and ends it with `unsubscribe([id])`. Nothing is kept per client by hand:
+//! a client's subscriptions end when it disconnects, and each topic forgets them by itself.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use jsonrpc_proto::peer::{ClientId, ClientInfo, ServerHandle};
-use jsonrpc_proto::service::{Context, Hooks, RawCall, Router, RouterError};
+use jsonrpc_proto::peer::{ClientInfo, ServerHandle};
+use jsonrpc_proto::service::{
+    Context, Hooks, PendingSubscription, RawCall, Router, RouterError, SubscriptionTopic,
+};
 use jsonrpc_proto::ErrorObject;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 use transport_tokio::{ConnectError, ConnectOptions, RunningServer, Server};
 
-/// Who is subscribed to what; also the server's hooks.
+/// The topics, each a set of subscriptions; also the server's hooks (the welcome).
 #[derive(Debug)]
 pub struct Hub {
     server: OnceLock<ServerHandle>,
-    topics: Mutex<HashMap<ClientId, BTreeSet<String>>>,
-    /// How many clients hold at least one subscription.
-    subscribed: watch::Sender<usize>,
+    topics: Mutex<HashMap<String, SubscriptionTopic>>,
+    /// How many subscriptions are open, over every topic and client.
+    open: watch::Sender<usize>,
+}
+
+/// One `update`: the topic and the message published to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    /// The topic name.
+    pub topic: String,
+    /// Any JSON value.
+    pub message: Value,
 }
 
 impl Hub {
@@ -30,62 +44,51 @@ impl Hub {
         Arc::new(Hub {
             server: OnceLock::new(),
             topics: Mutex::default(),
-            subscribed: watch::Sender::new(0),
+            open: watch::Sender::new(0),
         })
     }
 
-    /// The server pushes go through.
+    /// The server the welcome goes through.
     pub fn set_server(&self, server: ServerHandle) {
         let _ = self.server.set(server);
     }
 
-    fn edit<T>(&self, f: impl FnOnce(&mut HashMap<ClientId, BTreeSet<String>>) -> T) -> T {
+    fn topic(&self, name: &str) -> SubscriptionTopic {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        let out = f(&mut topics);
-        topics.retain(|_, set| !set.is_empty());
-        self.subscribed.send_replace(topics.len());
-        out
+        topics.entry(name.to_owned()).or_default().clone()
     }
 
-    /// Subscribes `client` to `topic`; false when it already was.
-    pub fn subscribe(&self, client: ClientId, topic: &str) -> bool {
-        self.edit(|t| t.entry(client).or_default().insert(topic.to_owned()))
+    /// The subscriptions open on `topic` now.
+    pub fn subscribers(&self, topic: &str) -> usize {
+        self.topic(topic).len()
     }
 
-    /// Unsubscribes `client` from `topic`; false when it was not subscribed.
-    pub fn unsubscribe(&self, client: ClientId, topic: &str) -> bool {
-        self.edit(|t| t.get_mut(&client).is_some_and(|s| s.remove(topic)))
+    /// Watches how many subscriptions are open (over every topic and client).
+    pub fn open_subscriptions(&self) -> watch::Receiver<usize> {
+        self.open.subscribe()
     }
 
-    /// The clients subscribed to `topic`.
-    pub fn subscribers(&self, topic: &str) -> Vec<ClientId> {
-        self.edit(|t| {
-            let mut ids: Vec<ClientId> = t
-                .iter()
-                .filter(|(_, s)| s.contains(topic))
-                .map(|(id, _)| *id)
-                .collect();
-            ids.sort_unstable();
-            ids
-        })
-    }
-
-    /// Watches how many clients hold at least one subscription.
-    pub fn subscribed_clients(&self) -> watch::Receiver<usize> {
-        self.subscribed.subscribe()
-    }
-
-    /// Pushes `update {"topic", "message"}` to the subscribers of `topic`; returns how many
-    /// were sent (a client whose queue is full or that just left is skipped).
+    /// Sends `update {"topic", "message"}` to the subscribers of `topic` (serialized once);
+    /// returns how many took it (a subscriber whose buffer is full misses it).
     pub fn publish(&self, topic: &str, message: &Value) -> usize {
-        let Some(server) = self.server.get() else {
-            return 0;
+        let update = Update {
+            topic: topic.to_owned(),
+            message: message.clone(),
         };
-        let update = json!({ "topic": topic, "message": message });
-        self.subscribers(topic)
-            .into_iter()
-            .filter(|id| server.notify_client(*id, "update", &update).is_ok())
-            .count()
+        self.topic(topic)
+            .broadcast(&update)
+            .map_or(0, |report| report.delivered)
+    }
+
+    /// One subscription, from accept to its end (client unsubscribed or left).
+    async fn serve(&self, topic: String, pending: PendingSubscription) {
+        let Ok(sink) = pending.accept() else { return };
+        self.topic(&topic).add(&sink);
+        self.open.send_modify(|n| *n += 1);
+        sink.closed().await;
+        drop(sink);
+        self.open.send_modify(|n| *n -= 1);
+        tracing::debug!(%topic, "subscription ended");
     }
 }
 
@@ -104,8 +107,8 @@ impl Hooks for Hub {
     }
 
     fn on_disconnect(&self, client: &ClientInfo) {
-        self.edit(|t| t.remove(&client.id));
-        tracing::debug!(client = %client.id, "client left; subscriptions dropped");
+        // Its subscriptions end by themselves; nothing to clean.
+        tracing::debug!(client = %client.id, "client left");
     }
 }
 
@@ -125,21 +128,23 @@ pub struct PublishParams {
     pub message: Value,
 }
 
-/// The router: `subscribe`, `unsubscribe`, `publish`, with `hub` as its hooks.
+/// The router: the `subscribe` / `unsubscribe` pair (items on `update`) and `publish`, with
+/// `hub` as its hooks.
 pub fn router(hub: Arc<Hub>) -> Result<Router, RouterError> {
-    let (h1, h2, h3) = (Arc::clone(&hub), Arc::clone(&hub), Arc::clone(&hub));
+    let (h1, h2) = (Arc::clone(&hub), Arc::clone(&hub));
     Router::builder()
         .hooks_arc(hub)
-        .method("subscribe", move |ctx: Context, p: TopicParams| {
-            let fresh = h1.subscribe(ctx.client_id(), &p.topic);
-            async move { Ok::<_, ErrorObject>(json!({ "subscribed": p.topic, "new": fresh })) }
-        })
-        .method("unsubscribe", move |ctx: Context, p: TopicParams| {
-            let was = h2.unsubscribe(ctx.client_id(), &p.topic);
-            async move { Ok::<_, ErrorObject>(json!({ "unsubscribed": was })) }
-        })
+        .subscription(
+            "subscribe",
+            "unsubscribe",
+            "update",
+            move |_ctx: Context, p: TopicParams, pending: PendingSubscription| {
+                let hub = Arc::clone(&h1);
+                async move { hub.serve(p.topic, pending).await }
+            },
+        )
         .method("publish", move |_ctx: Context, p: PublishParams| {
-            let sent = h3.publish(&p.topic, &p.message);
+            let sent = h2.publish(&p.topic, &p.message);
             async move { Ok::<_, ErrorObject>(sent) }
         })
         .build()
@@ -160,9 +165,11 @@ pub async fn start(addr: &str) -> Result<(RunningServer, Arc<Hub>), Box<dyn std:
 /// A notification a client received: method and params.
 pub type Received = (String, Value);
 
-/// Connects to `url` over WebSocket. Every notification the server pushes arrives on the
-/// returned channel, in order, from the first one (`welcome`) on: the client serves a catch-all
-/// route, set up before the connection starts, so nothing is missed.
+/// Connects to `url` over WebSocket. Every notification the server pushes outside a
+/// subscription arrives on the returned channel, in order, from the first one (`welcome`) on:
+/// the client serves a catch-all route, set up before the connection starts, so nothing is
+/// missed. Subscribe with `client.subscribe::<Update, _>("subscribe", [topic], "unsubscribe")`:
+/// a subscription's items go to its own stream, not to this channel.
 pub async fn connect(
     url: &str,
 ) -> Result<

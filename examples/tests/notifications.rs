@@ -1,8 +1,15 @@
-//! Welcome on connect, pushes to subscribers only, clean-up on disconnect, over real WebSockets.
+//! Welcome on connect, updates to a topic's subscriptions only, unsubscribe, and the end of a
+//! leaver's subscriptions, over real WebSockets.
+//!
+//! Rewritten on subscriptions (issue 15): `subscribe` now answers a subscription id (it was
+//! `{"subscribed", "new"}`), `unsubscribe` takes that id and answers true/false (it was
+//! `{"unsubscribed"}`), and `update` arrives as `{"subscription": id, "result": {"topic",
+//! "message"}}` on the subscription's own stream. The welcome push is unchanged.
 
-use examples::notifications::{connect, start, Received};
-use jsonrpc_proto::peer::Client;
-use serde_json::{json, Value};
+use examples::notifications::{connect, start, Received, Update};
+use futures::StreamExt;
+use jsonrpc_proto::peer::{Client, EndReason, Subscription};
+use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 async fn next(inbox: &mut UnboundedReceiver<Received>) -> Received {
@@ -18,64 +25,71 @@ async fn welcomed(url: &str) -> (Client, UnboundedReceiver<Received>, u64) {
     (client, inbox, id)
 }
 
+async fn subscribe(client: &Client, topic: &str) -> Subscription<Update> {
+    client
+        .subscribe("subscribe", [topic], "unsubscribe")
+        .await
+        .unwrap()
+}
+
+fn update(topic: &str, message: &str) -> Update {
+    Update {
+        topic: topic.to_owned(),
+        message: json!(message),
+    }
+}
+
 #[tokio::test]
 async fn pushes_reach_subscribers_only_and_leavers_are_forgotten() {
     let (server, hub) = start("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/ws", server.http_addr().unwrap());
     let (alice, mut alice_inbox, alice_id) = welcomed(&url).await;
-    let (bob, mut bob_inbox, _) = welcomed(&url).await;
+    let (bob, mut bob_inbox, bob_id) = welcomed(&url).await;
+    assert_ne!(alice_id, bob_id);
+    let mut open = hub.open_subscriptions();
 
-    let v: Value = alice.request("subscribe", ["news"]).await.unwrap();
-    assert_eq!(v, json!({"subscribed": "news", "new": true}));
-    let v: Value = bob
-        .request("subscribe", json!({"topic": "sports"}))
-        .await
-        .unwrap();
-    assert_eq!(v["subscribed"], "sports");
+    let mut alice_news = subscribe(&alice, "news").await;
+    let mut bob_sports = client_sports(&bob).await;
+    open.wait_for(|n| *n == 2).await.unwrap();
 
     // Bob publishes news: only Alice is subscribed.
     let sent: usize = bob.request("publish", ("news", "headline")).await.unwrap();
     assert_eq!(sent, 1);
-    // Then sports, for Bob. Pushes to one client keep their order, so if Bob had been sent the
-    // news it would arrive before this.
     let sent: usize = alice.request("publish", ("sports", "score")).await.unwrap();
     assert_eq!(sent, 1);
-    assert_eq!(
-        next(&mut alice_inbox).await,
-        (
-            "update".to_owned(),
-            json!({"topic": "news", "message": "headline"})
-        )
-    );
-    assert_eq!(
-        next(&mut bob_inbox).await,
-        (
-            "update".to_owned(),
-            json!({"topic": "sports", "message": "score"})
-        )
-    );
+    let got = alice_news.next().await.unwrap().unwrap();
+    assert_eq!(got, update("news", "headline"));
+    let got = bob_sports.next().await.unwrap().unwrap();
+    assert_eq!(got, update("sports", "score"));
 
     // Unsubscribed: no more news for Alice.
-    let v: Value = alice.request("unsubscribe", ["news"]).await.unwrap();
-    assert_eq!(v["unsubscribed"], true);
+    assert!(alice_news.unsubscribe().await.unwrap());
+    open.wait_for(|n| *n == 1).await.unwrap();
     let sent: usize = bob.request("publish", ("news", "again")).await.unwrap();
     assert_eq!(sent, 0);
-    let _: Value = alice.request("subscribe", ["news"]).await.unwrap();
-    assert_eq!(hub.subscribers("news").len(), 1);
-    assert_eq!(hub.subscribers("news")[0].0, alice_id);
+    let mut alice_news = subscribe(&alice, "news").await;
+    open.wait_for(|n| *n == 2).await.unwrap();
+    assert_eq!(hub.subscribers("news"), 1);
 
-    // Alice disconnects: on_disconnect drops her subscriptions.
-    let mut subscribed = hub.subscribed_clients();
-    assert_eq!(*subscribed.borrow(), 2);
+    // Alice disconnects: her subscriptions end with the connection.
     alice.close().await;
-    subscribed.wait_for(|n| *n == 1).await.unwrap();
-    assert!(hub.subscribers("news").is_empty());
+    open.wait_for(|n| *n == 1).await.unwrap();
+    assert_eq!(hub.subscribers("news"), 0);
+    assert!(alice_news.next().await.is_none());
+    assert_eq!(alice_news.end_reason(), Some(&EndReason::ConnectionClosed));
     let sent: usize = bob.request("publish", ("news", "nobody")).await.unwrap();
     assert_eq!(sent, 0);
     assert!(
-        bob_inbox.try_recv().is_err(),
-        "bob got nothing but his own topic"
+        bob_inbox.try_recv().is_err() && alice_inbox.try_recv().is_err(),
+        "nothing but the welcome outside subscriptions"
     );
     bob.close().await;
     server.shutdown().await;
+}
+
+async fn client_sports(bob: &Client) -> Subscription<Update> {
+    // By name works too.
+    bob.subscribe("subscribe", json!({"topic": "sports"}), "unsubscribe")
+        .await
+        .unwrap()
 }

@@ -155,6 +155,11 @@ impl Drop for Client {
 }
 
 impl Client {
+    /// The connection's shared state (for the subscription client, `super::subscribe`).
+    pub(crate) fn shared(&self) -> &Arc<PeerShared> {
+        &self.shared
+    }
+
     pub(crate) fn from_shared(shared: Arc<PeerShared>) -> Self {
         shared.handles.fetch_add(1, Ordering::SeqCst);
         Client { shared }
@@ -346,7 +351,7 @@ impl<R> fmt::Debug for ResponseFuture<R> {
 }
 
 impl<R> ResponseFuture<R> {
-    fn pending(shared: Arc<PeerShared>, id: u64) -> Self {
+    pub(crate) fn pending(shared: Arc<PeerShared>, id: u64) -> Self {
         ResponseFuture {
             shared: Some(shared),
             id,

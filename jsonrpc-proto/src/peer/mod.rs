@@ -20,6 +20,8 @@ mod registry;
 pub(crate) mod rt;
 mod server;
 mod shared;
+pub(crate) mod subs;
+mod subscribe;
 mod transport;
 
 pub use client::{BatchBuilder, Client, ClientConfig, ClientError, Notifications, ResponseFuture};
@@ -30,6 +32,10 @@ pub use dispatch::{CallResult, Dispatch, Reply};
 pub use info::{ClientId, ClientInfo, PushError};
 pub use registry::ServerHandle;
 pub use server::Server;
+pub(crate) use shared::PeerShared;
+pub use subs::EndReason;
+pub(crate) use subscribe::with_subs;
+pub use subscribe::{Subscription, SubscriptionError};
 pub use transport::{
     BoxFrameSink, BoxFrameStream, BoxTransport, Runtime, Transport, TransportError, TransportInfo,
     TransportKind,

@@ -17,6 +17,7 @@ use crate::protocol::message::{write_call, Notification};
 
 use super::info::PushError;
 use super::rt::{Rt, Signal};
+use super::subs::Subs;
 use super::TransportError;
 
 /// The method of the LSP-style cancellation notification.
@@ -59,6 +60,8 @@ pub(crate) struct Inner {
     /// When the driver's timer fires (published with `driver_busy`): a caller that wrote its
     /// own call with an earlier deadline must wake the driver to move the timer.
     pub(crate) timer_at: Option<std::time::Instant>,
+    /// Subscriptions of both sides ([`super::subs`]).
+    pub(crate) subs: Subs,
 }
 
 impl Inner {
@@ -79,6 +82,7 @@ impl Inner {
             match ev {
                 Event::Response { id, result } => {
                     if let Some(n) = id.as_u64() {
+                        self.subs.client.on_response(n, &result);
                         if let Some(w) = self.deliver(n, result) {
                             wake.push(w);
                         }
@@ -102,6 +106,9 @@ impl Inner {
 
     /// Offers a notification to every subscriber (never waits: a full stream loses it).
     pub(crate) fn publish(&mut self, n: Notification<'static>) {
+        let Some(n) = self.subs.client.route(n) else {
+            return;
+        };
         if self.subscribers.is_empty() && self.early_capacity > 0 {
             if self.early.len() < self.early_capacity {
                 self.early.push_back(n);
@@ -221,6 +228,7 @@ impl PeerShared {
                 driver_busy: true,
                 flush_requested: false,
                 timer_at: None,
+                subs: Subs::new(notification_buffer),
             }),
             waker: AtomicWaker::new(),
             rt,

@@ -43,6 +43,7 @@ pub mod openrpc;
 pub use rpc_support::__private;
 #[cfg(feature = "macros")]
 pub use rpc_support::{BatchSlot, ParamReader};
+mod subscription;
 
 pub mod proxy;
 pub use proxy::{Proxy, ProxyConfig};
@@ -52,6 +53,12 @@ pub use hooks::{Hooks, NoHooks};
 pub use params::{parse_params, Params};
 pub use router::RawCall;
 pub use router::{Router, RouterBuilder, RouterError};
+pub use subscription::{
+    AcceptError, BroadcastReport, OverflowPolicy, PendingSubscription, SendError,
+    SubscriptionConfig, SubscriptionSink, SubscriptionTopic, TrySendError,
+};
+
+pub use crate::peer::{EndReason, Subscription, SubscriptionError};
 
 pub use crate::peer::{ClientId, ClientInfo};
 

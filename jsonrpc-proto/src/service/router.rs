@@ -22,6 +22,7 @@ use super::hooks::Hooks;
 use super::middleware::{self, trace, LayerFn, Middleware, RpcRequest, RpcService, Step};
 use super::openrpc::{Info, MethodDoc, OpenRpc};
 use super::params::parse_params;
+use super::subscription::Registry as Subscriptions;
 use crate::peer::{panicked, CallResult, Dispatch, Reply};
 use crate::peer::{ClientInfo, Context, Extensions};
 use tracing::Instrument;
@@ -277,6 +278,7 @@ struct Inner {
     /// Metrics observed inline around everything (`Router::with_metrics`).
     #[cfg(feature = "metrics")]
     metrics: Option<middleware::Metrics>,
+    subscriptions: Arc<Subscriptions>,
 }
 
 /// Method names to async handlers, shared state and hooks. Cheap to clone (one reference
@@ -333,6 +335,7 @@ impl Router {
                 observers: Vec::new(),
                 #[cfg(feature = "metrics")]
                 metrics: None,
+                subscriptions: Arc::default(),
             }),
         }
     }
@@ -373,6 +376,7 @@ impl Router {
                 observers,
                 #[cfg(feature = "metrics")]
                 metrics: self.inner.metrics.clone(),
+                subscriptions: Arc::clone(&self.inner.subscriptions),
             }),
         }
     }
@@ -393,8 +397,14 @@ impl Router {
                 top: self.inner.top.clone(),
                 observers,
                 metrics: Some(metrics),
+                subscriptions: Arc::clone(&self.inner.subscriptions),
             }),
         }
+    }
+
+    /// Subscriptions open now over every connection this router serves.
+    pub fn subscription_count(&self) -> usize {
+        self.inner.subscriptions.live()
     }
 
     /// The shared state.
@@ -646,6 +656,7 @@ pub struct RouterBuilder {
     error: Option<RouterError>,
     docs: Vec<MethodDoc>,
     discover: Option<Info>,
+    pub(super) subscriptions: Arc<Subscriptions>,
 }
 
 impl fmt::Debug for RouterBuilder {
@@ -1014,6 +1025,7 @@ impl RouterBuilder {
                 observers,
                 #[cfg(feature = "metrics")]
                 metrics: None,
+                subscriptions: self.subscriptions,
             }),
         })
     }

@@ -6,3 +6,5 @@
 pub mod conformance;
 pub(crate) mod fuzzing;
 pub(crate) mod sim;
+#[cfg(feature = "testing")]
+pub mod subscriptions;

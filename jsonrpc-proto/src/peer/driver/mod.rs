@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context as TaskCx, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -113,6 +113,8 @@ pub(crate) struct Driver<Si, St> {
     pending_out: usize,
     /// Server side: the largest result sent (`ServerConfig::max_response_size`).
     max_response: usize,
+    /// Client side: a subscription's buffer is full; reading waits for its consumer.
+    read_paused: Arc<AtomicBool>,
 }
 
 fn lock_sink<Si>(sink: &Mutex<Si>) -> MutexGuard<'_, Si> {
@@ -127,7 +129,11 @@ impl<Si, St> Driver<Si, St> {
         stream: St,
         serving: Option<Serving>,
     ) -> Self {
-        let max_in_flight = shared.lock().conn.config().max_in_flight.max(1);
+        let (max_in_flight, read_paused) = {
+            let inner = shared.lock();
+            let max = inner.conn.config().max_in_flight.max(1);
+            (max, inner.subs.client.paused_flag())
+        };
         let server_config = serving
             .as_ref()
             .and_then(|s| s.server.as_deref())
@@ -172,6 +178,7 @@ impl<Si, St> Driver<Si, St> {
             last_activity,
             pending_out: 0,
             max_response,
+            read_paused,
         }
     }
 
@@ -244,6 +251,10 @@ impl<Si, St> Driver<Si, St> {
                 None => break,
             }
         }
+        inner
+            .subs
+            .server
+            .drain(&mut self.outbox, OUTBOX_HIGH, &mut self.wake);
         self.in_flight = inner.conn.in_flight();
         self.pending_out = inner.conn.pending();
         self.conn_timeout = inner.conn.poll_timeout();
@@ -254,6 +265,9 @@ impl<Si, St> Driver<Si, St> {
             inner.pushes.clear();
         }
         drop(inner);
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
         if abort {
             self.outbox.clear();
             self.local_out.clear();
@@ -348,6 +362,10 @@ impl<Si, St> Driver<Si, St> {
             inner.finished = true;
             inner.subscribers.clear();
             inner.pushes.clear();
+            inner.subs.close_all(&mut self.wake);
+        }
+        for w in self.wake.drain(..) {
+            w.wake();
         }
         self.shared.finished.store(true, Ordering::SeqCst);
         self.shared.done.notify_all();
@@ -473,6 +491,10 @@ where
     fn start_notification(&mut self, cx: &mut TaskCx<'_>, n: Notification<'static>) {
         let Some(serving) = &self.serving else {
             self.shared.lock().publish(n);
+            return;
+        };
+        // Items of this side's own subscriptions go to them, not to its router.
+        let Some(n) = self.shared.lock().subs.client.route(n) else {
             return;
         };
         if n.method == CANCEL_METHOD && !serving.dispatch.has_method(CANCEL_METHOD) {
@@ -613,8 +635,23 @@ where
         let max = self.max_response;
         for (handle, result) in self.answers.drain(..) {
             let result = cap_response(result, max);
+            // A subscription starts sending once the answer to its subscribe call is out.
+            let sub = inner
+                .subs
+                .server
+                .awaiting_answers()
+                .then(|| inner.conn.request_id(&handle).cloned())
+                .flatten();
+            let frames = inner.conn.transmit_len();
             if let Err(e) = inner.conn.respond(handle, result.as_deref()) {
                 tracing::debug!(error = %e, "answer dropped");
+            }
+            if let Some(id) = sub {
+                let ok = result.is_ok();
+                inner.subs.server.answered(&id, ok, &mut self.wake);
+            }
+            if inner.conn.transmit_len() > frames {
+                inner.subs.server.answers_out();
             }
         }
         while let Some(frame) = inner.conn.poll_transmit() {
@@ -622,6 +659,9 @@ where
         }
         self.in_flight = inner.conn.in_flight();
         drop(inner);
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
         if let Some(server) = self.server() {
             server.calls_done(n);
         }
@@ -725,6 +765,7 @@ where
                 || self.outbox.len() >= OUTBOX_HIGH
                 || self.in_flight >= self.max_in_flight
                 || self.notes.len() >= self.max_in_flight
+                || self.read_paused.load(Ordering::SeqCst)
             {
                 break;
             }
