@@ -163,8 +163,8 @@ pub struct IncomingRequest {
 /// A request or notification of a frame, borrowed from it
 /// ([`Connection::handle_frame_calls`]).
 #[derive(Debug)]
-#[cfg_attr(not(feature = "async"), allow(dead_code))]
-pub(crate) enum Call<'a> {
+#[non_exhaustive]
+pub enum Call<'a> {
     /// A request and the handle to answer it with.
     Request(Request<'a>, ResponseHandle),
     /// A notification.
@@ -349,9 +349,11 @@ impl Connection {
     }
 
     /// [`Connection::handle_frame`] that hands the frame's requests and notifications to `calls`
-    /// (in arrival order, borrowed from the frame) instead of queuing them as owned events.
-    #[cfg(feature = "async")]
-    pub(crate) fn handle_frame_calls<'a>(
+    /// (in arrival order, borrowed from the frame: no copy of methods or params) instead of
+    /// queuing them as owned events. Responses and invalid input still become events. Each
+    /// [`Call::Request`] must be answered with [`Connection::respond`] like an
+    /// [`Event::Request`].
+    pub fn handle_frame_calls<'a>(
         &mut self,
         frame: &'a [u8],
         now: Instant,

@@ -2,7 +2,7 @@
 //! unsubscribe races, fan-out, disconnects, limits.
 //!
 //! A transport's tests serve [`router`] (keep a clone: the suite reads its counts), implement
-//! [`Connector`](super::conformance::Connector) for that server and call [`run_all`]. No check
+//! [`Connector`] for that server and call [`run_all`]. No check
 //! depends on wall-clock time: waiting is done by round trips, and the queue lengths the API
 //! reports are asserted, never durations.
 
