@@ -266,6 +266,11 @@ async fn metrics_scraped_with_prometheus_client_under_load() {
     )
     .await;
     assert!(!root.body.contains("jsonrpc_requests"));
+    // No Host: refused (403 by this server's Host allow-list, before the RFC 9112 check's
+    // 400), never served.
+    let hostless = send(addr, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    assert!(matches!(hostless.status, 400 | 403), "{}", hostless.status);
+    assert!(!hostless.body.contains("jsonrpc_requests"));
 
     let Some(m) = parse_with_python(&scrape.body) else {
         if required() {

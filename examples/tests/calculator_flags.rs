@@ -110,6 +110,10 @@ async fn metrics_and_cors_origin_flags() {
         text.contains(r#"jsonrpc_requests_total{method="add"} 1"#),
         "{text}"
     );
+    // RFC 9112 §3.2 holds on the metrics path too: an HTTP/1.1 request without Host is 400.
+    let (status, _, text) = send(addr, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(status, 400);
+    assert!(!text.contains("jsonrpc_requests"));
     // Health is unchanged.
     let (status, _, health) = send(addr, &get(addr, "/health")).await;
     assert_eq!(status, 200);

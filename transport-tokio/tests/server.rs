@@ -585,7 +585,15 @@ async fn shutdown_lets_in_flight_calls_finish() {
     assert_eq!(handle.pending_requests(), 1);
     let shutdown_handle = server.shutdown_handle();
     let stopping = tokio::spawn(server.shutdown());
-    assert!(shutdown_handle.is_shutting_down() || !stopping.is_finished());
+    // The spawned shutdown may not have run yet: wait (bounded) until the server refuses new
+    // connections, so the late client below cannot slip in before it (it did, once in ~10 runs).
+    for _ in 0..1000 {
+        if handle.is_shutting_down() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert!(shutdown_handle.is_shutting_down() && handle.is_shutting_down());
     // New connections are refused while shutting down; the call in flight still finishes.
     let late = connect_tcp_with(&tcp_addr, ConnectOptions::default()).await;
     if let Ok(late) = late {

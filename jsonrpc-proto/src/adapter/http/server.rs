@@ -12,7 +12,8 @@ use http_body_util::{BodyExt, Full, Limited};
 
 use crate::peer::{Server, TransportInfo, TransportKind};
 use crate::protocol::http::{
-    decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead,
+    check_message, decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection,
+    RequestHead,
 };
 
 use super::layers::{ConnService, HttpLayers, HttpRequest};
@@ -120,30 +121,6 @@ impl HttpService {
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        if let Some(metrics) = &self.layers.metrics {
-            if req.uri().path() == "/metrics" {
-                if req.method() != Method::GET && req.method() != Method::HEAD {
-                    return HttpOutcome::Respond(reject(Rejection {
-                        status: 405,
-                        allow: Some("GET, HEAD"),
-                        body: "Method not allowed: GET /metrics",
-                        close: false,
-                    }));
-                }
-                metrics.set_push_queue_depth(self.server.handle().push_queue_depth());
-                let body = if req.method() == Method::HEAD {
-                    Bytes::new()
-                } else {
-                    Bytes::from(metrics.render())
-                };
-                let mut r = Response::new(Full::new(body));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(crate::service::middleware::Metrics::CONTENT_TYPE),
-                );
-                return HttpOutcome::Respond(r);
-            }
-        }
         let headers = req.headers();
         let lines = |name| {
             headers
@@ -169,6 +146,34 @@ impl HttpService {
             transfer_encoding: &transfer_encoding,
             has_content_length: headers.contains_key(header::CONTENT_LENGTH),
         };
+        if let Some(metrics) = &self.layers.metrics {
+            if req.uri().path() == "/metrics" {
+                // The message rules (Host, framing) hold for the metrics path too.
+                if let Err(r) = check_message(&head) {
+                    return HttpOutcome::Respond(reject(r));
+                }
+                if req.method() != Method::GET && req.method() != Method::HEAD {
+                    return HttpOutcome::Respond(reject(Rejection {
+                        status: 405,
+                        allow: Some("GET, HEAD"),
+                        body: "Method not allowed: GET /metrics",
+                        close: false,
+                    }));
+                }
+                metrics.set_push_queue_depth(self.server.handle().push_queue_depth());
+                let body = if req.method() == Method::HEAD {
+                    Bytes::new()
+                } else {
+                    Bytes::from(metrics.render())
+                };
+                let mut r = Response::new(Full::new(body));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(crate::service::middleware::Metrics::CONTENT_TYPE),
+                );
+                return HttpOutcome::Respond(r);
+            }
+        }
         let decision = decide(&head, &self.limits);
         let info = |kind| {
             let mut info = conn.transport_info(kind);
