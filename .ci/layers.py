@@ -2,8 +2,9 @@
 """Fails when a module imports a module above it, or when modules import each other.
 
 Rules (../shared/DESIGN.md, "Layers"):
-- jsonrpc-proto/src: protocol (L0) <- peer (L1) <- service (L2) <- adapter (L3); testing and the
-  crate root (lib.rs) may use every layer. A module may name only modules of its own layer or
+- jsonrpc-proto/src: protocol (L0) <- peer (L1) <- service (L2) <- adapter (L3) <- testing (L4);
+  the crate root (lib.rs) may use every layer. Tests of a layer that need the testing harness
+  live in testing/ (nothing below imports it, tests included). A module may name only modules of its own layer or
   below. protocol/ names no cargo feature; peer/ names none of the features of the layers
   above it (http-service, websocket, tls).
 - every crate of the workspace: the graph of modules (one per file) has no cycle. A `pub use`
@@ -20,7 +21,7 @@ import sys
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 CRATES = ["jsonrpc-proto", "transport-tokio", "transport-async-std", "transport-memory",
           "examples", "bench"]
-LAYER = {"protocol": 0, "peer": 1, "service": 2, "adapter": 3, "testing": 9, "": 9}
+LAYER = {"protocol": 0, "peer": 1, "service": 2, "adapter": 3, "testing": 4, "": 9}
 UPPER_FEATURES = {"peer": ["http-service", "websocket", "tls"]}
 
 

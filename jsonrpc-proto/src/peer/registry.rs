@@ -51,6 +51,14 @@ impl Registry {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The connections registered now (taken out of the lock, so pushes do not hold it).
+    pub(crate) fn peers(&self) -> Vec<Arc<PeerShared>> {
+        self.clients()
+            .values()
+            .map(|r| Arc::clone(&r.peer))
+            .collect()
+    }
+
     pub(crate) fn next_id(&self) -> ClientId {
         ClientId(self.next_client.fetch_add(1, Ordering::Relaxed))
     }
@@ -115,12 +123,7 @@ impl ServerHandle {
     /// Pushes a notification to every connected client; returns how many took it.
     pub fn broadcast<P: Serialize>(&self, method: &str, params: P) -> Result<usize, PushError> {
         let frame = notification_frame(method, &params)?;
-        let peers: Vec<Arc<PeerShared>> = self
-            .inner
-            .clients()
-            .values()
-            .map(|r| Arc::clone(&r.peer))
-            .collect();
+        let peers = self.inner.peers();
         Ok(peers
             .iter()
             .filter(|p| {
@@ -151,12 +154,7 @@ impl ServerHandle {
 
     /// Server pushes waiting in the outgoing queues of all connected clients now.
     pub fn push_queue_depth(&self) -> usize {
-        let peers: Vec<Arc<PeerShared>> = self
-            .inner
-            .clients()
-            .values()
-            .map(|r| Arc::clone(&r.peer))
-            .collect();
+        let peers = self.inner.peers();
         peers.iter().map(|p| p.queued_pushes()).sum()
     }
 
@@ -175,12 +173,7 @@ impl ServerHandle {
     /// Returns at once; see [`ServerHandle::wait_idle`].
     pub fn shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::SeqCst);
-        let peers: Vec<Arc<PeerShared>> = self
-            .inner
-            .clients()
-            .values()
-            .map(|r| Arc::clone(&r.peer))
-            .collect();
+        let peers = self.inner.peers();
         for p in peers {
             p.wake();
         }

@@ -151,6 +151,14 @@ pub struct ResponseHandle {
     key: u64,
 }
 
+#[cfg(test)]
+impl ResponseHandle {
+    /// A handle no call of any connection has (tests of `respond`'s refusals).
+    pub(crate) fn forged(key: u64) -> Self {
+        ResponseHandle { key }
+    }
+}
+
 /// An incoming request and the handle to answer it with.
 #[derive(Debug)]
 pub struct IncomingRequest {
@@ -336,6 +344,12 @@ impl Connection {
             transmit: VecDeque::new(),
             closed: false,
         }
+    }
+
+    /// Entries in the deadline heap (tests check that it follows the calls still pending).
+    #[cfg(test)]
+    pub(crate) fn timer_count(&self) -> usize {
+        self.timers.len()
     }
 
     /// The limits in force.
@@ -871,6 +885,3 @@ impl Drop for OutgoingBatch<'_> {
         push_lean(&mut self.conn.transmit, Bytes::from(buf));
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 use crate::peer::{BoxTransport, Client, ClientConfig, ClientError, ServerConfig, Transport};
 use crate::protocol::error::{ErrorCode, ErrorObject};
 use crate::service::{CallInfo, Context, Hooks, Router};
-use crate::RawValue;
+use serde_json::value::RawValue;
 
 /// How the suite reaches the transport under test.
 pub trait Connector: Send + Sync {

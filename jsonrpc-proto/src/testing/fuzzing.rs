@@ -17,7 +17,7 @@ use crate::protocol::id::Id;
 use crate::protocol::message::{
     parse, parse_message, write_response, Incoming, InvalidKind, Message,
 };
-use crate::RawValue;
+use serde_json::value::RawValue;
 
 /// Reads fuzz input as a script: small integers first, the rest as data.
 struct Script<'a> {

@@ -8,3 +8,6 @@ pub(crate) mod fuzzing;
 pub(crate) mod sim;
 #[cfg(feature = "testing")]
 pub mod subscriptions;
+
+#[cfg(test)]
+mod connection_tests;

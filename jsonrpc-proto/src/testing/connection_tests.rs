@@ -1,8 +1,16 @@
+//! The connection state machine's tests, driven through the virtual-clock [`Pair`] (they live
+//! here, beside the harness, so the protocol layer never imports the testing layer).
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::*;
+use serde_json::value::RawValue;
+
+use crate::protocol::connection::*;
+use crate::protocol::error::*;
+use crate::protocol::id::*;
+use crate::protocol::message::{Invalid, InvalidKind};
 use crate::testing::sim::{Pair, Side};
 
 fn raw(text: &str) -> Box<RawValue> {
@@ -171,7 +179,7 @@ fn handles_cannot_answer_twice_or_after_close() {
     let r = requests(&mut c).pop().unwrap();
     // A handle for another key is refused.
     assert_eq!(
-        c.respond(ResponseHandle { key: 99 }, Ok(&raw("1"))),
+        c.respond(ResponseHandle::forged(99), Ok(&raw("1"))),
         Err(RespondError::UnknownHandle)
     );
     c.close();
@@ -464,7 +472,7 @@ fn timer_heap_stays_proportional_to_pending_calls() {
         let _ = c.poll_transmit();
     }
     assert_eq!(c.pending(), 0);
-    assert!(c.timers.len() <= 64 + 1, "timers: {}", c.timers.len());
+    assert!(c.timer_count() <= 64 + 1, "timers: {}", c.timer_count());
 }
 
 #[test]
