@@ -783,6 +783,34 @@ impl Connection {
         self.closed
     }
 
+    /// Frees the room kept by tables and queues that are empty now (a quiet connection keeps
+    /// only what it holds); they allocate again when used.
+    pub(crate) fn release_idle_memory(&mut self) {
+        macro_rules! release {
+            ($($field:ident),*) => {$(
+                if self.$field.is_empty() {
+                    self.$field = Default::default();
+                }
+            )*};
+        }
+        release!(
+            incoming,
+            pending,
+            timers,
+            cancelled,
+            cancelled_order,
+            batches,
+            events,
+            transmit
+        );
+    }
+
+    /// Room kept for incoming requests (tests check that a quiet connection gives it back).
+    #[cfg(test)]
+    pub(crate) fn incoming_capacity(&self) -> usize {
+        self.incoming.capacity()
+    }
+
     /// Incoming requests awaiting an answer.
     pub fn in_flight(&self) -> usize {
         self.incoming.len()
