@@ -67,5 +67,8 @@ pub use listen::{
 pub use runtime::AsyncIoRuntime;
 pub use stdio::{serve_io_content_length, serve_stdio, stdio, Stdin, Stdout};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
-pub use unix::{connect_unix, connect_unix_with, reconnect_unix, unix_transport, UnixTransport};
+pub use unix::{
+    connect_http_unix, connect_http_unix_with, connect_unix, connect_unix_with, connect_ws_unix,
+    connect_ws_unix_with, reconnect_unix, unix_transport, ws_unix_transport, UnixTransport,
+};
 pub use ws::WsTransport;

@@ -238,6 +238,16 @@ impl TlsClientConfig {
     pub fn rustls(&self) -> Arc<ClientConfig> {
         self.config.clone()
     }
+
+    /// The same configuration offering `protocols` in ALPN, in order of preference (e.g.
+    /// `adapter::http::HTTP2_ALPN`: what an HTTP client with HTTP/2 on offers).
+    pub fn with_alpn(&self, protocols: &[&[u8]]) -> Self {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+        TlsClientConfig {
+            config: Arc::new(config),
+        }
+    }
 }
 
 /// The name to verify the server certificate against, from a host (DNS name or IP literal).
