@@ -5,10 +5,16 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::channel::oneshot;
+use futures::future::{join_all, BoxFuture};
+use jsonrpc_proto::peer::Client;
 use jsonrpc_proto::service::{Context, Router};
 use jsonrpc_proto::ErrorObject;
+
+/// How many gated calls [`gated_calls`] sends at once.
+pub const N: usize = 16;
 
 /// The calls held by the `gate` method.
 #[derive(Clone, Default)]
@@ -57,4 +63,49 @@ impl Gate {
             .build()
             .expect("the gate router")
     }
+}
+
+/// Waits (bounded: 4000 naps of 5 ms on `sleep`) until `n` calls are held by `gate`.
+pub async fn until_waiting(
+    gate: &Gate,
+    n: usize,
+    sleep: &dyn Fn(Duration) -> BoxFuture<'static, ()>,
+) {
+    for _ in 0..4000 {
+        if gate.waiting() >= n {
+            return;
+        }
+        sleep(Duration::from_millis(5)).await;
+    }
+    panic!("only {} of {n} calls reached the server", gate.waiting());
+}
+
+/// Sends [`N`] gated calls at once on `client`; each time all that can be are in flight on the
+/// server (at most `streams` at a time), records `sockets()` (the server's open connections),
+/// then lets them answer. Checks every answer; returns the socket counts seen.
+pub async fn gated_calls(
+    gate: &Gate,
+    client: &Client,
+    streams: usize,
+    sockets: &dyn Fn() -> usize,
+    sleep: &dyn Fn(Duration) -> BoxFuture<'static, ()>,
+) -> Vec<usize> {
+    let calls = join_all((0..N as i64).map(|i| client.request::<i64, _>("gate", (i,))));
+    let watch = async {
+        let mut seen = Vec::new();
+        let mut answered = 0;
+        while answered < N {
+            until_waiting(gate, streams.min(N - answered), sleep).await;
+            seen.push(sockets());
+            answered += gate.open();
+        }
+        seen
+    };
+    let (answers, seen) = futures::join!(calls, watch);
+    let answers: Vec<i64> = answers
+        .into_iter()
+        .map(|r| r.expect("gated call"))
+        .collect();
+    assert_eq!(answers, (0..N as i64).collect::<Vec<_>>());
+    seen
 }

@@ -12,15 +12,13 @@ mod gate;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::{join_all, BoxFuture};
-use gate::Gate;
+use futures::future::BoxFuture;
+use gate::{Gate, N};
 use jsonrpc_proto::peer::{Client, ClientConfig};
 use jsonrpc_proto::service::Router;
 use jsonrpc_proto::testing::conformance::{self, Connector};
 use transport_tokio::tls::{TlsClientConfig, TlsServerConfig};
 use transport_tokio::{connect_http_with, ConnectOptions, HttpClientConfig, RunningServer, Server};
-
-const N: usize = 16;
 
 fn options(http2: bool, tls: Option<&common::Pki>) -> ConnectOptions {
     ConnectOptions {
@@ -47,44 +45,17 @@ async fn start(gate: &Gate, tls: Option<TlsServerConfig>, streams: u32) -> Runni
     b.start().await.expect("start")
 }
 
-/// Waits (bounded) until `n` calls are held by the gate.
-async fn until_waiting(gate: &Gate, n: usize) {
-    for _ in 0..4000 {
-        if gate.waiting() >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("only {} of {n} calls reached the server", gate.waiting());
+fn nap(d: Duration) -> BoxFuture<'static, ()> {
+    Box::pin(tokio::time::sleep(d))
 }
 
-/// Sends `N` gated calls at once; once all are in flight on the server (at most `streams` at a
-/// time), records the sockets open each time, then lets them answer. Returns the socket
-/// counts seen.
 async fn gated_calls(
     server: &RunningServer,
     gate: &Gate,
     client: &Client,
     streams: usize,
 ) -> Vec<usize> {
-    let calls = join_all((0..N as i64).map(|i| client.request::<i64, _>("gate", (i,))));
-    let watch = async {
-        let mut seen = Vec::new();
-        let mut answered = 0;
-        while answered < N {
-            until_waiting(gate, streams.min(N - answered)).await;
-            seen.push(server.open_connections());
-            answered += gate.open();
-        }
-        seen
-    };
-    let (answers, seen) = futures::join!(calls, watch);
-    let answers: Vec<i64> = answers
-        .into_iter()
-        .map(|r| r.expect("gated call"))
-        .collect();
-    assert_eq!(answers, (0..N as i64).collect::<Vec<_>>());
-    seen
+    gate::gated_calls(gate, client, streams, &|| server.open_connections(), &nap).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
