@@ -39,8 +39,8 @@ pub struct ConnectOptions {
     /// A router this client serves to the server on the same connection (callbacks; WebSocket
     /// and TCP only, ignored over HTTP).
     pub router: Option<Router>,
-    /// HTTP settings (retries, backoff, keep-alive pool); its `tls` and `headers` are taken
-    /// from the fields above.
+    /// HTTP settings (retries, backoff, keep-alive pool, HTTP/2); its `tls` and `headers` are
+    /// taken from the fields above.
     pub http: HttpClientConfig,
     /// The largest WebSocket message accepted (0: the default 10 MiB).
     pub max_message: usize,

@@ -221,6 +221,12 @@ async fn socket_file_rules(rt: AsyncIoRuntime, tag: &str) {
     }
     let sum: i64 = client.request("add", [4, 3]).await.unwrap();
     assert_eq!(sum, 7);
+    // No TLS on a Unix socket: a secure scheme is a clear error, not a handshake that hangs.
+    let https = connect_http_unix_with(&path, "https://localhost/", opts(&rt)).await;
+    let wss = connect_ws_unix_with(&path, "wss://localhost/ws", opts(&rt)).await;
+    for e in [https.unwrap_err(), wss.unwrap_err()] {
+        assert!(e.to_string().contains("without TLS"), "{e}");
+    }
     server.shutdown().await;
     assert!(!path.exists(), "removed on shutdown");
     // Not a socket: never removed.

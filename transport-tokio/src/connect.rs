@@ -36,8 +36,8 @@ pub struct ConnectOptions {
     pub client: ClientConfig,
     /// A router the client serves for calls from the server (WebSocket and TCP only).
     pub router: Option<Router>,
-    /// HTTP settings (retries, backoff, keep-alive pool); its `tls` and `headers` are taken
-    /// from the fields above.
+    /// HTTP settings (retries, backoff, keep-alive pool, HTTP/2); its `tls` and `headers` are
+    /// taken from the fields above.
     pub http: HttpClientConfig,
     /// The largest WebSocket message accepted (0: the default 10 MiB).
     pub max_message: usize,

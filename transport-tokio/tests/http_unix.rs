@@ -251,6 +251,16 @@ async fn http_socket_file_rules_match_the_ndjson_listener() {
     }
     let sum: i64 = client.request("add", [4, 3]).await.unwrap();
     assert_eq!(sum, 7);
+    // No TLS on a Unix socket: a secure scheme is a clear error, not a handshake that hangs.
+    let https = connect_http_unix(&path, "https://localhost/")
+        .await
+        .unwrap_err();
+    let wss = connect_ws_unix(&path, "wss://localhost/ws")
+        .await
+        .unwrap_err();
+    for e in [https, wss] {
+        assert!(e.to_string().contains("without TLS"), "{e}");
+    }
     server.shutdown().await;
     assert!(!path.exists(), "removed on shutdown");
     // Not a socket: never removed.

@@ -659,8 +659,9 @@ impl<R: Runtime> RunningServer<R> {
         self.handle.clone()
     }
 
-    /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
-    /// refused over the connection limit).
+    /// Sockets open now (HTTP, WebSocket, TCP, Unix, including ones in a TLS handshake or
+    /// being refused over the connection limit). An HTTP/2 connection is one socket however
+    /// many calls it carries.
     pub fn open_connections(&self) -> usize {
         self.sockets.open()
     }
