@@ -176,7 +176,8 @@ async fn limits(rt: AsyncIoRuntime, tag: &str) {
     let server = Server::builder(conformance::router())
         .http_unix(&path)
         .max_body(1024)
-        .runtime(rt)
+        .max_connections(1)
+        .runtime(rt.clone())
         .start()
         .await
         .unwrap();
@@ -186,6 +187,20 @@ async fn limits(rt: AsyncIoRuntime, tag: &str) {
     assert_eq!(raw_status(&path, no_host).await, 400);
     let get = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     assert_eq!(raw_status(&path, get).await, 405);
+    // The connection limit counts the socket's connections: one WebSocket holds the only slot.
+    for _ in 0..4000 {
+        if server.open_connections() == 0 {
+            break;
+        }
+        async_io::Timer::after(Duration::from_millis(5)).await;
+    }
+    let ws = connect_ws_unix_with(&path, "ws://localhost/ws", opts(&rt))
+        .await
+        .unwrap();
+    let sum: i64 = ws.request("add", [1, 2]).await.unwrap();
+    assert_eq!(sum, 3);
+    let call = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    assert_eq!(raw_status(&path, call).await, 503);
     server.shutdown().await;
 }
 

@@ -209,6 +209,7 @@ async fn the_http_port_limits_hold_on_the_socket() {
     let server = Server::builder(conformance::router())
         .http_unix(&path)
         .max_body(1024)
+        .max_connections(1)
         .start()
         .await
         .unwrap();
@@ -218,6 +219,18 @@ async fn the_http_port_limits_hold_on_the_socket() {
     assert_eq!(raw_status(&path, no_host).await, 400);
     let get = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     assert_eq!(raw_status(&path, get).await, 405);
+    // The connection limit counts the socket's connections: one WebSocket holds the only slot.
+    for _ in 0..4000 {
+        if server.open_connections() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let ws = connect_ws_unix(&path, "ws://localhost/ws").await.unwrap();
+    let sum: i64 = ws.request("add", [1, 2]).await.unwrap();
+    assert_eq!(sum, 3);
+    let call = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    assert_eq!(raw_status(&path, call).await, 503);
     server.shutdown().await;
 }
 
