@@ -255,3 +255,19 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     ServerName::try_from(host.to_owned()).map_err(|_| TlsError::ServerName(host.to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_alpn_offers_the_protocols_and_leaves_the_original_alone() {
+        let plain = TlsClientConfig::from_der(Vec::new(), None).unwrap();
+        let h2 = plain.with_alpn(&[b"h2", b"http/1.1"]);
+        assert_eq!(
+            h2.rustls().alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        assert!(plain.rustls().alpn_protocols.is_empty());
+    }
+}
