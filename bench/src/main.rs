@@ -673,6 +673,14 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
             "http-latency" => drop(workloads::latency(&*side.http, n, cap).await?),
             "http-throughput" => drop(workloads::throughput(side.http.clone(), 64, n, cap).await?),
             "batch" => drop(workloads::batch(&*side.ws, 100, n, cap).await?),
+            w if w.starts_with("matrix-batch-") => {
+                // as in the matrix: the connection first carries the round trips' 1 MiB answers
+                let size = w["matrix-batch-".len()..]
+                    .parse()
+                    .map_err(|_| "matrix-batch-SIZE")?;
+                let _ = workloads::matrix_round_trip(&*side.ws, 3, 1, cap).await?;
+                let _ = workloads::matrix_batch(&*side.ws, size, n, cap).await?;
+            }
             w if w.starts_with("matrix-") => {
                 let size = w["matrix-".len()..].parse().map_err(|_| "matrix-SIZE")?;
                 let _ = workloads::matrix_round_trip(&*side.ws, size, n, cap).await?;
@@ -700,7 +708,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: compare [--quick] [--rounds N] [--only core|matrix|memory|server] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee|floor-http|echo\n       \
          compare micro [SCALE]\n       compare crates [--clean-build]\n       \
-         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-SIZE|memory-intense N"
+         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-SIZE|matrix-batch-SIZE|memory-intense N"
     );
     std::process::exit(2)
 }
