@@ -154,7 +154,7 @@ fn ws_err(e: tungstenite::Error) -> TransportError {
 fn close_code_for(e: &tungstenite::Error) -> Option<(CloseCode, &'static str)> {
     use tungstenite::error::ProtocolError as P;
     match e {
-        tungstenite::Error::Utf8 => Some((CloseCode::Invalid, INVALID_UTF8)),
+        tungstenite::Error::Utf8(_) => Some((CloseCode::Invalid, INVALID_UTF8)),
         tungstenite::Error::Protocol(
             P::ResetWithoutClosingHandshake | P::ReceivedAfterClosing | P::SendAfterClosing,
         ) => None,
@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn protocol_errors_get_their_close_codes() {
         let code = |e| close_code_for(&e).map(|(c, _)| u16::from(c));
-        assert_eq!(code(tungstenite::Error::Utf8), Some(1007));
+        assert_eq!(code(tungstenite::Error::Utf8(String::new())), Some(1007));
         for p in [
             P::NonZeroReservedBits,
             P::UnknownControlFrameType(11),
