@@ -49,8 +49,8 @@ mod unix;
 /// The WebSocket transport and its limits (shared with every runtime, from `jsonrpc_proto`).
 pub mod ws {
     pub use jsonrpc_proto::adapter::ws::{
-        ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED, DEFAULT_MAX_MESSAGE, TOO_BIG,
-        TOO_MANY_CONNECTIONS,
+        ws_client_config, ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED,
+        DEFAULT_MAX_MESSAGE, TOO_BIG, TOO_MANY_CONNECTIONS,
     };
 }
 

@@ -13,8 +13,8 @@ macro_rules! same_api {
                 TlsClientConfig, TlsConnector, TlsError, TlsServerConfig,
             };
             use ::$krate::ws::{
-                ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED, DEFAULT_MAX_MESSAGE,
-                TOO_BIG, TOO_MANY_CONNECTIONS,
+                ws_client_config, ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED,
+                DEFAULT_MAX_MESSAGE, TOO_BIG, TOO_MANY_CONNECTIONS,
             };
             use ::$krate::{
                 connect_http, connect_http_unix, connect_http_unix_with, connect_http_with,

@@ -256,3 +256,31 @@ fn connections_over_the_limit_and_slow_heads_on_the_async_io_server() {
         server.shutdown().await;
     });
 }
+
+/// The server reads a WebSocket message far larger than its 512-byte read buffer, just under
+/// the limit, whole; the same connection then goes on with small calls.
+#[test]
+fn websocket_message_of_1_mib_is_read_whole() {
+    smol::block_on(async {
+        let server = start(ServerConfig::default(), 1 << 20).await;
+        let tcp = TcpStream::connect(server.http_addr().unwrap())
+            .await
+            .unwrap();
+        let url = format!("ws://{}/ws", server.http_addr().unwrap());
+        let (mut ws, _) = async_tungstenite::client_async(url, tcp).await.unwrap();
+        let payload = "x".repeat((1 << 20) - 100);
+        let big = json!({"jsonrpc":"2.0","id":1,"method":"echo","params":[payload]});
+        let add = json!({"jsonrpc":"2.0","id":2,"method":"add","params":[2, 3]});
+        for (call, want) in [(big, json!(payload.len() + 4)), (add, json!(5))] {
+            ws.send(Message::text(call.to_string())).await.unwrap();
+            match bounded("an answer", ws.next()).await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    assert_eq!(v["result"], want, "{v}");
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        server.shutdown().await;
+    });
+}

@@ -224,6 +224,21 @@ async fn websocket_message_over_the_limit_is_closed_with_1009() {
     server.shutdown().await;
 }
 
+/// The server reads a WebSocket message far larger than its 512-byte read buffer, just under
+/// the limit, whole (and echoes it); the same connection then goes on with small calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_message_of_1_mib_is_read_whole() {
+    let server = start(builder(Arc::default()).max_ws_message(1 << 20)).await;
+    let mut ws = raw_ws(server.http_addr().unwrap()).await;
+    let payload = "x".repeat((1 << 20) - 100);
+    let big = call(1, "echo", json!([payload]));
+    let v = bounded("the answer", ws_call(&mut ws, big)).await.unwrap();
+    assert_eq!(v["result"][0].as_str(), Some(payload.as_str()));
+    let small = call(2, "add", json!([2, 3]));
+    assert_eq!(ws_call(&mut ws, small).await.unwrap()["result"], 5);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frame_and_body_over_the_limit() {
     let server = start(builder(Arc::default()).max_body(1024)).await;

@@ -38,21 +38,36 @@ pub const PROTOCOL_ERROR: &str =
 /// connection limit.
 pub const TOO_MANY_CONNECTIONS: &str = "too many connections: retry later";
 
-/// The read buffer each WebSocket connection allocates up front and keeps: 512 bytes.
+/// The read buffer of a server's WebSocket connection, allocated up front and kept: 512 bytes.
 /// tungstenite's default (128 KiB, allocated eagerly) made an idle connection cost ~137 KiB of
-/// server memory, and tungstenite zero-fills the free part of the buffer before each read, so a
-/// small one is also cheaper per read. Once a frame header announces a larger frame, tungstenite
-/// grows the buffer to fit it, so large messages are still read in large reads; only many small
-/// frames pipelined back to back take more reads (64 `add` calls in flight: ~1 read per 5.6
-/// calls instead of 1 per 9.9 with 2 KiB), for 1.5 KiB less per idle connection.
+/// server memory, and tungstenite zero-fills up to this many free bytes of the buffer before
+/// each read, so a small one is also cheaper per read. Each read takes at most this many bytes
+/// (since tungstenite 0.27), so many small frames pipelined back to back take more reads
+/// (64 `add` calls in flight: ~1 read per 5.6 calls instead of 1 per 9.9 with 2 KiB), and so
+/// does a large request (a 1 MiB one: 2,048 reads), for 1.5 KiB less per idle connection.
 pub const READ_BUFFER_SIZE: usize = 512;
 
-/// The WebSocket limits used by servers and clients.
+/// The read buffer of a client's WebSocket connection: 16 KiB. A client has few connections
+/// and reads whole answers, some large: a 1 MiB answer takes 64 reads (2,048 with the server's
+/// [`READ_BUFFER_SIZE`]). Larger buffers cost more than they save, as tungstenite zero-fills
+/// up to this many bytes before every read, small answers included, and a client with many
+/// connections allocates one per connection.
+pub const CLIENT_READ_BUFFER_SIZE: usize = 16 * 1024;
+
+/// The WebSocket limits of a server's connection, with its read buffer of [`READ_BUFFER_SIZE`].
 pub fn ws_config(max_message: usize) -> WebSocketConfig {
     let mut config = WebSocketConfig::default();
     config.read_buffer_size = READ_BUFFER_SIZE;
     config.max_message_size = Some(max_message);
     config.max_frame_size = Some(max_message);
+    config
+}
+
+/// The WebSocket limits of a client's connection: those of [`ws_config`], with a read buffer
+/// of [`CLIENT_READ_BUFFER_SIZE`].
+pub fn ws_client_config(max_message: usize) -> WebSocketConfig {
+    let mut config = ws_config(max_message);
+    config.read_buffer_size = CLIENT_READ_BUFFER_SIZE;
     config
 }
 
@@ -312,6 +327,17 @@ impl<S: WsStreamLike> Sink<Bytes> for WsSink<S> {
 mod tests {
     use super::*;
     use tungstenite::error::ProtocolError as P;
+
+    #[test]
+    fn clients_read_in_larger_chunks_than_servers_with_the_same_limits() {
+        let (server, client) = (ws_config(1 << 20), ws_client_config(1 << 20));
+        assert_eq!(server.read_buffer_size, READ_BUFFER_SIZE);
+        assert_eq!(client.read_buffer_size, CLIENT_READ_BUFFER_SIZE);
+        for c in [server, client] {
+            assert_eq!(c.max_message_size, Some(1 << 20));
+            assert_eq!(c.max_frame_size, Some(1 << 20));
+        }
+    }
 
     #[test]
     fn protocol_errors_get_their_close_codes() {

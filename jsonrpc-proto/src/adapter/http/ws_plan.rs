@@ -60,7 +60,7 @@ pub fn ws_client_plan(
     Ok(WsClientPlan {
         endpoint,
         request,
-        config: crate::adapter::ws::ws_config(max),
+        config: crate::adapter::ws::ws_client_config(max),
         info,
     })
 }
