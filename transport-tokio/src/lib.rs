@@ -45,8 +45,9 @@ mod unix;
 /// The WebSocket transport and its limits (shared with every runtime, from `jsonrpc_proto`).
 pub mod ws {
     pub use jsonrpc_proto::adapter::ws::{
-        ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED, DEFAULT_MAX_MESSAGE, TOO_BIG,
-        TOO_MANY_CONNECTIONS,
+        ws_config, WsKeepAlive, WsSink, WsStream, WsTransport, BINARY_REFUSED,
+        DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_MESSAGE,
+        KEEP_ALIVE_TIMEOUT, TOO_BIG, TOO_MANY_CONNECTIONS,
     };
 }
 
@@ -65,4 +66,4 @@ pub use runtime::TokioRuntime;
 pub use stdio::{serve_io_content_length, serve_stdio, stdio, Stdin, Stdout};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 pub use unix::{connect_unix, connect_unix_with, reconnect_unix, unix_transport, UnixTransport};
-pub use ws::WsTransport;
+pub use ws::{WsKeepAlive, WsTransport};

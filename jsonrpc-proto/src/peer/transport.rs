@@ -92,6 +92,33 @@ pub struct TransportInfo {
     pub headers: Vec<(String, String)>,
     /// The HTTP path of the request or WebSocket handshake, when there is one.
     pub path: Option<String>,
+    /// Signs of life that carry no frame (WebSocket pings and pongs), when the transport
+    /// counts them; the server's idle timeout counts them as activity.
+    pub liveness: Option<Liveness>,
+}
+
+/// A counter of signs of life a transport sees that carry no frame (WebSocket pings and
+/// pongs). The transport bumps it; a server connection's idle timeout
+/// (`ServerConfig::idle_timeout`) treats a change as activity, as it does a frame. Clones
+/// share the count.
+#[derive(Clone, Debug, Default)]
+pub struct Liveness(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Liveness {
+    /// A counter at 0.
+    pub fn new() -> Self {
+        Liveness::default()
+    }
+
+    /// Records one sign of life.
+    pub fn beat(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The signs of life recorded so far.
+    pub fn beats(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl TransportInfo {
@@ -104,6 +131,7 @@ impl TransportInfo {
             tls: false,
             headers: Vec::new(),
             path: None,
+            liveness: None,
         }
     }
 

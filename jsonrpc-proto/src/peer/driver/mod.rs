@@ -109,6 +109,9 @@ pub(crate) struct Driver<Si, St> {
     idle_timeout: Option<Duration>,
     /// When a frame was last read or written.
     last_activity: Instant,
+    /// Signs of life without frames (WebSocket pings and pongs) and the count last seen:
+    /// a change counts as activity for the idle timeout.
+    liveness: Option<(super::Liveness, u64)>,
     /// Outgoing calls of this side awaiting answers (keeps an idle connection open).
     pending_out: usize,
     /// Server side: the largest result sent (`ServerConfig::max_response_size`).
@@ -150,6 +153,14 @@ impl<Si, St> Driver<Si, St> {
             .and_then(|c| c.idle_timeout)
             .filter(|_| !single_peer);
         let max_response = server_config.map_or(usize::MAX, |c| c.max_response_size);
+        let liveness = serving
+            .as_ref()
+            .filter(|_| idle_timeout.is_some())
+            .and_then(|s| s.ctx.transport().liveness.clone())
+            .map(|l| {
+                let seen = l.beats();
+                (l, seen)
+            });
         let last_activity = shared.rt.now();
         Driver {
             shared,
@@ -176,6 +187,7 @@ impl<Si, St> Driver<Si, St> {
             finished: false,
             idle_timeout,
             last_activity,
+            liveness,
             pending_out: 0,
             max_response,
             read_paused,
@@ -723,6 +735,7 @@ where
                 self.abort_call(key, ErrorObject::request_timeout());
             }
         }
+        self.note_liveness();
         if self.idle_deadline().is_some_and(|d| d <= now) {
             tracing::debug!("connection idle for too long: closing it");
             self.begin_closing();
@@ -741,6 +754,17 @@ where
             }
         }
         true
+    }
+
+    /// A ping or pong received since the last look counts as activity.
+    fn note_liveness(&mut self) {
+        if let Some((liveness, seen)) = &mut self.liveness {
+            let beats = liveness.beats();
+            if beats != *seen {
+                *seen = beats;
+                self.last_activity = self.shared.rt.now();
+            }
+        }
     }
 
     /// When an idle connection is closed: only while open with no call in flight either way.
@@ -819,7 +843,10 @@ where
                     return Read::Failed;
                 }
                 Poll::Ready(None) => return Read::Ended,
-                Poll::Pending => break,
+                Poll::Pending => {
+                    self.note_liveness();
+                    break;
+                }
             }
         }
         Read::More(progress)
