@@ -12,7 +12,9 @@ use jsonrpc_proto::adapter::http::{
 };
 pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
 use jsonrpc_proto::adapter::reconnect::ConnectFn;
-pub use jsonrpc_proto::adapter::reconnect::{ReconnectConfig, ReconnectError, Reconnecting};
+pub use jsonrpc_proto::adapter::reconnect::{
+    ReconnectConfig, ReconnectError, Reconnecting, Resubscribing, SubscriptionEvent,
+};
 use jsonrpc_proto::adapter::ws::{WsKeepAlive, WsTransport};
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;

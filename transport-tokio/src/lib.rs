@@ -55,7 +55,7 @@ pub use connect::{
     connect_http, connect_http_with, connect_io, connect_tcp, connect_tcp_with, connect_ws,
     connect_ws_with, reconnect_tcp, reconnect_ws, tcp_transport, ws_transport, BoxIo, ConnectError,
     ConnectOptions, HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, ReconnectConfig,
-    ReconnectError, Reconnecting, TcpTransport,
+    ReconnectError, Reconnecting, Resubscribing, SubscriptionEvent, TcpTransport,
 };
 pub use io::{FrameReader, FrameWriter, Framing, StreamTransport, DEFAULT_MAX_FRAME};
 pub use listen::{
