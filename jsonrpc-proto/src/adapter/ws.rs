@@ -551,7 +551,166 @@ impl<S: WsStreamLike> Sink<Bytes> for WsSink<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::channel::mpsc;
+    use futures::StreamExt;
+    use std::task::Waker;
     use tungstenite::error::ProtocolError as P;
+
+    /// A clock moved by hand: sleepers complete once it reaches their deadline.
+    #[derive(Clone)]
+    struct Manual(Arc<Mutex<(Instant, Vec<Waker>)>>);
+
+    impl Manual {
+        fn new() -> Self {
+            Manual(Arc::new(Mutex::new((Instant::now(), Vec::new()))))
+        }
+        fn advance(&self, d: Duration) {
+            let wakers = {
+                let mut g = self.0.lock().unwrap();
+                g.0 += d;
+                std::mem::take(&mut g.1)
+            };
+            wakers.into_iter().for_each(Waker::wake);
+        }
+    }
+
+    impl Runtime for Manual {
+        fn spawn(&self, _task: BoxFuture<'static, ()>) {}
+        fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+            let clock = self.0.clone();
+            Box::pin(futures::future::poll_fn(move |cx| {
+                let mut g = clock.lock().unwrap();
+                if g.0 >= deadline {
+                    Poll::Ready(())
+                } else {
+                    g.1.push(cx.waker().clone());
+                    Poll::Pending
+                }
+            }))
+        }
+        fn now(&self) -> Instant {
+            self.0.lock().unwrap().0
+        }
+    }
+
+    /// A WebSocket whose input the test feeds and whose output it reads.
+    struct Fake {
+        input: mpsc::UnboundedReceiver<Result<Message, tungstenite::Error>>,
+        sent: Arc<Mutex<Vec<Message>>>,
+    }
+
+    impl Stream for Fake {
+        type Item = Result<Message, tungstenite::Error>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.input.poll_next_unpin(cx)
+        }
+    }
+
+    impl Sink<Message> for Fake {
+        type Error = tungstenite::Error;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn start_send(self: Pin<&mut Self>, m: Message) -> Result<(), Self::Error> {
+            self.sent.lock().unwrap().push(m);
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    type Input = mpsc::UnboundedSender<Result<Message, tungstenite::Error>>;
+
+    fn keep_alive_stream() -> (
+        WsStream<Fake>,
+        Input,
+        Arc<Mutex<Vec<Message>>>,
+        Manual,
+        Liveness,
+    ) {
+        let (tx, input) = mpsc::unbounded();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let clock = Manual::new();
+        let transport = WsTransport::from_stream(Fake {
+            input,
+            sent: sent.clone(),
+        })
+        .with_keep_alive(
+            Some(
+                WsKeepAlive::default()
+                    .with_interval(Duration::from_secs(30))
+                    .with_timeout(Duration::from_secs(20)),
+            ),
+            clock.clone(),
+        );
+        let liveness = transport.info().liveness.expect("counted");
+        let (_sink, stream) = transport.split();
+        (stream, tx, sent, clock, liveness)
+    }
+
+    fn pings(sent: &Mutex<Vec<Message>>) -> usize {
+        let sent = sent.lock().unwrap();
+        sent.iter()
+            .filter(|m| matches!(m, Message::Ping(_)))
+            .count()
+    }
+
+    #[test]
+    fn silence_gets_a_ping_and_an_unanswered_ping_closes() {
+        let (mut stream, _tx, sent, clock, _) = keep_alive_stream();
+        assert!(stream.next().now_or_never().is_none());
+        clock.advance(Duration::from_secs(29));
+        assert!(stream.next().now_or_never().is_none());
+        assert_eq!(pings(&sent), 0, "no ping before the interval");
+        clock.advance(Duration::from_secs(1));
+        assert!(stream.next().now_or_never().is_none());
+        assert_eq!(pings(&sent), 1, "a ping after the interval");
+        clock.advance(Duration::from_secs(20));
+        match stream.next().now_or_never() {
+            Some(Some(Err(TransportError::Io(e)))) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::TimedOut)
+            }
+            other => panic!("expected the keep-alive timeout, got {other:?}"),
+        }
+        let close = sent.lock().unwrap().last().cloned();
+        match close {
+            Some(Message::Close(Some(f))) => {
+                assert_eq!(u16::from(f.code), 1001);
+                assert_eq!(f.reason.as_str(), KEEP_ALIVE_TIMEOUT);
+            }
+            other => panic!("expected close 1001, got {other:?}"),
+        }
+        assert!(matches!(stream.next().now_or_never(), Some(None)));
+    }
+
+    #[test]
+    fn any_frame_is_life() {
+        let (mut stream, tx, sent, clock, liveness) = keep_alive_stream();
+        assert!(stream.next().now_or_never().is_none());
+        clock.advance(Duration::from_secs(30));
+        assert!(stream.next().now_or_never().is_none());
+        assert_eq!(pings(&sent), 1);
+        // A pong within the timeout: no close; counted for the idle timeout.
+        clock.advance(Duration::from_secs(19));
+        tx.unbounded_send(Ok(Message::Pong(Bytes::new()))).unwrap();
+        assert!(stream.next().now_or_never().is_none());
+        assert_eq!(liveness.beats(), 1);
+        clock.advance(Duration::from_secs(20));
+        assert!(stream.next().now_or_never().is_none(), "still open");
+        // Data postpones the next ping: 29 s after the data, none yet.
+        tx.unbounded_send(Ok(Message::text("{}"))).unwrap();
+        assert!(matches!(stream.next().now_or_never(), Some(Some(Ok(_)))));
+        clock.advance(Duration::from_secs(29));
+        assert!(stream.next().now_or_never().is_none());
+        assert_eq!(pings(&sent), 1);
+        clock.advance(Duration::from_secs(1));
+        assert!(stream.next().now_or_never().is_none());
+        assert_eq!(pings(&sent), 2);
+    }
 
     #[test]
     fn protocol_errors_get_their_close_codes() {
