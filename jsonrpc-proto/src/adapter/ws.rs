@@ -624,14 +624,9 @@ mod tests {
     }
 
     type Input = mpsc::UnboundedSender<Result<Message, tungstenite::Error>>;
+    type Sent = Arc<Mutex<Vec<Message>>>;
 
-    fn keep_alive_stream() -> (
-        WsStream<Fake>,
-        Input,
-        Arc<Mutex<Vec<Message>>>,
-        Manual,
-        Liveness,
-    ) {
+    fn keep_alive_stream() -> (WsStream<Fake>, Input, Sent, Manual, Liveness) {
         let (tx, input) = mpsc::unbounded();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let clock = Manual::new();
