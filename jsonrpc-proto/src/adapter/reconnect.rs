@@ -299,7 +299,8 @@ pub enum SubscriptionEvent<T> {
 /// It ends (`None`) when the server ends the subscription, after an `Err` when the server
 /// gave an error or rejected a resubscribe, or when no connection can be opened within
 /// `ReconnectConfig::max_attempts` (after an `Err(ReconnectError::Unavailable(..))`).
-/// Dropping it unsubscribes on the open connection.
+/// Dropping it unsubscribes on the open connection. It holds a clone of its [`Reconnecting`]
+/// client, so the client keeps reconnecting while the stream lives.
 pub struct Resubscribing<T> {
     stream: BoxStream<'static, Result<SubscriptionEvent<T>, ReconnectError>>,
     resubscribes: Arc<AtomicU64>,

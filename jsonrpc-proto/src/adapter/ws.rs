@@ -75,10 +75,11 @@ pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 #[non_exhaustive]
 pub struct WsKeepAlive {
     /// The silence (no frame received) after which a Ping is sent (default 30 s,
-    /// [`DEFAULT_KEEP_ALIVE_INTERVAL`]).
+    /// [`DEFAULT_KEEP_ALIVE_INTERVAL`]). Zero pings again as soon as the peer answers.
     pub interval: Duration,
     /// How long after a Ping the peer has to send any frame before it is closed (default
-    /// 20 s, [`DEFAULT_KEEP_ALIVE_TIMEOUT`]).
+    /// 20 s, [`DEFAULT_KEEP_ALIVE_TIMEOUT`]). Keep it above the round-trip time: zero closes
+    /// the connection at its first ping.
     pub timeout: Duration,
 }
 
