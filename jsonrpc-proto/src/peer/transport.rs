@@ -92,6 +92,11 @@ pub struct TransportInfo {
     pub headers: Vec<(String, String)>,
     /// The HTTP path of the request or WebSocket handshake, when there is one.
     pub path: Option<String>,
+    /// True when the connection runs over a Unix domain socket: always for kind
+    /// [`TransportKind::Unix`] (newline-delimited JSON); for [`TransportKind::Http`] and
+    /// [`TransportKind::WebSocket`] when HTTP is served on (or sent to) a Unix socket. The
+    /// addresses are then `None`.
+    pub unix: bool,
     /// Signs of life that carry no frame (WebSocket pings and pongs), when the transport
     /// counts them; the server's idle timeout counts them as activity.
     pub liveness: Option<Liveness>,
@@ -131,6 +136,7 @@ impl TransportInfo {
             tls: false,
             headers: Vec::new(),
             path: None,
+            unix: kind == TransportKind::Unix,
             liveness: None,
         }
     }
