@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -207,17 +208,13 @@ impl HttpService {
                 let collect = Limited::new(req.into_body(), self.limits.max_body).collect();
                 let collected = match self.body_read_timeout {
                     None => collect.await,
-                    Some(t) => {
-                        let sleep = self.server.sleep(t);
-                        futures::pin_mut!(collect);
-                        match futures::future::select(collect, sleep).await {
-                            futures::future::Either::Left((r, _)) => r,
-                            futures::future::Either::Right(_) => {
-                                tracing::debug!(peer = ?conn.peer, "request body too slow: 408");
-                                return respond(reject_and_close(Rejection::BODY_TIMEOUT));
-                            }
+                    Some(t) => match within(collect, &self.server, t).await {
+                        Some(r) => r,
+                        None => {
+                            tracing::debug!(peer = ?conn.peer, "request body too slow: 408");
+                            return respond(reject_and_close(Rejection::BODY_TIMEOUT));
                         }
-                    }
+                    },
                 };
                 let body = match collected {
                     Ok(b) => b.to_bytes(),
@@ -260,4 +257,24 @@ impl HttpService {
             }
         }
     }
+}
+
+/// `fut`'s output, or `None` when `timeout` passes first. The timer is only created when `fut`
+/// is not ready on its first poll: a body that came with its head (most do) costs no timer.
+/// The deadline counts from that first poll, which follows the call at once.
+async fn within<F: std::future::Future>(
+    fut: F,
+    server: &Server,
+    timeout: Duration,
+) -> Option<F::Output> {
+    futures::pin_mut!(fut);
+    let mut sleep = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        let sleep = sleep.get_or_insert_with(|| server.sleep(timeout));
+        sleep.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
