@@ -7,11 +7,11 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 
-use crate::peer::{Server, TransportInfo, TransportKind};
+use crate::peer::{HeaderSource, Headers, Server, TransportInfo, TransportKind};
 use crate::protocol::http::{
     check_message, decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection,
     RequestHead,
@@ -123,29 +123,28 @@ impl HttpService {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let headers = req.headers();
-        let lines = |name| {
+        let scan = HeadScan::of(headers);
+        // Every Transfer-Encoding line, only looked up when there is one (rare).
+        let transfer_encoding: Vec<&[u8]> = if scan.transfer_encoding {
             headers
-                .get_all(name)
+                .get_all(header::TRANSFER_ENCODING)
                 .iter()
                 .map(HeaderValue::as_bytes)
-                .collect::<Vec<_>>()
+                .collect()
+        } else {
+            Vec::new()
         };
-        let (hosts, transfer_encoding) = (lines(header::HOST), lines(header::TRANSFER_ENCODING));
         let head = RequestHead {
             method: req.method().as_str(),
             path: req.uri().path(),
-            content_type: header_str(headers, header::CONTENT_TYPE),
-            content_length: header_str(headers, header::CONTENT_LENGTH)
-                .and_then(|v| v.parse().ok()),
-            websocket_upgrade: is_websocket_upgrade(
-                header_str(headers, header::CONNECTION),
-                header_str(headers, header::UPGRADE),
-            ),
+            content_type: scan.content_type,
+            content_length: scan.content_length.and_then(|v| v.parse().ok()),
+            websocket_upgrade: is_websocket_upgrade(scan.connection, scan.upgrade),
             version: version_of(req.version()),
             target: target_form(req.uri()),
-            hosts: &hosts,
+            hosts: &scan.hosts[..scan.host_count],
             transfer_encoding: &transfer_encoding,
-            has_content_length: headers.contains_key(header::CONTENT_LENGTH),
+            has_content_length: scan.has_content_length,
         };
         if let Some(metrics) = &self.layers.metrics {
             if req.uri().path() == "/metrics" {
@@ -176,12 +175,6 @@ impl HttpService {
             }
         }
         let decision = decide(&head, &self.limits);
-        let info = |kind| {
-            let mut info = conn.transport_info(kind);
-            info.headers = headers_of(req.headers());
-            info.path = Some(req.uri().path().to_owned());
-            info
-        };
         let shutting_down = self.server.handle().is_shutting_down();
         let respond = HttpOutcome::Respond;
         match decision {
@@ -204,8 +197,12 @@ impl HttpService {
                 if shutting_down {
                     return respond(reject(Rejection::SHUTTING_DOWN));
                 }
-                let info = info(TransportKind::Http);
-                let collect = Limited::new(req.into_body(), self.limits.max_body).collect();
+                // The header map is moved into the handlers' view, not copied.
+                let (parts, body) = req.into_parts();
+                let mut info = conn.transport_info(TransportKind::Http);
+                info.path = Some(parts.uri.path().to_owned());
+                info.headers = Headers::from_source(RequestHeaders(parts.headers));
+                let collect = Limited::new(body, self.limits.max_body).collect();
                 let collected = match self.body_read_timeout {
                     None => collect.await,
                     Some(t) => match within(collect, &self.server, t).await {
@@ -248,7 +245,9 @@ impl HttpService {
                 let Some(key) = key.filter(|_| version_ok) else {
                     return respond(reject(Rejection::BAD_UPGRADE));
                 };
-                let info = info(TransportKind::WebSocket);
+                let mut info = conn.transport_info(TransportKind::WebSocket);
+                info.headers = headers_of(req.headers()).into();
+                info.path = Some(req.uri().path().to_owned());
                 HttpOutcome::WebSocket {
                     request: Box::new(req),
                     info,
@@ -277,4 +276,77 @@ async fn within<F: std::future::Future>(
         sleep.as_mut().poll(cx).map(|()| None)
     })
     .await
+}
+
+/// What the decision reads of a request's headers, found in one pass over them (a lookup by
+/// name hashes the name: six of them cost more than the pass).
+struct HeadScan<'a> {
+    /// The first two `Host` lines (a second one is enough to reject the request).
+    hosts: [&'a [u8]; 2],
+    host_count: usize,
+    transfer_encoding: bool,
+    content_type: Option<&'a str>,
+    content_length: Option<&'a str>,
+    has_content_length: bool,
+    connection: Option<&'a str>,
+    upgrade: Option<&'a str>,
+}
+
+impl<'a> HeadScan<'a> {
+    fn of(headers: &'a HeaderMap) -> Self {
+        let mut scan = HeadScan {
+            hosts: [b"", b""],
+            host_count: 0,
+            transfer_encoding: false,
+            content_type: None,
+            content_length: None,
+            has_content_length: false,
+            connection: None,
+            upgrade: None,
+        };
+        // The first line of a header, as `HeaderMap::get` gives it.
+        fn first<'a>(slot: &mut Option<&'a str>, seen: &mut bool, value: &'a HeaderValue) {
+            if !*seen {
+                *seen = true;
+                *slot = value.to_str().ok();
+            }
+        }
+        let (mut ct, mut conn, mut up) = (false, false, false);
+        for (name, value) in headers {
+            if *name == header::HOST {
+                if scan.host_count < 2 {
+                    scan.hosts[scan.host_count] = value.as_bytes();
+                    scan.host_count += 1;
+                }
+            } else if *name == header::CONTENT_LENGTH {
+                let mut seen = scan.has_content_length;
+                first(&mut scan.content_length, &mut seen, value);
+                scan.has_content_length = true;
+            } else if *name == header::CONTENT_TYPE {
+                first(&mut scan.content_type, &mut ct, value);
+            } else if *name == header::TRANSFER_ENCODING {
+                scan.transfer_encoding = true;
+            } else if *name == header::CONNECTION {
+                first(&mut scan.connection, &mut conn, value);
+            } else if *name == header::UPGRADE {
+                first(&mut scan.upgrade, &mut up, value);
+            }
+        }
+        scan
+    }
+}
+
+/// A request's header map, moved into its [`TransportInfo`]: read in place.
+struct RequestHeaders(HeaderMap);
+
+impl HeaderSource for RequestHeaders {
+    fn first(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(HeaderValue::as_bytes)
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
+        for (name, value) in &self.0 {
+            f(name.as_str(), value.as_bytes());
+        }
+    }
 }
