@@ -7,9 +7,10 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use bytes::{Buf, BufMut, BytesMut};
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 
 use crate::peer::{HeaderSource, Headers, Server, TransportInfo, TransportKind};
 use crate::protocol::http::{
@@ -202,7 +203,7 @@ impl HttpService {
                 let mut info = conn.transport_info(TransportKind::Http);
                 info.path = Some(parts.uri.path().to_owned());
                 info.headers = Headers::from_source(RequestHeaders(parts.headers));
-                let collect = Limited::new(body, self.limits.max_body).collect();
+                let collect = read_body(body, self.limits.max_body);
                 let collected = match self.body_read_timeout {
                     None => collect.await,
                     Some(t) => match within(collect, &self.server, t).await {
@@ -214,13 +215,11 @@ impl HttpService {
                     },
                 };
                 let body = match collected {
-                    Ok(b) => b.to_bytes(),
-                    Err(e) => {
-                        if e.downcast_ref::<http_body_util::LengthLimitError>()
-                            .is_some()
-                        {
-                            return respond(reject(Rejection::PAYLOAD_TOO_LARGE));
-                        }
+                    Ok(b) => b,
+                    Err(BodyError::TooLarge) => {
+                        return respond(reject(Rejection::PAYLOAD_TOO_LARGE));
+                    }
+                    Err(BodyError::Failed(e)) => {
                         tracing::debug!(peer = ?conn.peer, "reading a request body failed: {e}");
                         return respond(reject(Rejection {
                             status: 400,
@@ -347,6 +346,115 @@ impl HeaderSource for RequestHeaders {
     fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
         for (name, value) in &self.0 {
             f(name.as_str(), value.as_bytes());
+        }
+    }
+}
+
+/// Why a request body could not be read.
+enum BodyError {
+    /// Over the limit: 413.
+    TooLarge,
+    /// The connection failed or the framing was wrong.
+    Failed(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The whole body, at most `max` bytes. A body that comes in one piece (most) is handed on as
+/// it is, without a copy or a list of pieces; more pieces are appended into one buffer.
+async fn read_body<B>(body: B, max: usize) -> Result<Bytes, BodyError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    futures::pin_mut!(body);
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<BytesMut> = None;
+    let mut len = 0usize;
+    while !body.is_end_stream() {
+        let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await else {
+            break;
+        };
+        let frame = frame.map_err(|e| BodyError::Failed(e.into()))?;
+        // Trailers carry nothing JSON-RPC reads.
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        let n = data.remaining();
+        len = len.saturating_add(n);
+        if len > max {
+            return Err(BodyError::TooLarge);
+        }
+        if n == 0 {
+            continue;
+        }
+        match (&mut first, &mut more) {
+            (None, _) => first = Some(data.copy_to_bytes(n)),
+            (Some(f), None) => {
+                let mut buf = BytesMut::with_capacity(len);
+                buf.extend_from_slice(f);
+                buf.put(data);
+                more = Some(buf);
+            }
+            (Some(_), Some(buf)) => buf.put(data),
+        }
+    }
+    Ok(match (first, more) {
+        (_, Some(buf)) => buf.freeze(),
+        (Some(f), None) => f,
+        (None, None) => Bytes::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+
+    type Item = Result<Frame<Bytes>, std::io::Error>;
+
+    fn body(frames: Vec<Item>) -> StreamBody<futures::stream::Iter<std::vec::IntoIter<Item>>> {
+        StreamBody::new(futures::stream::iter(frames))
+    }
+
+    fn data(s: &'static str) -> Item {
+        Ok(Frame::data(Bytes::from_static(s.as_bytes())))
+    }
+
+    fn read(frames: Vec<Item>, max: usize) -> Result<Bytes, BodyError> {
+        futures::executor::block_on(read_body(body(frames), max))
+    }
+
+    #[test]
+    fn a_body_in_one_piece_is_handed_on_without_a_copy() {
+        let piece = Bytes::from_static(b"{\"jsonrpc\":\"2.0\"}");
+        let frames = vec![Ok(Frame::data(piece.clone()))];
+        let got = read(frames, 100).ok().unwrap();
+        assert_eq!(got, piece);
+        assert_eq!(got.as_ptr(), piece.as_ptr(), "the same bytes, not a copy");
+    }
+
+    #[test]
+    fn pieces_are_joined_empty_ones_and_trailers_skipped() {
+        let trailers = Ok(Frame::trailers(http::HeaderMap::new()));
+        let frames = vec![data("ab"), data(""), data("cd"), trailers, data("e")];
+        assert_eq!(&read(frames, 5).ok().unwrap()[..], b"abcde");
+        assert!(read(Vec::new(), 5).ok().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_limit_counts_every_piece_and_errors_are_passed_on() {
+        assert!(matches!(
+            read(vec![data("abc"), data("def")], 5),
+            Err(BodyError::TooLarge)
+        ));
+        assert!(matches!(
+            read(vec![data("abcdef")], 5),
+            Err(BodyError::TooLarge)
+        ));
+        let failed = vec![data("ab"), Err(std::io::Error::other("reset"))];
+        match read(failed, 5) {
+            Err(BodyError::Failed(e)) => assert_eq!(e.to_string(), "reset"),
+            _ => panic!("the body's error is passed on"),
         }
     }
 }
