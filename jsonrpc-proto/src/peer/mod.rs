@@ -37,6 +37,6 @@ pub use subs::EndReason;
 pub(crate) use subscribe::with_subs;
 pub use subscribe::{Subscription, SubscriptionError};
 pub use transport::{
-    BoxFrameSink, BoxFrameStream, BoxTransport, Liveness, Runtime, Transport, TransportError,
-    TransportInfo, TransportKind,
+    BoxFrameSink, BoxFrameStream, BoxTransport, HeaderSource, Headers, Liveness, Runtime,
+    Transport, TransportError, TransportInfo, TransportKind,
 };
