@@ -97,19 +97,51 @@ impl RouterBuilder {
             + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let registry = Arc::clone(&self.subscriptions);
+        self.subscription_names(&[subscribe], &[unsubscribe], notification, make)
+    }
+
+    /// A subscription answering every name of `subscribe` (the first one and its aliases) and
+    /// of `unsubscribe`; `make` reads the params (borrowed from the frame) and gives the
+    /// handler's future, or the error that answers the call at once (then `make` dropped
+    /// the pending subscription: nothing was registered). What `#[rpc]` expands to.
+    pub(crate) fn subscription_names<M, Fut>(
+        mut self,
+        subscribe: &[&str],
+        unsubscribe: &[&str],
+        notification: &str,
+        make: M,
+    ) -> Self
+    where
+        M: Fn(Context, Option<&RawValue>, PendingSubscription) -> Result<Fut, ErrorObject>
+            + Send
+            + Sync
+            + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let Some(kind) = unsubscribe.first() else {
+            return self;
+        };
+        // Every unsubscribe alias ends the same kind of subscription (the first name's).
         let names = Arc::new(Names {
-            unsubscribe: unsubscribe.into(),
+            unsubscribe: (*kind).into(),
             notification: notification.into(),
         });
-        let kind = Arc::clone(&names.unsubscribe);
-        self.call_raw(subscribe, move |ctx: Context, call: RawCall| {
-            start(&registry, &names, &make, ctx, call)
-        })
-        .call_raw(unsubscribe, move |ctx: Context, call: RawCall| {
-            let answer = unsubscribe_call(&ctx, &kind, call.params.as_deref());
-            async move { answer }
-        })
+        let make = Arc::new(make);
+        for name in subscribe {
+            let registry = Arc::clone(&self.subscriptions);
+            let (names, make) = (Arc::clone(&names), Arc::clone(&make));
+            self = self.call_raw(name, move |ctx: Context, call: RawCall| {
+                start(&registry, &names, &*make, ctx, call)
+            });
+        }
+        for name in unsubscribe {
+            let kind = Arc::clone(&names.unsubscribe);
+            self = self.call_raw(name, move |ctx: Context, call: RawCall| {
+                let answer = unsubscribe_call(&ctx, &kind, call.params.as_deref());
+                async move { answer }
+            });
+        }
+        self
     }
 
     /// Sets the limits and defaults of this router's subscriptions (see [`SubscriptionConfig`]).
