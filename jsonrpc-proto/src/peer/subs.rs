@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskCx, Poll, Waker};
 
 use bytes::Bytes;
+use futures::channel::oneshot;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -118,6 +119,11 @@ pub(crate) struct ServerSubs {
     /// Frames queued over every subscription.
     queued: usize,
     closed: bool,
+    /// One per subscription handler still running on this connection: all dropped when the
+    /// connection closes, which ends (drops) those handlers' futures.
+    handlers: Vec<oneshot::Sender<()>>,
+    /// `handlers.len()` after the last pruning of finished handlers.
+    pruned: usize,
 }
 
 impl ServerSubs {
@@ -422,12 +428,36 @@ impl ServerSubs {
         }
     }
 
+    /// Completes (`Ok` or `Err`, either means it) when this connection closes: a subscription
+    /// handler's task races its handler against it. At once when the connection is closed.
+    pub(crate) fn watch_close(&mut self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        if self.closed {
+            return rx;
+        }
+        // Finished handlers dropped their receiver: forget them now and then (amortized).
+        if self.handlers.len() >= 2 * self.pruned.max(8) {
+            self.handlers.retain(|h| !h.is_canceled());
+            self.pruned = self.handlers.len();
+        }
+        self.handlers.push(tx);
+        rx
+    }
+
+    /// Handlers of this connection that may still run (finished ones are forgotten lazily).
+    #[cfg(test)]
+    pub(crate) fn running_handlers(&self) -> usize {
+        self.handlers.iter().filter(|h| !h.is_canceled()).count()
+    }
+
     fn close_all(&mut self, wake: &mut Vec<Waker>) {
         self.closed = true;
         for index in 0..self.slots.len() as u32 {
             self.remove_at(index, wake);
         }
         self.ready.clear();
+        self.handlers.clear();
+        self.pruned = 0;
     }
 }
 
@@ -650,6 +680,8 @@ impl ClientSubs {
             if entry.end.is_none() {
                 entry.end = Some(EndReason::ConnectionClosed);
             }
+            // Nothing is read any more: no buffer holds reading back (and none is counted).
+            entry.full = false;
             wake.extend(entry.waker.take());
         }
         self.full = 0;
@@ -805,6 +837,25 @@ mod tests {
         assert_eq!(late, Err(RegisterError::Closed));
     }
 
+    #[test]
+    fn closing_the_connection_signals_every_running_handler() {
+        let mut subs = ServerSubs::default();
+        let running: Vec<_> = (0..5).map(|_| subs.watch_close()).collect();
+        // Handlers that finished drop their receiver and are forgotten (lazily).
+        for _ in 0..1000 {
+            drop(subs.watch_close());
+        }
+        assert_eq!(subs.running_handlers(), 5);
+        assert!(subs.handlers.len() <= 16, "bounded: {}", subs.handlers.len());
+        subs.close_all(&mut Vec::new());
+        for mut rx in running {
+            assert!(rx.try_recv().is_err(), "fired: the sender is gone");
+        }
+        let mut after = subs.watch_close();
+        assert!(after.try_recv().is_err(), "a handler of a closed connection stops at once");
+        assert_eq!(subs.running_handlers(), 0);
+    }
+
     fn note(params: &str) -> Notification<'static> {
         Notification {
             method: "m".into(),
@@ -848,5 +899,30 @@ mod tests {
             .is_none());
         let end = c.poll_item("\"s1\"", &mut cx, &mut unpaused);
         assert!(matches!(end, Poll::Ready(Err(EndReason::Server(Some(ref e)))) if e.code.0 == 5));
+    }
+
+    #[test]
+    fn a_full_buffer_is_still_read_after_the_connection_closed() {
+        let mut c = ClientSubs::default();
+        c.set_capacity(2);
+        c.expect(1);
+        c.on_response(1, &Ok(RawValue::from_string("\"s\"".into()).expect("json")));
+        for n in ["1", "2", "3"] {
+            let note = note(&format!(r#"{{"subscription":"s","result":{n}}}"#));
+            assert!(c.route(note).is_none());
+        }
+        assert!(c.paused.load(Ordering::SeqCst));
+        c.close_all(&mut Vec::new());
+        let waker = futures::task::noop_waker();
+        let mut cx = TaskCx::from_waker(&waker);
+        let mut unpaused = false;
+        for want in ["1", "2", "3"] {
+            let item = c.poll_item("\"s\"", &mut cx, &mut unpaused);
+            assert!(matches!(item, Poll::Ready(Ok(ref r)) if r.get() == want));
+        }
+        let end = c.poll_item("\"s\"", &mut cx, &mut unpaused);
+        assert!(matches!(end, Poll::Ready(Err(EndReason::ConnectionClosed))));
+        assert_eq!(c.remove("\"s\""), (false, false));
+        assert!(!c.paused.load(Ordering::SeqCst));
     }
 }

@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::channel::oneshot;
-use futures::future::{BoxFuture, FutureExt};
+use futures::future::{self, BoxFuture, Either, FutureExt};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -176,9 +176,13 @@ where
         return ready(Err(needs_connection()));
     };
     let config = registry.config();
-    if peer.lock().subs.server.len() >= config.max_per_connection {
-        return ready(Err(too_many(config.max_per_connection)));
-    }
+    let gone = {
+        let mut inner = peer.lock();
+        if inner.subs.server.len() >= config.max_per_connection {
+            return ready(Err(too_many(config.max_per_connection)));
+        }
+        inner.subs.server.watch_close()
+    };
     let (tx, rx) = oneshot::channel();
     let pending = PendingSubscription::new(
         ctx.clone(),
@@ -195,9 +199,16 @@ where
         Err(e) => return ready(Err(e)),
     };
     let method = call.method;
-    let task = AssertUnwindSafe(fut).catch_unwind().map(move |r| {
-        if r.is_err() {
+    // The handler ends when it returns, or is dropped when its connection closes (nothing it
+    // could send would arrive): a handler waiting on something else never outlives its client.
+    let run = AssertUnwindSafe(fut).catch_unwind();
+    let task = future::select(Box::pin(run), gone).map(move |done| match done {
+        Either::Left((Err(_), _)) => {
             tracing::error!(method = %method, "subscription handler panicked");
+        }
+        Either::Left((Ok(()), _)) => {}
+        Either::Right(_) => {
+            tracing::debug!(method = %method, "connection closed: subscription handler dropped");
         }
     });
     ctx.inner.rt.spawn(Box::pin(task));
