@@ -8,7 +8,9 @@
 //! - `{Trait}Batch`, implemented for `jsonrpc_proto::peer::BatchBuilder`: typed calls inside a
 //!   batch;
 //! - the OpenRPC description of every method, carried by the builder and served at
-//!   `rpc.discover` when `RouterBuilder::discover` is called.
+//!   `rpc.discover` when `RouterBuilder::discover` is called;
+//! - for `#[subscription]` methods, a subscribe/unsubscribe pair on the router and a typed
+//!   `Subscription<Item>` on the client.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -145,9 +147,58 @@ use syn::{
 /// - `raw`: the one parameter, `params: Option<Box<RawValue>>`, gets the params as sent;
 /// - `error(code = -32000, message = "..")`, repeatable: documented in the OpenRPC document.
 ///
+/// # Subscriptions
+/// A method marked `#[subscription(unsubscribe = "..", item = Type)]` takes `&self`, the
+/// [`PendingSubscription`] (accept it for a sink, or reject it), then its params (read as for
+/// any method: bad params are answered -32602 naming the parameter before it runs). It
+/// returns nothing. The generated client gets a method returning
+/// `impl Future<Output = Result<Subscription<Type>, ClientError>>`.
+///
+/// ```
+/// use jsonrpc_proto::rpc;
+/// use jsonrpc_proto::service::PendingSubscription;
+///
+/// #[rpc(namespace = "clock")]
+/// pub trait Clock {
+///     /// One tick per item, `n` of them.
+///     #[subscription(name = "subscribe", unsubscribe = "unsubscribe", notification = "tick",
+///                    item = u64)]
+///     async fn ticks(&self, pending: PendingSubscription, n: u64);
+/// }
+///
+/// struct ClockService;
+///
+/// impl Clock for ClockService {
+///     async fn ticks(&self, pending: PendingSubscription, n: u64) {
+///         let Ok(sink) = pending.accept() else { return };
+///         for i in 0..n {
+///             if sink.send(i).await.is_err() {
+///                 return; // unsubscribed or disconnected
+///             }
+///         }
+///     }
+/// }
+///
+/// let router = ClockService.into_router().build().unwrap();
+/// assert!(router.has_method("clock.subscribe") && router.has_method("clock.unsubscribe"));
+/// // Client side: `let sub: Subscription<u64> = client.ticks(10).await?;`
+/// ```
+///
+/// Options: `name = ".."` (default: the function's name) and `aliases = [..]`;
+/// `unsubscribe = ".."` (required) and `unsubscribe_aliases = [..]`; `notification = ".."`
+/// (the method items go out on; default: the subscribe name); `item = Type` (required).
+/// The trait's namespace and naming rule apply to all of them. The OpenRPC document lists
+/// the subscribe method (result: the id; `x-subscription`: the unsubscribe and notification
+/// names and the item's schema) and the unsubscribe method. Subscriptions are not part of
+/// the `{Trait}Batch` trait.
+///
 /// Mistakes are compile errors that say what to write instead: a method that is not
 /// `async`, without `&self`, generic, taking borrowed params, a notification with a result,
-/// a reserved `rpc.` name, or two methods answering the same name.
+/// a reserved `rpc.` name, or two methods answering the same name; a subscription without
+/// `item` or `unsubscribe`, without its `PendingSubscription` first, with a return type or
+/// a `Context` parameter.
+///
+/// [`PendingSubscription`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.PendingSubscription.html
 ///
 /// [`RouterBuilder::discover`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.discover
 /// [`RouterBuilder::merge`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.merge

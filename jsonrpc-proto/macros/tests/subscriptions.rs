@@ -245,3 +245,36 @@ fn the_openrpc_document_lists_subscriptions() {
         "feed.hello"
     );
 }
+
+#[test]
+fn merged_services_share_the_outer_count_and_config() {
+    use jsonrpc_proto::service::SubscriptionConfig;
+    let one = || SubscriptionConfig::default().max_per_connection(1);
+    // Set on the outer builder after the merge, or on the merged one only: both apply.
+    let outer = Spark::into_router(FeedService)
+        .merge(Feed::into_router(FeedService))
+        .subscription_config(one())
+        .build()
+        .unwrap();
+    let inner = Router::builder()
+        .merge(Feed::into_router(FeedService).subscription_config(one()))
+        .build()
+        .unwrap();
+    for router in [outer, inner] {
+        let rt = Pool(ThreadPool::new().unwrap());
+        let server = Server::new(router.clone(), rt.clone(), ServerConfig::default());
+        let c = transport_memory::serve_memory(&server, rt);
+        block_on(async {
+            let mut first = c.hello().await.unwrap();
+            assert_eq!(first.next().await.unwrap().unwrap(), "hello");
+            assert_eq!(
+                router.subscription_count(),
+                1,
+                "counted by the built router"
+            );
+            let e = rpc_err(c.hello().await);
+            assert_eq!((e.code.0, &*e.message), (-32004, "Too many subscriptions"));
+            assert!(first.unsubscribe().await.unwrap());
+        });
+    }
+}

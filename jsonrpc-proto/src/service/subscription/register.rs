@@ -144,7 +144,9 @@ impl RouterBuilder {
         self
     }
 
-    /// Sets the limits and defaults of this router's subscriptions (see [`SubscriptionConfig`]).
+    /// Sets the limits and defaults of this router's subscriptions (see [`SubscriptionConfig`]),
+    /// including those of builders merged into it ([`RouterBuilder::merge`]; a merged
+    /// builder's setting is kept when this one has none, else this one's wins).
     pub fn subscription_config(self, config: SubscriptionConfig) -> Self {
         self.subscriptions.set_config(config);
         self
