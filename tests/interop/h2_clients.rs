@@ -74,3 +74,31 @@ pub fn python_h2(plain: &str, tls: &str, ca: &Path, max_streams: u32) -> String 
     assert!(stdout.contains(" 0 failed"), "{stdout}");
     stdout
 }
+
+/// GETs `url` with curl and the extra `args`; returns (status, body, HTTP version).
+pub fn curl_get(url: &str, args: &[&str]) -> (u16, String, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20"])
+        .args(["-w", "\n%{http_code} %{http_version}"])
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "curl {args:?} {url}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (body, tail) = text.rsplit_once('\n').expect("the -w line");
+    let (code, version) = tail.split_once(' ').expect("code and version");
+    println!(
+        "curl GET {} {url} -> {code} HTTP/{version} {body}",
+        args.join(" ")
+    );
+    (
+        code.parse().expect("status"),
+        body.to_owned(),
+        version.to_owned(),
+    )
+}

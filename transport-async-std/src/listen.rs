@@ -1,6 +1,6 @@
 //! The async-io server: the [`Listen`] impl behind [`Server::builder`] and its accept loops.
-//! HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS), an optional raw TCP
-//! listener (newline-delimited JSON), and graceful shutdown.
+//! HTTP POST, WebSocket (`/ws`) and `/health` on one port (plain or TLS) and on a Unix
+//! socket, an optional raw TCP listener (newline-delimited JSON), and graceful shutdown.
 //! Request handling is `jsonrpc_proto::adapter::http`'s and the shutdown bookkeeping
 //! `jsonrpc_proto::adapter::lifecycle`'s; this file only accepts sockets and runs hyper.
 
@@ -94,6 +94,11 @@ impl Listen for Server {
             (None, Some(path)) => Some(crate::unix::bind(path, options.unix_mode).await?),
             (None, None) => None,
         };
+        let http_unix = match (options.http_unix_listener.take(), &options.http_unix) {
+            (Some(l), _) => Some(crate::unix::handed_in(l)?),
+            (None, Some(path)) => Some(crate::unix::bind(path, options.unix_mode).await?),
+            (None, None) => None,
+        };
         let sockets = SocketSlots::new(options.config.max_connections);
         let proto = ProtoServer::new(options.router, runtime.clone(), options.config);
         let lifecycle = Lifecycle::new();
@@ -120,6 +125,10 @@ impl Listen for Server {
         if let Some(listener) = tcp_listener {
             shared.spawn(accept_loop(shared.clone(), listener, Listener::Tcp));
         }
+        let http_unix_file = http_unix.map(|(listener, file)| {
+            shared.spawn(accept_unix_http(shared.clone(), listener));
+            file
+        });
         let unix_file = unix.map(|(listener, file)| {
             let serve = Arc::new(crate::unix::UnixServe {
                 proto: shared.proto.clone(),
@@ -140,8 +149,12 @@ impl Listen for Server {
             runtime,
             options.grace,
         );
-        Ok(match unix_file {
+        let running = match unix_file {
             Some(file) => running.with_unix(file),
+            None => running,
+        };
+        Ok(match http_unix_file {
+            Some(file) => running.with_http_unix(file),
             None => running,
         })
     }
@@ -312,6 +325,49 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, kind: Listener)
     tracing::debug!("listener closed");
 }
 
+/// Accepts connections on the HTTP Unix socket until shutdown and serves each as the HTTP
+/// port's are (never TLS): `ConnInfo::unix` set, no addresses.
+async fn accept_unix_http(shared: Arc<Shared>, listener: async_net::unix::UnixListener) {
+    loop {
+        let accepted = {
+            let accept = listener.accept();
+            let stop = shared.lifecycle.shutdown_requested();
+            futures::pin_mut!(accept);
+            futures::pin_mut!(stop);
+            match future::select(accept, stop).await {
+                Either::Left((r, _)) => r,
+                Either::Right(_) => break,
+            }
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                async_io::Timer::after(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let slot = Arc::new(shared.sockets.acquire());
+        if slot.busy() {
+            tracing::warn!(
+                limit = shared.sockets.max(),
+                "too many connections: refusing one"
+            );
+        }
+        let conn = ConnInfo {
+            unix: true,
+            ..ConnInfo::default()
+        };
+        let task = shared.clone();
+        shared.spawn(async move {
+            if let Err(e) = serve_io(task, stream, conn, Listener::Http, slot).await {
+                tracing::debug!("Unix HTTP connection ended with an error: {e}");
+            }
+        });
+    }
+    tracing::debug!("Unix HTTP listener closed");
+}
+
 async fn serve_socket(
     shared: Arc<Shared>,
     stream: TcpStream,
@@ -323,6 +379,7 @@ async fn serve_socket(
         peer: Some(peer),
         local: stream.local_addr().ok(),
         tls: false,
+        unix: false,
     };
     if slot.busy() && matches!(kind, Listener::Tcp) {
         // One error line (plain TCP only), then close: no TLS handshake for a refused socket.

@@ -17,9 +17,11 @@ macro_rules! same_api {
                 TOO_BIG, TOO_MANY_CONNECTIONS,
             };
             use ::$krate::{
-                connect_http, connect_http_with, connect_io, connect_tcp, connect_tcp_with,
-                connect_ws, connect_ws_with, serve_io_content_length, serve_stdio, stdio,
-                tcp_transport, ws_transport, BoxIo, ConnectError, ConnectOptions, FrameReader,
+                connect_http, connect_http_unix, connect_http_unix_with, connect_http_with,
+                connect_io, connect_tcp, connect_tcp_with, connect_unix, connect_unix_with,
+                connect_ws, connect_ws_unix, connect_ws_unix_with, connect_ws_with,
+                serve_io_content_length, serve_stdio, stdio, tcp_transport, unix_transport,
+                ws_transport, ws_unix_transport, BoxIo, ConnectError, ConnectOptions, FrameReader,
                 FrameWriter, Framing, HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io,
                 RunningServer, Server, ServerBuilder, ShutdownHandle, StartError, Stdin, Stdout,
                 StreamTransport, TcpTransport, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE,
@@ -41,6 +43,20 @@ macro_rules! same_api {
                     HttpTransport::new;
                 let _: fn(&str, HttpClientConfig, Runtime) -> Result<HttpTransport, ConnectError> =
                     HttpTransport::with_runtime;
+                let _ = |p: &str,
+                         u: &str,
+                         c: HttpClientConfig|
+                 -> Result<HttpTransport, ConnectError> {
+                    HttpTransport::unix(p, u, c)
+                };
+                let _ = |p: std::path::PathBuf,
+                         u: &str,
+                         c: HttpClientConfig,
+                         r: Runtime|
+                 -> Result<HttpTransport, ConnectError> {
+                    HttpTransport::unix_with_runtime(p, u, c, r)
+                };
+                let _: HttpClientConfig = HttpClientConfig::default().with_http2(true);
                 let _: fn(TlsClientConfig) -> ConnectOptions = ConnectOptions::with_tls;
                 let _: fn(ConnectOptions, &'static str, String) -> ConnectOptions =
                     ConnectOptions::header;
@@ -67,6 +83,14 @@ macro_rules! same_api {
                     let _: Result<WsTransport<_>, ConnectError> = ws_transport("", &o()).await;
                     let _: Result<TcpTransport, ConnectError> = tcp_transport("", Some(&tls)).await;
                     let _: Result<BoxIo, ConnectError> = connect_io("", "", Some(&tls)).await;
+                    let _: Result<Client, ConnectError> = connect_unix("").await;
+                    let _: Result<Client, ConnectError> = connect_unix_with("", o()).await;
+                    let _: Result<Client, ConnectError> = connect_http_unix("", "").await;
+                    let _: Result<Client, ConnectError> = connect_http_unix_with("", "", o()).await;
+                    let _: Result<Client, ConnectError> = connect_ws_unix("", "").await;
+                    let _: Result<Client, ConnectError> = connect_ws_unix_with("", "", o()).await;
+                    let _: Result<WsTransport<_>, ConnectError> =
+                        ws_unix_transport("", "", &o()).await;
                     let (i, o): (Stdin, Stdout) = stdio();
                     let _: () = serve_stdio(router.clone(), ServerConfig::default()).await;
                     let _: () =

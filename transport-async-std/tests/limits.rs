@@ -163,6 +163,7 @@ fn shared_http_service_answers_a_slow_body_with_408() {
             peer: None,
             local: None,
             tls: false,
+            unix: false,
         };
         match bounded("a 408", service.handle(req, &conn)).await {
             HttpOutcome::Respond(r) => {

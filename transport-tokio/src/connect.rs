@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use jsonrpc_proto::adapter::http::{
-    host_of, ws_client_plan, Attempt, Endpoint, HttpConnect, HttpPostTransport,
+    host_of, ws_client_plan, Attempt, Connected, Endpoint, HttpConnect, HttpPostTransport,
+    HTTP2_ALPN,
 };
 pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
 use jsonrpc_proto::adapter::reconnect::ConnectFn;
@@ -35,8 +36,8 @@ pub struct ConnectOptions {
     pub client: ClientConfig,
     /// A router the client serves for calls from the server (WebSocket and TCP only).
     pub router: Option<Router>,
-    /// HTTP settings (retries, backoff, keep-alive pool); its `tls` and `headers` are taken
-    /// from the fields above.
+    /// HTTP settings (retries, backoff, keep-alive pool, HTTP/2); its `tls` and `headers` are
+    /// taken from the fields above.
     pub http: HttpClientConfig,
     /// The largest WebSocket message accepted (0: the default 10 MiB).
     pub max_message: usize,
@@ -163,6 +164,15 @@ pub async fn connect_io(
     host: &str,
     tls: Option<&TlsClientConfig>,
 ) -> Result<BoxIo, ConnectError> {
+    open_io(addr, host, tls).await.map(|(io, _)| io)
+}
+
+/// [`connect_io`], also saying whether TLS's ALPN chose `h2`.
+async fn open_io(
+    addr: &str,
+    host: &str,
+    tls: Option<&TlsClientConfig>,
+) -> Result<(BoxIo, bool), ConnectError> {
     let io_err = |source| ConnectError::Io {
         addr: addr.to_owned(),
         source,
@@ -170,13 +180,24 @@ pub async fn connect_io(
     let tcp = TcpStream::connect(addr).await.map_err(io_err)?;
     let _ = tcp.set_nodelay(true);
     match tls {
-        None => Ok(Box::pin(tcp)),
+        None => Ok((Box::pin(tcp), false)),
         Some(tls) => {
             let name = server_name(host)?;
             let stream = connector(tls).connect(name, tcp).await.map_err(io_err)?;
-            Ok(Box::pin(stream))
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+            Ok((Box::pin(stream), h2))
         }
     }
+}
+
+/// The TLS settings of an HTTP client: offering `h2` in ALPN when HTTP/2 is on.
+pub(crate) fn http_tls(config: &HttpClientConfig) -> Option<TlsClientConfig> {
+    let tls = config.tls.as_ref()?;
+    Some(if config.http2 {
+        tls.with_alpn(&HTTP2_ALPN)
+    } else {
+        tls.clone()
+    })
 }
 
 /// The HTTP client's connector: [`connect_io`] as hyper IO.
@@ -185,10 +206,16 @@ struct TokioConnect(Option<TlsClientConfig>);
 impl HttpConnect for TokioConnect {
     type Io = hyper_util::rt::TokioIo<BoxIo>;
 
-    fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Self::Io, Attempt>> {
+    fn connect<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+    ) -> BoxFuture<'a, Result<Connected<Self::Io>, Attempt>> {
         Box::pin(async move {
-            match connect_io(&endpoint.addr(), &endpoint.host, self.0.as_ref()).await {
-                Ok(io) => Ok(hyper_util::rt::TokioIo::new(io)),
+            match open_io(&endpoint.addr(), &endpoint.host, self.0.as_ref()).await {
+                Ok((io, alpn_h2)) => Ok(Connected {
+                    io: hyper_util::rt::TokioIo::new(io),
+                    alpn_h2,
+                }),
                 Err(e @ ConnectError::Io { .. }) => Err(Attempt::Retry(e.to_string())),
                 Err(e) => Err(Attempt::Fail(e.to_string())),
             }
@@ -198,7 +225,7 @@ impl HttpConnect for TokioConnect {
 
 /// A JSON-RPC transport over HTTP POSTs to one URL: each frame is one POST (hyper 1, TLS
 /// through tokio-rustls); connections are kept alive and reused.
-pub struct HttpTransport(HttpPostTransport);
+pub struct HttpTransport(pub(crate) HttpPostTransport);
 
 impl HttpTransport {
     /// A transport POSTing to `url` (`http://` or `https://`), spawning its POSTs on the
@@ -214,7 +241,7 @@ impl HttpTransport {
         config: HttpClientConfig,
         runtime: TokioRuntime,
     ) -> Result<Self, ConnectError> {
-        let connector = TokioConnect(config.tls.clone());
+        let connector = TokioConnect(http_tls(&config));
         HttpPostTransport::hyper(url, connector, runtime, config).map(HttpTransport)
     }
 }

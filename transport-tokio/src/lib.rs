@@ -29,7 +29,8 @@
 //! The modules, the same in every adapter: `runtime` ([`TokioRuntime`]), `io` (tokio's IO
 //! under the shared byte-stream transport: [`StreamTransport`]), `listen` ([`Server`] and its
 //! accept loops), `connect` (the `connect_*` clients and their transports), `stdio`
-//! ([`serve_stdio`]), `unix` ([`connect_unix`] and the Unix socket listener) and [`tls`]; all but [`tls`] and [`ws`] are private and re-exported here.
+//! ([`serve_stdio`]), `unix` ([`connect_unix`], [`connect_http_unix`], [`connect_ws_unix`] and the
+//! Unix socket listener) and [`tls`]; all but [`tls`] and [`ws`] are private and re-exported here.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
@@ -64,5 +65,8 @@ pub use listen::{
 pub use runtime::TokioRuntime;
 pub use stdio::{serve_io_content_length, serve_stdio, stdio, Stdin, Stdout};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
-pub use unix::{connect_unix, connect_unix_with, reconnect_unix, unix_transport, UnixTransport};
+pub use unix::{
+    connect_http_unix, connect_http_unix_with, connect_unix, connect_unix_with, connect_ws_unix,
+    connect_ws_unix_with, reconnect_unix, unix_transport, ws_unix_transport, UnixTransport,
+};
 pub use ws::WsTransport;

@@ -1,8 +1,10 @@
 //! Unix domain sockets: the server's listener (newline-delimited JSON, as on TCP; a stale
 //! socket file replaced, a live one refused, permissions set, the file removed on shutdown:
-//! `jsonrpc_proto::adapter::unix`'s decisions) and the client, [`connect_unix`].
+//! `jsonrpc_proto::adapter::unix`'s decisions) and the client, [`connect_unix`]; and the
+//! clients of HTTP and WebSocket served on a Unix socket (`ServerBuilder::http_unix`):
+//! [`connect_http_unix`] ([`HttpTransport::unix`]) and [`connect_ws_unix`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,11 +13,19 @@ use jsonrpc_proto::adapter::http::ConnectError;
 use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
 use jsonrpc_proto::adapter::unix::{bind_error, clear_stale, socket_file_present, UnixSocketFile};
-use jsonrpc_proto::peer::{Client, Server as ProtoServer, TransportInfo, TransportKind};
+use jsonrpc_proto::peer::{Client, Server as ProtoServer, Transport, TransportInfo, TransportKind};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::connect::{client, BoxIo, ConnectOptions};
+use futures::future::BoxFuture;
+use jsonrpc_proto::adapter::http::{
+    ws_client_plan, Attempt, Connected, Endpoint, HttpClientConfig, HttpConnect, HttpPostTransport,
+};
+use jsonrpc_proto::adapter::ws::WsTransport;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::connect::{client, BoxIo, ConnectOptions, HttpTransport};
 use crate::io::StreamTransport;
+use crate::runtime::TokioRuntime;
 use jsonrpc_proto::adapter::reconnect::{ConnectFn, ReconnectConfig, Reconnecting};
 
 /// What the Unix accept loop needs of the server (the listener's share of its state).
@@ -165,4 +175,150 @@ pub fn reconnect_unix(
         Box::pin(async move { connect_unix_with(&path, options).await })
     });
     Reconnecting::new(connect, config, runtime)
+}
+
+async fn open_unix(path: &Path) -> Result<BoxIo, ConnectError> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|source| ConnectError::Io {
+            addr: path.display().to_string(),
+            source,
+        })?;
+    Ok(Box::pin(stream))
+}
+
+/// The error for an `https` or `wss` URL over a Unix socket (served without TLS).
+fn no_tls_over_unix(url: &str, plain: &str) -> ConnectError {
+    ConnectError::Url {
+        url: url.to_owned(),
+        reason: format!("HTTP on a Unix socket is served without TLS: use {plain}://"),
+    }
+}
+
+/// The HTTP client's connector to a Unix socket: every connection goes to its path, whatever
+/// the URL's host (which only names the `Host` / `:authority`).
+struct UnixConnect(PathBuf);
+
+impl HttpConnect for UnixConnect {
+    type Io = hyper_util::rt::TokioIo<BoxIo>;
+
+    fn connect<'a>(
+        &'a self,
+        _endpoint: &'a Endpoint,
+    ) -> BoxFuture<'a, Result<Connected<Self::Io>, Attempt>> {
+        Box::pin(async move {
+            match open_unix(&self.0).await {
+                Ok(io) => Ok(Connected {
+                    io: hyper_util::rt::TokioIo::new(io),
+                    alpn_h2: false,
+                }),
+                Err(e) => Err(Attempt::Retry(e.to_string())),
+            }
+        })
+    }
+}
+
+impl HttpTransport {
+    /// A transport POSTing to `url` over the Unix domain socket at `socket` (a server's
+    /// `http_unix`), spawning its POSTs on the default [`TokioRuntime`]. The URL gives the path and
+    /// the `Host` (e.g. `http://localhost/`, as `curl --unix-socket` takes it); it must be
+    /// `http://` (no TLS on a Unix socket). HTTP/2 with prior knowledge when `config.http2`.
+    /// No connection is opened until the first frame is sent.
+    pub fn unix(
+        socket: impl AsRef<Path>,
+        url: &str,
+        config: HttpClientConfig,
+    ) -> Result<Self, ConnectError> {
+        Self::unix_with_runtime(socket, url, config, TokioRuntime::default())
+    }
+
+    /// Like [`HttpTransport::unix`] on `runtime`.
+    pub fn unix_with_runtime(
+        socket: impl AsRef<Path>,
+        url: &str,
+        config: HttpClientConfig,
+        runtime: TokioRuntime,
+    ) -> Result<Self, ConnectError> {
+        if Endpoint::parse(url, "http", "https")?.tls {
+            return Err(no_tls_over_unix(url, "http"));
+        }
+        let connector = UnixConnect(socket.as_ref().to_owned());
+        let transport = HttpPostTransport::hyper(url, connector, runtime, config)?;
+        let mut info = transport.info();
+        info.unix = true;
+        Ok(HttpTransport(transport.with_info(info)))
+    }
+}
+
+/// A client POSTing to `url` (e.g. `http://localhost/`) over the Unix domain socket at
+/// `socket`: HTTP served by `ServerBuilder::http_unix`.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), transport_tokio::ConnectError> {
+/// let client = transport_tokio::connect_http_unix("/run/calc-http.sock", "http://localhost/").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect_http_unix(
+    socket: impl AsRef<Path>,
+    url: &str,
+) -> Result<Client, ConnectError> {
+    connect_http_unix_with(socket, url, ConnectOptions::default()).await
+}
+
+/// Like [`connect_http_unix`] with options (`http.http2` for h2c with prior knowledge;
+/// `tls` is not used).
+pub async fn connect_http_unix_with(
+    socket: impl AsRef<Path>,
+    url: &str,
+    options: ConnectOptions,
+) -> Result<Client, ConnectError> {
+    let runtime = options.runtime.unwrap_or_default();
+    let mut http = options.http;
+    http.tls = None;
+    http.headers = options.headers;
+    let transport = HttpTransport::unix_with_runtime(socket, url, http, runtime.clone())?;
+    Ok(Client::new(transport, runtime, options.client))
+}
+
+/// Opens a WebSocket to `url` (e.g. `ws://localhost/ws`; handshake done) over the Unix domain
+/// socket at `socket`, with the headers and size limit of `options` (no TLS).
+pub async fn ws_unix_transport(
+    socket: impl AsRef<Path>,
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<WsTransport<WebSocketStream<BoxIo>>, ConnectError> {
+    let mut plan = ws_client_plan(url, &options.headers, options.max_message, true)?;
+    if plan.endpoint.tls {
+        return Err(no_tls_over_unix(url, "ws"));
+    }
+    let io = open_unix(socket.as_ref()).await?;
+    let (ws, _response) =
+        tokio_tungstenite::client_async_with_config(plan.request, io, Some(plan.config))
+            .await
+            .map_err(|e| ConnectError::handshake(url, e))?;
+    plan.info.unix = true;
+    Ok(WsTransport::new(ws, plan.info))
+}
+
+/// A WebSocket client to `url` (e.g. `ws://localhost/ws`) over the Unix domain socket at
+/// `socket`: WebSocket served by `ServerBuilder::http_unix`.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), transport_tokio::ConnectError> {
+/// let client = transport_tokio::connect_ws_unix("/run/calc-http.sock", "ws://localhost/ws").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect_ws_unix(socket: impl AsRef<Path>, url: &str) -> Result<Client, ConnectError> {
+    connect_ws_unix_with(socket, url, ConnectOptions::default()).await
+}
+
+/// Like [`connect_ws_unix`] with options (a router for callbacks, headers, limits; `tls` is
+/// not used).
+pub async fn connect_ws_unix_with(
+    socket: impl AsRef<Path>,
+    url: &str,
+    options: ConnectOptions,
+) -> Result<Client, ConnectError> {
+    let transport = ws_unix_transport(socket, url, &options).await?;
+    Ok(client(transport, options))
 }

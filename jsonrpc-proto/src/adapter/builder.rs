@@ -111,8 +111,12 @@ pub struct ServerOptions<L: Listen> {
     pub metrics: Option<Metrics>,
     /// The Unix domain socket path (newline-delimited JSON, as on TCP).
     pub unix: Option<std::path::PathBuf>,
-    /// The permission bits the Unix socket file is given (e.g. `0o660`; `None`: the umask's).
+    /// The permission bits the Unix socket files (`unix` and `http_unix`) are given (e.g.
+    /// `0o660`; `None`: the umask's).
     pub unix_mode: Option<u32>,
+    /// The Unix domain socket path HTTP, WebSocket and health are served on (as on the HTTP
+    /// port, never TLS).
+    pub http_unix: Option<std::path::PathBuf>,
     /// HTTP/2: the streams (calls) one connection may have open at once.
     pub max_concurrent_streams: u32,
     /// HTTP/2: the largest request header list accepted, in bytes.
@@ -125,6 +129,10 @@ pub struct ServerOptions<L: Listen> {
     /// A Unix listener handed in; used instead of binding `unix`. Its file is not removed.
     #[cfg(unix)]
     pub unix_listener: Option<std::os::unix::net::UnixListener>,
+    /// A Unix listener handed in for HTTP; used instead of binding `http_unix`. Its file is
+    /// not removed.
+    #[cfg(unix)]
+    pub http_unix_listener: Option<std::os::unix::net::UnixListener>,
 }
 
 impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
@@ -146,6 +154,7 @@ impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
             .field("metrics", &self.metrics.is_some())
             .field("unix", &self.unix)
             .field("unix_mode", &self.unix_mode)
+            .field("http_unix", &self.http_unix)
             .field("max_concurrent_streams", &self.max_concurrent_streams)
             .field("max_header_list_size", &self.max_header_list_size)
             .field("http_listener", &self.http_listener)
@@ -175,29 +184,34 @@ impl<L: Listen> ServerOptions<L> {
             metrics: None,
             unix: None,
             unix_mode: None,
+            http_unix: None,
             max_concurrent_streams: crate::adapter::http::DEFAULT_MAX_CONCURRENT_STREAMS,
             max_header_list_size: crate::adapter::http::DEFAULT_MAX_HEADER_LIST_SIZE,
             http_listener: None,
             tcp_listener: None,
             #[cfg(unix)]
             unix_listener: None,
+            #[cfg(unix)]
+            http_unix_listener: None,
         }
     }
 
-    /// True when a listener was handed in (`http_listener`, `tcp_listener`, `unix_listener`).
+    /// True when a listener was handed in (`http_listener`, `tcp_listener`, `unix_listener`,
+    /// `http_unix_listener`).
     pub fn has_handed_in_listener(&self) -> bool {
         #[cfg(unix)]
-        let unix = self.unix_listener.is_some();
+        let unix = self.unix_listener.is_some() || self.http_unix_listener.is_some();
         #[cfg(not(unix))]
         let unix = false;
         self.http_listener.is_some() || self.tcp_listener.is_some() || unix
     }
 
     /// The HTTP and TCP addresses to bind: HTTP on [`DEFAULT_HTTP_ADDR`] when neither is given
-    /// (nor a Unix socket path).
+    /// (nor a Unix socket path, nor a listener handed in).
     pub fn listen_addrs(&self) -> (Option<String>, Option<String>) {
+        let unix = self.unix.is_some() || self.http_unix.is_some();
         match (&self.http, &self.tcp) {
-            (None, None) if self.unix.is_some() || self.has_handed_in_listener() => (None, None),
+            (None, None) if unix || self.has_handed_in_listener() => (None, None),
             (None, None) => (Some(DEFAULT_HTTP_ADDR.to_owned()), None),
             (h, t) => (h.clone(), t.clone()),
         }
@@ -276,6 +290,39 @@ impl<L: Listen> ServerBuilder<L> {
         self
     }
 
+    /// Serves HTTP as on the HTTP port (POST `/`, WebSocket `/ws`, `GET /health`, `/metrics`
+    /// when on; HTTP/1.1 and h2c with prior knowledge; never TLS) on a Unix domain socket at
+    /// `path`, with the same limits. The socket file follows [`ServerBuilder::unix`]'s rules:
+    /// a file left by a dead server is replaced, one a live server answers on is
+    /// [`StartError::UnixInUse`], anything else at `path` is [`StartError::Bind`];
+    /// [`ServerBuilder::unix_mode`] sets its permissions; it is removed when the server stops.
+    /// Given alone (no `.http`, `.tcp`), nothing listens on TCP. Handlers see `TransportInfo::unix` set (kind
+    /// `Http` or `WebSocket`, no addresses). Clients: the adapters' `connect_http_unix` and
+    /// `connect_ws_unix`, or `curl --unix-socket PATH http://localhost/`.
+    ///
+    /// ```no_run
+    /// # async fn f<L: jsonrpc_proto::adapter::builder::Listen>(router: jsonrpc_proto::service::Router) {
+    /// let server = jsonrpc_proto::adapter::builder::ServerBuilder::<L>::new(router)
+    ///     .http_unix("/run/calc-http.sock")
+    ///     .unix_mode(0o660)
+    ///     .start()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn http_unix(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.options.http_unix = Some(path.into());
+        self
+    }
+
+    /// Serves HTTP (as [`ServerBuilder::http_unix`]) on a Unix listener bound elsewhere (e.g.
+    /// by systemd). Its socket file belongs to whoever bound it: it is not removed on
+    /// shutdown, and `unix_mode` does not apply.
+    #[cfg(unix)]
+    pub fn http_unix_listener(mut self, listener: std::os::unix::net::UnixListener) -> Self {
+        self.options.http_unix_listener = Some(listener);
+        self
+    }
+
     /// Serves HTTP (as [`ServerBuilder::http`]) on a listener bound elsewhere: by systemd
     /// (socket activation), by a test that pre-binds, or with socket options of your own. It
     /// is made non-blocking; `.http(addr)` is then not bound.
@@ -323,7 +370,8 @@ impl<L: Listen> ServerBuilder<L> {
         self
     }
 
-    /// The permission bits of the Unix socket file (e.g. `0o660`: owner and group may connect).
+    /// The permission bits of the Unix socket files, newline-delimited JSON ([`ServerBuilder::unix`])
+    /// and HTTP ([`ServerBuilder::http_unix`]) alike (e.g. `0o660`: owner and group may connect).
     pub fn unix_mode(mut self, mode: u32) -> Self {
         self.options.unix_mode = Some(mode);
         self
@@ -546,6 +594,7 @@ pub struct RunningServer<R: Runtime> {
     runtime: R,
     grace: Duration,
     unix: Option<crate::adapter::unix::UnixSocketFile>,
+    http_unix: Option<crate::adapter::unix::UnixSocketFile>,
 }
 
 impl<R: Runtime> RunningServer<R> {
@@ -569,6 +618,7 @@ impl<R: Runtime> RunningServer<R> {
             runtime,
             grace,
             unix: None,
+            http_unix: None,
         }
     }
 
@@ -581,6 +631,17 @@ impl<R: Runtime> RunningServer<R> {
     /// The path of the Unix domain socket listener.
     pub fn unix_path(&self) -> Option<&std::path::Path> {
         self.unix.as_ref().map(|f| f.path())
+    }
+
+    /// Records the Unix socket HTTP is served on; its file is removed when the server stops.
+    pub fn with_http_unix(mut self, file: crate::adapter::unix::UnixSocketFile) -> Self {
+        self.http_unix = Some(file);
+        self
+    }
+
+    /// The path of the Unix domain socket HTTP, WebSocket and health are served on.
+    pub fn http_unix_path(&self) -> Option<&std::path::Path> {
+        self.http_unix.as_ref().map(|f| f.path())
     }
 
     /// The address HTTP, WebSocket and health are served on.
@@ -598,8 +659,9 @@ impl<R: Runtime> RunningServer<R> {
         self.handle.clone()
     }
 
-    /// Sockets open now (HTTP, WebSocket, TCP, including ones in a TLS handshake or being
-    /// refused over the connection limit).
+    /// Sockets open now (HTTP, WebSocket, TCP, Unix, including ones in a TLS handshake or
+    /// being refused over the connection limit). An HTTP/2 connection is one socket however
+    /// many calls it carries.
     pub fn open_connections(&self) -> usize {
         self.sockets.open()
     }

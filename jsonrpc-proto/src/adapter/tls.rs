@@ -238,10 +238,36 @@ impl TlsClientConfig {
     pub fn rustls(&self) -> Arc<ClientConfig> {
         self.config.clone()
     }
+
+    /// The same configuration offering `protocols` in ALPN, in order of preference (e.g.
+    /// `adapter::http::HTTP2_ALPN`: what an HTTP client with HTTP/2 on offers).
+    pub fn with_alpn(&self, protocols: &[&[u8]]) -> Self {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+        TlsClientConfig {
+            config: Arc::new(config),
+        }
+    }
 }
 
 /// The name to verify the server certificate against, from a host (DNS name or IP literal).
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     ServerName::try_from(host.to_owned()).map_err(|_| TlsError::ServerName(host.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_alpn_offers_the_protocols_and_leaves_the_original_alone() {
+        let plain = TlsClientConfig::from_der(Vec::new(), None).unwrap();
+        let h2 = plain.with_alpn(&[b"h2", b"http/1.1"]);
+        assert_eq!(
+            h2.rustls().alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        assert!(plain.rustls().alpn_protocols.is_empty());
+    }
 }

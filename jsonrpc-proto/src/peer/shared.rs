@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::protocol::connection::{CallError, Connection, Event, U64Map};
-use crate::protocol::message::{write_call, Notification};
+use crate::protocol::message::{call_len, write_call, Notification};
 
 use super::info::PushError;
 use super::rt::{Rt, Signal};
@@ -410,8 +410,7 @@ pub(crate) fn notification_frame<P: Serialize + ?Sized>(
     params: &P,
 ) -> Result<Bytes, PushError> {
     let params = serialize_params(params).map_err(PushError::Params)?;
-    let mut out =
-        Vec::with_capacity(40 + method.len() + params.as_ref().map_or(0, |p| p.get().len()));
+    let mut out = Vec::with_capacity(call_len(method, params.as_deref(), None));
     write_call(&mut out, method, params.as_deref(), None);
     Ok(Bytes::from(out))
 }

@@ -92,6 +92,11 @@ pub struct TransportInfo {
     pub headers: Vec<(String, String)>,
     /// The HTTP path of the request or WebSocket handshake, when there is one.
     pub path: Option<String>,
+    /// True when the connection runs over a Unix domain socket: always for kind
+    /// [`TransportKind::Unix`] (newline-delimited JSON); for [`TransportKind::Http`] and
+    /// [`TransportKind::WebSocket`] when HTTP is served on (or sent to) a Unix socket. The
+    /// addresses are then `None`.
+    pub unix: bool,
 }
 
 impl TransportInfo {
@@ -104,6 +109,7 @@ impl TransportInfo {
             tls: false,
             headers: Vec::new(),
             path: None,
+            unix: kind == TransportKind::Unix,
         }
     }
 

@@ -10,7 +10,10 @@ use serde_json::value::RawValue;
 
 use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
-use crate::protocol::message::write_response;
+use crate::protocol::message::{response_len, write_response};
+
+/// A result longer than this gets its room reserved before its entry is written.
+const LARGE_ENTRY: usize = 1024;
 
 /// Gathers the response entries of one batch into a single JSON array.
 #[derive(Debug, Default)]
@@ -43,6 +46,11 @@ impl BatchWriter {
 
     /// Adds one response entry.
     pub fn push(&mut self, id: &Id, result: Result<&RawValue, &ErrorObject>) {
+        // One reservation for a large entry: its result is copied once, not regrown while it
+        // is written (small ones fit the room reserved for the batch).
+        if result.is_ok_and(|r| r.get().len() > LARGE_ENTRY) {
+            self.buf.reserve(1 + response_len(id, result));
+        }
         self.sep();
         write_response(&mut self.buf, id, result);
     }

@@ -52,8 +52,9 @@ use crate::protocol::batch::BatchWriter;
 use crate::protocol::error::{ErrorObject, ParseError};
 use crate::protocol::id::Id;
 use crate::protocol::message::{
-    parse_compact, parse_general, utf8_error, write_call, write_call_text, write_response, Entry,
-    Incoming, Invalid, InvalidKind, Message, Notification, Request, Response,
+    call_len, parse_compact, parse_general, response_frame, utf8_error, write_call,
+    write_call_text, Entry, Incoming, Invalid, InvalidKind, Message, Notification, Request,
+    Response,
 };
 
 /// Limits and defaults of a [`Connection`].
@@ -554,9 +555,7 @@ impl Connection {
             b.writer.push(id, result);
             return;
         }
-        let mut out = Vec::with_capacity(64);
-        write_response(&mut out, id, result);
-        push_lean(&mut self.transmit, Bytes::from(out));
+        push_lean(&mut self.transmit, Bytes::from(response_frame(id, result)));
     }
 
     fn maybe_finish_batch(&mut self, key: u64) {
@@ -649,7 +648,7 @@ impl Connection {
         self.check_can_send()?;
         let n = self.register(now, timeout);
         let id = Id::from(n);
-        let mut out = Vec::with_capacity(48 + method.len() + params.map_or(0, |p| p.get().len()));
+        let mut out = Vec::with_capacity(call_len(method, params, Some(&id)));
         write_call(&mut out, method, params, Some(&id));
         push_lean(&mut self.transmit, Bytes::from(out));
         Ok(id)
@@ -660,7 +659,7 @@ impl Connection {
         if self.closed {
             return Err(SendError::Closed);
         }
-        let mut out = Vec::with_capacity(40 + method.len() + params.map_or(0, |p| p.get().len()));
+        let mut out = Vec::with_capacity(call_len(method, params, None));
         write_call(&mut out, method, params, None);
         push_lean(&mut self.transmit, Bytes::from(out));
         Ok(())
@@ -782,6 +781,34 @@ impl Connection {
     /// True once [`Connection::close`] was called.
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Frees the room kept by tables and queues that are empty now (a quiet connection keeps
+    /// only what it holds); they allocate again when used.
+    pub(crate) fn release_idle_memory(&mut self) {
+        macro_rules! release {
+            ($($field:ident),*) => {$(
+                if self.$field.is_empty() {
+                    self.$field = Default::default();
+                }
+            )*};
+        }
+        release!(
+            incoming,
+            pending,
+            timers,
+            cancelled,
+            cancelled_order,
+            batches,
+            events,
+            transmit
+        );
+    }
+
+    /// Room kept for incoming requests (tests check that a quiet connection gives it back).
+    #[cfg(test)]
+    pub(crate) fn incoming_capacity(&self) -> usize {
+        self.incoming.capacity()
     }
 
     /// Incoming requests awaiting an answer.

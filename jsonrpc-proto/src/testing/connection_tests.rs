@@ -581,3 +581,40 @@ fn answers_match_calls_by_the_value_of_their_id() {
     assert_eq!(events.len(), 4);
     assert_eq!(c.pending(), 0);
 }
+
+#[test]
+fn a_quiet_connection_gives_back_its_room_and_keeps_working() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    for round in 0..3u64 {
+        let frame = format!(r#"{{"jsonrpc":"2.0","method":"m","id":{round}}}"#);
+        c.handle_frame(frame.as_bytes(), now);
+        let reqs = requests(&mut c);
+        assert_eq!(reqs.len(), 1);
+        assert!(c.incoming_capacity() > 0);
+        // nothing is released while a call is in flight
+        c.release_idle_memory();
+        assert_eq!(c.in_flight(), 1);
+        let handle = reqs.into_iter().next().unwrap().handle;
+        c.respond(handle, Ok(&raw("7"))).unwrap();
+        assert_eq!(
+            drain_frames(&mut c),
+            vec![json(
+                format!(r#"{{"jsonrpc":"2.0","result":7,"id":{round}}}"#).as_bytes()
+            )]
+        );
+        c.release_idle_memory();
+        assert_eq!(c.incoming_capacity(), 0);
+        // an outgoing call still pending keeps its place
+        let id = c.request("out", None, now).unwrap();
+        let _ = c.poll_transmit();
+        c.release_idle_memory();
+        assert!(c.is_pending(&id));
+        let answer = format!(r#"{{"jsonrpc":"2.0","result":1,"id":{id}}}"#);
+        c.handle_frame(answer.as_bytes(), now);
+        assert!(matches!(
+            c.poll_event(),
+            Some(Event::Response { result: Ok(_), .. })
+        ));
+    }
+}

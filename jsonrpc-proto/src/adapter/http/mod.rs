@@ -28,7 +28,7 @@ mod url;
 #[cfg(feature = "websocket")]
 mod ws_plan;
 
-pub use connect::{ConnectError, HttpConnect};
+pub use connect::{ConnectError, Connected, HttpConnect, HTTP2_ALPN};
 pub use h2::{
     PrefaceDeadline, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_LIST_SIZE,
     H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,

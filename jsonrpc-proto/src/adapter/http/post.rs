@@ -43,6 +43,12 @@ pub struct HttpClientConfig {
     pub max_idle: usize,
     /// Extra headers sent with every POST (e.g. Authorization).
     pub headers: Vec<(String, String)>,
+    /// Speak HTTP/2 (default false: HTTP/1.1): with prior knowledge on `http://` (h2c; the
+    /// server must speak it, as ours does), offered by ALPN on `https://` (`h2`, then
+    /// `http/1.1`: a server that does not choose `h2` is spoken HTTP/1.1 to). Over HTTP/2
+    /// every call is a stream of one shared connection, however many run at once (up to the
+    /// server's `max_concurrent_streams`; more wait for a free stream).
+    pub http2: bool,
     /// TLS settings for `https` URLs (trusted roots). Required for `https`.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::adapter::tls::TlsClientConfig>,
@@ -54,6 +60,7 @@ crate::protocol::config_setters!(HttpClientConfig {
     with_backoff => backoff: Duration,
     with_max_idle => max_idle: usize,
     with_headers => headers: Vec<(String, String)>,
+    with_http2 => http2: bool,
     #[cfg(feature = "tls")] with_tls => tls: Option<crate::adapter::tls::TlsClientConfig>,
 });
 
@@ -65,6 +72,7 @@ impl Default for HttpClientConfig {
             backoff: Duration::from_millis(100),
             max_idle: 8,
             headers: Vec::new(),
+            http2: false,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -187,6 +195,15 @@ impl HttpPostTransport {
             }),
             info,
         }
+    }
+}
+
+impl HttpPostTransport {
+    /// Replaces the connection info the client reports (e.g. `unix` set for HTTP over a Unix
+    /// domain socket).
+    pub fn with_info(mut self, info: TransportInfo) -> Self {
+        self.info = info;
+        self
     }
 }
 

@@ -30,6 +30,8 @@ pub struct ConnInfo {
     pub local: Option<SocketAddr>,
     /// True when the connection is protected by TLS.
     pub tls: bool,
+    /// True when the connection came on a Unix domain socket (`TransportInfo::unix`).
+    pub unix: bool,
 }
 
 impl ConnInfo {
@@ -39,6 +41,7 @@ impl ConnInfo {
         info.peer_addr = self.peer;
         info.local_addr = self.local;
         info.tls = self.tls;
+        info.unix = self.unix;
         info
     }
 }

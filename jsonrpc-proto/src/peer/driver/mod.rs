@@ -41,6 +41,10 @@ const OUTBOX_HIGH: usize = 256;
 const READ_BUDGET: usize = 64;
 /// Loop turns before the driver yields to the executor.
 const TURN_BUDGET: usize = 128;
+/// How long a connection stays quiet (nothing in flight either way) before it gives back the
+/// room of its empty queues and tables: an idle connection then keeps only what it holds,
+/// while one that is called again within this time reuses what it has.
+const IDLE_RELEASE_AFTER: Duration = Duration::from_millis(100);
 /// How long a closing connection may take to flush its last frames.
 const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(5);
 
@@ -115,6 +119,9 @@ pub(crate) struct Driver<Si, St> {
     max_response: usize,
     /// Client side: a subscription's buffer is full; reading waits for its consumer.
     read_paused: Arc<AtomicBool>,
+    /// Queues or tables may hold room since the connection was last quiet long enough
+    /// ([`IDLE_RELEASE_AFTER`]).
+    may_release: bool,
 }
 
 fn lock_sink<Si>(sink: &Mutex<Si>) -> MutexGuard<'_, Si> {
@@ -179,6 +186,7 @@ impl<Si, St> Driver<Si, St> {
             pending_out: 0,
             max_response,
             read_paused,
+            may_release: false,
         }
     }
 
@@ -674,6 +682,7 @@ where
             self.deadlines.front().map(|d| d.0),
             self.deadline,
             self.idle_deadline(),
+            self.release_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -723,6 +732,9 @@ where
                 self.abort_call(key, ErrorObject::request_timeout());
             }
         }
+        if self.release_deadline().is_some_and(|d| d <= now) {
+            self.release_idle_memory();
+        }
         if self.idle_deadline().is_some_and(|d| d <= now) {
             tracing::debug!("connection idle for too long: closing it");
             self.begin_closing();
@@ -743,18 +755,54 @@ where
         true
     }
 
+    /// True while open with no call in flight either way and no handler left to run.
+    fn quiet(&self) -> bool {
+        self.state == State::Open
+            && self.in_flight == 0
+            && self.pending_out == 0
+            && self.no_running()
+            && self.notes.is_empty()
+            && self.note_current.is_none()
+    }
+
+    /// When a quiet connection gives back the room of its empty queues: once per quiet spell.
+    fn release_deadline(&self) -> Option<Instant> {
+        (self.may_release && self.quiet()).then(|| self.last_activity + IDLE_RELEASE_AFTER)
+    }
+
+    /// Frees the room of the queues and tables that are empty (they allocate again when
+    /// used): an idle connection keeps only what it holds.
+    fn release_idle_memory(&mut self) {
+        self.may_release = false;
+        macro_rules! release {
+            ($($field:ident),*) => {$(
+                if self.$field.is_empty() {
+                    self.$field = Default::default();
+                }
+            )*};
+        }
+        release!(outbox, local_out, events, answers, wake, notes);
+        if self.no_running() && self.deadlines.is_empty() {
+            self.running = None;
+            self.deadlines = VecDeque::new();
+            self.slots.release_if_unused();
+        }
+        let mut inner = self.shared.lock();
+        inner.conn.release_idle_memory();
+        if inner.calls.is_empty() {
+            inner.calls = Default::default();
+        }
+        if inner.pushes.is_empty() {
+            inner.pushes = VecDeque::new();
+        }
+    }
+
     /// When an idle connection is closed: only while open with no call in flight either way.
     /// Frames waiting to be written do not keep it open: a peer that stops reading (so that
     /// nothing can be written for that long) is cut off too.
     fn idle_deadline(&self) -> Option<Instant> {
         let idle = self.idle_timeout?;
-        let quiet = self.state == State::Open
-            && self.in_flight == 0
-            && self.pending_out == 0
-            && self.no_running()
-            && self.notes.is_empty()
-            && self.note_current.is_none();
-        quiet.then(|| self.last_activity + idle)
+        self.quiet().then(|| self.last_activity + idle)
     }
 
     /// Reads frames while limits allow; hands them to the connection and starts handlers.
@@ -774,6 +822,7 @@ where
                     progress = true;
                     let now = self.shared.rt.now();
                     self.last_activity = now;
+                    self.may_release = true;
                     // The frame's calls, borrowed from it: started once the lock is released.
                     let mut calls = Vec::new();
                     {
