@@ -17,8 +17,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
 use jsonrpc_proto::adapter::http::{
-    busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
-    PrefaceDeadline, H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
+    busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, ConnTimer, HttpOutcome,
+    HttpService, PrefaceDeadline, H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
 };
 use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
@@ -422,9 +422,10 @@ where
             });
             // HTTP/1.1 or HTTP/2 (h2c prior knowledge, h2 after ALPN), told by the first bytes.
             let mut builder = AutoBuilder::new(Exec(shared.clone()));
+            // HTTP/1: the header-read deadline of each request on one runtime timer.
             builder
                 .http1()
-                .timer(TokioTimer::new())
+                .timer(ConnTimer::new(TokioTimer::new()))
                 .header_read_timeout(shared.header_read_timeout);
             builder
                 .http2()

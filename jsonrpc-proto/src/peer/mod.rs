@@ -37,6 +37,6 @@ pub use subs::{EndReason, LagPolicy};
 pub(crate) use subscribe::with_subs;
 pub use subscribe::{Subscription, SubscriptionError};
 pub use transport::{
-    BoxFrameSink, BoxFrameStream, BoxTransport, Runtime, Transport, TransportError, TransportInfo,
-    TransportKind,
+    BoxFrameSink, BoxFrameStream, BoxTransport, HeaderSource, Headers, Runtime, Transport,
+    TransportError, TransportInfo, TransportKind,
 };
