@@ -33,7 +33,7 @@ pub use info::{ClientId, ClientInfo, PushError};
 pub use registry::ServerHandle;
 pub use server::Server;
 pub(crate) use shared::PeerShared;
-pub use subs::EndReason;
+pub use subs::{EndReason, LagPolicy};
 pub(crate) use subscribe::with_subs;
 pub use subscribe::{Subscription, SubscriptionError};
 pub use transport::{

@@ -514,7 +514,7 @@ where
             return;
         };
         // Items of this side's own subscriptions go to them, not to its router.
-        let Some(n) = self.shared.lock().subs.client.route(n) else {
+        let Some(n) = self.shared.lock().route_subscription(n) else {
             return;
         };
         if n.method == CANCEL_METHOD && !serving.dispatch.has_method(CANCEL_METHOD) {
