@@ -80,8 +80,9 @@ enum State {
 
 pub(crate) struct Driver<Si, St> {
     shared: Arc<PeerShared>,
-    /// Shared with callers of a client ([`PeerShared::send_queued`]).
-    sink: Arc<Mutex<Si>>,
+    /// Shared with callers of a client ([`PeerShared::send_queued`]); emptied when the
+    /// connection ends, so that handles kept by the application do not keep the socket open.
+    sink: Arc<Mutex<SinkSlot<Si>>>,
     stream: St,
     /// Answers and server pushes: written first; input is not read while this is long.
     outbox: VecDeque<Bytes>,
@@ -125,6 +126,51 @@ pub(crate) struct Driver<Si, St> {
     /// Queues or tables may hold room since the connection was last quiet long enough
     /// ([`IDLE_RELEASE_AFTER`]).
     may_release: bool,
+}
+
+/// The transport's sending half until the connection ends, then nothing: a write after the
+/// end fails with [`TransportError::Closed`].
+pub(crate) struct SinkSlot<Si>(Option<Si>);
+
+impl<Si: Sink<Bytes, Error = TransportError> + Unpin> Sink<Bytes> for SinkSlot<Si> {
+    type Error = TransportError;
+
+    fn poll_ready(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+    ) -> Poll<Result<(), TransportError>> {
+        match self.0.as_mut() {
+            Some(sink) => sink.poll_ready_unpin(cx),
+            None => Poll::Ready(Err(TransportError::Closed)),
+        }
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, frame: Bytes) -> Result<(), TransportError> {
+        match self.0.as_mut() {
+            Some(sink) => sink.start_send_unpin(frame),
+            None => Err(TransportError::Closed),
+        }
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+    ) -> Poll<Result<(), TransportError>> {
+        match self.0.as_mut() {
+            Some(sink) => sink.poll_flush_unpin(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+    ) -> Poll<Result<(), TransportError>> {
+        match self.0.as_mut() {
+            Some(sink) => sink.poll_close_unpin(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
 }
 
 fn lock_sink<Si>(sink: &Mutex<Si>) -> MutexGuard<'_, Si> {
@@ -171,7 +217,7 @@ impl<Si, St> Driver<Si, St> {
         let last_activity = shared.rt.now();
         Driver {
             shared,
-            sink: Arc::new(Mutex::new(sink)),
+            sink: Arc::new(Mutex::new(SinkSlot(Some(sink)))),
             stream,
             outbox: VecDeque::new(),
             local_out: VecDeque::new(),
@@ -203,7 +249,7 @@ impl<Si, St> Driver<Si, St> {
     }
 
     /// The sending half, to share with callers ([`PeerShared::direct`]).
-    pub(crate) fn sink_handle(&self) -> Arc<Mutex<Si>> {
+    pub(crate) fn sink_handle(&self) -> Arc<Mutex<SinkSlot<Si>>> {
         Arc::clone(&self.sink)
     }
 
@@ -387,6 +433,10 @@ impl<Si, St> Driver<Si, St> {
         for w in self.wake.drain(..) {
             w.wake();
         }
+        // The transport's sending half goes now (the receiving half goes with the driver):
+        // a `Client` or `Subscription` the application still holds must not keep the socket
+        // half open, with a peer that blocks writing to it never told.
+        lock_sink(&self.sink).0 = None;
         self.shared.finished.store(true, Ordering::SeqCst);
         self.shared.done.notify_all();
     }
