@@ -6,11 +6,15 @@
 //! `update` notifications (`{"subscription": id, "result": {"topic", "message"}}`) for that
 //! subscription only, and ends it with `unsubscribe([id])`. Nothing is kept per client by hand:
 //! a client's subscriptions end when it disconnects, and each topic forgets them by itself.
+//! The API is one `#[rpc]` trait ([`NotificationApi`]): its `#[subscription]` method gives the
+//! server's subscribe/unsubscribe pair and a typed client method
+//! (`client.subscribe_topic("news".into())` yields a `Subscription<Update>`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use jsonrpc_proto::peer::{ClientInfo, ServerHandle};
+use jsonrpc_proto::rpc;
 use jsonrpc_proto::service::{
     Context, Hooks, PendingSubscription, RawCall, Router, RouterError, SubscriptionTopic,
 };
@@ -112,41 +116,43 @@ impl Hooks for Hub {
     }
 }
 
-/// `["news"]` or `{"topic":"news"}`.
-#[derive(Debug, Deserialize)]
-pub struct TopicParams {
-    /// The topic name.
-    pub topic: String,
+/// The notification server's API. Params come by position or by name (`["news"]` or
+/// `{"topic":"news"}`); extra named members are ignored.
+#[rpc(unknown_params = "ignore")]
+pub trait NotificationApi {
+    /// Subscribes to `topic`: answered with a subscription id, then one `update` per message
+    /// published to it, until `unsubscribe([id])` or the client leaves.
+    #[subscription(
+        name = "subscribe",
+        unsubscribe = "unsubscribe",
+        notification = "update",
+        item = Update
+    )]
+    async fn subscribe_topic(&self, pending: PendingSubscription, topic: String);
+
+    /// Sends `message` to the subscribers of `topic`; answers how many took it.
+    async fn publish(&self, topic: String, message: Value) -> usize;
 }
 
-/// `["news", "hello"]` or `{"topic":"news","message":"hello"}`.
-#[derive(Debug, Deserialize)]
-pub struct PublishParams {
-    /// The topic name.
-    pub topic: String,
-    /// Any JSON value.
-    pub message: Value,
+/// The hub serving [`NotificationApi`].
+struct HubApi(Arc<Hub>);
+
+impl NotificationApi for HubApi {
+    async fn subscribe_topic(&self, pending: PendingSubscription, topic: String) {
+        self.0.serve(topic, pending).await
+    }
+
+    async fn publish(&self, topic: String, message: Value) -> usize {
+        self.0.publish(&topic, &message)
+    }
 }
 
 /// The router: the `subscribe` / `unsubscribe` pair (items on `update`) and `publish`, with
 /// `hub` as its hooks.
 pub fn router(hub: Arc<Hub>) -> Result<Router, RouterError> {
-    let (h1, h2) = (Arc::clone(&hub), Arc::clone(&hub));
-    Router::builder()
+    HubApi(Arc::clone(&hub))
+        .into_router()
         .hooks_arc(hub)
-        .subscription(
-            "subscribe",
-            "unsubscribe",
-            "update",
-            move |_ctx: Context, p: TopicParams, pending: PendingSubscription| {
-                let hub = Arc::clone(&h1);
-                async move { hub.serve(p.topic, pending).await }
-            },
-        )
-        .method("publish", move |_ctx: Context, p: PublishParams| {
-            let sent = h2.publish(&p.topic, &p.message);
-            async move { Ok::<_, ErrorObject>(sent) }
-        })
         .build()
 }
 
@@ -168,8 +174,9 @@ pub type Received = (String, Value);
 /// Connects to `url` over WebSocket. Every notification the server pushes outside a
 /// subscription arrives on the returned channel, in order, from the first one (`welcome`) on:
 /// the client serves a catch-all route, set up before the connection starts, so nothing is
-/// missed. Subscribe with `client.subscribe::<Update, _>("subscribe", [topic], "unsubscribe")`:
-/// a subscription's items go to its own stream, not to this channel.
+/// missed. Subscribe with the generated `client.subscribe_topic(topic)` ([`NotificationApiClient`];
+/// or `client.subscribe::<Update, _>("subscribe", [topic], "unsubscribe")`): a subscription's
+/// items go to its own stream, not to this channel.
 pub async fn connect(
     url: &str,
 ) -> Result<

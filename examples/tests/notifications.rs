@@ -6,7 +6,7 @@
 //! `{"unsubscribed"}`), and `update` arrives as `{"subscription": id, "result": {"topic",
 //! "message"}}` on the subscription's own stream. The welcome push is unchanged.
 
-use examples::notifications::{connect, start, Received, Update};
+use examples::notifications::{connect, start, NotificationApiClient, Received, Update};
 use futures::StreamExt;
 use jsonrpc_proto::peer::{Client, EndReason, Subscription};
 use serde_json::json;
@@ -25,11 +25,10 @@ async fn welcomed(url: &str) -> (Client, UnboundedReceiver<Received>, u64) {
     (client, inbox, id)
 }
 
+/// Through the client `#[rpc]` generated (the same call as
+/// `client.subscribe("subscribe", [topic], "unsubscribe")`).
 async fn subscribe(client: &Client, topic: &str) -> Subscription<Update> {
-    client
-        .subscribe("subscribe", [topic], "unsubscribe")
-        .await
-        .unwrap()
+    client.subscribe_topic(topic.into()).await.unwrap()
 }
 
 fn update(topic: &str, message: &str) -> Update {

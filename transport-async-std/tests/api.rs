@@ -13,8 +13,9 @@ macro_rules! same_api {
                 TlsClientConfig, TlsConnector, TlsError, TlsServerConfig,
             };
             use ::$krate::ws::{
-                ws_client_config, ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED,
-                DEFAULT_MAX_MESSAGE, TOO_BIG, TOO_MANY_CONNECTIONS,
+                ws_client_config, ws_config, WsKeepAlive, WsSink, WsStream, WsTransport,
+                BINARY_REFUSED, DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_KEEP_ALIVE_TIMEOUT,
+                DEFAULT_MAX_MESSAGE, KEEP_ALIVE_TIMEOUT, TOO_BIG, TOO_MANY_CONNECTIONS,
             };
             use ::$krate::{
                 connect_http, connect_http_unix, connect_http_unix_with, connect_http_with,
@@ -28,7 +29,7 @@ macro_rules! same_api {
                 DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_FRAME, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             };
             // The crate root re-exports these too.
-            use ::$krate::{$Runtime as Runtime, WsTransport as _};
+            use ::$krate::{$Runtime as Runtime, WsKeepAlive as _, WsTransport as _};
             use ::$krate::{TlsClientConfig as _, TlsError as _, TlsServerConfig as _};
 
             use jsonrpc_proto::peer::{Client, ClientConfig, ServerConfig};
@@ -69,8 +70,11 @@ macro_rules! same_api {
                     router: None,
                     http: HttpClientConfig::default(),
                     max_message: DEFAULT_MAX_MESSAGE,
+                    ws_keep_alive: Some(WsKeepAlive::default()),
                     runtime: Some(runtime.clone()),
                 };
+                let _: fn(ConnectOptions, Option<WsKeepAlive>) -> ConnectOptions =
+                    ConnectOptions::ws_keep_alive;
                 // Built, never polled: checks the arguments and the output types.
                 drop(async move {
                     let o = || ConnectOptions::default();

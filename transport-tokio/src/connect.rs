@@ -13,8 +13,10 @@ use jsonrpc_proto::adapter::http::{
 };
 pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
 use jsonrpc_proto::adapter::reconnect::ConnectFn;
-pub use jsonrpc_proto::adapter::reconnect::{ReconnectConfig, ReconnectError, Reconnecting};
-use jsonrpc_proto::adapter::ws::WsTransport;
+pub use jsonrpc_proto::adapter::reconnect::{
+    ReconnectConfig, ReconnectError, Reconnecting, Resubscribing, SubscriptionEvent,
+};
+use jsonrpc_proto::adapter::ws::{WsKeepAlive, WsTransport};
 use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
 use jsonrpc_proto::service::Router;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -26,7 +28,7 @@ use crate::runtime::TokioRuntime;
 use crate::tls::{connector, server_name, TlsClientConfig};
 
 /// Options shared by the `connect_*_with` functions.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ConnectOptions {
     /// Trusted CA roots (and an optional client certificate) for https, wss and TLS over TCP.
     pub tls: Option<TlsClientConfig>,
@@ -41,12 +43,39 @@ pub struct ConnectOptions {
     pub http: HttpClientConfig,
     /// The largest WebSocket message accepted (0: the default 10 MiB).
     pub max_message: usize,
+    /// WebSocket ping/pong keep-alive (default on, [`WsKeepAlive::default`]: a Ping after
+    /// 30 s without a frame from the server, the connection closed when nothing comes within
+    /// 20 s after it; `None`: no pings). It keeps a client that only listens for pushes within
+    /// the server's idle timeout, and detects a dead server: the client's calls then fail and
+    /// [`Client::closed`] completes.
+    pub ws_keep_alive: Option<WsKeepAlive>,
     /// The runtime the client's tasks run on (default: [`TokioRuntime::new`], the current
     /// one).
     pub runtime: Option<TokioRuntime>,
 }
 
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            tls: None,
+            headers: Vec::new(),
+            client: ClientConfig::default(),
+            router: None,
+            http: HttpClientConfig::default(),
+            max_message: 0,
+            ws_keep_alive: Some(WsKeepAlive::default()),
+            runtime: None,
+        }
+    }
+}
+
 impl ConnectOptions {
+    /// The WebSocket keep-alive (see the field; `None`: off).
+    pub fn ws_keep_alive(mut self, keep_alive: Option<WsKeepAlive>) -> Self {
+        self.ws_keep_alive = keep_alive;
+        self
+    }
+
     /// Options trusting the CAs of `tls`.
     pub fn with_tls(tls: TlsClientConfig) -> Self {
         ConnectOptions {
@@ -117,7 +146,8 @@ pub async fn ws_transport(
                 url: url.to_owned(),
                 reason: e.to_string(),
             })?;
-    Ok(WsTransport::new(ws, plan.info))
+    let runtime = options.runtime.clone().unwrap_or_default();
+    Ok(WsTransport::new(ws, plan.info).with_keep_alive(options.ws_keep_alive, runtime))
 }
 
 /// A client over raw TCP with newline-delimited JSON, to `addr` ("host:port").

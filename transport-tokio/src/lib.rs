@@ -46,8 +46,9 @@ mod unix;
 /// The WebSocket transport and its limits (shared with every runtime, from `jsonrpc_proto`).
 pub mod ws {
     pub use jsonrpc_proto::adapter::ws::{
-        ws_client_config, ws_config, WsSink, WsStream, WsTransport, BINARY_REFUSED,
-        DEFAULT_MAX_MESSAGE, TOO_BIG, TOO_MANY_CONNECTIONS,
+        ws_client_config, ws_config, WsKeepAlive, WsSink, WsStream, WsTransport, BINARY_REFUSED,
+        DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_MESSAGE,
+        KEEP_ALIVE_TIMEOUT, TOO_BIG, TOO_MANY_CONNECTIONS,
     };
 }
 
@@ -55,7 +56,7 @@ pub use connect::{
     connect_http, connect_http_with, connect_io, connect_tcp, connect_tcp_with, connect_ws,
     connect_ws_with, reconnect_tcp, reconnect_ws, tcp_transport, ws_transport, BoxIo, ConnectError,
     ConnectOptions, HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, ReconnectConfig,
-    ReconnectError, Reconnecting, TcpTransport,
+    ReconnectError, Reconnecting, Resubscribing, SubscriptionEvent, TcpTransport,
 };
 pub use io::{FrameReader, FrameWriter, Framing, StreamTransport, DEFAULT_MAX_FRAME};
 pub use listen::{
@@ -69,4 +70,4 @@ pub use unix::{
     connect_http_unix, connect_http_unix_with, connect_unix, connect_unix_with, connect_ws_unix,
     connect_ws_unix_with, reconnect_unix, unix_transport, ws_unix_transport, UnixTransport,
 };
-pub use ws::WsTransport;
+pub use ws::{WsKeepAlive, WsTransport};

@@ -17,12 +17,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
 use jsonrpc_proto::adapter::http::{
-    busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, HttpOutcome, HttpService,
-    PrefaceDeadline, H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
+    busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, ConnTimer, HttpOutcome,
+    HttpService, PrefaceDeadline, H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
 };
 use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
-use jsonrpc_proto::adapter::ws::{ws_config, WsTransport};
+use jsonrpc_proto::adapter::ws::{ws_config, WsKeepAlive, WsTransport};
 use jsonrpc_proto::http::Rejection;
 use jsonrpc_proto::peer::{Server as ProtoServer, TransportKind};
 use jsonrpc_proto::service::Router;
@@ -112,10 +112,12 @@ impl Listen for Server {
             tls_handshake_timeout: options.tls_handshake_timeout,
             proto,
             max_ws_message: options.max_ws_message,
+            ws_keep_alive: options.ws_keep_alive,
             tls: options.tls,
             lifecycle: lifecycle.clone(),
             max_concurrent_streams: options.max_concurrent_streams,
             max_header_list_size: options.max_header_list_size,
+            runtime: runtime.clone(),
         });
         let http_local = http_listener.as_ref().and_then(|l| l.local_addr().ok());
         let tcp_local = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -170,10 +172,12 @@ struct Shared {
     header_read_timeout: Option<Duration>,
     tls_handshake_timeout: Duration,
     max_ws_message: usize,
+    ws_keep_alive: Option<WsKeepAlive>,
     tls: Option<TlsServerConfig>,
     lifecycle: Lifecycle,
     max_concurrent_streams: u32,
     max_header_list_size: u32,
+    runtime: TokioRuntime,
 }
 
 impl Shared {
@@ -216,7 +220,9 @@ impl Shared {
                                 Some(ws_config(shared.max_ws_message)),
                             )
                             .await;
-                            shared.proto.serve(WsTransport::new(ws, info)).await;
+                            let transport = WsTransport::new(ws, info)
+                                .with_keep_alive(shared.ws_keep_alive, shared.runtime.clone());
+                            shared.proto.serve(transport).await;
                         }
                         Err(e) => {
                             tracing::debug!(?peer, "WebSocket upgrade failed: {e}")
@@ -422,9 +428,10 @@ where
             });
             // HTTP/1.1 or HTTP/2 (h2c prior knowledge, h2 after ALPN), told by the first bytes.
             let mut builder = AutoBuilder::new(Exec(shared.clone()));
+            // HTTP/1: the header-read deadline of each request on one runtime timer.
             builder
                 .http1()
-                .timer(TokioTimer::new())
+                .timer(ConnTimer::new(TokioTimer::new()))
                 .header_read_timeout(shared.header_read_timeout);
             builder
                 .http2()

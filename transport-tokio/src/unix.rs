@@ -297,7 +297,8 @@ pub async fn ws_unix_transport(
             .await
             .map_err(|e| ConnectError::handshake(url, e))?;
     plan.info.unix = true;
-    Ok(WsTransport::new(ws, plan.info))
+    let runtime = options.runtime.clone().unwrap_or_default();
+    Ok(WsTransport::new(ws, plan.info).with_keep_alive(options.ws_keep_alive, runtime))
 }
 
 /// A WebSocket client to `url` (e.g. `ws://localhost/ws`) over the Unix domain socket at

@@ -8,7 +8,9 @@
 //! - `{Trait}Batch`, implemented for `jsonrpc_proto::peer::BatchBuilder`: typed calls inside a
 //!   batch;
 //! - the OpenRPC description of every method, carried by the builder and served at
-//!   `rpc.discover` when `RouterBuilder::discover` is called.
+//!   `rpc.discover` when `RouterBuilder::discover` is called;
+//! - for `#[subscription]` methods, a subscribe/unsubscribe pair on the router and a typed
+//!   `Subscription<Item>` on the client.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -145,9 +147,58 @@ use syn::{
 /// - `raw`: the one parameter, `params: Option<Box<RawValue>>`, gets the params as sent;
 /// - `error(code = -32000, message = "..")`, repeatable: documented in the OpenRPC document.
 ///
+/// # Subscriptions
+/// A method marked `#[subscription(unsubscribe = "..", item = Type)]` takes `&self`, the
+/// [`PendingSubscription`] (accept it for a sink, or reject it), then its params (read as for
+/// any method: bad params are answered -32602 naming the parameter before it runs). It
+/// returns nothing. The generated client gets a method returning
+/// `impl Future<Output = Result<Subscription<Type>, ClientError>>`.
+///
+/// ```
+/// use jsonrpc_proto::rpc;
+/// use jsonrpc_proto::service::PendingSubscription;
+///
+/// #[rpc(namespace = "clock")]
+/// pub trait Clock {
+///     /// One tick per item, `n` of them.
+///     #[subscription(name = "subscribe", unsubscribe = "unsubscribe", notification = "tick",
+///                    item = u64)]
+///     async fn ticks(&self, pending: PendingSubscription, n: u64);
+/// }
+///
+/// struct ClockService;
+///
+/// impl Clock for ClockService {
+///     async fn ticks(&self, pending: PendingSubscription, n: u64) {
+///         let Ok(sink) = pending.accept() else { return };
+///         for i in 0..n {
+///             if sink.send(i).await.is_err() {
+///                 return; // unsubscribed or disconnected
+///             }
+///         }
+///     }
+/// }
+///
+/// let router = ClockService.into_router().build().unwrap();
+/// assert!(router.has_method("clock.subscribe") && router.has_method("clock.unsubscribe"));
+/// // Client side: `let sub: Subscription<u64> = client.ticks(10).await?;`
+/// ```
+///
+/// Options: `name = ".."` (default: the function's name) and `aliases = [..]`;
+/// `unsubscribe = ".."` (required) and `unsubscribe_aliases = [..]`; `notification = ".."`
+/// (the method items go out on; default: the subscribe name); `item = Type` (required).
+/// The trait's namespace and naming rule apply to all of them. The OpenRPC document lists
+/// the subscribe method (result: the id; `x-subscription`: the unsubscribe and notification
+/// names and the item's schema) and the unsubscribe method. Subscriptions are not part of
+/// the `{Trait}Batch` trait.
+///
 /// Mistakes are compile errors that say what to write instead: a method that is not
 /// `async`, without `&self`, generic, taking borrowed params, a notification with a result,
-/// a reserved `rpc.` name, or two methods answering the same name.
+/// a reserved `rpc.` name, or two methods answering the same name; a subscription without
+/// `item` or `unsubscribe`, without its `PendingSubscription` first, with a return type or
+/// a `Context` parameter.
+///
+/// [`PendingSubscription`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.PendingSubscription.html
 ///
 /// [`RouterBuilder::discover`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.discover
 /// [`RouterBuilder::merge`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.merge
@@ -305,6 +356,100 @@ fn method_options(attrs: &[Attribute]) -> syn::Result<MethodOptions> {
     Ok(opts)
 }
 
+/// Options of `#[subscription(...)]`, checked: every name still without the namespace.
+struct SubscriptionOptions {
+    name: Option<LitStr>,
+    aliases: Vec<LitStr>,
+    unsubscribe: LitStr,
+    unsubscribe_aliases: Vec<LitStr>,
+    notification: Option<LitStr>,
+    item: Type,
+}
+
+fn lit_list(value: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
+    let content;
+    syn::bracketed!(content in value);
+    Ok(Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?
+        .into_iter()
+        .collect())
+}
+
+/// Reads `#[subscription(..)]`, if the method has one.
+fn subscription_options(attrs: &[Attribute]) -> syn::Result<Option<SubscriptionOptions>> {
+    let mut found = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("subscription")) {
+        if found.is_some() {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "one #[subscription(..)] per method: put every option in it",
+            ));
+        }
+        let (mut name, mut aliases, mut unsubscribe, mut unsubscribe_aliases) =
+            (None, Vec::new(), None, Vec::new());
+        let (mut notification, mut item) = (None, None);
+        if !matches!(attr.meta, Meta::List(_)) {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "a #[subscription] needs its names and item type: \
+                 `#[subscription(unsubscribe = \"..\", item = Type)]`",
+            ));
+        }
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("name") {
+                name = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("aliases") {
+                aliases.extend(lit_list(meta.value()?)?);
+            } else if meta.path.is_ident("unsubscribe") {
+                unsubscribe = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("unsubscribe_aliases") {
+                unsubscribe_aliases.extend(lit_list(meta.value()?)?);
+            } else if meta.path.is_ident("notification") {
+                notification = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("item") {
+                item = Some(meta.value()?.parse::<Type>()?);
+            } else {
+                return Err(meta.error(
+                    "unknown #[subscription] option: expected `name = \"..\"`, \
+                     `aliases = [..]`, `unsubscribe = \"..\"`, `unsubscribe_aliases = [..]`, \
+                     `notification = \"..\"` or `item = Type`",
+                ));
+            }
+            Ok(())
+        })?;
+        let Some(unsubscribe) = unsubscribe else {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "a #[subscription] needs `unsubscribe = \"..\"`: the method the client calls \
+                 (with the subscription id) to end it",
+            ));
+        };
+        let Some(item) = item else {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "a #[subscription] needs `item = Type`: the type of the items it sends \
+                 (what the client's `Subscription<Type>` yields)",
+            ));
+        };
+        found = Some(SubscriptionOptions {
+            name,
+            aliases,
+            unsubscribe,
+            unsubscribe_aliases,
+            notification,
+            item,
+        });
+    }
+    Ok(found)
+}
+
+/// A subscription method's extra names and item type, namespaced.
+struct SubscriptionInfo {
+    unsubscribe: String,
+    unsubscribe_aliases: Vec<String>,
+    notification: String,
+    item: Type,
+}
+
 /// One wire parameter.
 struct Param {
     ident: Ident,
@@ -330,6 +475,8 @@ struct Method {
     /// The output type as written.
     output: Type,
     span: Span,
+    /// Set for a `#[subscription]` method.
+    subscription: Option<SubscriptionInfo>,
 }
 
 fn doc_lines(attrs: &[Attribute]) -> Vec<String> {
@@ -355,6 +502,10 @@ fn is_context(ty: &Type) -> bool {
     last_segment(ty).is_some_and(|s| s.ident == "Context" && s.arguments.is_empty())
 }
 
+fn is_pending(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(|s| s.ident == "PendingSubscription" && s.arguments.is_empty())
+}
+
 fn is_option(ty: &Type) -> bool {
     last_segment(ty).is_some_and(|s| s.ident == "Option")
 }
@@ -376,11 +527,24 @@ fn type_args(seg: &syn::PathSegment) -> Vec<&Type> {
 fn check_method(f: &TraitItemFn, opts: &TraitOptions) -> syn::Result<Method> {
     let sig = &f.sig;
     let ident = sig.ident.clone();
+    let sopts = subscription_options(&f.attrs)?;
+    if let (Some(_), Some(attr)) = (&sopts, f.attrs.iter().find(|a| a.path().is_ident("method"))) {
+        return Err(syn::Error::new_spanned(
+            attr,
+            "a method is either a #[method] or a #[subscription], not both: put its names in \
+             #[subscription(name = \"..\", aliases = [..])]",
+        ));
+    }
     if sig.asyncness.is_none() {
+        let example = if sopts.is_some() {
+            format!("async fn {ident}(&self, pending: PendingSubscription, ..)")
+        } else {
+            format!("async fn {ident}(&self, ..)")
+        };
         return Err(syn::Error::new_spanned(
             sig.fn_token,
             format!(
-                "#[rpc] methods must be `async fn`: write `async fn {ident}(&self, ..)` \
+                "#[rpc] methods must be `async fn`: write `{example}` \
                  (the macro makes the future `Send` for you)"
             ),
         ));
@@ -429,13 +593,51 @@ fn check_method(f: &TraitItemFn, opts: &TraitOptions) -> syn::Result<Method> {
             ))
         }
     }
-    let mopts = method_options(&f.attrs)?;
+    let mut mopts = method_options(&f.attrs)?;
     let mut wants_ctx = false;
     let mut params = Vec::new();
+    let mut inputs = inputs.peekable();
+    if sopts.is_some() {
+        let first = inputs.peek().and_then(|arg| match arg {
+            FnArg::Typed(pt) => Some(pt),
+            FnArg::Receiver(_) => None,
+        });
+        match first {
+            Some(pt) if is_pending(&pt.ty) => {
+                inputs.next();
+            }
+            Some(pt) if is_context(&pt.ty) => {
+                return Err(syn::Error::new_spanned(
+                    &pt.ty,
+                    "a #[subscription] method gets the call's context from its pending \
+                     subscription (`pending.context()`): take \
+                     `pending: PendingSubscription` here instead",
+                ))
+            }
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &sig.ident,
+                    format!(
+                        "a #[subscription] method takes the `PendingSubscription` first after \
+                         `&self` (to accept or reject the call): write \
+                         `async fn {ident}(&self, pending: PendingSubscription, ..)`"
+                    ),
+                ))
+            }
+        }
+    }
     for (i, arg) in inputs.enumerate() {
         let FnArg::Typed(pt) = arg else {
             return Err(syn::Error::new_spanned(arg, "unexpected receiver"));
         };
+        if sopts.is_some() && (is_context(&pt.ty) || is_pending(&pt.ty)) {
+            return Err(syn::Error::new_spanned(
+                &pt.ty,
+                "a #[subscription] method takes one `PendingSubscription`, first after \
+                 `&self` (its `context()` is the call's context); the other parameters are \
+                 the call's params",
+            ));
+        }
         if is_context(&pt.ty) {
             if i != 0 {
                 return Err(syn::Error::new_spanned(
@@ -528,6 +730,18 @@ fn check_method(f: &TraitItemFn, opts: &TraitOptions) -> syn::Result<Method> {
             "a `notification` returns nothing (no answer goes back): remove the return type",
         ));
     }
+    if sopts.is_some() && !matches!(sig.output, ReturnType::Default) {
+        return Err(syn::Error::new_spanned(
+            &sig.output,
+            "a #[subscription] method returns nothing: it answers the call through \
+             `pending.accept()` / `pending.reject(error)` and sends items on the accepted sink \
+             (the subscription ends when the sink is dropped)",
+        ));
+    }
+    if let Some(so) = &sopts {
+        mopts.name = so.name.clone();
+        mopts.aliases = so.aliases.clone();
+    }
     let base = mopts
         .name
         .as_ref()
@@ -537,7 +751,15 @@ fn check_method(f: &TraitItemFn, opts: &TraitOptions) -> syn::Result<Method> {
         Some(ns) => format!("{ns}{}{n}", opts.separator.as_deref().unwrap_or(".")),
         None => n.to_owned(),
     };
-    for lit in mopts.name.iter().chain(&mopts.aliases) {
+    let sub_lits = sopts
+        .iter()
+        .flat_map(|so| {
+            std::iter::once(&so.unsubscribe)
+                .chain(&so.unsubscribe_aliases)
+                .chain(&so.notification)
+        })
+        .collect::<Vec<_>>();
+    for lit in mopts.name.iter().chain(&mopts.aliases).chain(sub_lits) {
         let v = full(&lit.value());
         if v.is_empty() {
             return Err(syn::Error::new_spanned(
@@ -566,6 +788,19 @@ fn check_method(f: &TraitItemFn, opts: &TraitOptions) -> syn::Result<Method> {
         fallible,
         output,
         span: f.sig.ident.span(),
+        subscription: sopts.map(|so| SubscriptionInfo {
+            unsubscribe: full(&so.unsubscribe.value()),
+            unsubscribe_aliases: so
+                .unsubscribe_aliases
+                .iter()
+                .map(|a| full(&a.value()))
+                .collect(),
+            notification: so
+                .notification
+                .as_ref()
+                .map_or_else(|| full(&base), |n| full(&n.value())),
+            item: so.item,
+        }),
     })
 }
 
@@ -603,7 +838,14 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     // Every wire name once (aliases included; under the Spark rule, separators ignored).
     let mut seen: Vec<(String, String)> = Vec::new();
     for m in &methods {
-        for name in std::iter::once(&m.wire).chain(&m.aliases) {
+        let unsubscribe = m
+            .subscription
+            .iter()
+            .flat_map(|s| std::iter::once(&s.unsubscribe).chain(&s.unsubscribe_aliases));
+        for name in std::iter::once(&m.wire)
+            .chain(&m.aliases)
+            .chain(unsubscribe)
+        {
             let key = if opts.spark {
                 normalize(name)
             } else {
@@ -614,11 +856,16 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
                     m.span,
                     format!(
                         "duplicate method name `{name}`: `{owner}` already answers it{}; \
-                         give one of them `#[method(name = \"..\")]`",
+                         give one of them another name ({})",
                         if opts.spark {
                             " (naming = \"spark\" treats `.`, `-`, `_` and `#` as one)"
                         } else {
                             ""
+                        },
+                        if m.subscription.is_some() {
+                            "`#[subscription(name = \"..\", unsubscribe = \"..\")]`"
+                        } else {
+                            "`#[method(name = \"..\")]`"
                         }
                     ),
                 ));
@@ -634,7 +881,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     // The trait: each `async fn` becomes `fn .. -> impl Future<Output = ..> + Send`.
     for item in &mut tr.items {
         if let TraitItem::Fn(f) = item {
-            f.attrs.retain(|a| !a.path().is_ident("method"));
+            f.attrs
+                .retain(|a| !a.path().is_ident("method") && !a.path().is_ident("subscription"));
             let output = match &f.sig.output {
                 ReturnType::Default => quote!(()),
                 ReturnType::Type(_, t) => quote!(#t),
@@ -686,7 +934,20 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             quote!((#(#names,)*))
         };
         let result = &m.result;
-        if m.notification {
+        if let Some(sub) = &m.subscription {
+            let (item, unsubscribe) = (&sub.item, &sub.unsubscribe);
+            client_sigs.push(quote! {
+                #(#docs)*
+                fn #ident(&self, #(#args),*) -> impl ::core::future::Future<Output = ::core::result::Result<::jsonrpc_proto::peer::Subscription<#item>, ::jsonrpc_proto::peer::ClientError>> + ::core::marker::Send;
+            });
+            client_impls.push(quote! {
+                fn #ident(&self, #(#args),*) -> impl ::core::future::Future<Output = ::core::result::Result<::jsonrpc_proto::peer::Subscription<#item>, ::jsonrpc_proto::peer::ClientError>> + ::core::marker::Send {
+                    ::jsonrpc_proto::peer::Client::subscribe::<#item, _>(self, #wire, #tuple, #unsubscribe)
+                }
+            });
+            // A subscription lives past its call: it has no place in a batch.
+            let _ = docs2;
+        } else if m.notification {
             client_sigs.push(quote! {
                 #(#docs)*
                 fn #ident(&self, #(#args),*) -> ::core::future::Ready<::core::result::Result<(), ::jsonrpc_proto::peer::ClientError>>;
@@ -817,7 +1078,38 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
         };
         let call = quote_spanned!(span=> __this.#ident(#ctx_arg #(#idents),*).await);
         let all_names: Vec<&String> = std::iter::once(&m.wire).chain(&m.aliases).collect();
-        if m.notification {
+        if let Some(sub) = &m.subscription {
+            let call = quote_spanned!(span=> __this.#ident(__pending, #(#idents),*).await);
+            let unsubscribe: Vec<&String> = std::iter::once(&sub.unsubscribe)
+                .chain(&sub.unsubscribe_aliases)
+                .collect();
+            let notification = &sub.notification;
+            regs.push(quote! {
+                let __make = |__this: #p::Arc<Self>| {
+                    move |__ctx: ::jsonrpc_proto::service::Context,
+                          __params: ::core::option::Option<&#p::RawValue>,
+                          __pending: ::jsonrpc_proto::service::PendingSubscription|
+                          -> ::core::result::Result<_, ::jsonrpc_proto::ErrorObject> {
+                        let _ = __ctx;
+                        #decode
+                        let __this = #p::Arc::clone(&__this);
+                        ::core::result::Result::Ok(async move { #call })
+                    }
+                };
+                __builder = #p::subscription(
+                    __builder,
+                    &[#(#all_names),*],
+                    &[#(#unsubscribe),*],
+                    #notification,
+                    __make(#p::Arc::clone(&__this)),
+                );
+            });
+            if opts.spark {
+                regs.push(quote! {
+                    #( __builder = __builder.separator_insensitive(#unsubscribe); )*
+                });
+            }
+        } else if m.notification {
             regs.push(quote! {
                 let __make = |__this: #p::Arc<Self>| {
                     move |__ctx: ::jsonrpc_proto::service::Context,
@@ -886,13 +1178,43 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
             }
         });
         let result = &m.result;
-        let set_result = (!m.notification).then(|| {
+        let after = m.subscription.as_ref().map(|sub| {
+            let unsubscribe = &sub.unsubscribe;
+            let unsub_aliases = &sub.unsubscribe_aliases;
+            let unsub_summary = format!("Ends a `{wire}` subscription: true when it was open.");
+            quote! {
+                let mut __u = ::jsonrpc_proto::service::openrpc::MethodDoc::new(#unsubscribe);
+                __u.summary = ::core::option::Option::Some(#unsub_summary.into());
+                __u.params.push(::jsonrpc_proto::service::openrpc::ContentDescriptor::new(
+                    "subscription", #p::subscription_id_schema()));
+                __u.result = ::core::option::Option::Some(
+                    ::jsonrpc_proto::service::openrpc::ContentDescriptor::new(
+                        "result", (&&#p::SchemaProbe::<bool>::new()).schema_value(&mut __gen)));
+                #( __u.aliases.push(#unsub_aliases.into()); )*
+                __docs.push(__u);
+            }
+        });
+        let set_result = if let Some(sub) = &m.subscription {
+            let (item, unsubscribe, notification) =
+                (&sub.item, &sub.unsubscribe, &sub.notification);
+            quote! {
+                __m.result = ::core::option::Option::Some(
+                    ::jsonrpc_proto::service::openrpc::ContentDescriptor::new(
+                        "subscription", #p::subscription_id_schema()));
+                __m.subscription = ::core::option::Option::Some(
+                    ::jsonrpc_proto::service::openrpc::SubscriptionDoc::new(
+                        #unsubscribe, #notification,
+                        (&&#p::SchemaProbe::<#item>::new()).schema_value(&mut __gen)));
+            }
+        } else if m.notification {
+            quote!()
+        } else {
             quote! {
                 __m.result = ::core::option::Option::Some(
                     ::jsonrpc_proto::service::openrpc::ContentDescriptor::new(
                         "result", (&&#p::SchemaProbe::<#result>::new()).schema_value(&mut __gen)));
             }
-        });
+        };
         let errs = m.errors.iter().map(|(code, msg)| {
             quote!(__m.errors.push(::jsonrpc_proto::service::openrpc::ErrorDoc::new(#code, #msg));)
         });
@@ -906,6 +1228,7 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
             #(#errs)*
             #( __m.aliases.push(#aliases.into()); )*
             __docs.push(__m);
+            #after
         }});
         // The output type is only named to keep spans for type errors.
         let _ = &m.output;

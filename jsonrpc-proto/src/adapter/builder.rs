@@ -14,7 +14,7 @@ use crate::adapter::http::{
 };
 use crate::adapter::lifecycle::Lifecycle;
 use crate::adapter::slots::SocketSlots;
-use crate::adapter::ws::DEFAULT_MAX_MESSAGE;
+use crate::adapter::ws::{WsKeepAlive, DEFAULT_MAX_MESSAGE};
 use crate::peer::{Runtime, ServerConfig, ServerHandle};
 use crate::protocol::http::Limits;
 use crate::service::middleware::Metrics;
@@ -95,6 +95,8 @@ pub struct ServerOptions<L: Listen> {
     pub limits: Limits,
     /// The largest WebSocket message accepted.
     pub max_ws_message: usize,
+    /// WebSocket ping/pong keep-alive (default on: [`WsKeepAlive::default`]; `None`: off).
+    pub ws_keep_alive: Option<WsKeepAlive>,
     /// How long a graceful shutdown waits for in-flight calls.
     pub grace: Duration,
     /// The time a client has to send a complete HTTP request head.
@@ -146,6 +148,7 @@ impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
             .field("node_name", &self.node_name)
             .field("limits", &self.limits)
             .field("max_ws_message", &self.max_ws_message)
+            .field("ws_keep_alive", &self.ws_keep_alive)
             .field("grace", &self.grace)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
@@ -176,6 +179,7 @@ impl<L: Listen> ServerOptions<L> {
             node_name: "jsonrpc".to_owned(),
             limits: Limits::default(),
             max_ws_message: DEFAULT_MAX_MESSAGE,
+            ws_keep_alive: Some(WsKeepAlive::default()),
             grace: DEFAULT_GRACE,
             header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
             body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
@@ -419,6 +423,28 @@ impl<L: Listen> ServerBuilder<L> {
         self
     }
 
+    /// WebSocket ping/pong keep-alive (default: a Ping after 30 s without a frame from the
+    /// client; a client that sends nothing within 20 s after it is closed). `None` sends no
+    /// pings (the client's pings are still answered). Pings and pongs count as activity for
+    /// [`ServerBuilder::idle_timeout`], so a client that answers them is never idle while the
+    /// interval is shorter than the idle timeout; a dead peer is dropped after at most
+    /// `interval + timeout`. See [`crate::adapter::ws`].
+    ///
+    /// ```no_run
+    /// # async fn f<L: jsonrpc_proto::adapter::builder::Listen>(router: jsonrpc_proto::service::Router) {
+    /// use std::time::Duration;
+    /// use jsonrpc_proto::adapter::ws::WsKeepAlive;
+    /// let server = jsonrpc_proto::adapter::builder::ServerBuilder::<L>::new(router)
+    ///     .ws_keep_alive(Some(WsKeepAlive::default().with_interval(Duration::from_secs(15))))
+    ///     .start()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn ws_keep_alive(mut self, keep_alive: Option<WsKeepAlive>) -> Self {
+        self.options.ws_keep_alive = keep_alive;
+        self
+    }
+
     /// Sockets served at once, over all listeners (HTTP keep-alive, WebSocket, TCP; default
     /// 10 000, `ServerConfig::max_connections`). Over it: HTTP requests get 503 with
     /// `Connection: close`, a WebSocket upgrade is accepted and closed at once with code 1013
@@ -429,7 +455,8 @@ impl<L: Listen> ServerBuilder<L> {
     }
 
     /// Closes TCP and WebSocket connections that read and write no frame for this long
-    /// while nothing is in flight (default 300 s; `None`: never).
+    /// while nothing is in flight (default 300 s; `None`: never). WebSocket pings and pongs
+    /// received count as frames (see [`ServerBuilder::ws_keep_alive`]).
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.options.config.idle_timeout = timeout;
         self

@@ -5,21 +5,35 @@
 //! next connection (or fail with [`ReconnectError::Unavailable`] once the attempts run out).
 //!
 //! The adapters build one from a function that opens a connection (`reconnect_tcp`,
-//! `reconnect_unix`, `reconnect_ws`); subscriptions are not re-established (a caller that
-//! needs them waits on [`Reconnecting::connected`] and subscribes again).
+//! `reconnect_unix`, `reconnect_ws`).
+//!
+//! Subscriptions: [`Reconnecting::subscribe`] gives a [`Resubscribing`] stream that survives
+//! reconnects: after each one it calls the subscribe method again (same params) on the new
+//! connection and goes on yielding its items. Items the server pushed while the client was
+//! disconnected (or before the new subscription opened) are lost: the stream says where, with
+//! a [`SubscriptionEvent::Resubscribed`] before the first item of each new subscription (and
+//! [`Resubscribing::resubscribes`] counts them), so a caller that must not miss anything
+//! fetches the state it missed when it sees one. A subscribe the server rejects after a
+//! reconnect, or an end of the subscription by the server, ends the stream (with the
+//! server's error, if it gave one).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::channel::oneshot;
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::adapter::http::ConnectError;
-use crate::peer::{Client, ClientError, Runtime};
+use crate::peer::{Client, ClientError, EndReason, Runtime, Subscription, SubscriptionError};
 
 /// How a [`Reconnecting`] client retries.
 #[derive(Clone, Debug)]
@@ -73,9 +87,14 @@ pub enum ReconnectError {
     /// No connection could be opened within `max_attempts`.
     #[error("no connection: {0}")]
     Unavailable(String),
-    /// The call failed on a live connection (an error answer, a timeout, bad params).
+    /// The call failed on a live connection (an error answer, a timeout, bad params); for
+    /// a [`Resubscribing`] stream, also the server's rejection of a subscribe, or the error
+    /// it ended the subscription with.
     #[error(transparent)]
     Call(ClientError),
+    /// A subscription item did not deserialize as the stream's item type (the stream goes on).
+    #[error(transparent)]
+    Item(SubscriptionError),
 }
 
 /// Opens one connection.
@@ -194,6 +213,198 @@ impl Reconnecting {
             .notify(method, params)
             .await
             .map_err(ReconnectError::Call)
+    }
+}
+
+impl Reconnecting {
+    /// Subscribes (as [`Client::subscribe`]) and keeps the subscription across reconnects:
+    /// see [`Resubscribing`]. Fails when the first subscribe fails (the server's rejection is
+    /// [`ReconnectError::Call`]); `params` are serialized once and sent again on each
+    /// resubscribe. Dropping the stream unsubscribes.
+    ///
+    /// ```no_run
+    /// # async fn f(client: jsonrpc_proto::adapter::reconnect::Reconnecting) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures::StreamExt;
+    /// use jsonrpc_proto::adapter::reconnect::SubscriptionEvent;
+    /// let mut prices = client
+    ///     .subscribe::<f64, _>("prices_subscribe", ["EURUSD"], "prices_unsubscribe")
+    ///     .await?;
+    /// while let Some(event) = prices.next().await {
+    ///     match event? {
+    ///         SubscriptionEvent::Item(price) => println!("{price}"),
+    ///         // Reconnected: prices pushed meanwhile are lost; fetch the latest if needed.
+    ///         SubscriptionEvent::Resubscribed { .. } => {}
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe<T, P>(
+        &self,
+        subscribe_method: &str,
+        params: P,
+        unsubscribe_method: &str,
+    ) -> Result<Resubscribing<T>, ReconnectError>
+    where
+        T: DeserializeOwned + Send + 'static,
+        P: Serialize,
+    {
+        let params = serde_json::to_value(&params)
+            .map_err(|e| ReconnectError::Call(ClientError::Params(e.to_string())))?;
+        let plan = Arc::new(Resubscribe {
+            client: self.clone(),
+            subscribe: subscribe_method.to_owned(),
+            unsubscribe: unsubscribe_method.to_owned(),
+            params,
+        });
+        let first = loop {
+            match plan.open::<T>().await {
+                Opened::Open(sub) => break sub,
+                Opened::Lost => continue,
+                Opened::Failed(e) => return Err(e),
+            }
+        };
+        let resubscribes = Arc::new(AtomicU64::new(0));
+        let state = Follow {
+            plan,
+            sub: Some(first),
+            resubscribes: resubscribes.clone(),
+        };
+        Ok(Resubscribing {
+            stream: futures::stream::unfold(Some(state), follow).boxed(),
+            resubscribes,
+        })
+    }
+}
+
+/// What [`Reconnecting::subscribe`]'s stream yields (with `Err` for errors).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SubscriptionEvent<T> {
+    /// An item the server sent.
+    Item(T),
+    /// The connection was lost and the subscription opened again on a new one (the
+    /// `count`-th time): items the server pushed in between are lost. Comes before the new
+    /// subscription's first item.
+    Resubscribed {
+        /// Resubscribes so far, this one included.
+        count: u64,
+    },
+}
+
+/// A subscription that survives reconnects (see [`Reconnecting::subscribe`] and the module
+/// docs). Yields `Ok(SubscriptionEvent::Item(..))` in the server's order, an
+/// `Ok(SubscriptionEvent::Resubscribed { .. })` where a reconnect may have lost items, and
+/// `Err(ReconnectError::Item(..))` for an item that does not deserialize (the stream goes on).
+/// It ends (`None`) when the server ends the subscription, after an `Err` when the server
+/// gave an error or rejected a resubscribe, or when no connection can be opened within
+/// `ReconnectConfig::max_attempts` (after an `Err(ReconnectError::Unavailable(..))`).
+/// Dropping it unsubscribes on the open connection. It holds a clone of its [`Reconnecting`]
+/// client, so the client keeps reconnecting while the stream lives.
+pub struct Resubscribing<T> {
+    stream: BoxStream<'static, Result<SubscriptionEvent<T>, ReconnectError>>,
+    resubscribes: Arc<AtomicU64>,
+}
+
+impl<T> std::fmt::Debug for Resubscribing<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resubscribing")
+            .field("resubscribes", &self.resubscribes())
+            .finish()
+    }
+}
+
+impl<T> Resubscribing<T> {
+    /// How many times the subscription was opened again after a reconnect (each a possible
+    /// gap in the items).
+    pub fn resubscribes(&self) -> u64 {
+        self.resubscribes.load(Ordering::SeqCst)
+    }
+}
+
+impl<T> Stream for Resubscribing<T> {
+    type Item = Result<SubscriptionEvent<T>, ReconnectError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.stream.poll_next_unpin(cx)
+    }
+}
+
+/// How to open the subscription again.
+struct Resubscribe {
+    client: Reconnecting,
+    subscribe: String,
+    unsubscribe: String,
+    params: serde_json::Value,
+}
+
+enum Opened<T> {
+    Open(Subscription<T>),
+    /// The connection dropped before the answer: try on the next one.
+    Lost,
+    Failed(ReconnectError),
+}
+
+impl Resubscribe {
+    async fn open<T: DeserializeOwned>(&self) -> Opened<T> {
+        let client = match self.client.connected().await {
+            Ok(c) => c,
+            Err(e) => return Opened::Failed(e),
+        };
+        match client
+            .subscribe::<T, _>(&self.subscribe, &self.params, &self.unsubscribe)
+            .await
+        {
+            Ok(sub) => Opened::Open(sub),
+            Err(ClientError::Closed | ClientError::Transport(_)) => Opened::Lost,
+            Err(e) => Opened::Failed(ReconnectError::Call(e)),
+        }
+    }
+}
+
+struct Follow<T> {
+    plan: Arc<Resubscribe>,
+    sub: Option<Subscription<T>>,
+    resubscribes: Arc<AtomicU64>,
+}
+
+type Step<T> = (
+    Result<SubscriptionEvent<T>, ReconnectError>,
+    Option<Follow<T>>,
+);
+
+/// One step of a [`Resubscribing`] stream: `None` in the state means the stream ends after
+/// this item.
+async fn follow<T: DeserializeOwned>(state: Option<Follow<T>>) -> Option<Step<T>> {
+    let mut state = state?;
+    loop {
+        let Some(sub) = state.sub.as_mut() else {
+            match state.plan.open::<T>().await {
+                Opened::Open(sub) => {
+                    state.sub = Some(sub);
+                    let count = state.resubscribes.fetch_add(1, Ordering::SeqCst) + 1;
+                    tracing::debug!(count, "reconnecting client: subscription re-established");
+                    return Some((Ok(SubscriptionEvent::Resubscribed { count }), Some(state)));
+                }
+                Opened::Lost => continue,
+                Opened::Failed(e) => return Some((Err(e), None)),
+            }
+        };
+        match sub.next().await {
+            Some(Ok(item)) => return Some((Ok(SubscriptionEvent::Item(item)), Some(state))),
+            Some(Err(e)) => return Some((Err(ReconnectError::Item(e)), Some(state))),
+            None => match sub.end_reason() {
+                Some(EndReason::ConnectionClosed) => {
+                    tracing::debug!("reconnecting client: subscription lost with its connection");
+                    state.sub = None;
+                }
+                Some(EndReason::Server(Some(e))) => {
+                    let e = ReconnectError::Call(ClientError::Rpc(e.clone()));
+                    return Some((Err(e), None));
+                }
+                _ => return None,
+            },
+        }
     }
 }
 

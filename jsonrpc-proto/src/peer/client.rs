@@ -22,6 +22,7 @@ use crate::protocol::id::Id;
 use crate::protocol::message::Notification;
 
 use super::shared::{serialize_params, CallSlot, PeerShared, CANCEL_METHOD};
+use super::subs::LagPolicy;
 use super::transport::TransportError;
 
 /// Why a call from a [`Client`] did not produce a result.
@@ -103,6 +104,11 @@ pub struct ClientConfig {
     /// When serving a router: room for notifications handlers push with
     /// [`Context::notify`](super::Context::notify) before they are dropped (default 1024).
     pub push_buffer: usize,
+    /// What a subscription whose consumer falls `notification_buffer` items behind does
+    /// (default [`LagPolicy::Pause`]: reading this connection pauses, nothing is lost;
+    /// [`LagPolicy::End`]: that subscription ends, the connection reads on). Per
+    /// subscription: [`Subscription::with_lag_policy`](super::Subscription::with_lag_policy).
+    pub subscription_lag: LagPolicy,
 }
 
 crate::protocol::config_setters!(ClientConfig {
@@ -111,6 +117,7 @@ crate::protocol::config_setters!(ClientConfig {
     with_notification_buffer => notification_buffer: usize,
     with_handler_timeout => handler_timeout: Option<Duration>,
     with_push_buffer => push_buffer: usize,
+    with_subscription_lag => subscription_lag: LagPolicy,
 });
 
 impl Default for ClientConfig {
@@ -121,6 +128,7 @@ impl Default for ClientConfig {
             notification_buffer: 1024,
             handler_timeout: Some(Duration::from_secs(30)),
             push_buffer: 1024,
+            subscription_lag: LagPolicy::Pause,
         }
     }
 }

@@ -40,8 +40,12 @@ pub struct ServerConfig {
     /// Network connections (TCP, WebSocket; never stdio or memory) with no frame read or written
     /// for this long while no call is in flight either way are closed (default 300 s; `None`:
     /// never). Cuts off clients that connect and send nothing, trickle a frame that never
-    /// ends, or stop reading their answers. Clients that only listen for pushes must send
-    /// something (any call) now and then, unless pushes reach them within the timeout.
+    /// ends, or stop reading their answers. Signs of life a transport counts without frames
+    /// ([`TransportInfo::liveness`](super::TransportInfo::liveness): WebSocket pings and
+    /// pongs) count as activity, so a WebSocket client that only listens for pushes stays
+    /// while it answers the server's keep-alive pings or sends its own; over TCP or Unix such
+    /// a client must send something (any call) now and then, unless pushes reach it within
+    /// the timeout.
     pub idle_timeout: Option<Duration>,
     /// The largest result sent in one response, in bytes (default 10 MiB,
     /// [`crate::limits::DEFAULT_MAX_RESPONSE_SIZE`]); a larger result is replaced by a -32603

@@ -65,6 +65,11 @@ impl Client {
             shutdown_grace: Duration::ZERO,
             spawn_calls: false,
         });
+        shared
+            .lock()
+            .subs
+            .client
+            .set_default_lag(config.subscription_lag);
         let client = Client::from_shared(Arc::clone(&shared));
         let (sink, stream) = transport.split();
         let driver = Driver::new(Arc::clone(&shared), sink, stream, serving);

@@ -33,10 +33,10 @@ pub use info::{ClientId, ClientInfo, PushError};
 pub use registry::ServerHandle;
 pub use server::Server;
 pub(crate) use shared::PeerShared;
-pub use subs::EndReason;
+pub use subs::{EndReason, LagPolicy};
 pub(crate) use subscribe::with_subs;
 pub use subscribe::{Subscription, SubscriptionError};
 pub use transport::{
-    BoxFrameSink, BoxFrameStream, BoxTransport, Runtime, Transport, TransportError, TransportInfo,
-    TransportKind,
+    BoxFrameSink, BoxFrameStream, BoxTransport, HeaderSource, Headers, Liveness, Runtime,
+    Transport, TransportError, TransportInfo, TransportKind,
 };

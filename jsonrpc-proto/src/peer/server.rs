@@ -15,7 +15,7 @@ use futures::future::{self, Either, FutureExt};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures::Sink;
 
-use crate::protocol::connection::{Connection, Event};
+use crate::protocol::connection::{Call, Connection};
 use crate::protocol::error::ErrorObject;
 
 use super::config::ServerConfig;
@@ -239,35 +239,54 @@ impl Server {
         let mut calls = Calls(shared, 0);
         let mut conn = Connection::new(shared.config.connection.clone());
         let start = rt.now();
-        conn.handle_frame(&body, start);
+        // The body's calls, borrowed from it (no copy of methods, params or ids).
+        let mut frame_calls = Vec::new();
+        conn.handle_frame_calls(&body, start, &mut frame_calls);
         let mut handles = Vec::new();
-        let mut running = FuturesUnordered::new();
+        // Only built for a handler that is not done on its first poll.
+        let mut running = None;
         let mut notes = Vec::new();
-        while let Some(ev) = conn.poll_event() {
-            match ev {
-                Event::Request(call) => {
+        for call in frame_calls {
+            match call {
+                Call::Request(request, handle) => {
                     calls.start();
-                    match inner.dispatch.request_owned(&ctx, call.request) {
+                    let fut = match inner.dispatch.request(&ctx, request) {
                         Reply::Ready(r) => {
                             let r = cap_response(r, shared.config.max_response_size);
-                            let _ = conn.respond(call.handle, r.as_deref());
+                            let _ = conn.respond(handle, r.as_deref());
+                            calls.done();
+                            continue;
+                        }
+                        Reply::Pending(fut) => fut,
+                    };
+                    // Most handlers answer on their first poll: then no task set, no timer.
+                    let mut fut = AssertUnwindSafe(fut).catch_unwind();
+                    match futures::poll!(&mut fut) {
+                        Poll::Ready(outcome) => {
+                            let r =
+                                outcome.unwrap_or_else(|panic| Err(panicked("(handler)", &*panic)));
+                            let r = cap_response(r, shared.config.max_response_size);
+                            let _ = conn.respond(handle, r.as_deref());
                             calls.done();
                         }
-                        Reply::Pending(fut) => {
+                        Poll::Pending => {
                             let i = handles.len();
-                            handles.push(Some(call.handle));
-                            running.push(AssertUnwindSafe(fut).catch_unwind().map(move |r| (i, r)));
+                            handles.push(Some(handle));
+                            running
+                                .get_or_insert_with(FuturesUnordered::new)
+                                .push(fut.map(move |r| (i, r)));
                         }
                     }
                 }
-                Event::Notification(n) => {
-                    if let Ok(Some(f)) = inner.dispatch.notification(&ctx, n) {
+                Call::Notification(n) => {
+                    if let Ok(Some(f)) = inner.dispatch.notification(&ctx, n.into_owned()) {
                         notes.push(f);
                     }
                 }
-                _ => {}
             }
         }
+        // Invalid entries were answered already; nothing else can come from a request body.
+        while conn.poll_event().is_some() {}
         if !notes.is_empty() {
             rt.spawn(Box::pin(async move {
                 for f in notes {
@@ -277,7 +296,7 @@ impl Server {
                 }
             }));
         }
-        if !running.is_empty() {
+        if let Some(mut running) = running {
             let mut sleep = match shared.config.request_timeout {
                 Some(t) => Either::Left(rt.sleep_until(start + t)),
                 None => Either::Right(future::pending::<()>()),

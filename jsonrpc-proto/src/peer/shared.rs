@@ -104,9 +104,26 @@ impl Inner {
         }
     }
 
+    /// Hands a notification to this side's subscription it names, if any (else gives it
+    /// back); sends the unsubscribe of a subscription that ended for lagging
+    /// ([`LagPolicy::End`](super::subs::LagPolicy::End)): the caller is the driver, which
+    /// writes it on its next turn.
+    pub(crate) fn route_subscription(
+        &mut self,
+        n: Notification<'static>,
+    ) -> Option<Notification<'static>> {
+        let n = self.subs.client.route(n);
+        for (id, unsubscribe) in self.subs.client.take_lagged() {
+            if let Ok(params) = RawValue::from_string(format!("[{id}]")) {
+                let _ = self.conn.notify(&unsubscribe, Some(&params));
+            }
+        }
+        n
+    }
+
     /// Offers a notification to every subscriber (never waits: a full stream loses it).
     pub(crate) fn publish(&mut self, n: Notification<'static>) {
-        let Some(n) = self.subs.client.route(n) else {
+        let Some(n) = self.route_subscription(n) else {
             return;
         };
         if self.subscribers.is_empty() && self.early_capacity > 0 {

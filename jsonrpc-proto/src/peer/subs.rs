@@ -9,7 +9,8 @@
 //!
 //! Client side ([`ClientSubs`]): notifications whose `params.subscription` names a live
 //! subscription are routed to it; a full subscription buffer pauses reading the connection
-//! (lossless backpressure) until its consumer catches up.
+//! (lossless backpressure) until its consumer catches up, or, under [`LagPolicy::End`], ends
+//! that subscription (an unsubscribe for the layer above to send) and reads on.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskCx, Poll, Waker};
 
 use bytes::Bytes;
+use futures::channel::oneshot;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -118,6 +120,11 @@ pub(crate) struct ServerSubs {
     /// Frames queued over every subscription.
     queued: usize,
     closed: bool,
+    /// One per subscription handler still running on this connection: all dropped when the
+    /// connection closes, which ends (drops) those handlers' futures.
+    handlers: Vec<oneshot::Sender<()>>,
+    /// `handlers.len()` after the last pruning of finished handlers.
+    pruned: usize,
 }
 
 impl ServerSubs {
@@ -422,12 +429,36 @@ impl ServerSubs {
         }
     }
 
+    /// Completes (`Ok` or `Err`, either means it) when this connection closes: a subscription
+    /// handler's task races its handler against it. At once when the connection is closed.
+    pub(crate) fn watch_close(&mut self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        if self.closed {
+            return rx;
+        }
+        // Finished handlers dropped their receiver: forget them now and then (amortized).
+        if self.handlers.len() >= 2 * self.pruned.max(8) {
+            self.handlers.retain(|h| !h.is_canceled());
+            self.pruned = self.handlers.len();
+        }
+        self.handlers.push(tx);
+        rx
+    }
+
+    /// Handlers of this connection that may still run (finished ones are forgotten lazily).
+    #[cfg(test)]
+    pub(crate) fn running_handlers(&self) -> usize {
+        self.handlers.iter().filter(|h| !h.is_canceled()).count()
+    }
+
     fn close_all(&mut self, wake: &mut Vec<Waker>) {
         self.closed = true;
         for index in 0..self.slots.len() as u32 {
             self.remove_at(index, wake);
         }
         self.ready.clear();
+        self.handlers.clear();
+        self.pruned = 0;
     }
 }
 
@@ -441,6 +472,27 @@ pub enum EndReason {
     Server(Option<ErrorObject>),
     /// The connection closed.
     ConnectionClosed,
+    /// Its consumer fell a whole buffer behind under [`LagPolicy::End`]: this side ended it
+    /// (and told the server) after the items it had buffered.
+    Lagged,
+}
+
+/// What a client does when a subscription's consumer falls behind: its buffer
+/// (`ClientConfig::notification_buffer` items) is full and another item arrives. Set per
+/// connection with `ClientConfig::with_subscription_lag`, per subscription with
+/// `Subscription::with_lag_policy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LagPolicy {
+    /// Stop reading the connection until the consumer catches up (default): nothing is lost
+    /// and the server's producer is slowed, but the whole connection waits for that one
+    /// stream (answers to other calls and other subscriptions' items included).
+    #[default]
+    Pause,
+    /// End the subscription: its stream yields the items it buffered, then ends with
+    /// [`EndReason::Lagged`]; the server is sent the unsubscribe at once and the connection
+    /// reads on. Later items of it are dropped.
+    End,
 }
 
 struct ClientEntry {
@@ -448,17 +500,25 @@ struct ClientEntry {
     end: Option<EndReason>,
     waker: Option<Waker>,
     full: bool,
+    lag: LagPolicy,
+    /// The method that ends it on the server.
+    unsubscribe: Arc<str>,
 }
 
 /// The client-side subscriptions of one connection, by the id the server gave.
 pub(crate) struct ClientSubs {
-    /// Subscribe calls awaiting their answer, by call number.
-    pending: Vec<u64>,
+    /// Subscribe calls awaiting their answer, by call number, with their unsubscribe method.
+    pending: Vec<(u64, Arc<str>)>,
     by_id: HashMap<Box<str>, ClientEntry>,
     capacity: usize,
     full: usize,
     paused: Arc<AtomicBool>,
     closed: bool,
+    /// The policy new subscriptions start with.
+    lag: LagPolicy,
+    /// Subscriptions ended for lagging whose unsubscribe is not sent yet: (id as raw JSON,
+    /// unsubscribe method).
+    lagged: Vec<(Box<str>, Arc<str>)>,
 }
 
 impl Default for ClientSubs {
@@ -470,6 +530,8 @@ impl Default for ClientSubs {
             full: 0,
             paused: Arc::new(AtomicBool::new(false)),
             closed: false,
+            lag: LagPolicy::Pause,
+            lagged: Vec::new(),
         }
     }
 }
@@ -500,32 +562,42 @@ impl ClientSubs {
         self.capacity = capacity.max(1);
     }
 
-    /// Call `n` is a subscribe call: its answer (a subscription id) opens a subscription.
-    pub(crate) fn expect(&mut self, n: u64) -> bool {
+    /// The policy of subscriptions opened from now on (the client's `subscription_lag`).
+    pub(crate) fn set_default_lag(&mut self, lag: LagPolicy) {
+        self.lag = lag;
+    }
+
+    /// Call `n` is a subscribe call: its answer (a subscription id) opens a subscription that
+    /// `unsubscribe` ends.
+    pub(crate) fn expect(&mut self, n: u64, unsubscribe: Arc<str>) -> bool {
         if self.closed {
             return false;
         }
-        self.pending.push(n);
+        self.pending.push((n, unsubscribe));
         true
     }
 
     /// Forgets a subscribe call (its future was dropped); true when it was still pending.
     pub(crate) fn forget(&mut self, n: u64) -> bool {
-        match self.pending.iter().position(|&p| p == n) {
-            Some(i) => {
-                self.pending.swap_remove(i);
-                true
-            }
-            None => false,
+        self.take_pending(n).is_some()
+    }
+
+    fn take_pending(&mut self, n: u64) -> Option<Arc<str>> {
+        match self.pending.iter().position(|(p, _)| *p == n) {
+            Some(i) => Some(self.pending.swap_remove(i).1),
+            None => None,
         }
     }
 
     /// The answer to call `n` came: when it was a subscribe call that succeeded, its
     /// subscription starts receiving (before anything else is read).
     pub(crate) fn on_response(&mut self, n: u64, result: &Result<Box<RawValue>, CallError>) {
-        if self.pending.is_empty() || !self.forget(n) {
+        if self.pending.is_empty() {
             return;
         }
+        let Some(unsubscribe) = self.take_pending(n) else {
+            return;
+        };
         if let Ok(raw) = result {
             self.by_id.insert(
                 raw.get().into(),
@@ -534,6 +606,8 @@ impl ClientSubs {
                     end: None,
                     waker: None,
                     full: false,
+                    lag: self.lag,
+                    unsubscribe,
                 },
             );
         }
@@ -557,9 +631,17 @@ impl ClientSubs {
             return None;
         }
         match (p.result, p.error) {
+            (Some(_), _) if entry.lag == LagPolicy::End && entry.items.len() >= self.capacity => {
+                entry.end = Some(EndReason::Lagged);
+                self.lagged
+                    .push((p.subscription.get().into(), Arc::clone(&entry.unsubscribe)));
+            }
             (Some(item), _) => {
                 entry.items.push_back(item);
-                if !entry.full && entry.items.len() >= self.capacity {
+                if entry.lag == LagPolicy::Pause
+                    && !entry.full
+                    && entry.items.len() >= self.capacity
+                {
                     entry.full = true;
                     self.full += 1;
                     self.paused.store(true, Ordering::SeqCst);
@@ -616,6 +698,39 @@ impl ClientSubs {
         Poll::Pending
     }
 
+    /// Unsubscribes owed to servers for subscriptions ended for lagging: (id as raw JSON,
+    /// unsubscribe method). The caller sends them (notifications).
+    pub(crate) fn take_lagged(&mut self) -> Vec<(Box<str>, Arc<str>)> {
+        std::mem::take(&mut self.lagged)
+    }
+
+    /// Sets subscription `id`'s policy. Returns the unsubscribe method to send when that ends
+    /// it now (its buffer is full already) and whether reading resumed.
+    pub(crate) fn set_lag(&mut self, id: &str, lag: LagPolicy) -> (Option<Arc<str>>, bool) {
+        let Some(entry) = self.by_id.get_mut(id) else {
+            return (None, false);
+        };
+        entry.lag = lag;
+        if lag != LagPolicy::End || entry.end.is_some() || entry.items.len() < self.capacity {
+            return (None, false);
+        }
+        entry.end = Some(EndReason::Lagged);
+        if let Some(w) = entry.waker.take() {
+            w.wake();
+        }
+        let unsubscribe = Arc::clone(&entry.unsubscribe);
+        let mut unpaused = false;
+        if entry.full {
+            entry.full = false;
+            self.full -= 1;
+            if self.full == 0 {
+                self.paused.store(false, Ordering::SeqCst);
+                unpaused = true;
+            }
+        }
+        (Some(unsubscribe), unpaused)
+    }
+
     /// Items buffered for subscription `id`.
     pub(crate) fn buffered(&self, id: &str) -> usize {
         self.by_id.get(id).map_or(0, |e| e.items.len())
@@ -646,10 +761,13 @@ impl ClientSubs {
     fn close_all(&mut self, wake: &mut Vec<Waker>) {
         self.closed = true;
         self.pending.clear();
+        self.lagged.clear();
         for entry in self.by_id.values_mut() {
             if entry.end.is_none() {
                 entry.end = Some(EndReason::ConnectionClosed);
             }
+            // Nothing is read any more: no buffer holds reading back (and none is counted).
+            entry.full = false;
             wake.extend(entry.waker.take());
         }
         self.full = 0;
@@ -805,6 +923,32 @@ mod tests {
         assert_eq!(late, Err(RegisterError::Closed));
     }
 
+    #[test]
+    fn closing_the_connection_signals_every_running_handler() {
+        let mut subs = ServerSubs::default();
+        let running: Vec<_> = (0..5).map(|_| subs.watch_close()).collect();
+        // Handlers that finished drop their receiver and are forgotten (lazily).
+        for _ in 0..1000 {
+            drop(subs.watch_close());
+        }
+        assert_eq!(subs.running_handlers(), 5);
+        assert!(
+            subs.handlers.len() <= 16,
+            "bounded: {}",
+            subs.handlers.len()
+        );
+        subs.close_all(&mut Vec::new());
+        for mut rx in running {
+            assert!(rx.try_recv().is_err(), "fired: the sender is gone");
+        }
+        let mut after = subs.watch_close();
+        assert!(
+            after.try_recv().is_err(),
+            "a handler of a closed connection stops at once"
+        );
+        assert_eq!(subs.running_handlers(), 0);
+    }
+
     fn note(params: &str) -> Notification<'static> {
         Notification {
             method: "m".into(),
@@ -818,7 +962,7 @@ mod tests {
     fn the_client_routes_by_id_pauses_when_full_and_resumes() {
         let mut c = ClientSubs::default();
         c.set_capacity(2);
-        assert!(c.expect(7));
+        assert!(c.expect(7, "unsub".into()));
         let id = RawValue::from_string("\"s1\"".into()).expect("json");
         c.on_response(7, &Ok(id));
         assert!(c
@@ -848,5 +992,73 @@ mod tests {
             .is_none());
         let end = c.poll_item("\"s1\"", &mut cx, &mut unpaused);
         assert!(matches!(end, Poll::Ready(Err(EndReason::Server(Some(ref e)))) if e.code.0 == 5));
+    }
+
+    #[test]
+    fn a_lagging_subscription_ends_instead_of_pausing() {
+        let mut c = ClientSubs::default();
+        c.set_capacity(2);
+        c.set_default_lag(LagPolicy::End);
+        c.expect(1, "stop".into());
+        c.on_response(1, &Ok(RawValue::from_string("\"s\"".into()).expect("json")));
+        for n in 1..=5 {
+            let note = note(&format!(r#"{{"subscription":"s","result":{n}}}"#));
+            assert!(
+                c.route(note).is_none(),
+                "still its item: dropped, not leaked"
+            );
+        }
+        assert!(!c.paused.load(Ordering::SeqCst), "reading never paused");
+        let owed = c.take_lagged();
+        assert_eq!(owed.len(), 1, "one unsubscribe, however many items follow");
+        assert_eq!((&*owed[0].0, &*owed[0].1), ("\"s\"", "stop"));
+        let waker = futures::task::noop_waker();
+        let mut cx = TaskCx::from_waker(&waker);
+        let mut unpaused = false;
+        for want in ["1", "2"] {
+            let item = c.poll_item("\"s\"", &mut cx, &mut unpaused);
+            assert!(matches!(item, Poll::Ready(Ok(ref r)) if r.get() == want));
+        }
+        let end = c.poll_item("\"s\"", &mut cx, &mut unpaused);
+        assert!(matches!(end, Poll::Ready(Err(EndReason::Lagged))));
+        assert_eq!(c.remove("\"s\""), (false, false), "no second unsubscribe");
+
+        // Switching a paused subscription to End ends it and resumes reading.
+        c.set_default_lag(LagPolicy::Pause);
+        c.expect(2, "stop".into());
+        c.on_response(2, &Ok(RawValue::from_string("\"t\"".into()).expect("json")));
+        for n in 1..=2 {
+            c.route(note(&format!(r#"{{"subscription":"t","result":{n}}}"#)));
+        }
+        assert!(c.paused.load(Ordering::SeqCst));
+        let (owed, unpaused) = c.set_lag("\"t\"", LagPolicy::End);
+        assert_eq!(owed.as_deref(), Some("stop"));
+        assert!(unpaused && !c.paused.load(Ordering::SeqCst));
+        assert_eq!(c.set_lag("\"t\"", LagPolicy::End), (None, false), "once");
+    }
+
+    #[test]
+    fn a_full_buffer_is_still_read_after_the_connection_closed() {
+        let mut c = ClientSubs::default();
+        c.set_capacity(2);
+        c.expect(1, "unsub".into());
+        c.on_response(1, &Ok(RawValue::from_string("\"s\"".into()).expect("json")));
+        for n in ["1", "2", "3"] {
+            let note = note(&format!(r#"{{"subscription":"s","result":{n}}}"#));
+            assert!(c.route(note).is_none());
+        }
+        assert!(c.paused.load(Ordering::SeqCst));
+        c.close_all(&mut Vec::new());
+        let waker = futures::task::noop_waker();
+        let mut cx = TaskCx::from_waker(&waker);
+        let mut unpaused = false;
+        for want in ["1", "2", "3"] {
+            let item = c.poll_item("\"s\"", &mut cx, &mut unpaused);
+            assert!(matches!(item, Poll::Ready(Ok(ref r)) if r.get() == want));
+        }
+        let end = c.poll_item("\"s\"", &mut cx, &mut unpaused);
+        assert!(matches!(end, Poll::Ready(Err(EndReason::ConnectionClosed))));
+        assert_eq!(c.remove("\"s\""), (false, false));
+        assert!(!c.paused.load(Ordering::SeqCst));
     }
 }

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 
 use super::client::{Client, ClientError, ResponseFuture};
 use super::shared::{serialize_params, CallSlot, PeerShared};
-use super::subs::{EndReason, Subs};
+use super::subs::{EndReason, LagPolicy, Subs};
 
 /// Why one item of a [`Subscription`] could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +30,11 @@ impl Client {
     /// the server's items as a typed stream. Dropping the [`Subscription`] (or calling
     /// [`Subscription::unsubscribe`]) calls `unsubscribe_method` with `[id]`.
     ///
-    /// Items are buffered per subscription up to `ClientConfig::notification_buffer`; a full
-    /// buffer pauses reading this connection until the stream's consumer catches up (nothing
-    /// is lost, and the server's producer is slowed), so keep polling a live subscription.
+    /// Items are buffered per subscription up to `ClientConfig::notification_buffer`; what a
+    /// full buffer means is the subscription's [`LagPolicy`] (`ClientConfig::subscription_lag`,
+    /// or [`Subscription::with_lag_policy`]): by default reading this connection pauses until
+    /// the stream's consumer catches up (nothing is lost, the server's producer is slowed), so
+    /// keep polling a live subscription; under [`LagPolicy::End`] it ends instead.
     pub async fn subscribe<T: DeserializeOwned, P: Serialize>(
         &self,
         subscribe_method: &str,
@@ -52,7 +54,7 @@ impl Client {
                 .request(subscribe_method, params.as_deref(), now)?;
             let n = id.as_u64().unwrap_or(0);
             inner.calls.insert(n, CallSlot::default());
-            inner.subs.client.expect(n);
+            inner.subs.client.expect(n, unsubscribe_method.into());
             n
         };
         shared.send_queued(1);
@@ -172,6 +174,47 @@ impl<T> Subscription<T> {
     /// Why the stream ended; `None` while it is open.
     pub fn end_reason(&self) -> Option<&EndReason> {
         self.end.as_ref()
+    }
+
+    /// Chooses what a full buffer means for this subscription from now on (default: the
+    /// client's `ClientConfig::subscription_lag`). Switching a subscription whose buffer is
+    /// full to [`LagPolicy::End`] ends it at once (after its buffered items) and unsubscribes.
+    ///
+    /// ```
+    /// # use jsonrpc_proto::peer::{Client, LagPolicy, Subscription};
+    /// # async fn demo(client: Client) -> Result<(), jsonrpc_proto::peer::ClientError> {
+    /// // A ticker read now and then: better to lose it than to stall the connection.
+    /// let ticker: Subscription<u64> = client
+    ///     .subscribe("ticks_subscribe", (), "ticks_unsubscribe")
+    ///     .await?
+    ///     .with_lag_policy(LagPolicy::End);
+    /// # drop(ticker);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_lag_policy(self, policy: LagPolicy) -> Self {
+        if self.end.is_some() {
+            return self;
+        }
+        let shared = self.client.shared();
+        let (owed, unpaused) = {
+            let mut inner = shared.lock();
+            let (owed, unpaused) = inner.subs.client.set_lag(&self.id, policy);
+            if let Some(unsubscribe) = owed {
+                if let Ok(params) = RawValue::from_string(format!("[{}]", self.id)) {
+                    if !inner.finished {
+                        let _ = inner.conn.notify(&unsubscribe, Some(&params));
+                    }
+                }
+                (true, unpaused)
+            } else {
+                (false, unpaused)
+            }
+        };
+        if owed || unpaused {
+            shared.wake();
+        }
+        self
     }
 
     /// Items received and not yet read.

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -89,7 +90,8 @@ pub struct TransportInfo {
     /// True when the connection is protected by TLS.
     pub tls: bool,
     /// HTTP request headers or WebSocket handshake headers, names in lower case, in order.
-    pub headers: Vec<(String, String)>,
+    /// Reads like a `Vec<(String, String)>`; [`TransportInfo::header`] finds one by name.
+    pub headers: Headers,
     /// The HTTP path of the request or WebSocket handshake, when there is one.
     pub path: Option<String>,
     /// True when the connection runs over a Unix domain socket: always for kind
@@ -97,6 +99,33 @@ pub struct TransportInfo {
     /// [`TransportKind::WebSocket`] when HTTP is served on (or sent to) a Unix socket. The
     /// addresses are then `None`.
     pub unix: bool,
+    /// Signs of life that carry no frame (WebSocket pings and pongs), when the transport
+    /// counts them; the server's idle timeout counts them as activity.
+    pub liveness: Option<Liveness>,
+}
+
+/// A counter of signs of life a transport sees that carry no frame (WebSocket pings and
+/// pongs). The transport bumps it; a server connection's idle timeout
+/// (`ServerConfig::idle_timeout`) treats a change as activity, as it does a frame. Clones
+/// share the count.
+#[derive(Clone, Debug, Default)]
+pub struct Liveness(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Liveness {
+    /// A counter at 0.
+    pub fn new() -> Self {
+        Liveness::default()
+    }
+
+    /// Records one sign of life.
+    pub fn beat(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The signs of life recorded so far.
+    pub fn beats(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl TransportInfo {
@@ -107,18 +136,131 @@ impl TransportInfo {
             peer_addr: None,
             local_addr: None,
             tls: false,
-            headers: Vec::new(),
+            headers: Headers::new(),
             path: None,
             unix: kind == TransportKind::Unix,
+            liveness: None,
         }
     }
 
-    /// The first header named `name` (case-insensitive).
+    /// The first header named `name` (case-insensitive), its value as text (invalid UTF-8
+    /// replaced).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers.get(name)
+    }
+}
+
+/// Where [`Headers`] come from when an adapter hands in its HTTP library's own header map:
+/// read in place, nothing copied until the whole list is asked for.
+pub trait HeaderSource: Send + Sync + 'static {
+    /// The raw value of the first header named `name` (any case), if there is one.
+    fn first(&self, name: &str) -> Option<&[u8]>;
+    /// Calls `f` with every header in order: the name in lower case, the raw value.
+    fn for_each(&self, f: &mut dyn FnMut(&str, &[u8]));
+}
+
+/// HTTP request or WebSocket handshake headers, names in lower case, in arrival order: a
+/// `Vec<(String, String)>` to read and change (values as text, invalid UTF-8 replaced).
+///
+/// An adapter may build it from a [`HeaderSource`] (an HTTP request's header map, moved in,
+/// not copied): [`Headers::get`] then looks up in place, and the pairs are only built the first
+/// time something reads the whole list. An HTTP POST whose handlers ask for no header (most)
+/// costs one allocation instead of two per header.
+#[derive(Clone, Default)]
+pub struct Headers {
+    /// The pairs, when there is no source (or after a change).
+    owned: Vec<(String, String)>,
+    /// The source, and its pairs once built.
+    lazy: Option<(Arc<dyn HeaderSource>, OnceLock<Pairs>)>,
+}
+
+type Pairs = Vec<(String, String)>;
+
+fn pairs_of(source: &dyn HeaderSource) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    source.for_each(&mut |name, value| {
+        pairs.push((name.to_owned(), String::from_utf8_lossy(value).into_owned()))
+    });
+    pairs
+}
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Headers::default()
+    }
+
+    /// The headers of `source`, read in place until the whole list is asked for.
+    pub fn from_source(source: impl HeaderSource) -> Self {
+        Headers {
+            owned: Vec::new(),
+            lazy: Some((Arc::new(source), OnceLock::new())),
+        }
+    }
+
+    /// The first header named `name` (case-insensitive), its value as text (invalid UTF-8
+    /// replaced).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        if let Some((source, pairs)) = &self.lazy {
+            if pairs.get().is_none() {
+                // A value that is not UTF-8 is looked up in the pairs (its replaced text).
+                if let Ok(text) = std::str::from_utf8(source.first(name)?) {
+                    return Some(text);
+                }
+            }
+        }
+        self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::ops::Deref for Headers {
+    type Target = Vec<(String, String)>;
+    fn deref(&self) -> &Self::Target {
+        match &self.lazy {
+            Some((source, pairs)) => pairs.get_or_init(|| pairs_of(&**source)),
+            None => &self.owned,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Headers {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        // From now on the pairs are the headers (they may be changed).
+        if let Some((source, mut pairs)) = self.lazy.take() {
+            self.owned = pairs.take().unwrap_or_else(|| pairs_of(&*source));
+        }
+        &mut self.owned
+    }
+}
+
+impl From<Vec<(String, String)>> for Headers {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        Headers {
+            owned: pairs,
+            lazy: None,
+        }
+    }
+}
+
+impl FromIterator<(String, String)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        Headers::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -178,5 +320,81 @@ impl Transport for BoxTransport {
     }
     fn split(self) -> (Self::Sink, Self::Stream) {
         (self.sink, self.stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A header source over raw pairs that counts how often the whole list is read.
+    struct Raw(Vec<(&'static str, &'static [u8])>, Arc<AtomicUsize>);
+
+    impl HeaderSource for Raw {
+        fn first(&self, name: &str) -> Option<&[u8]> {
+            self.0
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        }
+        fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            for (n, v) in &self.0 {
+                f(n, v);
+            }
+        }
+    }
+
+    fn source() -> (Headers, Arc<AtomicUsize>) {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let raw = Raw(
+            vec![
+                ("host", b"example.org"),
+                ("x-bin", b"a\xffb"),
+                ("x-two", b"1"),
+                ("x-two", b"2"),
+            ],
+            Arc::clone(&reads),
+        );
+        (Headers::from_source(raw), reads)
+    }
+
+    #[test]
+    fn a_source_is_looked_up_in_place_and_listed_once_on_demand() {
+        let (headers, reads) = source();
+        let mut info = TransportInfo::new(TransportKind::Http);
+        info.headers = headers;
+        assert_eq!(info.header("HOST"), Some("example.org"));
+        assert_eq!(info.header("x-two"), Some("1"));
+        assert_eq!(info.header("absent"), None);
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            0,
+            "no list built for look-ups"
+        );
+        // Not UTF-8: the replaced text, as the list has it.
+        assert_eq!(info.header("x-bin"), Some("a\u{fffd}b"));
+        assert_eq!(info.headers.len(), 4);
+        assert_eq!(info.headers[3], ("x-two".to_owned(), "2".to_owned()));
+        let copy = info.clone();
+        assert_eq!(copy.headers, info.headers);
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "the list is built once");
+    }
+
+    #[test]
+    fn headers_change_like_a_vec_whatever_they_came_from() {
+        let (mut headers, _) = source();
+        headers.push(("authorization".into(), "t0k3n".into()));
+        headers.retain(|(n, _)| n != "x-two");
+        assert_eq!(headers.get("Authorization"), Some("t0k3n"));
+        assert_eq!(headers.get("x-two"), None);
+        assert_eq!(headers.len(), 3);
+        let owned: Headers = vec![("a".to_owned(), "1".to_owned())].into();
+        assert_eq!(owned.get("A"), Some("1"));
+        assert_eq!(format!("{owned:?}"), r#"[("a", "1")]"#);
+        let collected: Headers = owned.iter().cloned().collect();
+        assert_eq!(collected, owned);
+        assert!(Headers::new().is_empty());
     }
 }

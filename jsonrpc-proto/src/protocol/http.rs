@@ -364,13 +364,43 @@ pub fn is_valid_host(value: &[u8]) -> bool {
             i += 3;
             continue;
         }
-        if !(b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)) {
+        if !HOST_CHAR[usize::from(b)] {
             return false;
         }
         i += 1;
     }
     true
 }
+
+/// The bytes of a reg-name or IPv4address besides `%`: unreserved and sub-delims (RFC 3986
+/// §3.2.2), one table look-up per byte.
+const HOST_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        b += 1;
+    }
+    table
+};
 
 fn route(head: &RequestHead<'_>, limits: &Limits) -> Decision {
     match head.path {
@@ -508,6 +538,14 @@ mod tests {
         match decide(head, &Limits::default()) {
             Decision::Reject(r) => Some(r),
             _ => None,
+        }
+    }
+
+    #[test]
+    fn host_char_table_is_unreserved_and_sub_delims() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b);
+            assert_eq!(HOST_CHAR[usize::from(b)], expected, "byte {b}");
         }
     }
 

@@ -58,7 +58,7 @@ pub use subscription::{
     SubscriptionConfig, SubscriptionSink, SubscriptionTopic, TrySendError,
 };
 
-pub use crate::peer::{EndReason, Subscription, SubscriptionError};
+pub use crate::peer::{EndReason, LagPolicy, Subscription, SubscriptionError};
 
 pub use crate::peer::{ClientId, ClientInfo};
 

@@ -99,6 +99,10 @@ pub struct MethodDoc {
     /// Other wire names reaching the same method (an `x-` extension field).
     #[serde(rename = "x-aliases", skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// For a subscribe method (its result is the subscription id): how the subscription
+    /// goes on (an `x-` extension field; OpenRPC 1.3 has no word for pushes).
+    #[serde(rename = "x-subscription", skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionDoc>,
 }
 
 impl MethodDoc {
@@ -113,6 +117,37 @@ impl MethodDoc {
             errors: Vec::new(),
             param_structure: "either".to_owned(),
             aliases: Vec::new(),
+            subscription: None,
+        }
+    }
+}
+
+/// What a subscribe method's description adds ([`MethodDoc::subscription`]): the method that
+/// ends it, the notification its items go out on and their schema.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct SubscriptionDoc {
+    /// The unsubscribe method (takes the id, answers true or false; described too).
+    pub unsubscribe: String,
+    /// The notification method each item goes out on, as
+    /// `{"subscription": id, "result": item}`.
+    pub notification: String,
+    /// The items' JSON Schema (draft 7).
+    pub item: Value,
+}
+
+impl SubscriptionDoc {
+    /// A subscription ended by `unsubscribe`, pushing items of `item`'s schema on
+    /// `notification`.
+    pub fn new(
+        unsubscribe: impl Into<String>,
+        notification: impl Into<String>,
+        item: Value,
+    ) -> Self {
+        SubscriptionDoc {
+            unsubscribe: unsubscribe.into(),
+            notification: notification.into(),
+            item,
         }
     }
 }

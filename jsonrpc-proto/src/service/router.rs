@@ -877,6 +877,7 @@ impl RouterBuilder {
             self.prefixes.insert(at, (prefix, entry));
         }
         self.loose.extend(other.loose);
+        other.subscriptions.merge_into(&self.subscriptions);
         self.state.extend(other.state);
         if self.hooks.is_none() {
             self.hooks = other.hooks;

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
@@ -14,8 +15,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::peer::{Client, ClientError};
+use crate::peer::{Client, ClientError, Context};
 use crate::protocol::error::ErrorObject;
+
+use super::router::RouterBuilder;
+use super::subscription::PendingSubscription;
 
 /// The params of one call, read parameter by parameter: by position (`[5, 3]`) or by name
 /// (`{"a": 5, "b": 3}`). Every error is -32602 with a message naming the parameter.
@@ -301,11 +305,40 @@ impl<T: ?Sized> ViaAnyValue for SchemaProbe<T> {
     }
 }
 
+/// Registers a `#[subscription]` method: every subscribe name, every unsubscribe name (the
+/// first is the kind of subscription the others end too), the notification method, and
+/// `make`, which decodes the params and gives the handler's future (`Err`: the call is
+/// answered with it at once, typically -32602 naming the parameter).
+#[doc(hidden)]
+pub fn subscription<M, Fut>(
+    builder: RouterBuilder,
+    subscribe: &[&str],
+    unsubscribe: &[&str],
+    notification: &str,
+    make: M,
+) -> RouterBuilder
+where
+    M: Fn(Context, Option<&RawValue>, PendingSubscription) -> Result<Fut, ErrorObject>
+        + Send
+        + Sync
+        + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    builder.subscription_names(subscribe, unsubscribe, notification, make)
+}
+
+/// The schema of a subscription id (a string) in the OpenRPC document.
+#[doc(hidden)]
+pub fn subscription_id_schema() -> Value {
+    serde_json::json!({ "type": "string" })
+}
+
 /// What the macro's expansion names: kept stable whatever moves inside the crate.
 #[doc(hidden)]
 pub mod __private {
     pub use super::{
-        notification_dropped, notify, schema_generator, SchemaProbe, ViaAnyValue, ViaJsonSchema,
+        notification_dropped, notify, schema_generator, subscription, subscription_id_schema,
+        SchemaProbe, ViaAnyValue, ViaJsonSchema,
     };
     pub use serde;
     pub use serde_json;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::StreamExt;
 use serde_json::json;
 
-use crate::peer::{Client, ClientConfig, ClientError, EndReason, Subscription};
+use crate::peer::{Client, ClientConfig, ClientError, EndReason, LagPolicy, Subscription};
 use crate::protocol::error::ErrorObject;
 use crate::service::{
     Context, OverflowPolicy, PendingSubscription, Router, SubscriptionConfig, SubscriptionTopic,
@@ -196,6 +196,7 @@ pub async fn run_all(c: &dyn Connector, router: &Router) {
     fan_out(c, router, FANOUT_SUBSCRIBERS).await;
     per_connection_cap(c, router).await;
     backpressure(c, router, BACKPRESSURE_ITEMS).await;
+    lagging_ends(c, router).await;
 }
 
 /// Items of one subscription arrive in order, then the stream ends with the server's end.
@@ -311,6 +312,66 @@ pub async fn disconnect_frees_everything(c: &dyn Connector, router: &Router) {
     drop(subs);
     until_count(&watcher, router, before).await;
     watcher.close().await;
+}
+
+/// `LagPolicy::End`: a subscription nobody reads ends after its buffer instead of stalling
+/// its connection (which keeps answering calls), and the server is told at once; switching
+/// a paused subscription to it frees the connection the same way.
+pub async fn lagging_ends(c: &dyn Connector, router: &Router) {
+    const ROOM: usize = 8;
+    let lagging = ClientConfig::default()
+        .with_notification_buffer(ROOM)
+        .with_subscription_lag(LagPolicy::End);
+    let client = c.connect(lagging, None).await;
+    let before = router.subscription_count();
+    let mut sub: Subscription<u64> = client
+        .subscribe("ticks_subscribe", [100_000], "ticks_unsubscribe")
+        .await
+        .expect("subscribe");
+    // Not read: its buffer fills, it ends, the server ends it too; round trips on this very
+    // connection go on meanwhile.
+    until_count(&client, router, before).await;
+    assert!(sub.queue_len() <= ROOM);
+    let mut got = Vec::new();
+    while let Some(n) = next_u64(&mut sub).await {
+        got.push(n);
+    }
+    assert_eq!(
+        got,
+        (0..ROOM as u64).collect::<Vec<_>>(),
+        "the buffered items, in order"
+    );
+    assert_eq!(sub.end_reason(), Some(&EndReason::Lagged));
+
+    // The default (Pause) stalls its connection once full; switching to End frees it.
+    let paused = c
+        .connect(ClientConfig::default().with_notification_buffer(ROOM), None)
+        .await;
+    let sub: Subscription<u64> = paused
+        .subscribe("ticks_subscribe", [100_000], "ticks_unsubscribe")
+        .await
+        .expect("subscribe");
+    for _ in 0..10_000 {
+        if sub.queue_len() >= ROOM {
+            break;
+        }
+        server_count(&client).await;
+    }
+    assert_eq!(
+        sub.queue_len(),
+        ROOM,
+        "full: that connection stopped reading"
+    );
+    let mut sub = sub.with_lag_policy(LagPolicy::End);
+    until_count(&paused, router, before).await;
+    let mut read = 0;
+    while next_u64(&mut sub).await.is_some() {
+        read += 1;
+    }
+    assert_eq!(read, ROOM);
+    assert_eq!(sub.end_reason(), Some(&EndReason::Lagged));
+    client.close().await;
+    paused.close().await;
 }
 
 /// DropNewest: what was not delivered was counted; what was delivered is in order.

@@ -24,6 +24,7 @@ mod post;
 mod poster;
 mod response;
 mod server;
+mod timer;
 mod url;
 #[cfg(feature = "websocket")]
 mod ws_plan;
@@ -46,6 +47,7 @@ pub use response::{
     busy_upgrade_key, headers_of, json_response, reject, reject_and_close, switching_protocols,
 };
 pub use server::{ConnInfo, HttpOutcome, HttpService, DEFAULT_BODY_READ_TIMEOUT};
+pub use timer::ConnTimer;
 pub use url::{host_of, Endpoint, UrlError};
 #[cfg(feature = "websocket")]
 pub use ws_plan::{ws_client_plan, WsClientPlan};

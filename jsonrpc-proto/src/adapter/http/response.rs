@@ -102,11 +102,13 @@ pub(crate) fn version_of(v: http::Version) -> (u8, u8) {
 
 /// A 200 response with a JSON body.
 pub fn json_response(body: Bytes) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, JSON_CONTENT_TYPE)
-        .body(Full::new(body))
-        .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR))
+    // Built directly (the builder checks and converts each part at run time).
+    let mut r = Response::new(Full::new(body));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    r
 }
 
 /// The 101 answer accepting a WebSocket upgrade; `accept` is derived from the request's key

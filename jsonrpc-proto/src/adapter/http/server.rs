@@ -3,14 +3,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use bytes::{Buf, BufMut, BytesMut};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 
-use crate::peer::{Server, TransportInfo, TransportKind};
+use crate::peer::{HeaderSource, Headers, Server, TransportInfo, TransportKind};
 use crate::protocol::http::{
     check_message, decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection,
     RequestHead,
@@ -125,29 +127,28 @@ impl HttpService {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let headers = req.headers();
-        let lines = |name| {
+        let scan = HeadScan::of(headers);
+        // Every Transfer-Encoding line, only looked up when there is one (rare).
+        let transfer_encoding: Vec<&[u8]> = if scan.transfer_encoding {
             headers
-                .get_all(name)
+                .get_all(header::TRANSFER_ENCODING)
                 .iter()
                 .map(HeaderValue::as_bytes)
-                .collect::<Vec<_>>()
+                .collect()
+        } else {
+            Vec::new()
         };
-        let (hosts, transfer_encoding) = (lines(header::HOST), lines(header::TRANSFER_ENCODING));
         let head = RequestHead {
             method: req.method().as_str(),
             path: req.uri().path(),
-            content_type: header_str(headers, header::CONTENT_TYPE),
-            content_length: header_str(headers, header::CONTENT_LENGTH)
-                .and_then(|v| v.parse().ok()),
-            websocket_upgrade: is_websocket_upgrade(
-                header_str(headers, header::CONNECTION),
-                header_str(headers, header::UPGRADE),
-            ),
+            content_type: scan.content_type,
+            content_length: scan.content_length.and_then(|v| v.parse().ok()),
+            websocket_upgrade: is_websocket_upgrade(scan.connection, scan.upgrade),
             version: version_of(req.version()),
             target: target_form(req.uri()),
-            hosts: &hosts,
+            hosts: &scan.hosts[..scan.host_count],
             transfer_encoding: &transfer_encoding,
-            has_content_length: headers.contains_key(header::CONTENT_LENGTH),
+            has_content_length: scan.has_content_length,
         };
         if let Some(metrics) = &self.layers.metrics {
             if req.uri().path() == "/metrics" {
@@ -178,12 +179,6 @@ impl HttpService {
             }
         }
         let decision = decide(&head, &self.limits);
-        let info = |kind| {
-            let mut info = conn.transport_info(kind);
-            info.headers = headers_of(req.headers());
-            info.path = Some(req.uri().path().to_owned());
-            info
-        };
         let shutting_down = self.server.handle().is_shutting_down();
         let respond = HttpOutcome::Respond;
         match decision {
@@ -206,30 +201,28 @@ impl HttpService {
                 if shutting_down {
                     return respond(reject(Rejection::SHUTTING_DOWN));
                 }
-                let info = info(TransportKind::Http);
-                let collect = Limited::new(req.into_body(), self.limits.max_body).collect();
+                // The header map is moved into the handlers' view, not copied.
+                let (parts, body) = req.into_parts();
+                let mut info = conn.transport_info(TransportKind::Http);
+                info.path = Some(parts.uri.path().to_owned());
+                info.headers = Headers::from_source(RequestHeaders(parts.headers));
+                let collect = read_body(body, self.limits.max_body);
                 let collected = match self.body_read_timeout {
                     None => collect.await,
-                    Some(t) => {
-                        let sleep = self.server.sleep(t);
-                        futures::pin_mut!(collect);
-                        match futures::future::select(collect, sleep).await {
-                            futures::future::Either::Left((r, _)) => r,
-                            futures::future::Either::Right(_) => {
-                                tracing::debug!(peer = ?conn.peer, "request body too slow: 408");
-                                return respond(reject_and_close(Rejection::BODY_TIMEOUT));
-                            }
+                    Some(t) => match within(collect, &self.server, t).await {
+                        Some(r) => r,
+                        None => {
+                            tracing::debug!(peer = ?conn.peer, "request body too slow: 408");
+                            return respond(reject_and_close(Rejection::BODY_TIMEOUT));
                         }
-                    }
+                    },
                 };
                 let body = match collected {
-                    Ok(b) => b.to_bytes(),
-                    Err(e) => {
-                        if e.downcast_ref::<http_body_util::LengthLimitError>()
-                            .is_some()
-                        {
-                            return respond(reject(Rejection::PAYLOAD_TOO_LARGE));
-                        }
+                    Ok(b) => b,
+                    Err(BodyError::TooLarge) => {
+                        return respond(reject(Rejection::PAYLOAD_TOO_LARGE));
+                    }
+                    Err(BodyError::Failed(e)) => {
                         tracing::debug!(peer = ?conn.peer, "reading a request body failed: {e}");
                         return respond(reject(Rejection {
                             status: 400,
@@ -254,13 +247,217 @@ impl HttpService {
                 let Some(key) = key.filter(|_| version_ok) else {
                     return respond(reject(Rejection::BAD_UPGRADE));
                 };
-                let info = info(TransportKind::WebSocket);
+                let mut info = conn.transport_info(TransportKind::WebSocket);
+                info.headers = headers_of(req.headers()).into();
+                info.path = Some(req.uri().path().to_owned());
                 HttpOutcome::WebSocket {
                     request: Box::new(req),
                     info,
                     key,
                 }
             }
+        }
+    }
+}
+
+/// `fut`'s output, or `None` when `timeout` passes first. The timer is only created when `fut`
+/// is not ready on its first poll: a body that came with its head (most do) costs no timer.
+/// The deadline counts from that first poll, which follows the call at once.
+async fn within<F: std::future::Future>(
+    fut: F,
+    server: &Server,
+    timeout: Duration,
+) -> Option<F::Output> {
+    futures::pin_mut!(fut);
+    let mut sleep = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        let sleep = sleep.get_or_insert_with(|| server.sleep(timeout));
+        sleep.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
+/// What the decision reads of a request's headers, found in one pass over them (a lookup by
+/// name hashes the name: six of them cost more than the pass).
+struct HeadScan<'a> {
+    /// The first two `Host` lines (a second one is enough to reject the request).
+    hosts: [&'a [u8]; 2],
+    host_count: usize,
+    transfer_encoding: bool,
+    content_type: Option<&'a str>,
+    content_length: Option<&'a str>,
+    has_content_length: bool,
+    connection: Option<&'a str>,
+    upgrade: Option<&'a str>,
+}
+
+impl<'a> HeadScan<'a> {
+    fn of(headers: &'a HeaderMap) -> Self {
+        let mut scan = HeadScan {
+            hosts: [b"", b""],
+            host_count: 0,
+            transfer_encoding: false,
+            content_type: None,
+            content_length: None,
+            has_content_length: false,
+            connection: None,
+            upgrade: None,
+        };
+        // The first line of a header, as `HeaderMap::get` gives it.
+        fn first<'a>(slot: &mut Option<&'a str>, seen: &mut bool, value: &'a HeaderValue) {
+            if !*seen {
+                *seen = true;
+                *slot = value.to_str().ok();
+            }
+        }
+        let (mut ct, mut conn, mut up) = (false, false, false);
+        for (name, value) in headers {
+            if *name == header::HOST {
+                if scan.host_count < 2 {
+                    scan.hosts[scan.host_count] = value.as_bytes();
+                    scan.host_count += 1;
+                }
+            } else if *name == header::CONTENT_LENGTH {
+                let mut seen = scan.has_content_length;
+                first(&mut scan.content_length, &mut seen, value);
+                scan.has_content_length = true;
+            } else if *name == header::CONTENT_TYPE {
+                first(&mut scan.content_type, &mut ct, value);
+            } else if *name == header::TRANSFER_ENCODING {
+                scan.transfer_encoding = true;
+            } else if *name == header::CONNECTION {
+                first(&mut scan.connection, &mut conn, value);
+            } else if *name == header::UPGRADE {
+                first(&mut scan.upgrade, &mut up, value);
+            }
+        }
+        scan
+    }
+}
+
+/// A request's header map, moved into its [`TransportInfo`]: read in place.
+struct RequestHeaders(HeaderMap);
+
+impl HeaderSource for RequestHeaders {
+    fn first(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(HeaderValue::as_bytes)
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
+        for (name, value) in &self.0 {
+            f(name.as_str(), value.as_bytes());
+        }
+    }
+}
+
+/// Why a request body could not be read.
+enum BodyError {
+    /// Over the limit: 413.
+    TooLarge,
+    /// The connection failed or the framing was wrong.
+    Failed(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The whole body, at most `max` bytes. A body that comes in one piece (most) is handed on as
+/// it is, without a copy or a list of pieces; more pieces are appended into one buffer.
+async fn read_body<B>(body: B, max: usize) -> Result<Bytes, BodyError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    futures::pin_mut!(body);
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<BytesMut> = None;
+    let mut len = 0usize;
+    while !body.is_end_stream() {
+        let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await else {
+            break;
+        };
+        let frame = frame.map_err(|e| BodyError::Failed(e.into()))?;
+        // Trailers carry nothing JSON-RPC reads.
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        let n = data.remaining();
+        len = len.saturating_add(n);
+        if len > max {
+            return Err(BodyError::TooLarge);
+        }
+        if n == 0 {
+            continue;
+        }
+        match (&mut first, &mut more) {
+            (None, _) => first = Some(data.copy_to_bytes(n)),
+            (Some(f), None) => {
+                let mut buf = BytesMut::with_capacity(len);
+                buf.extend_from_slice(f);
+                buf.put(data);
+                more = Some(buf);
+            }
+            (Some(_), Some(buf)) => buf.put(data),
+        }
+    }
+    Ok(match (first, more) {
+        (_, Some(buf)) => buf.freeze(),
+        (Some(f), None) => f,
+        (None, None) => Bytes::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+
+    type Item = Result<Frame<Bytes>, std::io::Error>;
+
+    fn body(frames: Vec<Item>) -> StreamBody<futures::stream::Iter<std::vec::IntoIter<Item>>> {
+        StreamBody::new(futures::stream::iter(frames))
+    }
+
+    fn data(s: &'static str) -> Item {
+        Ok(Frame::data(Bytes::from_static(s.as_bytes())))
+    }
+
+    fn read(frames: Vec<Item>, max: usize) -> Result<Bytes, BodyError> {
+        futures::executor::block_on(read_body(body(frames), max))
+    }
+
+    #[test]
+    fn a_body_in_one_piece_is_handed_on_without_a_copy() {
+        let piece = Bytes::from_static(b"{\"jsonrpc\":\"2.0\"}");
+        let frames = vec![Ok(Frame::data(piece.clone()))];
+        let got = read(frames, 100).ok().unwrap();
+        assert_eq!(got, piece);
+        assert_eq!(got.as_ptr(), piece.as_ptr(), "the same bytes, not a copy");
+    }
+
+    #[test]
+    fn pieces_are_joined_empty_ones_and_trailers_skipped() {
+        let trailers = Ok(Frame::trailers(http::HeaderMap::new()));
+        let frames = vec![data("ab"), data(""), data("cd"), trailers, data("e")];
+        assert_eq!(&read(frames, 5).ok().unwrap()[..], b"abcde");
+        assert!(read(Vec::new(), 5).ok().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_limit_counts_every_piece_and_errors_are_passed_on() {
+        assert!(matches!(
+            read(vec![data("abc"), data("def")], 5),
+            Err(BodyError::TooLarge)
+        ));
+        assert!(matches!(
+            read(vec![data("abcdef")], 5),
+            Err(BodyError::TooLarge)
+        ));
+        let failed = vec![data("ab"), Err(std::io::Error::other("reset"))];
+        match read(failed, 5) {
+            Err(BodyError::Failed(e)) => assert_eq!(e.to_string(), "reset"),
+            _ => panic!("the body's error is passed on"),
         }
     }
 }

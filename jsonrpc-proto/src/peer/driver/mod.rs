@@ -80,8 +80,9 @@ enum State {
 
 pub(crate) struct Driver<Si, St> {
     shared: Arc<PeerShared>,
-    /// Shared with callers of a client ([`PeerShared::send_queued`]).
-    sink: Arc<Mutex<Si>>,
+    /// Shared with callers of a client ([`PeerShared::send_queued`]); emptied when the
+    /// connection ends, so that handles kept by the application do not keep the socket open.
+    sink: Arc<Mutex<SinkSlot<Si>>>,
     stream: St,
     /// Answers and server pushes: written first; input is not read while this is long.
     outbox: VecDeque<Bytes>,
@@ -113,6 +114,9 @@ pub(crate) struct Driver<Si, St> {
     idle_timeout: Option<Duration>,
     /// When a frame was last read or written.
     last_activity: Instant,
+    /// Signs of life without frames (WebSocket pings and pongs) and the count last seen:
+    /// a change counts as activity for the idle timeout.
+    liveness: Option<(super::Liveness, u64)>,
     /// Outgoing calls of this side awaiting answers (keeps an idle connection open).
     pending_out: usize,
     /// Server side: the largest result sent (`ServerConfig::max_response_size`).
@@ -122,6 +126,51 @@ pub(crate) struct Driver<Si, St> {
     /// Queues or tables may hold room since the connection was last quiet long enough
     /// ([`IDLE_RELEASE_AFTER`]).
     may_release: bool,
+}
+
+/// The transport's sending half until the connection ends, then nothing: a write after the
+/// end fails with [`TransportError::Closed`].
+pub(crate) struct SinkSlot<Si>(Option<Si>);
+
+impl<Si: Sink<Bytes, Error = TransportError> + Unpin> Sink<Bytes> for SinkSlot<Si> {
+    type Error = TransportError;
+
+    fn poll_ready(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+    ) -> Poll<Result<(), TransportError>> {
+        match self.0.as_mut() {
+            Some(sink) => sink.poll_ready_unpin(cx),
+            None => Poll::Ready(Err(TransportError::Closed)),
+        }
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, frame: Bytes) -> Result<(), TransportError> {
+        match self.0.as_mut() {
+            Some(sink) => sink.start_send_unpin(frame),
+            None => Err(TransportError::Closed),
+        }
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+    ) -> Poll<Result<(), TransportError>> {
+        match self.0.as_mut() {
+            Some(sink) => sink.poll_flush_unpin(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+    ) -> Poll<Result<(), TransportError>> {
+        match self.0.as_mut() {
+            Some(sink) => sink.poll_close_unpin(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
 }
 
 fn lock_sink<Si>(sink: &Mutex<Si>) -> MutexGuard<'_, Si> {
@@ -157,10 +206,18 @@ impl<Si, St> Driver<Si, St> {
             .and_then(|c| c.idle_timeout)
             .filter(|_| !single_peer);
         let max_response = server_config.map_or(usize::MAX, |c| c.max_response_size);
+        let liveness = serving
+            .as_ref()
+            .filter(|_| idle_timeout.is_some())
+            .and_then(|s| s.ctx.transport().liveness.clone())
+            .map(|l| {
+                let seen = l.beats();
+                (l, seen)
+            });
         let last_activity = shared.rt.now();
         Driver {
             shared,
-            sink: Arc::new(Mutex::new(sink)),
+            sink: Arc::new(Mutex::new(SinkSlot(Some(sink)))),
             stream,
             outbox: VecDeque::new(),
             local_out: VecDeque::new(),
@@ -183,6 +240,7 @@ impl<Si, St> Driver<Si, St> {
             finished: false,
             idle_timeout,
             last_activity,
+            liveness,
             pending_out: 0,
             max_response,
             read_paused,
@@ -191,7 +249,7 @@ impl<Si, St> Driver<Si, St> {
     }
 
     /// The sending half, to share with callers ([`PeerShared::direct`]).
-    pub(crate) fn sink_handle(&self) -> Arc<Mutex<Si>> {
+    pub(crate) fn sink_handle(&self) -> Arc<Mutex<SinkSlot<Si>>> {
         Arc::clone(&self.sink)
     }
 
@@ -375,6 +433,10 @@ impl<Si, St> Driver<Si, St> {
         for w in self.wake.drain(..) {
             w.wake();
         }
+        // The transport's sending half goes now (the receiving half goes with the driver):
+        // a `Client` or `Subscription` the application still holds must not keep the socket
+        // half open, with a peer that blocks writing to it never told.
+        lock_sink(&self.sink).0 = None;
         self.shared.finished.store(true, Ordering::SeqCst);
         self.shared.done.notify_all();
     }
@@ -502,7 +564,7 @@ where
             return;
         };
         // Items of this side's own subscriptions go to them, not to its router.
-        let Some(n) = self.shared.lock().subs.client.route(n) else {
+        let Some(n) = self.shared.lock().route_subscription(n) else {
             return;
         };
         if n.method == CANCEL_METHOD && !serving.dispatch.has_method(CANCEL_METHOD) {
@@ -732,6 +794,7 @@ where
                 self.abort_call(key, ErrorObject::request_timeout());
             }
         }
+        self.note_liveness();
         if self.release_deadline().is_some_and(|d| d <= now) {
             self.release_idle_memory();
         }
@@ -753,6 +816,17 @@ where
             }
         }
         true
+    }
+
+    /// A ping or pong received since the last look counts as activity.
+    fn note_liveness(&mut self) {
+        if let Some((liveness, seen)) = &mut self.liveness {
+            let beats = liveness.beats();
+            if beats != *seen {
+                *seen = beats;
+                self.last_activity = self.shared.rt.now();
+            }
+        }
     }
 
     /// True while open with no call in flight either way and no handler left to run.
@@ -868,7 +942,10 @@ where
                     return Read::Failed;
                 }
                 Poll::Ready(None) => return Read::Ended,
-                Poll::Pending => break,
+                Poll::Pending => {
+                    self.note_liveness();
+                    break;
+                }
             }
         }
         Read::More(progress)

@@ -172,7 +172,7 @@ fn request_scoped_extensions_reach_the_handler_and_stay_per_call() {
         .unwrap();
     let s = server(router);
     let mut info = TransportInfo::new(TransportKind::Http);
-    info.headers = vec![("authorization".into(), "alice".into())];
+    info.headers = vec![("authorization".into(), "alice".into())].into();
     let v = post_with(
         &s,
         r#"[{"jsonrpc":"2.0","id":1,"method":"meta"},{"jsonrpc":"2.0","id":"two","method":"meta"}]"#,

@@ -104,7 +104,7 @@ impl PendingSubscription {
         if answer.is_canceled() {
             return Err(AcceptError::Closed);
         }
-        let id: Arc<str> = self.registry.ids.next().into();
+        let id: Arc<str> = self.registry.next_id().into();
         let limit = self.config.max_per_connection;
         let registered = self.peer.lock().subs.server.register(
             Arc::clone(&id),

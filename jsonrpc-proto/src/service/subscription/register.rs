@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::channel::oneshot;
-use futures::future::{BoxFuture, FutureExt};
+use futures::future::{self, BoxFuture, Either, FutureExt};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -97,22 +97,56 @@ impl RouterBuilder {
             + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let registry = Arc::clone(&self.subscriptions);
-        let names = Arc::new(Names {
-            unsubscribe: unsubscribe.into(),
-            notification: notification.into(),
-        });
-        let kind = Arc::clone(&names.unsubscribe);
-        self.call_raw(subscribe, move |ctx: Context, call: RawCall| {
-            start(&registry, &names, &make, ctx, call)
-        })
-        .call_raw(unsubscribe, move |ctx: Context, call: RawCall| {
-            let answer = unsubscribe_call(&ctx, &kind, call.params.as_deref());
-            async move { answer }
-        })
+        self.subscription_names(&[subscribe], &[unsubscribe], notification, make)
     }
 
-    /// Sets the limits and defaults of this router's subscriptions (see [`SubscriptionConfig`]).
+    /// A subscription answering every name of `subscribe` (the first one and its aliases) and
+    /// of `unsubscribe`; `make` reads the params (borrowed from the frame) and gives the
+    /// handler's future, or the error that answers the call at once (then `make` dropped
+    /// the pending subscription: nothing was registered). What `#[rpc]` expands to.
+    pub(crate) fn subscription_names<M, Fut>(
+        mut self,
+        subscribe: &[&str],
+        unsubscribe: &[&str],
+        notification: &str,
+        make: M,
+    ) -> Self
+    where
+        M: Fn(Context, Option<&RawValue>, PendingSubscription) -> Result<Fut, ErrorObject>
+            + Send
+            + Sync
+            + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let Some(kind) = unsubscribe.first() else {
+            return self;
+        };
+        // Every unsubscribe alias ends the same kind of subscription (the first name's).
+        let names = Arc::new(Names {
+            unsubscribe: (*kind).into(),
+            notification: notification.into(),
+        });
+        let make = Arc::new(make);
+        for name in subscribe {
+            let registry = Arc::clone(&self.subscriptions);
+            let (names, make) = (Arc::clone(&names), Arc::clone(&make));
+            self = self.call_raw(name, move |ctx: Context, call: RawCall| {
+                start(&registry, &names, &*make, ctx, call)
+            });
+        }
+        for name in unsubscribe {
+            let kind = Arc::clone(&names.unsubscribe);
+            self = self.call_raw(name, move |ctx: Context, call: RawCall| {
+                let answer = unsubscribe_call(&ctx, &kind, call.params.as_deref());
+                async move { answer }
+            });
+        }
+        self
+    }
+
+    /// Sets the limits and defaults of this router's subscriptions (see [`SubscriptionConfig`]),
+    /// including those of builders merged into it ([`RouterBuilder::merge`]; a merged
+    /// builder's setting is kept when this one has none, else this one's wins).
     pub fn subscription_config(self, config: SubscriptionConfig) -> Self {
         self.subscriptions.set_config(config);
         self
@@ -144,9 +178,13 @@ where
         return ready(Err(needs_connection()));
     };
     let config = registry.config();
-    if peer.lock().subs.server.len() >= config.max_per_connection {
-        return ready(Err(too_many(config.max_per_connection)));
-    }
+    let gone = {
+        let mut inner = peer.lock();
+        if inner.subs.server.len() >= config.max_per_connection {
+            return ready(Err(too_many(config.max_per_connection)));
+        }
+        inner.subs.server.watch_close()
+    };
     let (tx, rx) = oneshot::channel();
     let pending = PendingSubscription::new(
         ctx.clone(),
@@ -163,9 +201,16 @@ where
         Err(e) => return ready(Err(e)),
     };
     let method = call.method;
-    let task = AssertUnwindSafe(fut).catch_unwind().map(move |r| {
-        if r.is_err() {
+    // The handler ends when it returns, or is dropped when its connection closes (nothing it
+    // could send would arrive): a handler waiting on something else never outlives its client.
+    let run = AssertUnwindSafe(fut).catch_unwind();
+    let task = future::select(Box::pin(run), gone).map(move |done| match done {
+        Either::Left((Err(_), _)) => {
             tracing::error!(method = %method, "subscription handler panicked");
+        }
+        Either::Left((Ok(()), _)) => {}
+        Either::Right(_) => {
+            tracing::debug!(method = %method, "connection closed: subscription handler dropped");
         }
     });
     ctx.inner.rt.spawn(Box::pin(task));
