@@ -207,25 +207,34 @@ impl Shared {
             } => {
                 let upgrade = hyper::upgrade::on(&mut *request);
                 let shared = self.clone();
+                // Only what the task needs is moved in, the info boxed: the task lives as long
+                // as the connection and keeps room for everything it captured.
+                let info = Box::new(info);
                 self.spawn(async move {
-                    // The upgraded socket stays counted while it is served.
-                    let _slot = slot;
-                    match upgrade.await {
-                        Ok(upgraded) => {
-                            let ws = WebSocketStream::from_raw_socket(
-                                HyperIo(upgraded),
-                                Role::Server,
-                                Some(ws_config(shared.max_ws_message)),
-                            )
-                            .await;
-                            let transport = WsTransport::new(ws, info)
-                                .with_keep_alive(shared.ws_keep_alive, shared.runtime.clone());
-                            shared.proto.serve(transport).await;
-                        }
+                    // Nothing of the upgrade is kept while the connection is served.
+                    let upgraded = match upgrade.await {
+                        Ok(upgraded) => upgraded,
                         Err(e) => {
-                            tracing::debug!(peer = ?conn.peer, "WebSocket upgrade failed: {e}")
+                            tracing::debug!(peer = ?info.peer_addr, "WebSocket upgrade failed: {e}");
+                            return;
                         }
-                    }
+                    };
+                    let ws = WebSocketStream::from_raw_socket(
+                        HyperIo(upgraded),
+                        Role::Server,
+                        Some(ws_config(shared.max_ws_message)),
+                    )
+                    .await;
+                    // Out of its box, which goes now (not when the task ends).
+                    let info = {
+                        let boxed = info;
+                        *boxed
+                    };
+                    let transport = WsTransport::new(ws, info)
+                        .with_keep_alive(shared.ws_keep_alive, shared.runtime.clone());
+                    shared.proto.serve(transport).await;
+                    // The upgraded socket stays counted while it is served.
+                    drop(slot);
                 });
                 switching_protocols(&derive_accept_key(key.as_bytes()))
             }

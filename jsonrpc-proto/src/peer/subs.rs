@@ -42,6 +42,12 @@ impl Subs {
         subs
     }
 
+    /// Gives back the tables of both sides that hold nothing (a quiet connection).
+    pub(crate) fn release_if_unused(&mut self) {
+        self.server.release_if_unused();
+        self.client.release_if_unused();
+    }
+
     /// The connection ended: every subscription ends; returns nothing, wakes everyone.
     pub(crate) fn close_all(&mut self, wake: &mut Vec<Waker>) {
         self.server.close_all(wake);
@@ -105,9 +111,20 @@ pub(crate) enum Offered {
     Closed,
 }
 
-/// The server-side subscriptions of one connection.
+/// The server-side subscriptions of one connection. Their tables are allocated at the first
+/// subscription and given back when the connection is quiet with none left
+/// ([`ServerSubs::release_if_unused`]): a connection that never subscribes keeps only this.
 #[derive(Default)]
 pub(crate) struct ServerSubs {
+    tables: Option<Box<ServerTables>>,
+    closed: bool,
+    /// The generation the slots of the next tables start at: past every generation that
+    /// released tables gave out, so a stale key never names a later subscription.
+    next_gen: u32,
+}
+
+/// The tables of [`ServerSubs`], while it has any.
+struct ServerTables {
     slots: Vec<Slot>,
     free: Vec<u32>,
     by_id: HashMap<Arc<str>, u32>,
@@ -119,7 +136,8 @@ pub(crate) struct ServerSubs {
     held: usize,
     /// Frames queued over every subscription.
     queued: usize,
-    closed: bool,
+    /// The generation of new slots.
+    first_gen: u32,
     /// One per subscription handler still running on this connection: all dropped when the
     /// connection closes, which ends (drops) those handlers' futures.
     handlers: Vec<oneshot::Sender<()>>,
@@ -127,7 +145,35 @@ pub(crate) struct ServerSubs {
     pruned: usize,
 }
 
-impl ServerSubs {
+impl ServerTables {
+    fn new(first_gen: u32) -> Self {
+        ServerTables {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            ready: VecDeque::new(),
+            awaiting: 0,
+            held: 0,
+            queued: 0,
+            first_gen,
+            handlers: Vec::new(),
+            pruned: 0,
+        }
+    }
+
+    /// True when nothing is registered and no subscription handler may still run.
+    fn unused(&self) -> bool {
+        self.by_id.is_empty() && self.handlers.iter().all(oneshot::Sender::is_canceled)
+    }
+
+    /// The first generation past every one these tables gave out.
+    fn gen_after(&self) -> u32 {
+        self.slots
+            .iter()
+            .map(|s| s.gen.wrapping_add(1))
+            .fold(self.first_gen, u32::max)
+    }
+
     fn entry(&self, key: SubKey) -> Option<&Entry> {
         let slot = self.slots.get(key.index as usize)?;
         (slot.gen == key.gen)
@@ -144,13 +190,13 @@ impl ServerSubs {
     }
 
     /// Live subscriptions.
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.by_id.len()
     }
 
     /// Registers a subscription whose subscribe call (`awaiting`) is being answered.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn register(
+    fn register(
         &mut self,
         id: Arc<str>,
         kind: Arc<str>,
@@ -159,16 +205,16 @@ impl ServerSubs {
         max: usize,
         guard: Box<dyn Send>,
     ) -> Result<SubKey, RegisterError> {
-        if self.closed {
-            return Err(RegisterError::Closed);
-        }
         if self.by_id.len() >= max || self.by_id.contains_key(&id) {
             return Err(RegisterError::TooMany);
         }
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.slots.push(Slot::default());
+                self.slots.push(Slot {
+                    gen: self.first_gen,
+                    entry: None,
+                });
                 (self.slots.len() - 1) as u32
             }
         };
@@ -217,7 +263,7 @@ impl ServerSubs {
 
     /// Removes a subscription by id (unsubscribe); false when this connection has no such
     /// subscription of that kind. Frames not yet handed to the driver are dropped.
-    pub(crate) fn remove_by_id(&mut self, id: &str, kind: &str, wake: &mut Vec<Waker>) -> bool {
+    fn remove_by_id(&mut self, id: &str, kind: &str, wake: &mut Vec<Waker>) -> bool {
         let Some(&index) = self.by_id.get(id) else {
             return false;
         };
@@ -232,7 +278,7 @@ impl ServerSubs {
     }
 
     /// Removes a subscription now (the producer gave up on it).
-    pub(crate) fn remove(&mut self, key: SubKey, wake: &mut Vec<Waker>) {
+    fn remove(&mut self, key: SubKey, wake: &mut Vec<Waker>) {
         if self.entry(key).is_some() {
             self.remove_at(key.index, wake);
         }
@@ -240,7 +286,7 @@ impl ServerSubs {
 
     /// Offers one frame. With `cx`, a full queue stores the task's waker for room.
     /// Returns whether the driver must be woken too.
-    pub(crate) fn offer(
+    fn offer(
         &mut self,
         key: SubKey,
         frame: &mut Option<Bytes>,
@@ -282,7 +328,7 @@ impl ServerSubs {
 
     /// Ends a subscription after its queued frames and `last` (written regardless of room).
     /// Returns whether the driver must be woken.
-    pub(crate) fn end(&mut self, key: SubKey, last: Option<Bytes>, wake: &mut Vec<Waker>) -> bool {
+    fn end(&mut self, key: SubKey, last: Option<Bytes>, wake: &mut Vec<Waker>) -> bool {
         let Some(entry) = self.entry_mut(key) else {
             return false;
         };
@@ -314,12 +360,12 @@ impl ServerSubs {
     }
 
     /// Frames queued for one subscription (0 once it is gone).
-    pub(crate) fn queue_len(&self, key: SubKey) -> usize {
+    fn queue_len(&self, key: SubKey) -> usize {
         self.entry(key).map_or(0, |e| e.queue.len())
     }
 
     /// Ready when the subscription is gone or ended; else stores the waker.
-    pub(crate) fn poll_closed(&mut self, key: SubKey, cx: &mut TaskCx<'_>) -> Poll<()> {
+    fn poll_closed(&mut self, key: SubKey, cx: &mut TaskCx<'_>) -> Poll<()> {
         match self.entry_mut(key) {
             Some(e) if !e.ended => {
                 if !e.closed.iter().any(|w| w.will_wake(cx.waker())) {
@@ -332,13 +378,13 @@ impl ServerSubs {
     }
 
     /// True while the subscription lives (not unsubscribed, ended or disconnected).
-    pub(crate) fn is_live(&self, key: SubKey) -> bool {
+    fn is_live(&self, key: SubKey) -> bool {
         self.entry(key).is_some_and(|e| !e.ended)
     }
 
     /// The answer to request `id` was recorded: a subscription it created may send now
     /// (`ok`), or never (an error answer replaced it: deadline, cancellation).
-    pub(crate) fn answered(&mut self, id: &Id, ok: bool, wake: &mut Vec<Waker>) {
+    fn answered(&mut self, id: &Id, ok: bool, wake: &mut Vec<Waker>) {
         if self.awaiting == 0 {
             return;
         }
@@ -365,7 +411,7 @@ impl ServerSubs {
     /// A frame of answers went out: subscriptions whose answer was recorded before may send.
     /// (A subscribe call inside a batch is answered with the batch, which goes out as one
     /// frame when its last member is answered.)
-    pub(crate) fn answers_out(&mut self) {
+    fn answers_out(&mut self) {
         if self.held == 0 {
             return;
         }
@@ -386,13 +432,13 @@ impl ServerSubs {
     }
 
     /// True when some subscription awaits the answer to its subscribe call.
-    pub(crate) fn awaiting_answers(&self) -> bool {
+    fn awaiting_answers(&self) -> bool {
         self.awaiting > 0
     }
 
     /// Moves ready frames into `out` (one per subscription in turn) until it holds `high`;
     /// collects the wakers of producers that got room (woken at half capacity, in batches).
-    pub(crate) fn drain(&mut self, out: &mut VecDeque<Bytes>, high: usize, wake: &mut Vec<Waker>) {
+    fn drain(&mut self, out: &mut VecDeque<Bytes>, high: usize, wake: &mut Vec<Waker>) {
         while out.len() < high {
             let Some(key) = self.ready.pop_front() else {
                 break;
@@ -431,11 +477,8 @@ impl ServerSubs {
 
     /// Completes (`Ok` or `Err`, either means it) when this connection closes: a subscription
     /// handler's task races its handler against it. At once when the connection is closed.
-    pub(crate) fn watch_close(&mut self) -> oneshot::Receiver<()> {
+    fn watch_close(&mut self) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
-        if self.closed {
-            return rx;
-        }
         // Finished handlers dropped their receiver: forget them now and then (amortized).
         if self.handlers.len() >= 2 * self.pruned.max(8) {
             self.handlers.retain(|h| !h.is_canceled());
@@ -445,20 +488,165 @@ impl ServerSubs {
         rx
     }
 
-    /// Handlers of this connection that may still run (finished ones are forgotten lazily).
-    #[cfg(test)]
-    pub(crate) fn running_handlers(&self) -> usize {
-        self.handlers.iter().filter(|h| !h.is_canceled()).count()
-    }
-
     fn close_all(&mut self, wake: &mut Vec<Waker>) {
-        self.closed = true;
         for index in 0..self.slots.len() as u32 {
             self.remove_at(index, wake);
         }
         self.ready.clear();
         self.handlers.clear();
         self.pruned = 0;
+    }
+}
+
+impl ServerSubs {
+    /// The tables, allocated now if there are none.
+    fn tables(&mut self) -> &mut ServerTables {
+        let first_gen = self.next_gen;
+        self.tables
+            .get_or_insert_with(|| Box::new(ServerTables::new(first_gen)))
+    }
+
+    /// Gives back the tables when no subscription is left and no subscription handler may
+    /// still run (they are allocated again by the next subscription).
+    pub(crate) fn release_if_unused(&mut self) {
+        if let Some(t) = self.tables.take_if(|t| t.unused()) {
+            self.next_gen = t.gen_after();
+        }
+    }
+
+    /// True while the tables are allocated.
+    #[cfg(test)]
+    fn has_tables(&self) -> bool {
+        self.tables.is_some()
+    }
+
+    /// Live subscriptions.
+    pub(crate) fn len(&self) -> usize {
+        self.tables.as_ref().map_or(0, |t| t.len())
+    }
+
+    /// Registers a subscription whose subscribe call (`awaiting`) is being answered.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn register(
+        &mut self,
+        id: Arc<str>,
+        kind: Arc<str>,
+        capacity: usize,
+        awaiting: Id,
+        max: usize,
+        guard: Box<dyn Send>,
+    ) -> Result<SubKey, RegisterError> {
+        if self.closed {
+            return Err(RegisterError::Closed);
+        }
+        self.tables()
+            .register(id, kind, capacity, awaiting, max, guard)
+    }
+
+    /// Removes a subscription by id (unsubscribe); false when this connection has no such
+    /// subscription of that kind. Frames not yet handed to the driver are dropped.
+    pub(crate) fn remove_by_id(&mut self, id: &str, kind: &str, wake: &mut Vec<Waker>) -> bool {
+        self.tables
+            .as_mut()
+            .is_some_and(|t| t.remove_by_id(id, kind, wake))
+    }
+
+    /// Removes a subscription now (the producer gave up on it).
+    pub(crate) fn remove(&mut self, key: SubKey, wake: &mut Vec<Waker>) {
+        if let Some(t) = self.tables.as_mut() {
+            t.remove(key, wake);
+        }
+    }
+
+    /// Offers one frame. With `cx`, a full queue stores the task's waker for room.
+    /// Returns whether the driver must be woken too.
+    pub(crate) fn offer(
+        &mut self,
+        key: SubKey,
+        frame: &mut Option<Bytes>,
+        cx: Option<&mut TaskCx<'_>>,
+    ) -> (Offered, bool) {
+        match self.tables.as_mut() {
+            Some(t) => t.offer(key, frame, cx),
+            None => (Offered::Closed, false),
+        }
+    }
+
+    /// Ends a subscription after its queued frames and `last` (written regardless of room).
+    /// Returns whether the driver must be woken.
+    pub(crate) fn end(&mut self, key: SubKey, last: Option<Bytes>, wake: &mut Vec<Waker>) -> bool {
+        self.tables.as_mut().is_some_and(|t| t.end(key, last, wake))
+    }
+
+    /// Frames queued for one subscription (0 once it is gone).
+    pub(crate) fn queue_len(&self, key: SubKey) -> usize {
+        self.tables.as_ref().map_or(0, |t| t.queue_len(key))
+    }
+
+    /// Ready when the subscription is gone or ended; else stores the waker.
+    pub(crate) fn poll_closed(&mut self, key: SubKey, cx: &mut TaskCx<'_>) -> Poll<()> {
+        match self.tables.as_mut() {
+            Some(t) => t.poll_closed(key, cx),
+            None => Poll::Ready(()),
+        }
+    }
+
+    /// True while the subscription lives (not unsubscribed, ended or disconnected).
+    pub(crate) fn is_live(&self, key: SubKey) -> bool {
+        self.tables.as_ref().is_some_and(|t| t.is_live(key))
+    }
+
+    /// The answer to request `id` was recorded: a subscription it created may send now
+    /// (`ok`), or never (an error answer replaced it: deadline, cancellation).
+    pub(crate) fn answered(&mut self, id: &Id, ok: bool, wake: &mut Vec<Waker>) {
+        if let Some(t) = self.tables.as_mut() {
+            t.answered(id, ok, wake);
+        }
+    }
+
+    /// A frame of answers went out: subscriptions whose answer was recorded before may send.
+    pub(crate) fn answers_out(&mut self) {
+        if let Some(t) = self.tables.as_mut() {
+            t.answers_out();
+        }
+    }
+
+    /// True when some subscription awaits the answer to its subscribe call.
+    pub(crate) fn awaiting_answers(&self) -> bool {
+        self.tables.as_ref().is_some_and(|t| t.awaiting_answers())
+    }
+
+    /// Moves ready frames into `out` (one per subscription in turn) until it holds `high`;
+    /// collects the wakers of producers that got room (woken at half capacity, in batches).
+    pub(crate) fn drain(&mut self, out: &mut VecDeque<Bytes>, high: usize, wake: &mut Vec<Waker>) {
+        if let Some(t) = self.tables.as_mut() {
+            t.drain(out, high, wake);
+        }
+    }
+
+    /// Completes (`Ok` or `Err`, either means it) when this connection closes: a subscription
+    /// handler's task races its handler against it. At once when the connection is closed.
+    pub(crate) fn watch_close(&mut self) -> oneshot::Receiver<()> {
+        if self.closed {
+            // The sender is dropped at once: the receiver completes.
+            return oneshot::channel().1;
+        }
+        self.tables().watch_close()
+    }
+
+    /// Handlers of this connection that may still run (finished ones are forgotten lazily).
+    #[cfg(test)]
+    pub(crate) fn running_handlers(&self) -> usize {
+        self.tables.as_ref().map_or(0, |t| {
+            t.handlers.iter().filter(|h| !h.is_canceled()).count()
+        })
+    }
+
+    fn close_all(&mut self, wake: &mut Vec<Waker>) {
+        self.closed = true;
+        if let Some(mut t) = self.tables.take() {
+            t.close_all(wake);
+        }
     }
 }
 
@@ -507,15 +695,23 @@ struct ClientEntry {
 
 /// The client-side subscriptions of one connection, by the id the server gave.
 pub(crate) struct ClientSubs {
-    /// Subscribe calls awaiting their answer, by call number, with their unsubscribe method.
-    pending: Vec<(u64, Arc<str>)>,
-    by_id: HashMap<Box<str>, ClientEntry>,
+    /// Allocated at the first subscribe call, given back when the connection is quiet with
+    /// none left ([`ClientSubs::release_if_unused`]).
+    tables: Option<Box<ClientTables>>,
     capacity: usize,
     full: usize,
     paused: Arc<AtomicBool>,
     closed: bool,
     /// The policy new subscriptions start with.
     lag: LagPolicy,
+}
+
+/// The tables of [`ClientSubs`], while it has any.
+#[derive(Default)]
+struct ClientTables {
+    /// Subscribe calls awaiting their answer, by call number, with their unsubscribe method.
+    pending: Vec<(u64, Arc<str>)>,
+    by_id: HashMap<Box<str>, ClientEntry>,
     /// Subscriptions ended for lagging whose unsubscribe is not sent yet: (id as raw JSON,
     /// unsubscribe method).
     lagged: Vec<(Box<str>, Arc<str>)>,
@@ -524,14 +720,12 @@ pub(crate) struct ClientSubs {
 impl Default for ClientSubs {
     fn default() -> Self {
         ClientSubs {
-            pending: Vec::new(),
-            by_id: HashMap::new(),
+            tables: None,
             capacity: 1024,
             full: 0,
             paused: Arc::new(AtomicBool::new(false)),
             closed: false,
             lag: LagPolicy::Pause,
-            lagged: Vec::new(),
         }
     }
 }
@@ -552,6 +746,19 @@ fn some_raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<RawValu
 }
 
 impl ClientSubs {
+    /// Gives back the tables when no subscription is open or awaited and no unsubscribe is
+    /// owed (they are allocated again by the next subscribe call).
+    pub(crate) fn release_if_unused(&mut self) {
+        self.tables
+            .take_if(|t| t.pending.is_empty() && t.by_id.is_empty() && t.lagged.is_empty());
+    }
+
+    /// True while the tables are allocated.
+    #[cfg(test)]
+    fn has_tables(&self) -> bool {
+        self.tables.is_some()
+    }
+
     /// The flag the driver reads to stop reading while a subscription buffer is full.
     pub(crate) fn paused_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.paused)
@@ -573,7 +780,10 @@ impl ClientSubs {
         if self.closed {
             return false;
         }
-        self.pending.push((n, unsubscribe));
+        self.tables
+            .get_or_insert_with(Default::default)
+            .pending
+            .push((n, unsubscribe));
         true
     }
 
@@ -583,30 +793,30 @@ impl ClientSubs {
     }
 
     fn take_pending(&mut self, n: u64) -> Option<Arc<str>> {
-        match self.pending.iter().position(|(p, _)| *p == n) {
-            Some(i) => Some(self.pending.swap_remove(i).1),
-            None => None,
-        }
+        let pending = &mut self.tables.as_mut()?.pending;
+        let i = pending.iter().position(|(p, _)| *p == n)?;
+        Some(pending.swap_remove(i).1)
     }
 
     /// The answer to call `n` came: when it was a subscribe call that succeeded, its
     /// subscription starts receiving (before anything else is read).
     pub(crate) fn on_response(&mut self, n: u64, result: &Result<Box<RawValue>, CallError>) {
-        if self.pending.is_empty() {
+        if self.tables.as_ref().is_none_or(|t| t.pending.is_empty()) {
             return;
         }
         let Some(unsubscribe) = self.take_pending(n) else {
             return;
         };
-        if let Ok(raw) = result {
-            self.by_id.insert(
+        let lag = self.lag;
+        if let (Ok(raw), Some(t)) = (result, self.tables.as_mut()) {
+            t.by_id.insert(
                 raw.get().into(),
                 ClientEntry {
                     items: VecDeque::new(),
                     end: None,
                     waker: None,
                     full: false,
-                    lag: self.lag,
+                    lag,
                     unsubscribe,
                 },
             );
@@ -615,16 +825,16 @@ impl ClientSubs {
 
     /// Takes a notification addressed to a live subscription; gives the others back.
     pub(crate) fn route(&mut self, n: Notification<'static>) -> Option<Notification<'static>> {
-        if self.by_id.is_empty() {
+        let Some(t) = self.tables.as_mut().filter(|t| !t.by_id.is_empty()) else {
             return Some(n);
-        }
+        };
         let Some(params) = n.params.as_deref() else {
             return Some(n);
         };
         let Ok(p) = serde_json::from_str::<SubParams<'_>>(params.get()) else {
             return Some(n);
         };
-        let Some(entry) = self.by_id.get_mut(p.subscription.get()) else {
+        let Some(entry) = t.by_id.get_mut(p.subscription.get()) else {
             return Some(n);
         };
         if entry.end.is_some() {
@@ -633,7 +843,7 @@ impl ClientSubs {
         match (p.result, p.error) {
             (Some(_), _) if entry.lag == LagPolicy::End && entry.items.len() >= self.capacity => {
                 entry.end = Some(EndReason::Lagged);
-                self.lagged
+                t.lagged
                     .push((p.subscription.get().into(), Arc::clone(&entry.unsubscribe)));
             }
             (Some(item), _) => {
@@ -667,7 +877,7 @@ impl ClientSubs {
         cx: &mut TaskCx<'_>,
         unpaused: &mut bool,
     ) -> Poll<Result<Box<RawValue>, EndReason>> {
-        let Some(entry) = self.by_id.get_mut(id) else {
+        let Some(entry) = self.tables.as_mut().and_then(|t| t.by_id.get_mut(id)) else {
             return Poll::Ready(Err(if self.closed {
                 EndReason::ConnectionClosed
             } else {
@@ -701,13 +911,16 @@ impl ClientSubs {
     /// Unsubscribes owed to servers for subscriptions ended for lagging: (id as raw JSON,
     /// unsubscribe method). The caller sends them (notifications).
     pub(crate) fn take_lagged(&mut self) -> Vec<(Box<str>, Arc<str>)> {
-        std::mem::take(&mut self.lagged)
+        self.tables
+            .as_mut()
+            .map(|t| std::mem::take(&mut t.lagged))
+            .unwrap_or_default()
     }
 
     /// Sets subscription `id`'s policy. Returns the unsubscribe method to send when that ends
     /// it now (its buffer is full already) and whether reading resumed.
     pub(crate) fn set_lag(&mut self, id: &str, lag: LagPolicy) -> (Option<Arc<str>>, bool) {
-        let Some(entry) = self.by_id.get_mut(id) else {
+        let Some(entry) = self.tables.as_mut().and_then(|t| t.by_id.get_mut(id)) else {
             return (None, false);
         };
         entry.lag = lag;
@@ -733,18 +946,21 @@ impl ClientSubs {
 
     /// Items buffered for subscription `id`.
     pub(crate) fn buffered(&self, id: &str) -> usize {
-        self.by_id.get(id).map_or(0, |e| e.items.len())
+        self.tables
+            .as_ref()
+            .and_then(|t| t.by_id.get(id))
+            .map_or(0, |e| e.items.len())
     }
 
     /// Live client-side subscriptions.
     pub(crate) fn len(&self) -> usize {
-        self.by_id.len()
+        self.tables.as_ref().map_or(0, |t| t.by_id.len())
     }
 
     /// Stops routing to subscription `id` (unsubscribe or drop); returns whether it was open
     /// (not ended by the server) and whether reading resumed.
     pub(crate) fn remove(&mut self, id: &str) -> (bool, bool) {
-        let Some(entry) = self.by_id.remove(id) else {
+        let Some(entry) = self.tables.as_mut().and_then(|t| t.by_id.remove(id)) else {
             return (false, false);
         };
         let mut unpaused = false;
@@ -760,15 +976,17 @@ impl ClientSubs {
 
     fn close_all(&mut self, wake: &mut Vec<Waker>) {
         self.closed = true;
-        self.pending.clear();
-        self.lagged.clear();
-        for entry in self.by_id.values_mut() {
-            if entry.end.is_none() {
-                entry.end = Some(EndReason::ConnectionClosed);
+        if let Some(t) = self.tables.as_mut() {
+            t.pending.clear();
+            t.lagged.clear();
+            for entry in t.by_id.values_mut() {
+                if entry.end.is_none() {
+                    entry.end = Some(EndReason::ConnectionClosed);
+                }
+                // Nothing is read any more: no buffer holds reading back (and none is counted).
+                entry.full = false;
+                wake.extend(entry.waker.take());
             }
-            // Nothing is read any more: no buffer holds reading back (and none is counted).
-            entry.full = false;
-            wake.extend(entry.waker.take());
         }
         self.full = 0;
         self.paused.store(false, Ordering::SeqCst);
@@ -932,11 +1150,8 @@ mod tests {
             drop(subs.watch_close());
         }
         assert_eq!(subs.running_handlers(), 5);
-        assert!(
-            subs.handlers.len() <= 16,
-            "bounded: {}",
-            subs.handlers.len()
-        );
+        let handlers = subs.tables.as_ref().map_or(0, |t| t.handlers.len());
+        assert!(handlers <= 16, "bounded: {handlers}");
         subs.close_all(&mut Vec::new());
         for mut rx in running {
             assert!(rx.try_recv().is_err(), "fired: the sender is gone");
@@ -949,6 +1164,74 @@ mod tests {
         assert_eq!(subs.running_handlers(), 0);
     }
 
+    #[test]
+    fn tables_come_with_the_first_subscription_and_go_after_the_last() {
+        let mut subs = ServerSubs::default();
+        assert!(
+            !subs.has_tables(),
+            "a connection that never subscribes has none"
+        );
+        assert_eq!(subs.len(), 0);
+        assert!(!subs.awaiting_answers());
+        let a = reg(&mut subs, "a", 1, 8);
+        assert!(subs.has_tables());
+        subs.release_if_unused();
+        assert!(subs.has_tables(), "kept while a subscription lives");
+        subs.answered(&Id::from(1), true, &mut Vec::new());
+        subs.answers_out();
+        assert_eq!(offer(&mut subs, a, "a1"), Offered::Queued);
+        assert_eq!(drain(&mut subs), ["a1"]);
+        assert!(subs.remove_by_id("a", "unsub", &mut Vec::new()));
+        subs.release_if_unused();
+        assert!(!subs.has_tables(), "given back after the last one");
+        // The same slot index in the new tables: the old key names nothing.
+        assert_eq!(offer(&mut subs, a, "late"), Offered::Closed);
+        assert!(!subs.is_live(a));
+        let b = reg(&mut subs, "b", 2, 8);
+        assert_ne!(a, b);
+        assert_eq!(offer(&mut subs, a, "late"), Offered::Closed, "stale key");
+        assert!(!subs.is_live(a));
+        assert!(subs.is_live(b));
+        assert_eq!(offer(&mut subs, b, "b1"), Offered::Queued);
+        subs.answered(&Id::from(2), true, &mut Vec::new());
+        subs.answers_out();
+        assert_eq!(drain(&mut subs), ["b1"]);
+        // Released and allocated again, several times over.
+        for round in 0..3u64 {
+            subs.remove(b, &mut Vec::new());
+            subs.release_if_unused();
+            assert!(!subs.has_tables());
+            let c = reg(&mut subs, "c", 10 + round, 8);
+            assert_eq!(
+                offer(&mut subs, b, "late"),
+                Offered::Closed,
+                "round {round}"
+            );
+            subs.remove(c, &mut Vec::new());
+        }
+    }
+
+    #[test]
+    fn a_running_handler_keeps_the_tables_and_a_closed_connection_allocates_none() {
+        let mut subs = ServerSubs::default();
+        let rx = subs.watch_close();
+        assert!(subs.has_tables());
+        subs.release_if_unused();
+        assert!(subs.has_tables(), "its handler may still register");
+        drop(rx);
+        subs.release_if_unused();
+        assert!(!subs.has_tables());
+        subs.close_all(&mut Vec::new());
+        let mut late = subs.watch_close();
+        assert!(
+            late.try_recv().is_err(),
+            "completes at once: the sender is gone"
+        );
+        let refused = subs.register("z".into(), "unsub".into(), 1, Id::from(1), 8, Box::new(()));
+        assert_eq!(refused, Err(RegisterError::Closed));
+        assert!(!subs.has_tables(), "closed: nothing allocated");
+    }
+
     fn note(params: &str) -> Notification<'static> {
         Notification {
             method: "m".into(),
@@ -956,6 +1239,39 @@ mod tests {
                 RawValue::from_string(params.to_owned()).expect("json"),
             )),
         }
+    }
+
+    #[test]
+    fn client_tables_come_with_the_first_subscribe_call_and_go_after_the_last() {
+        let mut c = ClientSubs::default();
+        assert!(!c.has_tables());
+        assert!(c
+            .route(note(r#"{"subscription":"s1","result":1}"#))
+            .is_some());
+        assert_eq!(c.len(), 0);
+        for round in 0..3u64 {
+            assert!(c.expect(round, "unsub".into()));
+            assert!(c.has_tables());
+            c.release_if_unused();
+            assert!(c.has_tables(), "kept while a subscribe call is awaited");
+            let id = RawValue::from_string(format!("\"s{round}\"")).expect("json");
+            c.on_response(round, &Ok(id));
+            assert_eq!(c.len(), 1);
+            let item = format!(r#"{{"subscription":"s{round}","result":{round}}}"#);
+            assert!(c.route(note(&item)).is_none(), "routed, round {round}");
+            assert_eq!(c.buffered(&format!("\"s{round}\"")), 1);
+            c.release_if_unused();
+            assert!(c.has_tables(), "kept while a subscription is open");
+            assert_eq!(c.remove(&format!("\"s{round}\"")), (true, false));
+            c.release_if_unused();
+            assert!(!c.has_tables(), "given back after the last one");
+            assert!(c.route(note(&item)).is_some(), "nobody takes it any more");
+        }
+        // A dropped subscribe call leaves nothing behind either.
+        assert!(c.expect(9, "unsub".into()));
+        assert!(c.forget(9));
+        c.release_if_unused();
+        assert!(!c.has_tables());
     }
 
     #[test]

@@ -198,6 +198,48 @@ impl Headers {
         }
     }
 
+    /// The headers `pairs` (names in lower case, raw values) packed into one buffer: three
+    /// allocations for the whole list instead of two per header, read in place like a
+    /// [`HeaderSource`]. For headers a connection keeps as long as it lives (a WebSocket
+    /// handshake's): an adapter hands in its HTTP library's header map this way.
+    ///
+    /// ```
+    /// use jsonrpc_proto::peer::Headers;
+    /// let h = Headers::packed([("host", &b"example.org"[..]), ("x-token", b"t0k3n")]);
+    /// assert_eq!(h.get("X-Token"), Some("t0k3n"));
+    /// assert_eq!(h.len(), 2);
+    /// ```
+    pub fn packed<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let mut text = Vec::new();
+        let mut ends = Vec::new();
+        let mut pairs = pairs.into_iter();
+        for (name, value) in pairs.by_ref() {
+            let start = text.len();
+            text.extend_from_slice(name.as_bytes());
+            let name_end = text.len();
+            text.extend_from_slice(value);
+            match (u32::try_from(name_end), u32::try_from(text.len())) {
+                (Ok(n), Ok(v)) => ends.push((n, v)),
+                _ => {
+                    // Over 4 GiB of headers (no HTTP library hands in that much): kept as
+                    // pairs instead.
+                    text.truncate(start);
+                    let packed = Packed::new(text, ends);
+                    let mut all: Vec<(String, String)> = packed
+                        .iter()
+                        .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
+                        .collect();
+                    all.push((name.to_owned(), String::from_utf8_lossy(value).into_owned()));
+                    all.extend(
+                        pairs.map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned())),
+                    );
+                    return all.into();
+                }
+            }
+        }
+        Headers::from_source(Packed::new(text, ends))
+    }
+
     /// The first header named `name` (case-insensitive), its value as text (invalid UTF-8
     /// replaced).
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -261,6 +303,49 @@ impl Eq for Headers {}
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Headers packed back to back in one buffer ([`Headers::packed`]).
+struct Packed {
+    /// Each header's name, then its raw value.
+    text: Box<[u8]>,
+    /// Where each header's name ends and where its value ends, in `text`.
+    ends: Box<[(u32, u32)]>,
+}
+
+impl Packed {
+    fn new(text: Vec<u8>, ends: Vec<(u32, u32)>) -> Packed {
+        Packed {
+            text: text.into_boxed_slice(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        let mut start = 0;
+        self.ends.iter().filter_map(move |&(name_end, end)| {
+            let (name_end, end) = (name_end as usize, end as usize);
+            let name = self.text.get(start..name_end)?;
+            let value = self.text.get(name_end..end)?;
+            start = end;
+            // Names went in as text: they come out as text.
+            Some((std::str::from_utf8(name).ok()?, value))
+        })
+    }
+}
+
+impl HeaderSource for Packed {
+    fn first(&self, name: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
+        for (name, value) in self.iter() {
+            f(name, value);
+        }
     }
 }
 
@@ -380,6 +465,44 @@ mod tests {
         let copy = info.clone();
         assert_eq!(copy.headers, info.headers);
         assert_eq!(reads.load(Ordering::SeqCst), 1, "the list is built once");
+    }
+
+    #[test]
+    fn packed_headers_read_like_the_pairs_they_came_from() {
+        let raw: [(&str, &[u8]); 5] = [
+            ("host", b"127.0.0.1:8080"),
+            ("sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+            ("x-bin", b"a\xffb"),
+            ("x-two", b"1"),
+            ("x-two", b""),
+        ];
+        let mut packed = Headers::packed(raw);
+        assert_eq!(packed.get("Host"), Some("127.0.0.1:8080"));
+        assert_eq!(
+            packed.get("SEC-WEBSOCKET-KEY"),
+            Some("dGhlIHNhbXBsZSBub25jZQ==")
+        );
+        assert_eq!(packed.get("x-two"), Some("1"), "the first of two");
+        assert_eq!(packed.get("x-bin"), Some("a\u{fffd}b"));
+        assert_eq!(packed.get("absent"), None);
+        let pairs: Headers = raw
+            .iter()
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        assert_eq!(
+            packed, pairs,
+            "the same list, in order, empty value included"
+        );
+        let mut info = TransportInfo::new(TransportKind::WebSocket);
+        info.headers = packed.clone();
+        assert_eq!(info.header("x-two"), Some("1"));
+        assert_eq!(info.clone().headers, pairs);
+        packed.push(("x-more".into(), "3".into()));
+        assert_eq!(packed.len(), 6);
+        assert_eq!(packed.get("x-more"), Some("3"));
+        let none = Headers::packed([]);
+        assert!(none.is_empty());
+        assert_eq!(none.get("host"), None);
     }
 
     #[test]

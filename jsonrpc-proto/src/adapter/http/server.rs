@@ -20,7 +20,7 @@ use crate::protocol::http::{
 
 use super::layers::{ConnService, HttpLayers, HttpRequest};
 use super::response::{
-    empty, header_str, headers_of, json_response, reject, reject_and_close, target_form, version_of,
+    empty, header_str, json_response, reject, reject_and_close, target_form, version_of,
 };
 
 /// What the adapter knows about the connection a request came on.
@@ -248,7 +248,12 @@ impl HttpService {
                     return respond(reject(Rejection::BAD_UPGRADE));
                 };
                 let mut info = conn.transport_info(TransportKind::WebSocket);
-                info.headers = headers_of(req.headers()).into();
+                // Kept as long as the connection lives: packed, not a pair of strings each.
+                info.headers = Headers::packed(
+                    req.headers()
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_bytes())),
+                );
                 info.path = Some(req.uri().path().to_owned());
                 HttpOutcome::WebSocket {
                     request: Box::new(req),

@@ -869,6 +869,7 @@ where
         if inner.pushes.is_empty() {
             inner.pushes = VecDeque::new();
         }
+        inner.subs.release_if_unused();
     }
 
     /// When an idle connection is closed: only while open with no call in flight either way.
