@@ -2,6 +2,7 @@
 //! [`Connection`], runs handlers concurrently, enforces handler deadlines, and delivers
 //! answers to waiting callers.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -25,7 +26,7 @@ use crate::protocol::message::{Notification, Request};
 
 use super::context::Context;
 use super::dispatch::{panicked, CallResult, Dispatch, Reply};
-use super::registry::Registry;
+use super::registry::{Registry, LARGE_RESULT};
 
 mod slots;
 
@@ -92,13 +93,10 @@ pub(crate) struct Driver<Si, St> {
     local_out: VecDeque<Bytes>,
     flush_needed: bool,
     serving: Option<Serving>,
-    /// Handlers that did not finish at once; created on the first (a connection whose handlers
-    /// all answer at once never pays for it).
-    running: Option<FuturesUnordered<Running>>,
-    slots: Slots,
-    deadlines: VecDeque<(Instant, usize, u32)>,
-    notes: VecDeque<BoxFuture<'static, ()>>,
-    note_current: Option<Guarded<()>>,
+    /// Handlers that did not finish at once and notification handlers; allocated for the
+    /// first, given back when a quiet connection has none (a connection whose handlers all
+    /// answer at once never pays for it, and an idle one keeps only this pointer).
+    handlers: Option<Box<Handlers>>,
     timer: Option<(Instant, BoxFuture<'static, ()>)>,
     state: State,
     deadline: Option<Instant>,
@@ -126,6 +124,28 @@ pub(crate) struct Driver<Si, St> {
     /// Queues or tables may hold room since the connection was last quiet long enough
     /// ([`IDLE_RELEASE_AFTER`]).
     may_release: bool,
+}
+
+/// The handlers a connection is running ([`Driver::handlers`]).
+#[derive(Default)]
+struct Handlers {
+    /// Requests' handlers that did not finish at once.
+    running: Option<FuturesUnordered<Running>>,
+    slots: Slots,
+    deadlines: VecDeque<(Instant, usize, u32)>,
+    /// Notification handlers waiting for their turn, and the one running.
+    notes: VecDeque<BoxFuture<'static, ()>>,
+    note_current: Option<Guarded<()>>,
+}
+
+impl Handlers {
+    fn no_running(&self) -> bool {
+        self.running.as_ref().is_none_or(|r| r.is_empty())
+    }
+
+    fn no_notes(&self) -> bool {
+        self.notes.is_empty() && self.note_current.is_none()
+    }
 }
 
 /// The transport's sending half until the connection ends, then nothing: a write after the
@@ -223,11 +243,7 @@ impl<Si, St> Driver<Si, St> {
             local_out: VecDeque::new(),
             flush_needed: false,
             serving,
-            running: None,
-            slots: Slots::default(),
-            deadlines: VecDeque::new(),
-            notes: VecDeque::new(),
-            note_current: None,
+            handlers: None,
             timer: None,
             state: State::Open,
             deadline: None,
@@ -276,10 +292,12 @@ impl<Si, St> Driver<Si, St> {
     }
 
     fn no_running(&self) -> bool {
-        match &self.running {
-            Some(running) => running.is_empty(),
-            None => true,
-        }
+        self.handlers.as_ref().is_none_or(|h| h.no_running())
+    }
+
+    /// No notification handler running or waiting.
+    fn no_notes(&self) -> bool {
+        self.handlers.as_ref().is_none_or(|h| h.no_notes())
     }
 
     /// True when the peer's end of input leaves our direction open, so answers can still be
@@ -400,12 +418,10 @@ impl<Si, St> Driver<Si, St> {
     }
 
     fn drop_running(&mut self) {
-        let unanswered = self.slots.iter().filter(|s| s.handle.is_some()).count();
-        self.running = None;
-        self.slots.clear();
-        self.deadlines.clear();
-        self.notes.clear();
-        self.note_current = None;
+        let unanswered = self
+            .handlers
+            .take()
+            .map_or(0, |h| h.slots.iter().filter(|s| s.handle.is_some()).count());
         if unanswered > 0 {
             if let Some(server) = self.server() {
                 server.calls_done(unanswered);
@@ -520,17 +536,32 @@ where
             .observes_calls()
             .then(|| Box::<str>::from(&*request.method));
         let timeout = serving.timeout;
+        // Methods known to answer with large results run on tasks of their own; the others
+        // run here, and one that answers with a large result joins them.
+        let large = serving.server.as_deref().map(|s| &s.large_methods);
+        let spawn = serving.spawn_calls || large.is_some_and(|l| l.contains(&request.method));
+        let method = match (&request.method, spawn) {
+            (Cow::Borrowed(m), false) => Some(*m),
+            _ => None,
+        };
         match serving.dispatch.request(&serving.ctx, request) {
             Reply::Ready(r) => self.answer(handle, r),
             Reply::Pending(fut) => {
                 let mut fut = AssertUnwindSafe(fut).catch_unwind();
-                let work = if serving.spawn_calls {
+                let work = if spawn {
                     let (remote, outcome) = fut.remote_handle();
                     self.shared.rt.spawn(Box::pin(remote));
                     Work::Spawned(outcome)
                 } else {
                     match fut.poll_unpin(cx) {
                         Poll::Ready(Ok(r)) => {
+                            if let (Some(method), Ok(v)) = (method, &r) {
+                                if v.get().len() >= LARGE_RESULT {
+                                    if let Some(large) = large {
+                                        large.learn(method);
+                                    }
+                                }
+                            }
                             self.answer(handle, r);
                             return;
                         }
@@ -545,14 +576,15 @@ where
                 };
                 let (abort, reg) = AbortHandle::new_pair();
                 let now = self.shared.rt.now();
-                let (key, gen) = self.slots.alloc(handle, abort, now, keep_method);
-                let running = self.running.get_or_insert_with(FuturesUnordered::new);
+                let h = self.handlers.get_or_insert_with(Default::default);
+                let (key, gen) = h.slots.alloc(handle, abort, now, keep_method);
+                let running = h.running.get_or_insert_with(FuturesUnordered::new);
                 running.push(Running {
                     key,
                     fut: Abortable::new(work, reg),
                 });
                 if let Some(t) = timeout {
-                    self.deadlines.push_back((now + t, key, gen));
+                    h.deadlines.push_back((now + t, key, gen));
                 }
             }
         }
@@ -573,10 +605,11 @@ where
         }
         match serving.dispatch.notification(&serving.ctx, n) {
             Ok(Some(fut)) => {
-                self.notes.push_back(fut);
+                let h = self.handlers.get_or_insert_with(Default::default);
+                h.notes.push_back(fut);
                 // Run it now when it is next in line, so that a request read after it
                 // observes its effect when the handler does not need to wait.
-                if self.note_current.is_none() && self.notes.len() == 1 {
+                if h.note_current.is_none() && h.notes.len() == 1 {
                     self.poll_notes(cx);
                 }
             }
@@ -597,10 +630,12 @@ where
         };
         let key = {
             let inner = self.shared.lock();
-            self.slots.iter().position(|s| {
-                s.handle
-                    .as_ref()
-                    .is_some_and(|h| inner.conn.request_id(h) == Some(&id))
+            self.handlers.as_ref().and_then(|running| {
+                running.slots.iter().position(|s| {
+                    s.handle
+                        .as_ref()
+                        .is_some_and(|h| inner.conn.request_id(h) == Some(&id))
+                })
             })
         };
         match key {
@@ -611,7 +646,7 @@ where
 
     /// Answers a running call with `error` and drops its handler.
     fn abort_call(&mut self, key: usize, error: ErrorObject) {
-        let Some(slot) = self.slots.get_mut(key) else {
+        let Some(slot) = self.handlers.as_mut().and_then(|h| h.slots.get_mut(key)) else {
             return;
         };
         let Some(handle) = slot.handle.take() else {
@@ -635,23 +670,29 @@ where
     /// Polls running handlers and the notification queue; collects answers.
     fn poll_handlers(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let mut progress = false;
-        while let Some(Poll::Ready(Some((key, outcome)))) =
-            self.running.as_mut().map(|r| r.poll_next_unpin(cx))
-        {
+        while let Some(h) = self.handlers.as_mut() {
+            let Some(Poll::Ready(Some((key, outcome)))) =
+                h.running.as_mut().map(|r| r.poll_next_unpin(cx))
+            else {
+                break;
+            };
             progress = true;
-            let handle = self.slots.get_mut(key).and_then(|s| s.handle.take());
-            if let Some(handle) = handle {
+            let handle = h.slots.get_mut(key).and_then(|s| s.handle.take());
+            let answer = handle.map(|handle| {
                 let result = match outcome {
                     Ok(Ok(r)) => r,
                     Ok(Err(panic)) => {
-                        let method = self.slots[key].method.as_deref().unwrap_or("(handler)");
+                        let method = h.slots[key].method.as_deref().unwrap_or("(handler)");
                         Err(panicked(method, &*panic))
                     }
                     Err(Aborted) => Err(ErrorObject::request_cancelled()),
                 };
+                (handle, result)
+            });
+            h.slots.free(key);
+            if let Some((handle, result)) = answer {
                 self.answer(handle, result);
             }
-            self.slots.free(key);
         }
         progress |= self.poll_notes(cx);
         progress
@@ -660,14 +701,17 @@ where
     /// Runs queued notification handlers one after another, in arrival order.
     fn poll_notes(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let mut progress = false;
+        let Some(h) = self.handlers.as_mut() else {
+            return false;
+        };
         loop {
-            if self.note_current.is_none() {
-                match self.notes.pop_front() {
-                    Some(f) => self.note_current = Some(AssertUnwindSafe(f).catch_unwind()),
+            if h.note_current.is_none() {
+                match h.notes.pop_front() {
+                    Some(f) => h.note_current = Some(AssertUnwindSafe(f).catch_unwind()),
                     None => break,
                 }
             }
-            let Some(cur) = self.note_current.as_mut() else {
+            let Some(cur) = h.note_current.as_mut() else {
                 break;
             };
             match cur.poll_unpin(cx) {
@@ -675,7 +719,7 @@ where
                     if r.is_err() {
                         tracing::error!("notification handler panicked");
                     }
-                    self.note_current = None;
+                    h.note_current = None;
                     progress = true;
                 }
                 Poll::Pending => break,
@@ -741,7 +785,10 @@ where
     fn poll_timer(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let target = [
             self.conn_timeout,
-            self.deadlines.front().map(|d| d.0),
+            self.handlers
+                .as_ref()
+                .and_then(|h| h.deadlines.front())
+                .map(|d| d.0),
             self.deadline,
             self.idle_deadline(),
             self.release_deadline(),
@@ -781,13 +828,12 @@ where
         for w in self.wake.drain(..) {
             w.wake();
         }
-        while let Some(&(at, key, gen)) = self.deadlines.front() {
-            if at > now {
+        while let Some(h) = self.handlers.as_mut() {
+            let Some(&(_, key, gen)) = h.deadlines.front().filter(|d| d.0 <= now) else {
                 break;
-            }
-            self.deadlines.pop_front();
-            if self
-                .slots
+            };
+            h.deadlines.pop_front();
+            if h.slots
                 .get(key)
                 .is_some_and(|s| s.gen == gen && s.handle.is_some())
             {
@@ -835,8 +881,7 @@ where
             && self.in_flight == 0
             && self.pending_out == 0
             && self.no_running()
-            && self.notes.is_empty()
-            && self.note_current.is_none()
+            && self.no_notes()
     }
 
     /// When a quiet connection gives back the room of its empty queues: once per quiet spell.
@@ -855,11 +900,11 @@ where
                 }
             )*};
         }
-        release!(outbox, local_out, events, answers, wake, notes);
-        if self.no_running() && self.deadlines.is_empty() {
-            self.running = None;
-            self.deadlines = VecDeque::new();
-            self.slots.release_if_unused();
+        release!(outbox, local_out, events, answers, wake);
+        if self.handlers.as_ref().is_some_and(|h| {
+            h.no_running() && h.no_notes() && h.deadlines.is_empty() && h.slots.all_free()
+        }) {
+            self.handlers = None;
         }
         let mut inner = self.shared.lock();
         inner.conn.release_idle_memory();
@@ -887,7 +932,10 @@ where
             if self.state != State::Open
                 || self.outbox.len() >= OUTBOX_HIGH
                 || self.in_flight >= self.max_in_flight
-                || self.notes.len() >= self.max_in_flight
+                || self
+                    .handlers
+                    .as_ref()
+                    .is_some_and(|h| h.notes.len() >= self.max_in_flight)
                 || self.read_paused.load(Ordering::SeqCst)
             {
                 break;
@@ -991,11 +1039,7 @@ where
                 progress = true;
             }
             progress |= self.poll_timer(cx);
-            if self.state == State::Draining
-                && self.no_running()
-                && self.notes.is_empty()
-                && self.note_current.is_none()
-            {
+            if self.state == State::Draining && self.no_running() && self.no_notes() {
                 self.begin_closing();
                 continue;
             }

@@ -105,17 +105,9 @@ impl Slots {
         }
     }
 
-    /// Frees the table's room when no slot is taken (no stale deadline can name a key then:
-    /// the caller checks that none is left).
-    pub(super) fn release_if_unused(&mut self) {
-        if self.free.len() == self.slots.len() {
-            *self = Slots::default();
-        }
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.slots.clear();
-        self.free.clear();
+    /// True when no slot is taken.
+    pub(super) fn all_free(&self) -> bool {
+        self.free.len() == self.slots.len()
     }
 
     pub(super) fn iter(&self) -> std::slice::Iter<'_, Slot> {
