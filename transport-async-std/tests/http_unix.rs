@@ -34,10 +34,7 @@ fn sock(rt: &str, name: &str) -> PathBuf {
 }
 
 fn opts(rt: &AsyncIoRuntime) -> ConnectOptions {
-    ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    }
+    ConnectOptions::default().with_runtime(Some(rt.clone()))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -57,12 +54,10 @@ struct Target {
 impl Connector for Target {
     fn connect(&self, config: ClientConfig, local: Option<Router>) -> BoxFuture<'_, Client> {
         Box::pin(async move {
-            let options = ConnectOptions {
-                client: config,
-                router: local,
-                http: HttpClientConfig::default().with_http2(self.kind == Kind::H2c),
-                ..opts(&self.rt)
-            };
+            let options = opts(&self.rt)
+                .with_client(config)
+                .with_router(local)
+                .with_http(HttpClientConfig::default().with_http2(self.kind == Kind::H2c));
             match self.kind {
                 Kind::Ws => connect_ws_unix_with(&self.path, "ws://localhost/ws", options).await,
                 _ => connect_http_unix_with(&self.path, "http://localhost/", options).await,
@@ -302,10 +297,7 @@ async fn who_and_h2(rt: AsyncIoRuntime, tag: &str) {
         .await
         .unwrap();
     let nd = connect_unix_with(&ndjson, opts(&rt)).await.unwrap();
-    let h2_options = ConnectOptions {
-        http: HttpClientConfig::default().with_http2(true),
-        ..opts(&rt)
-    };
+    let h2_options = opts(&rt).with_http(HttpClientConfig::default().with_http2(true));
     let h2 = connect_http_unix_with(&path, "http://localhost/", h2_options)
         .await
         .unwrap();

@@ -69,11 +69,9 @@ async fn server(
 }
 
 fn options(rt: &AsyncIoRuntime, keep: Option<WsKeepAlive>) -> ConnectOptions {
-    ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    }
-    .ws_keep_alive(keep)
+    ConnectOptions::default()
+        .with_runtime(Some(rt.clone()))
+        .with_ws_keep_alive(keep)
 }
 
 /// A WebSocket client of tungstenite alone that completes the handshake, then reads nothing

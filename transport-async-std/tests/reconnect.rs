@@ -27,10 +27,7 @@ fn fast() -> ReconnectConfig {
 }
 
 fn options(rt: &AsyncIoRuntime) -> ConnectOptions {
-    ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    }
+    ConnectOptions::default().with_runtime(Some(rt.clone()))
 }
 
 fn builder(rt: &AsyncIoRuntime) -> ServerBuilder {

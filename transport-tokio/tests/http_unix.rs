@@ -46,12 +46,10 @@ struct Target {
 
 impl Target {
     fn options(&self, client: ClientConfig, router: Option<Router>) -> ConnectOptions {
-        ConnectOptions {
-            client,
-            router,
-            http: HttpClientConfig::default().with_http2(self.kind == Kind::H2c),
-            ..ConnectOptions::default()
-        }
+        ConnectOptions::default()
+            .with_client(client)
+            .with_router(router)
+            .with_http(HttpClientConfig::default().with_http2(self.kind == Kind::H2c))
     }
 }
 
@@ -330,10 +328,7 @@ async fn handlers_see_http_on_unix_and_h2_multiplexes_on_the_socket() {
     let h2 = connect_http_unix_with(
         &path,
         "http://localhost/",
-        ConnectOptions {
-            http: HttpClientConfig::default().with_http2(true),
-            ..ConnectOptions::default()
-        },
+        ConnectOptions::default().with_http(HttpClientConfig::default().with_http2(true)),
     )
     .await
     .unwrap();

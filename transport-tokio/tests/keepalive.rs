@@ -59,7 +59,7 @@ async fn server(keep: Option<WsKeepAlive>, idle: Option<Duration>) -> RunningSer
 }
 
 fn options(keep: Option<WsKeepAlive>) -> ConnectOptions {
-    ConnectOptions::default().ws_keep_alive(keep)
+    ConnectOptions::default().with_ws_keep_alive(keep)
 }
 
 /// A WebSocket client of tungstenite alone that completes the handshake, then reads nothing
