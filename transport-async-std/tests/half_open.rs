@@ -7,47 +7,28 @@ use transport_async_std as under_test;
 
 #[path = "../../tests/shared/adapter.rs"]
 mod adapter;
+mod runtimes;
 
 use jsonrpc_proto::testing::adapter::half_open;
-use transport_async_std::AsyncIoRuntime;
-
-fn smol() -> adapter::Under {
-    adapter::Under {
-        runtime: AsyncIoRuntime::smol(),
-        name: "smol",
-    }
-}
-
-fn async_std() -> adapter::Under {
-    adapter::Under {
-        runtime: AsyncIoRuntime::async_std(),
-        name: "async-std",
-    }
-}
+use runtimes::on_both;
 
 #[test]
 fn pushes_to_a_peer_that_stops_reading_are_dropped_beyond_the_queue_smol_and_async_std() {
-    let test = |a: adapter::Under| async move {
+    on_both(|a| async move {
         half_open::pushes_to_a_peer_that_stops_reading_are_dropped_beyond_the_queue(&a).await;
-    };
-    smol::block_on(test(smol()));
-    async_std::task::block_on(test(async_std()));
+    });
 }
 
 #[test]
 fn a_peer_that_stops_reading_pushes_is_disconnected_by_that_policy_smol_and_async_std() {
-    let test = |a: adapter::Under| async move {
+    on_both(|a| async move {
         half_open::a_peer_that_stops_reading_pushes_is_disconnected_by_that_policy(&a).await;
-    };
-    smol::block_on(test(smol()));
-    async_std::task::block_on(test(async_std()));
+    });
 }
 
 #[test]
 fn a_silent_peer_is_reclaimed_by_the_idle_timeout_smol_and_async_std() {
-    let test = |a: adapter::Under| async move {
+    on_both(|a| async move {
         half_open::a_silent_peer_is_reclaimed_by_the_idle_timeout(&a).await;
-    };
-    smol::block_on(test(smol()));
-    async_std::task::block_on(test(async_std()));
+    });
 }

@@ -15,108 +15,84 @@ mod gate;
 mod h2_clients;
 #[path = "../../tests/shared/http_unix.rs"]
 mod http_unix;
+mod runtimes;
 
 use http_unix::Kind;
-use transport_async_std::AsyncIoRuntime;
-
-fn smol() -> adapter::Under {
-    adapter::Under {
-        runtime: AsyncIoRuntime::smol(),
-        name: "smol",
-    }
-}
-
-fn async_std() -> adapter::Under {
-    adapter::Under {
-        runtime: AsyncIoRuntime::async_std(),
-        name: "async-std",
-    }
-}
+use runtimes::{on_async_std, on_smol};
 
 #[test]
 fn conformance_http1_on_unix_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         http_unix::conformance_over(&a, Kind::Http1).await;
     });
 }
 
 #[test]
 fn conformance_http1_on_unix_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         http_unix::conformance_over(&a, Kind::Http1).await;
     });
 }
 
 #[test]
 fn conformance_h2c_on_unix_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         http_unix::conformance_over(&a, Kind::H2c).await;
     });
 }
 
 #[test]
 fn conformance_h2c_on_unix_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         http_unix::conformance_over(&a, Kind::H2c).await;
     });
 }
 
 #[test]
 fn conformance_ws_on_unix_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         http_unix::conformance_over(&a, Kind::Ws).await;
     });
 }
 
 #[test]
 fn conformance_ws_on_unix_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         http_unix::conformance_over(&a, Kind::Ws).await;
     });
 }
 
 #[test]
 fn curl_over_the_unix_socket_http1_h2c_health_and_metrics_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         http_unix::curl_over_the_socket(&a).await;
     });
 }
 
 #[test]
 fn curl_over_the_unix_socket_http1_h2c_health_and_metrics_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         http_unix::curl_over_the_socket(&a).await;
     });
 }
 
 #[test]
 fn the_http_port_limits_hold_on_the_socket_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         http_unix::limits(&a).await;
     });
 }
 
 #[test]
 fn the_http_port_limits_hold_on_the_socket_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         http_unix::limits(&a).await;
     });
 }
 
 #[test]
 fn http_socket_file_rules_and_handed_in_listener_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         http_unix::socket_file_rules(&a).await;
         http_unix::handed_in_listener(&a).await;
     });
@@ -124,8 +100,7 @@ fn http_socket_file_rules_and_handed_in_listener_smol() {
 
 #[test]
 fn http_socket_file_rules_and_handed_in_listener_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         http_unix::socket_file_rules(&a).await;
         http_unix::handed_in_listener(&a).await;
     });
@@ -133,16 +108,14 @@ fn http_socket_file_rules_and_handed_in_listener_async_std() {
 
 #[test]
 fn handlers_see_http_on_unix_and_h2_multiplexes_on_the_socket_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         http_unix::who_and_h2(&a).await;
     });
 }
 
 #[test]
 fn handlers_see_http_on_unix_and_h2_multiplexes_on_the_socket_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         http_unix::who_and_h2(&a).await;
     });
 }

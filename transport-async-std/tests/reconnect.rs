@@ -8,28 +8,14 @@ use transport_async_std as under_test;
 
 #[path = "../../tests/shared/adapter.rs"]
 mod adapter;
+mod runtimes;
 
 use jsonrpc_proto::testing::adapter::reconnect;
-use transport_async_std::AsyncIoRuntime;
-
-fn smol() -> adapter::Under {
-    adapter::Under {
-        runtime: AsyncIoRuntime::smol(),
-        name: "smol",
-    }
-}
-
-fn async_std() -> adapter::Under {
-    adapter::Under {
-        runtime: AsyncIoRuntime::async_std(),
-        name: "async-std",
-    }
-}
+use runtimes::{on_async_std, on_smol};
 
 #[test]
 fn clients_survive_a_server_restart_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         reconnect::unix_client_survives_a_server_restart(&a).await;
         reconnect::tcp_and_ws_clients_survive_a_server_restart(&a).await;
         reconnect::bounded_attempts_give_up(&a).await;
@@ -38,8 +24,7 @@ fn clients_survive_a_server_restart_smol() {
 
 #[test]
 fn clients_survive_a_server_restart_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         reconnect::unix_client_survives_a_server_restart(&a).await;
         reconnect::tcp_and_ws_clients_survive_a_server_restart(&a).await;
         reconnect::bounded_attempts_give_up(&a).await;
@@ -48,32 +33,28 @@ fn clients_survive_a_server_restart_async_std() {
 
 #[test]
 fn ws_unix_client_survives_a_server_restart_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         reconnect::ws_unix_client_survives_a_server_restart(&a).await;
     });
 }
 
 #[test]
 fn ws_unix_client_survives_a_server_restart_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         reconnect::ws_unix_client_survives_a_server_restart(&a).await;
     });
 }
 
 #[test]
 fn subscriptions_resume_after_a_server_restart_smol() {
-    let a = smol();
-    smol::block_on(async {
+    on_smol(|a| async move {
         reconnect::subscriptions_resume_after_a_server_restart(&a).await;
     });
 }
 
 #[test]
 fn subscriptions_resume_after_a_server_restart_async_std() {
-    let a = async_std();
-    async_std::task::block_on(async {
+    on_async_std(|a| async move {
         reconnect::subscriptions_resume_after_a_server_restart(&a).await;
     });
 }

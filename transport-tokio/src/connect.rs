@@ -4,15 +4,14 @@
 //! policy are `jsonrpc_proto::adapter::http`'s, shared with every runtime.
 
 use std::pin::Pin;
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use jsonrpc_proto::adapter::connect::reconnecting;
 use jsonrpc_proto::adapter::http::{
     host_of, ws_client_plan, Attempt, Connected, Endpoint, HttpConnect, HttpPostTransport,
     HTTP2_ALPN,
 };
 pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
-use jsonrpc_proto::adapter::reconnect::ConnectFn;
 pub use jsonrpc_proto::adapter::reconnect::{
     ReconnectConfig, ReconnectError, Reconnecting, Resubscribing, SubscriptionEvent,
 };
@@ -260,19 +259,4 @@ pub fn reconnect_ws(url: &str, options: ConnectOptions, config: ReconnectConfig)
         let url = url.clone();
         Box::pin(async move { connect_ws_with(&url, options).await })
     })
-}
-
-/// A [`Reconnecting`] client that opens each connection with `connect(options)`, on the
-/// runtime of `options`.
-pub(crate) fn reconnecting(
-    options: ConnectOptions,
-    config: ReconnectConfig,
-    connect: impl Fn(ConnectOptions) -> BoxFuture<'static, Result<Client, ConnectError>>
-        + Send
-        + Sync
-        + 'static,
-) -> Reconnecting {
-    let runtime = options.runtime.clone().unwrap_or_default();
-    let connect: ConnectFn = Arc::new(move || connect(options.clone()));
-    Reconnecting::new(connect, config, runtime)
 }

@@ -23,9 +23,10 @@ use jsonrpc_proto::adapter::http::{
 use jsonrpc_proto::adapter::ws::WsTransport;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::connect::{client, reconnecting, BoxIo, ConnectOptions, HttpTransport};
+use crate::connect::{client, BoxIo, ConnectOptions, HttpTransport};
 use crate::io::StreamTransport;
 use crate::runtime::TokioRuntime;
+use jsonrpc_proto::adapter::connect::reconnecting;
 use jsonrpc_proto::adapter::reconnect::{ReconnectConfig, Reconnecting};
 
 /// What the Unix accept loop needs of the server (the listener's share of its state).

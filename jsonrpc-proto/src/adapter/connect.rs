@@ -1,11 +1,17 @@
 //! The options of every runtime adapter's clients (features `http-service`, `websocket` and
 //! `tls`): one [`ConnectOptions`] over the adapter's runtime type, which each adapter names as
-//! its own `ConnectOptions`.
+//! its own `ConnectOptions`, and [`reconnecting`], what the adapters' `reconnect_*` functions
+//! share.
 
-use crate::adapter::http::HttpClientConfig;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::adapter::http::{ConnectError, HttpClientConfig};
+use crate::adapter::reconnect::{ConnectFn, ReconnectConfig, Reconnecting};
 use crate::adapter::tls::TlsClientConfig;
 use crate::adapter::ws::WsKeepAlive;
-use crate::peer::ClientConfig;
+use crate::peer::{Client, ClientConfig, Runtime};
 use crate::service::Router;
 
 /// Options shared by the adapters' `connect_*_with` and `reconnect_*` functions, built from
@@ -99,4 +105,19 @@ impl<R> std::fmt::Debug for ConnectOptions<R> {
             .field("runtime", &self.runtime.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// A [`Reconnecting`] client that opens each connection with `connect(options)` (an adapter's
+/// `connect_*_with`), on the runtime of `options` (its default when `None`).
+pub fn reconnecting<R: Runtime + Default>(
+    options: ConnectOptions<R>,
+    config: ReconnectConfig,
+    connect: impl Fn(ConnectOptions<R>) -> BoxFuture<'static, Result<Client, ConnectError>>
+        + Send
+        + Sync
+        + 'static,
+) -> Reconnecting {
+    let runtime = options.runtime.clone().unwrap_or_default();
+    let connect: ConnectFn = Arc::new(move || connect(options.clone()));
+    Reconnecting::new(connect, config, runtime)
 }
