@@ -1,7 +1,7 @@
 //! Test support: the virtual-clock [`Pair`](crate::sim::Pair) harness for the sync
 //! [`Connection`](crate::Connection), the fuzz target bodies, and (feature `testing`) the
 //! `conformance` suite every transport runs; with the adapters' features too, the suites every
-//! runtime adapter runs through its [`adapter::Adapter`] implementation (`adapter::keepalive`,
+//! runtime adapter runs through its `adapter::Adapter` implementation (`adapter::keepalive`,
 //! `adapter::half_open`, `adapter::reconnect`).
 
 #[cfg(all(
