@@ -13,10 +13,7 @@ use transport_async_std::{connect_ws_with, AsyncIoRuntime, ConnectOptions, Runni
 type Rt = AsyncIoRuntime;
 
 fn options(rt: &Rt) -> ConnectOptions {
-    ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    }
+    ConnectOptions::default().with_runtime(Some(rt.clone()))
 }
 
 async fn start(rt: &Rt, router: Router) -> RunningServer {
