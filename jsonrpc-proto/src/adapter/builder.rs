@@ -470,8 +470,7 @@ impl<L: Listen> ServerBuilder<L> {
     }
 
     /// Runs each call's handler on a task of its own (default false: the handlers of one
-    /// connection run on its task, but methods seen answering with results of 64 KiB or more
-    /// get a task per call). Worth it when handlers are CPU-heavy; see
+    /// connection run on its task). Worth it when handlers are CPU-heavy; see
     /// `ServerConfig::spawn_calls`.
     pub fn spawn_calls(mut self, spawn: bool) -> Self {
         self.options.config.spawn_calls = spawn;

@@ -54,15 +54,11 @@ pub struct ServerConfig {
     /// Run each call's handler on a task of its own (default false). By default the handlers
     /// of one connection run concurrently on that connection's task: cheapest for the usual
     /// small calls, but one connection's handlers then share one core. Spawning lets
-    /// CPU-heavy handlers of one connection use every core, at the price of a task per call
-    /// (a spawned handler is still bounded by the limits and deadlines of its connection, and
-    /// dropped when the connection drops it). Applies to persistent connections (WebSocket,
-    /// TCP, stdio, memory); each HTTP body is served on its HTTP request's task either way.
-    ///
-    /// Without it, a method whose handler, run on the connection's task, answered at once
-    /// with a result of 64 KiB or more gets a task for each of its later calls (on every
-    /// connection of the server): serializing such results then no longer holds up the
-    /// connection's other calls, while methods with small answers stay on the fast path.
+    /// CPU-heavy handlers of one connection (large results to serialize, say) use every core,
+    /// at the price of a task per call (a spawned handler is still bounded by the limits and
+    /// deadlines of its connection, and dropped when the connection drops it). Applies to
+    /// persistent connections (WebSocket, TCP, stdio, memory); each HTTP body is served on
+    /// its HTTP request's task either way.
     pub spawn_calls: bool,
 }
 

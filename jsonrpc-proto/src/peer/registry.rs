@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -30,51 +30,6 @@ pub(crate) struct Registry {
     pending: AtomicUsize,
     pub(crate) shutting_down: AtomicBool,
     pub(crate) idle: Signal,
-    /// Methods whose calls run on tasks of their own ([`LargeMethods`]).
-    pub(crate) large_methods: LargeMethods,
-}
-
-/// A result at least this large (bytes of JSON) marks its method as one whose calls run on
-/// tasks of their own: serializing it held up the connection's other calls.
-pub(crate) const LARGE_RESULT: usize = 64 * 1024;
-
-/// How many methods a server remembers as answering with large results.
-const MAX_LARGE_METHODS: usize = 64;
-
-/// The methods of one server seen answering with a large result ([`LARGE_RESULT`]) when
-/// their handler ran on the connection's task: from then on their calls run on tasks of their
-/// own, so that serializing such a result no longer holds up the other calls of the
-/// connection (`ServerConfig::spawn_calls` spawns every call instead).
-#[derive(Default)]
-pub(crate) struct LargeMethods {
-    /// Some method is known: the only thing read per call while none is.
-    any: AtomicBool,
-    names: RwLock<Vec<Box<str>>>,
-}
-
-impl LargeMethods {
-    /// True when calls of `method` run on tasks of their own.
-    pub(crate) fn contains(&self, method: &str) -> bool {
-        if !self.any.load(Ordering::Relaxed) {
-            return false;
-        }
-        let names = self.names.read().unwrap_or_else(|e| e.into_inner());
-        names.iter().any(|m| &**m == method)
-    }
-
-    /// `method` answered with a large result: its later calls run on tasks of their own
-    /// (at most [`MAX_LARGE_METHODS`] methods are remembered).
-    pub(crate) fn learn(&self, method: &str) {
-        let mut names = self.names.write().unwrap_or_else(|e| e.into_inner());
-        if names.len() < MAX_LARGE_METHODS && !names.iter().any(|m| &**m == method) {
-            tracing::debug!(
-                method,
-                "large result: later calls of this method run on tasks of their own"
-            );
-            names.push(method.into());
-            self.any.store(true, Ordering::Relaxed);
-        }
-    }
 }
 
 impl Registry {
@@ -118,7 +73,6 @@ impl Registry {
             pending: AtomicUsize::new(0),
             shutting_down: AtomicBool::new(false),
             idle: Signal::default(),
-            large_methods: LargeMethods::default(),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! [`Connection`], runs handlers concurrently, enforces handler deadlines, and delivers
 //! answers to waiting callers.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -26,7 +25,7 @@ use crate::protocol::message::{Notification, Request};
 
 use super::context::Context;
 use super::dispatch::{panicked, CallResult, Dispatch, Reply};
-use super::registry::{Registry, LARGE_RESULT};
+use super::registry::Registry;
 
 mod slots;
 
@@ -536,32 +535,17 @@ where
             .observes_calls()
             .then(|| Box::<str>::from(&*request.method));
         let timeout = serving.timeout;
-        // Methods known to answer with large results run on tasks of their own; the others
-        // run here, and one that answers with a large result joins them.
-        let large = serving.server.as_deref().map(|s| &s.large_methods);
-        let spawn = serving.spawn_calls || large.is_some_and(|l| l.contains(&request.method));
-        let method = match (&request.method, spawn) {
-            (Cow::Borrowed(m), false) => Some(*m),
-            _ => None,
-        };
         match serving.dispatch.request(&serving.ctx, request) {
             Reply::Ready(r) => self.answer(handle, r),
             Reply::Pending(fut) => {
                 let mut fut = AssertUnwindSafe(fut).catch_unwind();
-                let work = if spawn {
+                let work = if serving.spawn_calls {
                     let (remote, outcome) = fut.remote_handle();
                     self.shared.rt.spawn(Box::pin(remote));
                     Work::Spawned(outcome)
                 } else {
                     match fut.poll_unpin(cx) {
                         Poll::Ready(Ok(r)) => {
-                            if let (Some(method), Ok(v)) = (method, &r) {
-                                if v.get().len() >= LARGE_RESULT {
-                                    if let Some(large) = large {
-                                        large.learn(method);
-                                    }
-                                }
-                            }
                             self.answer(handle, r);
                             return;
                         }

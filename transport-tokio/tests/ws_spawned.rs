@@ -1,6 +1,6 @@
-//! Over WebSocket on smol and async-std: a call moved to a task of its own (its method answered
-//! with a large result before) is dropped when its connection ends, as calls run on the
-//! connection's task are; handlers read the handshake headers for the connection's life.
+//! Over WebSocket on tokio: a call run on a task of its own (`spawn_calls`) is dropped when its
+//! connection ends, as calls run on the connection's task are; handlers read the handshake
+//! headers for the connection's life.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -8,18 +8,19 @@ use std::time::{Duration, Instant};
 
 use jsonrpc_proto::service::{Context, Router};
 use jsonrpc_proto::ErrorObject;
-use transport_async_std::{connect_ws_with, AsyncIoRuntime, ConnectOptions, RunningServer, Server};
+use transport_tokio::{connect_ws_with, ConnectOptions, RunningServer, Server};
 
-type Rt = AsyncIoRuntime;
+/// tokio needs no runtime handed in.
+type Rt = ();
 
-fn options(rt: &Rt) -> ConnectOptions {
-    ConnectOptions::default().with_runtime(Some(rt.clone()))
+fn options(_: &Rt) -> ConnectOptions {
+    ConnectOptions::default()
 }
 
-async fn start(rt: &Rt, router: Router) -> RunningServer {
+async fn start(_: &Rt, router: Router) -> RunningServer {
     Server::builder(router)
-        .runtime(rt.clone())
         .http("127.0.0.1:0")
+        .spawn_calls(true)
         .start()
         .await
         .unwrap()
@@ -27,17 +28,11 @@ async fn start(rt: &Rt, router: Router) -> RunningServer {
 
 /// Runs `fut` on a task of its own now; the result waits for it.
 fn spawn(
-    rt: &Rt,
+    _: &Rt,
     fut: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> impl std::future::Future<Output = ()> {
-    let (tx, rx) = futures::channel::oneshot::channel();
-    rt.spawn(Box::pin(async move {
-        fut.await;
-        let _ = tx.send(());
-    }));
-    async move {
-        rx.await.expect("the task ran to its end");
-    }
+    let task = tokio::spawn(fut);
+    async move { task.await.unwrap() }
 }
 
 /// Waits (bounded) until `cond` holds.
@@ -45,12 +40,9 @@ async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        async_io::Timer::after(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
-
-/// The size of a result that teaches the server (the threshold is 64 KiB).
-const BIG: usize = 100 * 1024;
 
 /// Held calls and the futures of theirs dropped before they answered.
 #[derive(Default)]
@@ -94,9 +86,9 @@ fn router(probe: Arc<Probe>) -> Router {
         .unwrap()
 }
 
-/// A large answer moves its method's calls to tasks of their own; one of them, running when
-/// the client disconnects, is dropped with the connection. The handshake headers stay
-/// readable for the connection's life (kept packed).
+/// A call running on a task of its own (`spawn_calls`) when the client disconnects is dropped
+/// with the connection. The handshake headers stay readable for the connection's life (kept
+/// packed).
 async fn spawned_calls_end_with_their_connection(rt: Rt) {
     let probe = Arc::new(Probe::default());
     let server = start(&rt, router(probe.clone())).await;
@@ -110,8 +102,8 @@ async fn spawned_calls_end_with_their_connection(rt: Rt) {
     assert!(names.iter().any(|n| n == "sec-websocket-key"), "{names:?}");
     assert!(names.iter().any(|n| n == "x-token"), "{names:?}");
     assert_eq!(path.as_deref(), Some("/ws"));
-    let s: String = client.request("text", (BIG, false)).await.unwrap();
-    assert_eq!(s.len(), BIG);
+    let s: String = client.request("text", (10, false)).await.unwrap();
+    assert_eq!(s.len(), 10);
     let caller = client.clone();
     let held = spawn(&rt, async move {
         let _ = caller.request::<String, _>("text", (10, true)).await;
@@ -138,12 +130,7 @@ async fn spawned_calls_end_with_their_connection(rt: Rt) {
     server.shutdown().await;
 }
 
-#[test]
-fn spawned_calls_end_with_their_connection_smol_and_async_std() {
-    smol::block_on(spawned_calls_end_with_their_connection(
-        AsyncIoRuntime::smol(),
-    ));
-    async_std::task::block_on(spawned_calls_end_with_their_connection(
-        AsyncIoRuntime::async_std(),
-    ));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_spawned_calls_end_with_their_connection() {
+    spawned_calls_end_with_their_connection(()).await;
 }
