@@ -11,7 +11,8 @@
 //! off in HTTP/1.0 unless `Connection: keep-alive`, `Connection: close` honoured both ways);
 //! pipelining (bytes after the current request stay buffered until it is answered); the
 //! interim `100 Continue` when a request sent `Expect: 100-continue` and its body is wanted.
-//! Malformed heads, a bad or conflicting `Content-Length`, obs-fold and bad chunk framing get
+//! Malformed heads, a bad or conflicting `Content-Length`, `Transfer-Encoding` in HTTP/1.0,
+//! obs-fold and bad chunk framing get
 //! 400 and the connection closes (RFC 9112 §5.2, §6.1, §6.3, §7.1).
 //!
 //! What it does not do: route, or apply the message rules of [`crate::http::check_message`]
@@ -844,23 +845,23 @@ fn parse_head(input: &[u8], limits: &Http1Limits) -> Parsed {
         }
     }
     head.keep_alive = !close && (minor >= 1 || keep);
+    if minor == 0 && !head.transfer_encoding.is_empty() {
+        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
+        return Parsed::Error(BAD_REQUEST);
+    }
     head.framing = if !head.transfer_encoding.is_empty() {
-        let final_chunked = head
+        // The rules of `check_message` decide whether the body can be framed.
+        let lines: Vec<&[u8]> = head
             .transfer_encoding
-            .last()
-            .and_then(|r| input[r.clone()].rsplit(|&b| b == b',').next())
-            .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        let ok = final_chunked
-            && !head.has_content_length
-            && check_message(&RequestHead {
-                transfer_encoding: &head
-                    .transfer_encoding
-                    .iter()
-                    .map(|r| &input[r.clone()])
-                    .collect::<Vec<_>>(),
-                ..RequestHead::new("POST", "/")
-            })
-            .is_ok();
+            .iter()
+            .map(|r| &input[r.clone()])
+            .collect();
+        let ok = check_message(&RequestHead {
+            transfer_encoding: &lines,
+            has_content_length: head.has_content_length,
+            ..RequestHead::new("POST", "/")
+        })
+        .is_ok();
         if ok {
             Framing::Chunked
         } else {

@@ -18,6 +18,7 @@
 //! ```
 
 mod connect;
+mod h1;
 mod h2;
 mod layers;
 mod post;
@@ -30,6 +31,7 @@ mod url;
 mod ws_plan;
 
 pub use connect::{ConnectError, Connected, HttpConnect, HTTP2_ALPN};
+pub use h1::{serve_http1, Http1Outcome, Http1Serve, Rewind};
 pub use h2::{
     PrefaceDeadline, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_LIST_SIZE,
     H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,

@@ -251,6 +251,7 @@ fn framing_errors_get_400_and_close() {
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n bad\r\n\r\n",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\na\r\n0\r\n\r\n",
         b"GET / HTTP/2.0\r\n\r\n",
+        b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         b"GET  / HTTP/1.1\r\n\r\n",
         b"G\x01T / HTTP/1.1\r\n\r\n",
         b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
