@@ -11,14 +11,14 @@
 //! off in HTTP/1.0 unless `Connection: keep-alive`, `Connection: close` honoured both ways);
 //! pipelining (bytes after the current request stay buffered until it is answered); the
 //! interim `100 Continue` when a request sent `Expect: 100-continue` and its body is wanted.
-//! Malformed heads, a bad or conflicting `Content-Length`, `Transfer-Encoding` in HTTP/1.0,
-//! obs-fold and bad chunk framing get
+//! Malformed heads, a bad or conflicting `Content-Length`, `Transfer-Encoding` in HTTP/1.0 or
+//! with a final coding other than `chunked`, obs-fold and bad chunk framing get
 //! 400 and the connection closes (RFC 9112 §5.2, §6.1, §6.3, §7.1).
 //!
 //! What it does not do: route, or apply the message rules of [`crate::http::check_message`]
 //! (Host, request-target, Transfer-Encoding): [`Head::request_head`] hands the fields to
-//! [`crate::http::decide`]. A head whose body length cannot be known (`Content-Length` with
-//! `Transfer-Encoding`, a final coding other than `chunked`) is still handed out, its body is
+//! [`crate::http::decide`]. A head whose body length cannot be trusted (`Content-Length` with
+//! `Transfer-Encoding`, `chunked` twice, a coding before `chunked`) is still handed out, its body is
 //! never read and the connection closes after the answer (the rejection `decide` gives).
 //! Nothing here speaks HTTP/2 or upgrades.
 //!
@@ -122,8 +122,9 @@ pub const BODY_TOO_LARGE: Rejection = Rejection {
     ..Rejection::PAYLOAD_TOO_LARGE
 };
 
-/// 400 for a body cut short by the peer closing its side.
-pub const BODY_INCOMPLETE: Rejection = Rejection {
+/// 400 for a body cut short by the peer closing its side, or with bad chunk framing (the
+/// answer hyper's path gives when reading the body fails).
+pub const BODY_UNREADABLE: Rejection = Rejection {
     status: 400,
     allow: None,
     body: "Bad request: the body could not be read",
@@ -341,7 +342,7 @@ impl ServerConn {
 
     fn need_data(&mut self) -> Event {
         if self.eof {
-            return self.fail(BODY_INCOMPLETE);
+            return self.fail(BODY_UNREADABLE);
         }
         if self.continue_owed {
             self.continue_owed = false;
@@ -431,13 +432,13 @@ impl ServerConn {
                     let window = &input[..input.len().min(MAX_CHUNK_LINE)];
                     let Some(nl) = window.iter().position(|&b| b == b'\n') else {
                         if input.len() >= MAX_CHUNK_LINE {
-                            return self.fail(BAD_REQUEST);
+                            return self.fail(BODY_UNREADABLE);
                         }
                         self.state = State::Chunked(chunk);
                         return self.need_data();
                     };
                     let Some(size) = chunk_size(&input[..nl]) else {
-                        return self.fail(BAD_REQUEST);
+                        return self.fail(BODY_UNREADABLE);
                     };
                     self.start += nl + 1;
                     self.continue_owed = false;
@@ -474,7 +475,7 @@ impl ServerConn {
                             self.state = State::Chunked(chunk);
                             return self.need_data();
                         }
-                        _ => return self.fail(BAD_REQUEST),
+                        _ => return self.fail(BODY_UNREADABLE),
                     }
                     chunk = Chunk::Size;
                 }
@@ -492,7 +493,7 @@ impl ServerConn {
                     let line = &input[..nl];
                     let line = line.strip_suffix(b"\r").unwrap_or(line);
                     if line.contains(&b'\r') {
-                        return self.fail(BAD_REQUEST);
+                        return self.fail(BODY_UNREADABLE);
                     }
                     self.start += nl + 1;
                     if line.is_empty() {
@@ -501,7 +502,7 @@ impl ServerConn {
                     }
                     // A trailer field is read and dropped; obs-fold is refused here too.
                     if matches!(line.first(), Some(b' ' | b'\t')) || !line.contains(&b':') {
-                        return self.fail(BAD_REQUEST);
+                        return self.fail(BODY_UNREADABLE);
                     }
                     chunk = Chunk::Trailers(seen + nl + 1);
                 }
@@ -549,9 +550,11 @@ impl ServerConn {
         if let Some(allow) = head.allow {
             push_header(out, b"allow", allow.as_bytes());
         }
-        if !self.keep_alive {
+        // As hyper: `close` when the answer says so or an HTTP/1.1 connection ends,
+        // `keep-alive` when an HTTP/1.0 one does not (1.0 closes by default).
+        if head.close || (!self.keep_alive && self.minor == 1) {
             push_header(out, b"connection", b"close");
-        } else if self.minor == 0 {
+        } else if self.keep_alive && self.minor == 0 {
             push_header(out, b"connection", b"keep-alive");
         }
         if !(head.status < 200 || head.status == 204 || head.status == 304) {
@@ -850,6 +853,15 @@ fn parse_head(input: &[u8], limits: &Http1Limits) -> Parsed {
         return Parsed::Error(BAD_REQUEST);
     }
     head.framing = if !head.transfer_encoding.is_empty() {
+        // A final coding other than chunked: the length cannot be known (400, as hyper).
+        let final_chunked = head
+            .transfer_encoding
+            .last()
+            .and_then(|r| input[r.clone()].rsplit(|&b| b == b',').next())
+            .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        if !final_chunked {
+            return Parsed::Error(BAD_REQUEST);
+        }
         // The rules of `check_message` decide whether the body can be framed.
         let lines: Vec<&[u8]> = head
             .transfer_encoding

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use hyper::rt::{Read, ReadBuf, ReadBufCursor, Sleep, Timer, Write};
 
-use crate::protocol::http1::{Event, Head, Http1Limits, ResponseHead, ServerConn};
 use crate::peer::{HeaderSource, Headers, TransportKind};
 use crate::protocol::http::{Decision, Rejection, JSON_CONTENT_TYPE, RPC_PATH};
+use crate::protocol::http1::{Event, Head, Http1Limits, ResponseHead, ServerConn};
 
 use super::server::{ConnInfo, HttpService};
 
