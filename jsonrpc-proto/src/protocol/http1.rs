@@ -225,6 +225,8 @@ pub struct ServerConn {
     body_len: u64,
     /// A `100 Continue` is owed once the body is wanted.
     continue_owed: bool,
+    /// The body of the current request when it came whole with the head (copied with it).
+    early_body: Option<Bytes>,
     out: Vec<u8>,
     date: DateCache,
 }
@@ -246,6 +248,7 @@ impl ServerConn {
             keep_alive: true,
             body_len: 0,
             continue_owed: false,
+            early_body: None,
             out: Vec::new(),
             date: DateCache::default(),
         }
@@ -385,8 +388,26 @@ impl ServerConn {
             }
             Parsed::Error(r) => self.fail(r),
             Parsed::Complete(mut head, len) => {
-                head.raw = Bytes::copy_from_slice(&input[..len]);
-                self.start += len;
+                // A body that came whole with its head (most do) is copied with it: one
+                // allocation for both.
+                let with_body = match head.framing {
+                    Framing::Length(n) if n > 0 && n <= self.limits.max_body as u64 => {
+                        usize::try_from(n).ok().filter(|&n| n <= input.len() - len)
+                    }
+                    _ => None,
+                };
+                match with_body {
+                    Some(n) => {
+                        let all = Bytes::copy_from_slice(&input[..len + n]);
+                        head.raw = all.slice(..len);
+                        self.early_body = Some(all.slice(len..));
+                        self.start += len + n;
+                    }
+                    None => {
+                        head.raw = Bytes::copy_from_slice(&input[..len]);
+                        self.start += len;
+                    }
+                }
                 self.minor = head.version.1;
                 self.keep_alive = head.keep_alive;
                 self.continue_owed = head.expect_continue;
@@ -412,6 +433,10 @@ impl ServerConn {
         }
         if left > self.limits.max_body as u64 {
             return self.fail(Rejection::PAYLOAD_TOO_LARGE);
+        }
+        if let Some(body) = self.early_body.take() {
+            self.state = State::Length(left.saturating_sub(body.len() as u64));
+            return Event::Data(body);
         }
         let avail = self.end - self.start;
         if avail == 0 {
@@ -519,6 +544,10 @@ impl ServerConn {
     /// A body not read to its end is skipped when all of it is already buffered; otherwise
     /// the connection closes after this answer.
     pub fn write_response(&mut self, head: &ResponseHead<'_>, body: &[u8], unix_secs: u64) {
+        if let (Some(early), State::Length(left)) = (self.early_body.take(), self.state) {
+            // The body came with the head and was taken from the buffer then.
+            self.state = State::Length(left.saturating_sub(early.len() as u64));
+        }
         match self.state {
             State::Length(left) => {
                 let avail = (self.end - self.start) as u64;
@@ -540,8 +569,18 @@ impl ServerConn {
         } else {
             b"HTTP/1.1 "
         });
-        push_u64(out, u64::from(head.status));
-        out.push(b' ');
+        if (100..1000).contains(&head.status) {
+            let s = head.status;
+            out.extend_from_slice(&[
+                b'0' + (s / 100) as u8,
+                b'0' + (s / 10 % 10) as u8,
+                b'0' + (s % 10) as u8,
+                b' ',
+            ]);
+        } else {
+            push_u64(out, u64::from(head.status));
+            out.push(b' ');
+        }
         out.extend_from_slice(reason(head.status).as_bytes());
         out.extend_from_slice(b"\r\n");
         if let Some(ct) = head.content_type {
@@ -972,7 +1011,15 @@ fn visible(bytes: &[u8]) -> Option<&str> {
 impl Head {
     /// The method, e.g. `"POST"`.
     pub fn method(&self) -> &str {
-        text(&self.raw[self.method.clone()])
+        // The usual methods without a UTF-8 check.
+        match &self.raw[self.method.clone()] {
+            b"POST" => "POST",
+            b"GET" => "GET",
+            b"HEAD" => "HEAD",
+            b"PUT" => "PUT",
+            b"OPTIONS" => "OPTIONS",
+            other => text(other),
+        }
     }
 
     /// The path without the query (`"/"` for absolute-form without a path, `""` for
@@ -981,7 +1028,10 @@ impl Head {
         if self.path.is_empty() && self.form == TargetForm::Absolute {
             return "/";
         }
-        text(&self.raw[self.path.clone()])
+        match &self.raw[self.path.clone()] {
+            b"/" => "/",
+            other => text(other),
+        }
     }
 
     /// The version as (major, minor): (1, 0) or (1, 1).
