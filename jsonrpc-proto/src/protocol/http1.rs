@@ -198,7 +198,8 @@ enum State {
     Closed,
 }
 
-/// A sans-IO HTTP/1.1 server connection. See the [module docs](self) for what it does.
+/// A sans-IO HTTP/1.1 server connection. The module docs say what it does
+/// and does not do.
 ///
 /// The calling contract: after [`filled`](Self::filled) (or [`eof`](Self::eof)), call
 /// [`poll_event`](Self::poll_event) until it gives [`Event::NeedData`], [`Event::Paused`],

@@ -60,8 +60,9 @@ pub struct Http1Serve<'a, T, S> {
     pub shutting_down: &'a (dyn Fn() -> bool + Send + Sync),
 }
 
-/// Serves HTTP/1.1 JSON-RPC POSTs on `io` until the connection ends or a request needs hyper
-/// (see the [module docs](self)). Every answer is the one [`HttpService::handle`] gives on the
+/// Serves HTTP/1.1 JSON-RPC POSTs on `io` until the connection ends or a request needs hyper:
+/// one for another path than `/`, with an `Upgrade` header, or the HTTP/2 preface ends the loop
+/// with [`Http1Outcome::HandOff`]. Every answer is the one [`HttpService::handle`] gives on the
 /// same request: rejections (405, 415, 413, 400 for the Host and framing rules, 503 while
 /// shutting down), 408 and close when a body is slower than the body read timeout, 200 with
 /// the JSON answer or 204. Requests pipelined behind one another are answered in order.
