@@ -36,10 +36,7 @@ pub async fn start_server() -> Result<Running> {
 }
 
 fn options() -> ConnectOptions {
-    let mut o = ConnectOptions {
-        max_message: MAX_MESSAGE,
-        ..ConnectOptions::default()
-    };
+    let mut o = ConnectOptions::default().with_max_message(MAX_MESSAGE);
     o.http.max_response = MAX_MESSAGE;
     // like jsonrpsee's hyper pool, keep a connection per concurrent caller
     o.http.max_idle = 64;

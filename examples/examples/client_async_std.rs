@@ -14,10 +14,7 @@ use serde_json::{json, Value};
 use transport_async_std::{connect_http_with, connect_ws_with, AsyncIoRuntime, ConnectOptions};
 
 fn options() -> ConnectOptions {
-    ConnectOptions {
-        runtime: Some(AsyncIoRuntime::async_std()),
-        ..ConnectOptions::default()
-    }
+    ConnectOptions::default().with_runtime(Some(AsyncIoRuntime::async_std()))
 }
 
 async fn run(addr: &str) -> Result<(), Box<dyn std::error::Error>> {

@@ -204,10 +204,7 @@ pub async fn connect(
         })
         .build()
         .expect("one catch-all route is a valid router");
-    let options = ConnectOptions {
-        router: Some(inbox),
-        ..ConnectOptions::default()
-    };
+    let options = ConnectOptions::default().with_router(Some(inbox));
     let client = transport_tokio::connect_ws_with(url, options).await?;
     Ok((client, rx))
 }

@@ -20,13 +20,15 @@ macro_rules! same_api {
             use ::$krate::{
                 connect_http, connect_http_unix, connect_http_unix_with, connect_http_with,
                 connect_io, connect_tcp, connect_tcp_with, connect_unix, connect_unix_with,
-                connect_ws, connect_ws_unix, connect_ws_unix_with, connect_ws_with,
-                serve_io_content_length, serve_stdio, stdio, tcp_transport, unix_transport,
-                ws_transport, ws_unix_transport, BoxIo, ConnectError, ConnectOptions, FrameReader,
-                FrameWriter, Framing, HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io,
-                RunningServer, Server, ServerBuilder, ShutdownHandle, StartError, Stdin, Stdout,
-                StreamTransport, TcpTransport, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_GRACE,
-                DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_FRAME, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+                connect_ws, connect_ws_unix, connect_ws_unix_with, connect_ws_with, reconnect_tcp,
+                reconnect_unix, reconnect_ws, reconnect_ws_unix, serve_io_content_length,
+                serve_stdio, stdio, tcp_transport, unix_transport, ws_transport, ws_unix_transport,
+                BoxIo, ConnectError, ConnectOptions, FrameReader, FrameWriter, Framing,
+                HttpClientConfig, HttpSink, HttpStream, HttpTransport, Io, ReconnectConfig,
+                Reconnecting, RunningServer, Server, ServerBuilder, ShutdownHandle, StartError,
+                Stdin, Stdout, StreamTransport, TcpTransport, DEFAULT_BODY_READ_TIMEOUT,
+                DEFAULT_GRACE, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_FRAME,
+                DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             };
             // The crate root re-exports these too.
             use ::$krate::{$Runtime as Runtime, WsKeepAlive as _, WsTransport as _};
@@ -58,23 +60,34 @@ macro_rules! same_api {
                     HttpTransport::unix_with_runtime(p, u, c, r)
                 };
                 let _: HttpClientConfig = HttpClientConfig::default().with_http2(true);
-                let _: fn(TlsClientConfig) -> ConnectOptions = ConnectOptions::with_tls;
+                let _: fn(ConnectOptions, Option<TlsClientConfig>) -> ConnectOptions =
+                    ConnectOptions::with_tls;
                 let _: fn(ConnectOptions, &'static str, String) -> ConnectOptions =
                     ConnectOptions::header;
                 let _: fn(Router) -> ServerBuilder = Server::builder;
                 let _: ServerBuilder = Server::builder(router.clone()).runtime(runtime.clone());
-                let _ = ConnectOptions {
-                    tls: None::<TlsClientConfig>,
-                    headers: Vec::new(),
-                    client: ClientConfig::default(),
-                    router: None,
-                    http: HttpClientConfig::default(),
-                    max_message: DEFAULT_MAX_MESSAGE,
-                    ws_keep_alive: Some(WsKeepAlive::default()),
-                    runtime: Some(runtime.clone()),
-                };
+                let _ = ConnectOptions::default()
+                    .with_tls(None::<TlsClientConfig>)
+                    .with_headers(Vec::new())
+                    .with_client(ClientConfig::default())
+                    .with_router(None)
+                    .with_http(HttpClientConfig::default())
+                    .with_max_message(DEFAULT_MAX_MESSAGE)
+                    .with_ws_keep_alive(Some(WsKeepAlive::default()))
+                    .with_runtime(Some(runtime.clone()));
                 let _: fn(ConnectOptions, Option<WsKeepAlive>) -> ConnectOptions =
-                    ConnectOptions::ws_keep_alive;
+                    ConnectOptions::with_ws_keep_alive;
+                let _: fn(&str, ConnectOptions, ReconnectConfig) -> Reconnecting = reconnect_tcp;
+                let _: fn(&str, ConnectOptions, ReconnectConfig) -> Reconnecting = reconnect_ws;
+                let _ = |p: std::path::PathBuf,
+                         o: ConnectOptions,
+                         c: ReconnectConfig|
+                 -> Reconnecting { reconnect_unix(p, o, c) };
+                let _ = |p: std::path::PathBuf,
+                         u: &str,
+                         o: ConnectOptions,
+                         c: ReconnectConfig|
+                 -> Reconnecting { reconnect_ws_unix(p, u, o, c) };
                 // Built, never polled: checks the arguments and the output types.
                 drop(async move {
                     let o = || ConnectOptions::default();

@@ -11,10 +11,7 @@ async fn closed_client_releases_its_socket(rt: AsyncIoRuntime) {
     let addr = listener.local_addr().unwrap().to_string();
     let client = transport_async_std::connect_tcp_with(
         &addr,
-        transport_async_std::ConnectOptions {
-            runtime: Some(rt),
-            ..Default::default()
-        },
+        transport_async_std::ConnectOptions::default().with_runtime(Some(rt)),
     )
     .await
     .unwrap();

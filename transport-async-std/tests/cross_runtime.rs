@@ -23,11 +23,9 @@ struct TokioClients {
 impl Connector for TokioClients {
     fn connect(&self, config: ClientConfig, local: Option<Router>) -> BoxFuture<'_, Client> {
         Box::pin(async move {
-            let options = transport_tokio::ConnectOptions {
-                client: config,
-                router: local,
-                ..Default::default()
-            };
+            let options = transport_tokio::ConnectOptions::default()
+                .with_client(config)
+                .with_router(local);
             match self.kind {
                 Kind::Tcp => transport_tokio::connect_tcp_with(&self.target, options).await,
                 Kind::Ws => transport_tokio::connect_ws_with(&self.target, options).await,
@@ -46,12 +44,10 @@ struct AsyncStdClients {
 impl Connector for AsyncStdClients {
     fn connect(&self, config: ClientConfig, local: Option<Router>) -> BoxFuture<'_, Client> {
         Box::pin(async move {
-            let options = transport_async_std::ConnectOptions {
-                client: config,
-                router: local,
-                runtime: Some(AsyncIoRuntime::async_std()),
-                ..Default::default()
-            };
+            let options = transport_async_std::ConnectOptions::default()
+                .with_client(config)
+                .with_router(local)
+                .with_runtime(Some(AsyncIoRuntime::async_std()));
             match self.kind {
                 Kind::Tcp => transport_async_std::connect_tcp_with(&self.target, options).await,
                 Kind::Ws => transport_async_std::connect_ws_with(&self.target, options).await,

@@ -1,166 +1,34 @@
-//! Half-open TCP on the async-io server (smol and async-std; newline-delimited JSON). A
-//! client that half-closes gets every answer (`spec.rs`, `half_closed_tcp_gets_every_answer`).
-//! Here: a peer that connects and then never sends nor reads is reclaimed by the idle timeout
-//! (the registry's count returns to 0), and a peer that stops reading while the server pushes
-//! to it cannot grow the server's memory: its push queue stays within `push_buffer`, and the
-//! overflow policy decides between dropping (`PushError::Full`, the peer stays) and
-//! disconnecting it (the registry forgets it). The push tests run on tokio in
-//! transport-tokio/tests/half_open.rs. Bounded in count; no timing asserted.
+//! Half-open TCP on the async-io server (smol and async-std): the shared suite
+//! `jsonrpc_proto::testing::adapter::half_open` (its push tests run on tokio in
+//! transport-tokio/tests/half_open.rs). A peer that stops reading while the server pushes to it
+//! cannot grow the server's memory; a silent peer is reclaimed by the idle timeout.
 
-use std::net::TcpStream;
-use std::time::Duration;
+use transport_async_std as under_test;
 
-use jsonrpc_proto::peer::{PushError, PushOverflow, ServerConfig};
-use jsonrpc_proto::testing::conformance;
-use transport_async_std::{AsyncIoRuntime, RunningServer, Server};
+#[path = "../../tests/shared/adapter.rs"]
+mod adapter;
+mod runtimes;
 
-/// Each push carries this much text: loopback socket buffers (a few MiB) fill in hundreds.
-const PUSH_BYTES: usize = 16 * 1024;
-/// Pushes tried at most before the queue must have refused one.
-const MAX_PUSHES: usize = 20_000;
-/// The server's per-connection push queue.
-const PUSH_BUFFER: usize = 16;
-
-async fn pause() {
-    async_io::Timer::after(Duration::from_millis(1)).await;
-}
-
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..3_000 {
-        if cond() {
-            return;
-        }
-        async_io::Timer::after(Duration::from_millis(10)).await;
-    }
-    panic!("gave up waiting for: {what}");
-}
-
-async fn start(rt: &AsyncIoRuntime, overflow: PushOverflow) -> RunningServer {
-    let config = ServerConfig::default()
-        .with_push_buffer(PUSH_BUFFER)
-        .with_push_overflow(overflow)
-        // Only the push policy may end the connection here.
-        .with_idle_timeout(None);
-    Server::builder(conformance::router())
-        .runtime(rt.clone())
-        .tcp("127.0.0.1:0")
-        .config(config)
-        .start()
-        .await
-        .expect("start")
-}
-
-/// Connects a peer that never reads (nor sends) and pushes to it until a push is refused;
-/// checks the queue bound after every push. Returns the peer (still open) and the error.
-async fn push_until_refused(server: &RunningServer) -> (TcpStream, PushError) {
-    let h = server.handle();
-    let peer = TcpStream::connect(server.tcp_addr().unwrap()).expect("connect");
-    until("the peer registered", || h.client_count() == 1).await;
-    let id = h.clients()[0].id;
-    let text = "x".repeat(PUSH_BYTES);
-    for n in 0..MAX_PUSHES {
-        match h.notify_client(id, "big", [&text]) {
-            Ok(()) => {}
-            // (How many the socket took first depends on the machine's load: not asserted.)
-            Err(e) => return (peer, e),
-        }
-        assert!(
-            h.push_queue_depth() <= PUSH_BUFFER,
-            "queue over its bound: {}",
-            h.push_queue_depth()
-        );
-        if n % 8 == 0 {
-            // Lets the connection write what the socket takes.
-            pause().await;
-        }
-    }
-    panic!(
-        "{MAX_PUSHES} pushes of {PUSH_BYTES} bytes were all queued for a peer that reads nothing"
-    );
-}
-
-async fn pushes_to_a_peer_that_stops_reading_are_dropped_beyond_the_queue(rt: AsyncIoRuntime) {
-    let server = start(&rt, PushOverflow::Drop).await;
-    let h = server.handle();
-    let (peer, err) = push_until_refused(&server).await;
-    assert!(matches!(err, PushError::Full), "{err}");
-    // The peer stays connected; later pushes are refused too, and the queue stays bounded.
-    let id = h.clients()[0].id;
-    for _ in 0..100 {
-        assert!(matches!(
-            h.notify_client(id, "big", ["more"]),
-            Err(PushError::Full)
-        ));
-    }
-    assert_eq!(h.push_queue_depth(), PUSH_BUFFER);
-    assert_eq!(h.client_count(), 1);
-    drop(peer);
-    until("the peer forgotten", || {
-        h.client_count() == 0 && server.open_connections() == 0
-    })
-    .await;
-    server.shutdown().await;
-}
-
-async fn a_peer_that_stops_reading_pushes_is_disconnected_by_that_policy(rt: AsyncIoRuntime) {
-    let server = start(&rt, PushOverflow::Disconnect).await;
-    let h = server.handle();
-    let (peer, err) = push_until_refused(&server).await;
-    assert!(matches!(err, PushError::Full | PushError::Closed), "{err}");
-    until("the slow peer disconnected", || {
-        h.client_count() == 0 && server.open_connections() == 0
-    })
-    .await;
-    assert_eq!(h.push_queue_depth(), 0);
-    drop(peer);
-    server.shutdown().await;
-}
-
-/// A peer that connects, then never sends and never reads: the idle timeout reclaims it.
-async fn a_silent_peer_is_reclaimed_by_the_idle_timeout(rt: AsyncIoRuntime) {
-    use std::io::Read;
-    let server = Server::builder(conformance::router())
-        .runtime(rt.clone())
-        .tcp("127.0.0.1:0")
-        .idle_timeout(Some(Duration::from_millis(200)))
-        .start()
-        .await
-        .expect("start");
-    let h = server.handle();
-    let mut peer = TcpStream::connect(server.tcp_addr().unwrap()).expect("connect");
-    until("the peer registered", || h.client_count() == 1).await;
-    until("the silent peer reclaimed", || {
-        h.client_count() == 0 && server.open_connections() == 0
-    })
-    .await;
-    // The peer sees the end of the stream, with nothing before it.
-    peer.set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut rest = Vec::new();
-    assert_eq!(
-        peer.read_to_end(&mut rest).map(|_| rest.len()).ok(),
-        Some(0)
-    );
-    server.shutdown().await;
-}
-
-/// Runs `test` on smol and on async-std.
-fn on_both<F: std::future::Future<Output = ()>>(test: impl Fn(AsyncIoRuntime) -> F) {
-    smol::block_on(test(AsyncIoRuntime::smol()));
-    async_std::task::block_on(test(AsyncIoRuntime::async_std()));
-}
+use jsonrpc_proto::testing::adapter::half_open;
+use runtimes::on_both;
 
 #[test]
 fn pushes_to_a_peer_that_stops_reading_are_dropped_beyond_the_queue_smol_and_async_std() {
-    on_both(pushes_to_a_peer_that_stops_reading_are_dropped_beyond_the_queue);
+    on_both(|a| async move {
+        half_open::pushes_to_a_peer_that_stops_reading_are_dropped_beyond_the_queue(&a).await;
+    });
 }
 
 #[test]
 fn a_peer_that_stops_reading_pushes_is_disconnected_by_that_policy_smol_and_async_std() {
-    on_both(a_peer_that_stops_reading_pushes_is_disconnected_by_that_policy);
+    on_both(|a| async move {
+        half_open::a_peer_that_stops_reading_pushes_is_disconnected_by_that_policy(&a).await;
+    });
 }
 
 #[test]
 fn a_silent_peer_is_reclaimed_by_the_idle_timeout_smol_and_async_std() {
-    on_both(a_silent_peer_is_reclaimed_by_the_idle_timeout);
+    on_both(|a| async move {
+        half_open::a_silent_peer_is_reclaimed_by_the_idle_timeout(&a).await;
+    });
 }

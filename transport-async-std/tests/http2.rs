@@ -38,10 +38,7 @@ async fn curl_on_one_port(rt: AsyncIoRuntime) {
     let (body, version) = curl_post(&url, &["--http1.1"]);
     assert_eq!(version, "1.1");
     assert!(body.contains(r#""result":8"#), "{body}");
-    let options = || ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    };
+    let options = || ConnectOptions::default().with_runtime(Some(rt.clone()));
     let ws = connect_ws_with(
         &format!("ws://{}/ws", plain.http_addr().unwrap()),
         options(),
@@ -63,10 +60,7 @@ async fn curl_on_one_port(rt: AsyncIoRuntime) {
     assert_eq!(version, "1.1", "ALPN falls back to http/1.1");
     let wss = connect_ws_with(
         &format!("wss://localhost:{}/ws", tls.http_addr().unwrap().port()),
-        ConnectOptions {
-            tls: Some(pki.client(false)),
-            ..options()
-        },
+        options().with_tls(Some(pki.client(false))),
     )
     .await
     .unwrap();

@@ -23,12 +23,10 @@ use transport_async_std::{
 };
 
 fn options(rt: &AsyncIoRuntime, http2: bool, tls: Option<&common::Pki>) -> ConnectOptions {
-    ConnectOptions {
-        tls: tls.map(|p| p.client(false)),
-        http: HttpClientConfig::default().with_http2(http2),
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    }
+    ConnectOptions::default()
+        .with_tls(tls.map(|p| p.client(false)))
+        .with_http(HttpClientConfig::default().with_http2(http2))
+        .with_runtime(Some(rt.clone()))
 }
 
 fn server_tls(p: &common::Pki, alpn: &[&[u8]]) -> TlsServerConfig {
@@ -140,10 +138,7 @@ impl Connector for H2c {
     fn connect(&self, config: ClientConfig, _local: Option<Router>) -> BoxFuture<'_, Client> {
         Box::pin(async move {
             let url = format!("http://{}/", self.server.http_addr().unwrap());
-            let options = ConnectOptions {
-                client: config,
-                ..options(&self.rt, true, None)
-            };
+            let options = options(&self.rt, true, None).with_client(config);
             connect_http_with(&url, options).await.expect("connect")
         })
     }

@@ -1,226 +1,34 @@
-//! WebSocket ping/pong keep-alive on smol and async-std (the same tests run on tokio in
-//! transport-tokio/tests/keepalive.rs): a peer that stops answering pings is closed by the
-//! server, and by the client; pings keep a push-only client within the server's idle timeout
-//! (the server's pings or the client's own), while a quiet client without them is cut off.
-//! The raw peers are plain (blocking) tungstenite on a thread of their own: they complete the
-//! handshake and then read nothing, so they answer no ping. Timings are short (50 ms pings) so
-//! that the tests are quick; they assert outcomes, never durations.
+//! WebSocket ping/pong keep-alive on smol and async-std: the shared suite
+//! `jsonrpc_proto::testing::adapter::keepalive` (it runs on tokio in
+//! transport-tokio/tests/keepalive.rs). A peer that stops answering pings is closed by the
+//! server, and by the client; pings keep a push-only client within the server's idle timeout.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc;
-use std::time::Duration;
+use transport_async_std as under_test;
 
-use async_tungstenite::tungstenite::{self, Message};
-use futures::channel::oneshot;
-use futures::future::{self, Either};
-use futures::StreamExt;
-use jsonrpc_proto::peer::{ClientConfig, ClientError};
-use jsonrpc_proto::testing::conformance;
-use transport_async_std::{
-    connect_ws_with, AsyncIoRuntime, ConnectOptions, RunningServer, Server, WsKeepAlive,
-};
+#[path = "../../tests/shared/adapter.rs"]
+mod adapter;
+mod runtimes;
 
-/// The upper bound of every wait: a failure, never a timing claim.
-const BOUND: Duration = Duration::from_secs(30);
-
-async fn sleep(d: Duration) {
-    async_io::Timer::after(d).await;
-}
-
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..BOUND.as_millis() / 10 {
-        if cond() {
-            return;
-        }
-        sleep(Duration::from_millis(10)).await;
-    }
-    panic!("gave up waiting for: {what}");
-}
-
-async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
-    futures::pin_mut!(f);
-    match future::select(f, async_io::Timer::after(BOUND)).await {
-        Either::Left((v, _)) => v,
-        Either::Right(_) => panic!("gave up waiting for: {what}"),
-    }
-}
-
-fn keep_alive(interval_ms: u64, timeout_ms: u64) -> Option<WsKeepAlive> {
-    Some(
-        WsKeepAlive::default()
-            .with_interval(Duration::from_millis(interval_ms))
-            .with_timeout(Duration::from_millis(timeout_ms)),
-    )
-}
-
-async fn server(
-    rt: &AsyncIoRuntime,
-    keep: Option<WsKeepAlive>,
-    idle: Option<Duration>,
-) -> RunningServer {
-    Server::builder(conformance::router())
-        .runtime(rt.clone())
-        .http("127.0.0.1:0")
-        .ws_keep_alive(keep)
-        .idle_timeout(idle)
-        .start()
-        .await
-        .expect("start")
-}
-
-fn options(rt: &AsyncIoRuntime, keep: Option<WsKeepAlive>) -> ConnectOptions {
-    ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    }
-    .ws_keep_alive(keep)
-}
-
-/// A WebSocket client of tungstenite alone that completes the handshake, then reads nothing
-/// (and so answers no ping) until `go` is sent; then it reads what the server sent, to the end.
-fn deaf_client(addr: SocketAddr) -> (mpsc::Sender<()>, oneshot::Receiver<Vec<Message>>) {
-    let (go_tx, go_rx) = mpsc::channel::<()>();
-    let (tx, rx) = oneshot::channel();
-    std::thread::spawn(move || {
-        let stream = TcpStream::connect(addr).expect("connect");
-        let (mut ws, _) =
-            tungstenite::client(format!("ws://{addr}/ws"), stream).expect("handshake");
-        let _ = go_rx.recv();
-        let mut seen = Vec::new();
-        while let Ok(m) = ws.read() {
-            seen.push(m);
-        }
-        let _ = tx.send(seen);
-    });
-    (go_tx, rx)
-}
-
-/// A WebSocket server of tungstenite alone that accepts one client, then reads nothing (and so
-/// answers no ping and no call) until `go` is sent.
-fn deaf_server() -> (SocketAddr, mpsc::Sender<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (go_tx, go_rx) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        let (stream, _) = listener.accept().expect("accept");
-        let ws = tungstenite::accept(stream).expect("handshake");
-        let _ = go_rx.recv();
-        drop(ws);
-    });
-    (addr, go_tx)
-}
-
-async fn server_closes_a_peer_that_answers_no_ping(rt: AsyncIoRuntime) {
-    // No idle timeout: only the keep-alive can close the deaf peer.
-    let server = server(&rt, keep_alive(50, 50), None).await;
-    let h = server.handle();
-    let (go, seen) = deaf_client(server.http_addr().unwrap());
-    until("the deaf client registered", || h.client_count() == 1).await;
-    until("the deaf client closed", || h.client_count() == 0).await;
-    until("its socket freed", || server.open_connections() == 0).await;
-    go.send(()).unwrap();
-    let seen = bounded("the deaf client's reading", seen).await.unwrap();
-    assert!(
-        seen.iter().any(|m| matches!(m, Message::Ping(_))),
-        "the server pinged: {seen:?}"
-    );
-    let close = seen.iter().find_map(|m| match m {
-        Message::Close(Some(f)) => Some((u16::from(f.code), f.reason.to_string())),
-        _ => None,
-    });
-    assert_eq!(
-        close,
-        Some((1001, transport_async_std::ws::KEEP_ALIVE_TIMEOUT.to_owned())),
-        "{seen:?}"
-    );
-    server.shutdown().await;
-}
-
-async fn pings_keep_a_push_only_client_within_the_idle_timeout(rt: AsyncIoRuntime) {
-    let idle = Some(Duration::from_millis(300));
-    // The server's pings keep a client without its own; the client's pings keep it on a
-    // server without pings; a client with neither is cut off (the control).
-    let pinging = server(&rt, keep_alive(50, 5_000), idle).await;
-    let silent = server(&rt, None, idle).await;
-    let url = |s: &RunningServer| format!("ws://{}/ws", s.http_addr().unwrap());
-    let by_server = connect_ws_with(&url(&pinging), options(&rt, None))
-        .await
-        .unwrap();
-    let by_client = connect_ws_with(&url(&silent), options(&rt, keep_alive(50, 5_000)))
-        .await
-        .unwrap();
-    let control = connect_ws_with(&url(&silent), options(&rt, None))
-        .await
-        .unwrap();
-    let mut notes = [by_server.notifications(), by_client.notifications()];
-    bounded("the control client cut off", control.closed()).await;
-    // Several idle periods with no call and no push either way.
-    sleep(Duration::from_millis(1_500)).await;
-    assert!(!by_server.is_closed() && !by_client.is_closed());
-    assert_eq!(
-        (
-            pinging.handle().client_count(),
-            silent.handle().client_count()
-        ),
-        (1, 1)
-    );
-    assert_eq!(pinging.handle().broadcast("tick", [1]).unwrap(), 1);
-    assert_eq!(silent.handle().broadcast("tick", [2]).unwrap(), 1);
-    for (n, notes) in notes.iter_mut().enumerate() {
-        let note = bounded("the push", notes.next()).await.expect("a push");
-        assert_eq!(note.method, "tick");
-        assert_eq!(
-            note.params.map(|p| p.get().to_owned()),
-            Some(format!("[{}]", n + 1))
-        );
-    }
-    pinging.shutdown().await;
-    silent.shutdown().await;
-}
-
-async fn client_closes_a_server_that_answers_no_ping(rt: AsyncIoRuntime) {
-    let (addr, go) = deaf_server();
-    let mut opts = options(&rt, keep_alive(50, 50));
-    // No call deadline: only the keep-alive can end the call below.
-    opts.client = ClientConfig::default()
-        .with_connection(jsonrpc_proto::Config::default().with_request_timeout(None));
-    let client = connect_ws_with(&format!("ws://{addr}/ws"), opts)
-        .await
-        .unwrap();
-    // A call the deaf server never answers ends with the connection.
-    let in_flight = bounded(
-        "the in-flight call",
-        client.request::<i64, _>("add", [1, 2]),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(in_flight, ClientError::Closed | ClientError::Transport(_)),
-        "{in_flight}"
-    );
-    bounded("closed()", client.closed()).await;
-    let after = client.request::<i64, _>("add", [1, 2]).await.unwrap_err();
-    assert!(matches!(after, ClientError::Closed), "{after}");
-    go.send(()).unwrap();
-}
-
-/// Runs `test` on smol and on async-std.
-fn on_both<F: std::future::Future<Output = ()>>(test: impl Fn(AsyncIoRuntime) -> F) {
-    smol::block_on(test(AsyncIoRuntime::smol()));
-    async_std::task::block_on(test(AsyncIoRuntime::async_std()));
-}
+use jsonrpc_proto::testing::adapter::keepalive;
+use runtimes::on_both;
 
 #[test]
 fn server_closes_a_peer_that_answers_no_ping_smol_and_async_std() {
-    on_both(server_closes_a_peer_that_answers_no_ping);
+    on_both(|a| async move {
+        keepalive::server_closes_a_peer_that_answers_no_ping(&a).await;
+    });
 }
 
 #[test]
 fn pings_keep_a_push_only_client_within_the_idle_timeout_smol_and_async_std() {
-    on_both(pings_keep_a_push_only_client_within_the_idle_timeout);
+    on_both(|a| async move {
+        keepalive::pings_keep_a_push_only_client_within_the_idle_timeout(&a).await;
+    });
 }
 
 #[test]
 fn client_closes_a_server_that_answers_no_ping_smol_and_async_std() {
-    on_both(client_closes_a_server_that_answers_no_ping);
+    on_both(|a| async move {
+        keepalive::client_closes_a_server_that_answers_no_ping(&a).await;
+    });
 }

@@ -24,10 +24,7 @@ async fn handed_in(rt: AsyncIoRuntime, tag: &str) {
     assert_eq!(server.http_addr(), Some(http_addr));
     assert_eq!(server.tcp_addr(), Some(tcp_addr));
     assert_eq!(server.unix_path(), Some(path.as_path()));
-    let o = || ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    };
+    let o = || ConnectOptions::default().with_runtime(Some(rt.clone()));
     let h = connect_http_with(&format!("http://{http_addr}/"), o())
         .await
         .unwrap();

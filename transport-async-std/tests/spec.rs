@@ -232,10 +232,7 @@ fn ws_client_sends_close_codes_to_a_misbehaving_server() {
                     }
                     let _ = tx.send(out);
                 });
-                let options = transport_async_std::ConnectOptions {
-                    runtime: Some(rt.clone()),
-                    ..Default::default()
-                };
+                let options = transport_async_std::ConnectOptions::default().with_runtime(Some(rt.clone()));
                 let client = transport_async_std::connect_ws_with(
                     &format!("ws://127.0.0.1:{}/ws", addr.port()),
                     options,

@@ -29,12 +29,10 @@ struct Net {
 impl Connector for Net {
     fn connect(&self, config: ClientConfig, local: Option<Router>) -> BoxFuture<'_, Client> {
         async move {
-            let options = ConnectOptions {
-                client: config,
-                router: local,
-                runtime: Some(self.rt.clone()),
-                ..ConnectOptions::default()
-            };
+            let options = ConnectOptions::default()
+                .with_client(config)
+                .with_router(local)
+                .with_runtime(Some(self.rt.clone()));
             match self.kind {
                 Kind::Tcp => {
                     let addr = self.server.tcp_addr().expect("tcp addr");

@@ -20,10 +20,10 @@ async fn roots(rt: AsyncIoRuntime) {
         .await
         .unwrap();
     let port = server.http_addr().unwrap().port();
-    let opts = |tls: TlsClientConfig| ConnectOptions {
-        tls: Some(tls),
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
+    let opts = |tls: TlsClientConfig| {
+        ConnectOptions::default()
+            .with_tls(Some(tls))
+            .with_runtime(Some(rt.clone()))
     };
     let with_ca = TlsClientConfig::with_webpki_roots(vec![pki.ca.clone()], None).unwrap();
     let http = connect_http_with(&format!("https://localhost:{port}/"), opts(with_ca.clone()))

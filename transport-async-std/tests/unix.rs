@@ -27,12 +27,10 @@ struct Target {
 
 impl Target {
     fn options(&self, client: ClientConfig, router: Option<Router>) -> ConnectOptions {
-        ConnectOptions {
-            client,
-            router,
-            runtime: Some(self.rt.clone()),
-            ..ConnectOptions::default()
-        }
+        ConnectOptions::default()
+            .with_client(client)
+            .with_router(router)
+            .with_runtime(Some(self.rt.clone()))
     }
 }
 
@@ -85,10 +83,7 @@ async fn stale_live_and_other_files(rt: AsyncIoRuntime, tag: &str) {
         .expect("a stale socket file is replaced");
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o660);
-    let opts = || ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    };
+    let opts = || ConnectOptions::default().with_runtime(Some(rt.clone()));
     let client = connect_unix_with(&path, opts()).await.unwrap();
     let sum: i64 = client.request("add", [2, 3]).await.unwrap();
     assert_eq!(sum, 5);
@@ -169,10 +164,7 @@ async fn closed_when_the_server_goes(rt: AsyncIoRuntime, tag: &str) {
         .start()
         .await
         .unwrap();
-    let opts = || ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    };
+    let opts = || ConnectOptions::default().with_runtime(Some(rt.clone()));
     let unix = connect_unix_with(&path, opts()).await.unwrap();
     let ws = transport_async_std::connect_ws_with(
         &format!("ws://{}/ws", server.http_addr().unwrap()),

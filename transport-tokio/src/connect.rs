@@ -4,21 +4,19 @@
 //! policy are `jsonrpc_proto::adapter::http`'s, shared with every runtime.
 
 use std::pin::Pin;
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use jsonrpc_proto::adapter::connect::reconnecting;
 use jsonrpc_proto::adapter::http::{
     host_of, ws_client_plan, Attempt, Connected, Endpoint, HttpConnect, HttpPostTransport,
     HTTP2_ALPN,
 };
 pub use jsonrpc_proto::adapter::http::{ConnectError, HttpClientConfig, HttpSink, HttpStream};
-use jsonrpc_proto::adapter::reconnect::ConnectFn;
 pub use jsonrpc_proto::adapter::reconnect::{
     ReconnectConfig, ReconnectError, Reconnecting, Resubscribing, SubscriptionEvent,
 };
-use jsonrpc_proto::adapter::ws::{WsKeepAlive, WsTransport};
-use jsonrpc_proto::peer::{Client, ClientConfig, Transport, TransportInfo, TransportKind};
-use jsonrpc_proto::service::Router;
+use jsonrpc_proto::adapter::ws::WsTransport;
+use jsonrpc_proto::peer::{Client, Transport, TransportInfo, TransportKind};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -27,69 +25,11 @@ use crate::io::StreamTransport;
 use crate::runtime::TokioRuntime;
 use crate::tls::{connector, server_name, TlsClientConfig};
 
-/// Options shared by the `connect_*_with` functions.
-#[derive(Clone)]
-pub struct ConnectOptions {
-    /// Trusted CA roots (and an optional client certificate) for https, wss and TLS over TCP.
-    pub tls: Option<TlsClientConfig>,
-    /// Headers sent with every HTTP POST or with the WebSocket handshake (e.g. Authorization).
-    pub headers: Vec<(String, String)>,
-    /// The async layer's client settings (request timeout, limits).
-    pub client: ClientConfig,
-    /// A router the client serves for calls from the server (WebSocket and TCP only).
-    pub router: Option<Router>,
-    /// HTTP settings (retries, backoff, keep-alive pool, HTTP/2); its `tls` and `headers` are
-    /// taken from the fields above.
-    pub http: HttpClientConfig,
-    /// The largest WebSocket message accepted (0: the default 10 MiB).
-    pub max_message: usize,
-    /// WebSocket ping/pong keep-alive (default on, [`WsKeepAlive::default`]: a Ping after
-    /// 30 s without a frame from the server, the connection closed when nothing comes within
-    /// 20 s after it; `None`: no pings). It keeps a client that only listens for pushes within
-    /// the server's idle timeout, and detects a dead server: the client's calls then fail and
-    /// [`Client::closed`] completes.
-    pub ws_keep_alive: Option<WsKeepAlive>,
-    /// The runtime the client's tasks run on (default: [`TokioRuntime::new`], the current
-    /// one).
-    pub runtime: Option<TokioRuntime>,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        ConnectOptions {
-            tls: None,
-            headers: Vec::new(),
-            client: ClientConfig::default(),
-            router: None,
-            http: HttpClientConfig::default(),
-            max_message: 0,
-            ws_keep_alive: Some(WsKeepAlive::default()),
-            runtime: None,
-        }
-    }
-}
-
-impl ConnectOptions {
-    /// The WebSocket keep-alive (see the field; `None`: off).
-    pub fn ws_keep_alive(mut self, keep_alive: Option<WsKeepAlive>) -> Self {
-        self.ws_keep_alive = keep_alive;
-        self
-    }
-
-    /// Options trusting the CAs of `tls`.
-    pub fn with_tls(tls: TlsClientConfig) -> Self {
-        ConnectOptions {
-            tls: Some(tls),
-            ..ConnectOptions::default()
-        }
-    }
-
-    /// Adds a header (HTTP POSTs, WebSocket handshake).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-}
+/// Options of the `connect_*_with` and `reconnect_*` functions: built from
+/// [`Default`] and the `with_*` setters, e.g.
+/// `ConnectOptions::default().with_tls(Some(tls)).header("authorization", "secret")`. Its
+/// `runtime` is a [`TokioRuntime`] (default: the current tokio runtime, [`TokioRuntime::new`]).
+pub type ConnectOptions = jsonrpc_proto::adapter::connect::ConnectOptions<TokioRuntime>;
 
 pub(crate) fn client<T: Transport>(transport: T, options: ConnectOptions) -> Client {
     let runtime = options.runtime.unwrap_or_default();
@@ -306,21 +246,17 @@ impl Transport for HttpTransport {
 /// ```
 pub fn reconnect_tcp(addr: &str, options: ConnectOptions, config: ReconnectConfig) -> Reconnecting {
     let addr = addr.to_owned();
-    let runtime = options.runtime.clone().unwrap_or_default();
-    let connect: ConnectFn = Arc::new(move || {
-        let (addr, options) = (addr.clone(), options.clone());
+    reconnecting(options, config, move |options| {
+        let addr = addr.clone();
         Box::pin(async move { connect_tcp_with(&addr, options).await })
-    });
-    Reconnecting::new(connect, config, runtime)
+    })
 }
 
 /// A WebSocket client to `url` that reconnects like [`reconnect_tcp`].
 pub fn reconnect_ws(url: &str, options: ConnectOptions, config: ReconnectConfig) -> Reconnecting {
     let url = url.to_owned();
-    let runtime = options.runtime.clone().unwrap_or_default();
-    let connect: ConnectFn = Arc::new(move || {
-        let (url, options) = (url.clone(), options.clone());
+    reconnecting(options, config, move |options| {
+        let url = url.clone();
         Box::pin(async move { connect_ws_with(&url, options).await })
-    });
-    Reconnecting::new(connect, config, runtime)
+    })
 }

@@ -68,6 +68,7 @@ pub use stdio::{serve_io_content_length, serve_stdio, stdio, Stdin, Stdout};
 pub use tls::{TlsClientConfig, TlsError, TlsServerConfig};
 pub use unix::{
     connect_http_unix, connect_http_unix_with, connect_unix, connect_unix_with, connect_ws_unix,
-    connect_ws_unix_with, reconnect_unix, unix_transport, ws_unix_transport, UnixTransport,
+    connect_ws_unix_with, reconnect_unix, reconnect_ws_unix, unix_transport, ws_unix_transport,
+    UnixTransport,
 };
 pub use ws::{WsKeepAlive, WsTransport};

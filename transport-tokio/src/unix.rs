@@ -26,7 +26,8 @@ use tokio_tungstenite::WebSocketStream;
 use crate::connect::{client, BoxIo, ConnectOptions, HttpTransport};
 use crate::io::StreamTransport;
 use crate::runtime::TokioRuntime;
-use jsonrpc_proto::adapter::reconnect::{ConnectFn, ReconnectConfig, Reconnecting};
+use jsonrpc_proto::adapter::connect::reconnecting;
+use jsonrpc_proto::adapter::reconnect::{ReconnectConfig, Reconnecting};
 
 /// What the Unix accept loop needs of the server (the listener's share of its state).
 pub(crate) struct UnixServe {
@@ -169,12 +170,10 @@ pub fn reconnect_unix(
     config: ReconnectConfig,
 ) -> Reconnecting {
     let path = path.as_ref().to_owned();
-    let runtime = options.runtime.clone().unwrap_or_default();
-    let connect: ConnectFn = Arc::new(move || {
-        let (path, options) = (path.clone(), options.clone());
+    reconnecting(options, config, move |options| {
+        let path = path.clone();
         Box::pin(async move { connect_unix_with(&path, options).await })
-    });
-    Reconnecting::new(connect, config, runtime)
+    })
 }
 
 async fn open_unix(path: &Path) -> Result<BoxIo, ConnectError> {
@@ -322,4 +321,20 @@ pub async fn connect_ws_unix_with(
 ) -> Result<Client, ConnectError> {
     let transport = ws_unix_transport(socket, url, &options).await?;
     Ok(client(transport, options))
+}
+
+/// A WebSocket client to `url` (e.g. `ws://localhost/ws`) over the Unix domain socket at
+/// `socket` that reconnects like [`reconnect_tcp`](crate::reconnect_tcp) (e.g. across a
+/// restart of the server on the same socket path).
+pub fn reconnect_ws_unix(
+    socket: impl AsRef<Path>,
+    url: &str,
+    options: ConnectOptions,
+    config: ReconnectConfig,
+) -> Reconnecting {
+    let (socket, url) = (socket.as_ref().to_owned(), url.to_owned());
+    reconnecting(options, config, move |options| {
+        let (socket, url) = (socket.clone(), url.clone());
+        Box::pin(async move { connect_ws_unix_with(&socket, &url, options).await })
+    })
 }

@@ -62,7 +62,8 @@ async fn curl_h2c_h2_over_tls_and_http1_on_one_port() {
     let (u, c) = (url.clone(), ca.clone());
     let (_, version) = blocking(move || curl_post(&u, &["--http1.1", "--cacert", &c])).await;
     assert_eq!(version, "1.1", "ALPN falls back to http/1.1");
-    let options = ConnectOptions::with_tls(TlsClientConfig::with_ca_file(&pki.ca).unwrap());
+    let options =
+        ConnectOptions::default().with_tls(Some(TlsClientConfig::with_ca_file(&pki.ca).unwrap()));
     let wss = connect_ws_with(
         &format!("wss://localhost:{}/ws", tls.http_addr().unwrap().port()),
         options,

@@ -21,11 +21,9 @@ use transport_tokio::tls::{TlsClientConfig, TlsServerConfig};
 use transport_tokio::{connect_http_with, ConnectOptions, HttpClientConfig, RunningServer, Server};
 
 fn options(http2: bool, tls: Option<&common::Pki>) -> ConnectOptions {
-    ConnectOptions {
-        tls: tls.map(|p| TlsClientConfig::with_ca_file(&p.ca).expect("CA")),
-        http: HttpClientConfig::default().with_http2(http2),
-        ..ConnectOptions::default()
-    }
+    ConnectOptions::default()
+        .with_tls(tls.map(|p| TlsClientConfig::with_ca_file(&p.ca).expect("CA")))
+        .with_http(HttpClientConfig::default().with_http2(http2))
 }
 
 fn server_tls(p: &common::Pki, alpn: &[&[u8]]) -> TlsServerConfig {
@@ -137,10 +135,7 @@ impl Connector for H2c {
     fn connect(&self, config: ClientConfig, _local: Option<Router>) -> BoxFuture<'_, Client> {
         Box::pin(async move {
             let url = format!("http://{}/", self.server.http_addr().unwrap());
-            let options = ConnectOptions {
-                client: config,
-                ..options(true, None)
-            };
+            let options = options(true, None).with_client(config);
             connect_http_with(&url, options).await.expect("connect")
         })
     }

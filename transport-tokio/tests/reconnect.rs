@@ -1,301 +1,43 @@
-//! Reconnecting clients on tokio: a server restarted under a Unix, TCP and WebSocket client
-//! (calls after the restart succeed), a call in flight when the server dies fails with
-//! MayHaveRun and is not re-sent, calls made while it is down wait for the new one, and a
-//! client with bounded attempts gives up with Unavailable; subscriptions of TCP and WebSocket
-//! clients resume on the restarted server (a Resubscribed event marks the gap), and a
-//! resubscribe the restarted server rejects ends the stream with its error.
+//! Reconnecting clients on tokio: the shared suite `jsonrpc_proto::testing::adapter::reconnect`
+//! (on smol and async-std in transport-async-std/tests/reconnect.rs). A server restarted under a
+//! Unix, TCP, WebSocket and WebSocket-over-Unix client; calls cut off fail with MayHaveRun and
+//! are not re-sent; bounded attempts give up; subscriptions resume after a restart.
 
-use std::path::Path;
-use std::time::Duration;
+use transport_tokio as under_test;
 
-use futures::StreamExt;
-use jsonrpc_proto::peer::ClientError;
-use jsonrpc_proto::service::{Context, PendingSubscription, Router};
-use jsonrpc_proto::testing::conformance;
-use jsonrpc_proto::ErrorObject;
-use transport_tokio::{
-    reconnect_tcp, reconnect_unix, reconnect_ws, ConnectOptions, ReconnectConfig, ReconnectError,
-    Reconnecting, Resubscribing, RunningServer, Server, ServerBuilder, SubscriptionEvent,
-};
+#[path = "../../tests/shared/adapter.rs"]
+mod adapter;
 
-fn fast() -> ReconnectConfig {
-    let mut c = ReconnectConfig::default();
-    c.initial_backoff = Duration::from_millis(10);
-    c.max_backoff = Duration::from_millis(200);
-    c
-}
+use jsonrpc_proto::testing::adapter::reconnect;
 
-fn builder() -> ServerBuilder {
-    Server::builder(conformance::router()).config(conformance::server_config())
-}
-
-async fn until_pending(server: &RunningServer) {
-    for _ in 0..2000 {
-        if server.handle().pending_requests() > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+fn tokio() -> adapter::Under {
+    adapter::Under {
+        runtime: transport_tokio::TokioRuntime::new(),
+        name: "tokio",
     }
-    panic!("the call never reached the server");
-}
-
-/// Calls, kills the server under a call in flight, restarts it with `restart`, calls again.
-async fn survive_restart<F, Fut>(
-    rc: Reconnecting,
-    first: RunningServer,
-    restart: F,
-) -> RunningServer
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = RunningServer>,
-{
-    let sum: i64 = rc.request("add", [1, 2]).await.unwrap();
-    assert_eq!(sum, 3);
-    let in_flight = tokio::spawn({
-        let rc = rc.clone();
-        async move { rc.request::<(), _>("sleep", ()).await }
-    });
-    until_pending(&first).await;
-    drop(first); // the server dies with the call in flight
-    let err = tokio::time::timeout(Duration::from_secs(30), in_flight)
-        .await
-        .expect("the in-flight call ends")
-        .unwrap()
-        .unwrap_err();
-    assert!(matches!(err, ReconnectError::MayHaveRun { .. }), "{err}");
-    assert!(err.to_string().contains("not sent again"), "{err}");
-    // Once the client has noticed the drop, a call waits for the next connection. (A call
-    // made before it noticed goes out on the dying one and is MayHaveRun, like the one above.)
-    for _ in 0..2000 {
-        if rc.current().is_none() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(
-        rc.current().is_none(),
-        "the client notices the server is gone"
-    );
-    let waiting = tokio::spawn({
-        let rc = rc.clone();
-        async move { rc.request::<i64, _>("add", [20, 22]).await }
-    });
-    let second = restart().await;
-    let sum = tokio::time::timeout(Duration::from_secs(30), waiting)
-        .await
-        .expect("answered after the restart")
-        .unwrap()
-        .unwrap();
-    assert_eq!(sum, 42);
-    assert_eq!(
-        second.handle().pending_requests(),
-        0,
-        "the cut-off call was not re-sent"
-    );
-    second
-}
-
-/// Starts a server on the ports the dropped one had: its listeners close as its tasks are
-/// stopped, so the bind is retried (bounded) until they are.
-async fn restart_on(tcp: std::net::SocketAddr, http: std::net::SocketAddr) -> RunningServer {
-    for _ in 0..500 {
-        let started = builder()
-            .tcp(tcp.to_string())
-            .http(http.to_string())
-            .start()
-            .await;
-        match started {
-            Ok(s) => return s,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-    panic!("the old server's ports were never released");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unix_client_survives_a_server_restart() {
-    let path = std::env::temp_dir().join(format!("jrpc-tokio-{}-rc.sock", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let first = builder().unix(&path).start().await.unwrap();
-    let rc = reconnect_unix(&path, ConnectOptions::default(), fast());
-    let p: &Path = &path;
-    let second = survive_restart(rc, first, || async {
-        builder().unix(p).start().await.unwrap()
-    })
-    .await;
-    second.shutdown().await;
+    reconnect::unix_client_survives_a_server_restart(&tokio()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_and_ws_clients_survive_a_server_restart() {
-    let first = builder()
-        .tcp("127.0.0.1:0")
-        .http("127.0.0.1:0")
-        .start()
-        .await
-        .unwrap();
-    let (tcp, http) = (first.tcp_addr().unwrap(), first.http_addr().unwrap());
-    let rc = reconnect_tcp(&tcp.to_string(), ConnectOptions::default(), fast());
-    let ws = reconnect_ws(
-        &format!("ws://{http}/ws"),
-        ConnectOptions::default(),
-        fast(),
-    );
-    let sum: i64 = ws.request("add", [2, 2]).await.unwrap();
-    assert_eq!(sum, 4);
-    let second = survive_restart(rc, first, || restart_on(tcp, http)).await;
-    // The WebSocket client lost the first server too, and finds the second.
-    let sum: i64 = tokio::time::timeout(Duration::from_secs(30), ws.request("add", [5, 5]))
-        .await
-        .expect("the WebSocket client reconnects")
-        .unwrap();
-    assert_eq!(sum, 10);
-    second.shutdown().await;
+    reconnect::tcp_and_ws_clients_survive_a_server_restart(&tokio()).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_unix_client_survives_a_server_restart() {
+    reconnect::ws_unix_client_survives_a_server_restart(&tokio()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounded_attempts_give_up() {
-    let mut config = fast();
-    config.max_attempts = Some(3);
-    let rc = reconnect_unix("/nonexistent/jrpc.sock", ConnectOptions::default(), config);
-    let err = tokio::time::timeout(Duration::from_secs(30), rc.request::<i64, _>("add", [1, 2]))
-        .await
-        .expect("gives up")
-        .unwrap_err();
-    assert!(matches!(err, ReconnectError::Unavailable(_)), "{err}");
-}
-
-/// A server "generation": `feed_subscribe [n]` sends `generation * 100 + i` for i in 0..n,
-/// then stays open; or rejects (-32050) when `accept` is false. `add` as usual.
-fn feed(generation: u64, accept: bool) -> Router {
-    Router::builder()
-        .subscription(
-            "feed_subscribe",
-            "feed_unsubscribe",
-            "feed",
-            move |_ctx: Context, (n,): (u64,), pending: PendingSubscription| async move {
-                if !accept {
-                    pending.reject(ErrorObject::new(-32050, "the feed is closed"));
-                    return;
-                }
-                let Ok(sink) = pending.accept() else { return };
-                for i in 0..n {
-                    if sink.send(generation * 100 + i).await.is_err() {
-                        return;
-                    }
-                }
-                sink.closed().await;
-            },
-        )
-        .method("add", |_ctx: Context, (a, b): (i64, i64)| async move {
-            Ok::<_, ErrorObject>(a + b)
-        })
-        .build()
-        .expect("the feed router")
-}
-
-/// Starts `router` on the given ports (retried, bounded, until the dropped server's
-/// listeners are closed).
-async fn start_feed_on(
-    router: Router,
-    tcp: std::net::SocketAddr,
-    http: std::net::SocketAddr,
-) -> RunningServer {
-    for _ in 0..500 {
-        let started = Server::builder(router.clone())
-            .tcp(tcp.to_string())
-            .http(http.to_string())
-            .start()
-            .await;
-        match started {
-            Ok(s) => return s,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-    panic!("the old server's ports were never released");
-}
-
-async fn next<T>(
-    sub: &mut Resubscribing<T>,
-) -> Option<Result<SubscriptionEvent<T>, ReconnectError>> {
-    tokio::time::timeout(Duration::from_secs(30), sub.next())
-        .await
-        .expect("the subscription yields")
-}
-
-async fn items(sub: &mut Resubscribing<u64>, n: usize) -> Vec<u64> {
-    let mut out = Vec::new();
-    for _ in 0..n {
-        match next(sub).await {
-            Some(Ok(SubscriptionEvent::Item(i))) => out.push(i),
-            other => panic!("expected an item, got {other:?}"),
-        }
-    }
-    out
+    reconnect::bounded_attempts_give_up(&tokio()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_resume_after_a_server_restart() {
-    let first = Server::builder(feed(1, true))
-        .tcp("127.0.0.1:0")
-        .http("127.0.0.1:0")
-        .start()
-        .await
-        .unwrap();
-    let (tcp, http) = (first.tcp_addr().unwrap(), first.http_addr().unwrap());
-    let clients = [
-        reconnect_tcp(&tcp.to_string(), ConnectOptions::default(), fast()),
-        reconnect_ws(
-            &format!("ws://{http}/ws"),
-            ConnectOptions::default(),
-            fast(),
-        ),
-    ];
-    let mut subs = Vec::new();
-    for rc in &clients {
-        let mut sub = rc
-            .subscribe::<u64, _>("feed_subscribe", [3], "feed_unsubscribe")
-            .await
-            .unwrap();
-        assert_eq!(items(&mut sub, 3).await, [100, 101, 102]);
-        subs.push(sub);
-    }
-
-    // The server restarts: calls succeed, and each subscription resumes on the new server
-    // after a Resubscribed event (what the first pushed meanwhile is lost).
-    drop(first);
-    let second_router = feed(2, true);
-    let second = start_feed_on(second_router.clone(), tcp, http).await;
-    // (Calls wait until the subscription is back: one made before the client noticed the
-    // drop would go out on the dead connection and fail with MayHaveRun.)
-    for (rc, sub) in clients.iter().zip(&mut subs) {
-        match next(sub).await {
-            Some(Ok(SubscriptionEvent::Resubscribed { count: 1 })) => {}
-            other => panic!("expected Resubscribed, got {other:?}"),
-        }
-        assert_eq!(items(sub, 3).await, [200, 201, 202]);
-        assert_eq!(sub.resubscribes(), 1);
-        let sum: i64 = rc.request("add", [20, 22]).await.unwrap();
-        assert_eq!(sum, 42);
-    }
-    assert_eq!(second_router.subscription_count(), 2, "both resubscribed");
-
-    // A restarted server that rejects the subscribe ends the stream with its error.
-    drop(second);
-    let third = start_feed_on(feed(3, false), tcp, http).await;
-    for (rc, sub) in clients.iter().zip(&mut subs) {
-        match next(sub).await {
-            Some(Err(ReconnectError::Call(ClientError::Rpc(e)))) => {
-                assert_eq!(e.code.code(), -32050)
-            }
-            other => panic!("expected the rejection, got {other:?}"),
-        }
-        assert!(
-            next(sub).await.is_none(),
-            "the stream ends after the rejection"
-        );
-        let sum: i64 = rc.request("add", [1, 1]).await.unwrap();
-        assert_eq!(sum, 2);
-    }
-    third.shutdown().await;
+    reconnect::subscriptions_resume_after_a_server_restart(&tokio()).await;
 }

@@ -53,12 +53,10 @@ impl Target {
     }
 
     fn options(&self, config: ClientConfig, router: Option<Router>) -> ConnectOptions {
-        ConnectOptions {
-            tls: self.tls.clone(),
-            client: config,
-            router,
-            ..ConnectOptions::default()
-        }
+        ConnectOptions::default()
+            .with_tls(self.tls.clone())
+            .with_client(config)
+            .with_router(router)
     }
 }
 
@@ -672,7 +670,7 @@ async fn mtls_server_refuses_clients_without_a_certificate() {
         .unwrap();
     let port = server.http_addr().unwrap().port();
     let plain = TlsClientConfig::with_ca_file(&pki.ca).unwrap();
-    let mut options = ConnectOptions::with_tls(plain.clone());
+    let mut options = ConnectOptions::default().with_tls(Some(plain.clone()));
     options.http.retries = 0;
     let http = connect_http_with(&format!("https://localhost:{port}/"), options)
         .await
@@ -680,7 +678,7 @@ async fn mtls_server_refuses_clients_without_a_certificate() {
     assert!(http.request::<i64, _>("add", [1, 2]).await.is_err());
     assert!(connect_ws_with(
         &format!("wss://localhost:{port}/ws"),
-        ConnectOptions::with_tls(plain)
+        ConnectOptions::default().with_tls(Some(plain))
     )
     .await
     .is_err());
@@ -690,14 +688,14 @@ async fn mtls_server_refuses_clients_without_a_certificate() {
             .unwrap();
     let https = connect_http_with(
         &format!("https://localhost:{port}/"),
-        ConnectOptions::with_tls(with_cert.clone()),
+        ConnectOptions::default().with_tls(Some(with_cert.clone())),
     )
     .await
     .unwrap();
     assert_eq!(https.request::<i64, _>("add", [1, 2]).await.unwrap(), 3);
     let wss = connect_ws_with(
         &format!("wss://localhost:{port}/ws"),
-        ConnectOptions::with_tls(with_cert),
+        ConnectOptions::default().with_tls(Some(with_cert)),
     )
     .await
     .unwrap();

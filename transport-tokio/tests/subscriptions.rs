@@ -26,11 +26,9 @@ struct Net {
 impl Connector for Net {
     fn connect(&self, config: ClientConfig, local: Option<Router>) -> BoxFuture<'_, Client> {
         async move {
-            let options = ConnectOptions {
-                client: config,
-                router: local,
-                ..ConnectOptions::default()
-            };
+            let options = ConnectOptions::default()
+                .with_client(config)
+                .with_router(local);
             match self.kind {
                 Kind::Tcp => {
                     let addr = self.server.tcp_addr().expect("tcp addr");

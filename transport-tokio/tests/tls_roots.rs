@@ -21,7 +21,7 @@ async fn webpki_roots_plus_a_private_ca() {
     let with_ca = TlsClientConfig::with_webpki_roots(load_certs(&pki.ca).unwrap(), None).unwrap();
     let http = connect_http_with(
         &format!("https://localhost:{port}/"),
-        ConnectOptions::with_tls(with_ca.clone()),
+        ConnectOptions::default().with_tls(Some(with_ca.clone())),
     )
     .await
     .unwrap();
@@ -29,7 +29,7 @@ async fn webpki_roots_plus_a_private_ca() {
     assert_eq!(sum, 5);
     let ws = connect_ws_with(
         &format!("wss://localhost:{port}/ws"),
-        ConnectOptions::with_tls(with_ca),
+        ConnectOptions::default().with_tls(Some(with_ca)),
     )
     .await
     .unwrap();
@@ -39,7 +39,7 @@ async fn webpki_roots_plus_a_private_ca() {
     let public_only = TlsClientConfig::with_webpki_roots(Vec::new(), None).unwrap();
     let refused = connect_ws_with(
         &format!("wss://localhost:{port}/ws"),
-        ConnectOptions::with_tls(public_only),
+        ConnectOptions::default().with_tls(Some(public_only)),
     )
     .await;
     let err = refused.expect_err("a private CA is not among the public roots");

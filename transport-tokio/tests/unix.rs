@@ -28,11 +28,9 @@ struct Target {
 impl Connector for Target {
     fn connect(&self, config: ClientConfig, local: Option<Router>) -> BoxFuture<'_, Client> {
         async move {
-            let options = ConnectOptions {
-                client: config,
-                router: local,
-                ..ConnectOptions::default()
-            };
+            let options = ConnectOptions::default()
+                .with_client(config)
+                .with_router(local);
             connect_unix_with(&self.path, options)
                 .await
                 .expect("connect")

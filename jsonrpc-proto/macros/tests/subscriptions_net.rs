@@ -262,10 +262,7 @@ async fn async_io(rt: transport_async_std::AsyncIoRuntime, websocket: bool) {
     let tcp = server.tcp_addr().expect("tcp addr").to_string();
     let url = format!("ws://{}/ws", server.http_addr().expect("http addr"));
     let connect = || {
-        let options = transport_async_std::ConnectOptions {
-            runtime: Some(rt.clone()),
-            ..Default::default()
-        };
+        let options = transport_async_std::ConnectOptions::default().with_runtime(Some(rt.clone()));
         let (tcp, url) = (tcp.clone(), url.clone());
         async move {
             if websocket {

@@ -6,13 +6,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::future::{self, Either, FutureExt};
 use futures::stream::{self, PollNext, StreamExt};
 
-use crate::peer::rt::Signal;
+use crate::peer::rt::{Signal, Waiters};
 use crate::peer::Runtime;
 
 #[derive(Default)]
@@ -20,54 +20,14 @@ struct Inner {
     shutdown: AtomicBool,
     force: AtomicBool,
     alive: AtomicUsize,
-    /// Shutdown, force and ended tasks: watched by accept loops, HTTP connections and
-    /// [`Lifecycle::finish`].
-    signal: Signal,
-    /// Tracked tasks waiting for [`Lifecycle::force`].
-    force_waiters: Mutex<ForceWaiters>,
-}
-
-/// The wakers of tracked tasks waiting for a forced stop, each under its own key and removed
-/// when its task ends. (On the wake-everyone [`Signal`], whose list only empties by waking
-/// everyone, every ending task woke every other tracked task, and each registration scanned
-/// the whole list.)
-#[derive(Default)]
-struct ForceWaiters {
-    slots: Vec<Option<Waker>>,
-    free: Vec<usize>,
-}
-
-impl ForceWaiters {
-    /// Stores `waker` under `key` (a new key when `None`).
-    fn register(&mut self, key: &mut Option<usize>, waker: &Waker) {
-        match *key {
-            Some(k) => match self.slots.get_mut(k) {
-                Some(Some(old)) if old.will_wake(waker) => {}
-                Some(slot) => *slot = Some(waker.clone()),
-                None => {}
-            },
-            None => {
-                let k = match self.free.pop() {
-                    Some(k) => {
-                        self.slots[k] = Some(waker.clone());
-                        k
-                    }
-                    None => {
-                        self.slots.push(Some(waker.clone()));
-                        self.slots.len() - 1
-                    }
-                };
-                *key = Some(k);
-            }
-        }
-    }
-
-    fn remove(&mut self, key: usize) {
-        if let Some(slot) = self.slots.get_mut(key) {
-            *slot = None;
-            self.free.push(key);
-        }
-    }
+    /// Shutdown and force: watched by accept loops and HTTP connections.
+    shutdown_signal: Signal,
+    /// Ended tasks: watched by [`Lifecycle::finish`] (apart from the shutdown signal, so an
+    /// ending task wakes no accept loop or connection).
+    ended: Signal,
+    /// Tracked tasks waiting for [`Lifecycle::force`], each under its own key and removed
+    /// when its task ends: an ending task wakes no other tracked task.
+    force_waiters: Mutex<Waiters>,
 }
 
 /// Shutdown flag, live-task count and forced stop of a server. Cheap to clone.
@@ -119,7 +79,7 @@ impl Drop for Forced {
     }
 }
 
-fn lock(m: &Mutex<ForceWaiters>) -> MutexGuard<'_, ForceWaiters> {
+fn lock(m: &Mutex<Waiters>) -> MutexGuard<'_, Waiters> {
     // Every update leaves the registry consistent, so a poisoned lock is still usable.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -127,7 +87,7 @@ fn lock(m: &Mutex<ForceWaiters>) -> MutexGuard<'_, ForceWaiters> {
 impl Drop for AliveGuard {
     fn drop(&mut self) {
         self.0.alive.fetch_sub(1, Ordering::SeqCst);
-        self.0.signal.notify_all();
+        self.0.ended.notify_all();
     }
 }
 
@@ -140,7 +100,7 @@ impl Lifecycle {
     /// Asks for a shutdown: accept loops stop, HTTP connections finish gracefully.
     pub fn shutdown(&self) {
         self.inner.shutdown.store(true, Ordering::SeqCst);
-        self.inner.signal.notify_all();
+        self.inner.shutdown_signal.notify_all();
     }
 
     /// True once a shutdown was asked for.
@@ -152,7 +112,7 @@ impl Lifecycle {
     pub async fn shutdown_requested(&self) {
         let inner = &self.inner;
         inner
-            .signal
+            .shutdown_signal
             .wait_until(|| inner.shutdown.load(Ordering::SeqCst))
             .await
     }
@@ -161,12 +121,8 @@ impl Lifecycle {
     pub fn force(&self) {
         self.inner.force.store(true, Ordering::SeqCst);
         self.inner.shutdown.store(true, Ordering::SeqCst);
-        self.inner.signal.notify_all();
-        let wakers: Vec<Waker> = lock(&self.inner.force_waiters)
-            .slots
-            .iter_mut()
-            .filter_map(Option::take)
-            .collect();
+        self.inner.shutdown_signal.notify_all();
+        let wakers = lock(&self.inner.force_waiters).wakers();
         for w in wakers {
             w.wake();
         }
@@ -207,7 +163,7 @@ impl Lifecycle {
         self.shutdown();
         let inner = &self.inner;
         let idle = inner
-            .signal
+            .ended
             .wait_until(|| inner.alive.load(Ordering::SeqCst) == 0);
         let timer = runtime.sleep_until(runtime.now() + grace);
         futures::pin_mut!(idle);
@@ -249,10 +205,7 @@ mod tests {
         // Polled again: the same waker is kept, not added twice.
         assert!(a.as_mut().poll(&mut cx).is_pending());
         assert_eq!(lifecycle.alive(), 2);
-        let registered = |l: &Lifecycle| {
-            let waiters = lock(&l.inner.force_waiters);
-            waiters.slots.iter().filter(|s| s.is_some()).count()
-        };
+        let registered = |l: &Lifecycle| lock(&l.inner.force_waiters).len();
         assert_eq!(registered(&lifecycle), 2);
 
         // A task that ends takes its waker with it, and wakes no other tracked task.
@@ -281,6 +234,28 @@ mod tests {
         assert!(t.as_mut().poll(&mut cx).is_ready());
         assert_eq!(lifecycle.alive(), 0);
         drop(t);
-        assert!(lock(&lifecycle.inner.force_waiters).slots.is_empty());
+        assert_eq!(lock(&lifecycle.inner.force_waiters).len(), 0);
+    }
+
+    #[test]
+    fn an_ending_task_wakes_no_shutdown_waiter() {
+        let lifecycle = Lifecycle::new();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let w = waker(Arc::clone(&count));
+        let mut cx = Context::from_waker(&w);
+        let mut shutdown = Box::pin(lifecycle.shutdown_requested());
+        assert!(shutdown.as_mut().poll(&mut cx).is_pending());
+        for _ in 0..3 {
+            let mut t = Box::pin(lifecycle.track(future::ready(())));
+            assert!(t
+                .as_mut()
+                .poll(&mut Context::from_waker(futures::task::noop_waker_ref()))
+                .is_ready());
+        }
+        assert_eq!(lifecycle.alive(), 0);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        lifecycle.shutdown();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(shutdown.as_mut().poll(&mut cx).is_ready());
     }
 }

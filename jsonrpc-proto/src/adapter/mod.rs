@@ -2,8 +2,9 @@
 //! `transport-async-std` would otherwise both write. No sockets and no executor here: byte-stream
 //! transports over futures-io ([`framed`]), WebSocket over tungstenite (`ws`), HTTP over the
 //! hyper/http types (`http`), rustls configuration (`tls`), the generic server builder and the
-//! running-server handle (`builder`), Unix socket files (`unix`), socket counting ([`slots`]) and the start/stop bookkeeping
-//! ([`lifecycle`]). One feature per file.
+//! running-server handle (`builder`), the clients' options (`connect`), Unix socket files
+//! (`unix`), socket counting ([`slots`]) and the start/stop bookkeeping ([`lifecycle`]). One
+//! feature per file.
 //!
 //! Applications use the transport crates, which re-export what they need of this module.
 
@@ -15,6 +16,8 @@ pub mod slots;
 
 #[cfg(all(feature = "http-service", feature = "websocket"))]
 pub mod builder;
+#[cfg(all(feature = "http-service", feature = "websocket", feature = "tls"))]
+pub mod connect;
 #[cfg(feature = "http-service")]
 pub mod http;
 #[cfg(feature = "http-service")]

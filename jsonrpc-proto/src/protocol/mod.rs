@@ -8,8 +8,8 @@
 /// Chainable `with_<field>` setters for a `#[non_exhaustive]` config struct, so users build it
 /// from `Default` without a struct literal: `Config::default().with_max_pending(16)`.
 macro_rules! config_setters {
-    ($ty:ty { $($(#[$m:meta])* $name:ident => $field:ident: $fty:ty),* $(,)? }) => {
-        impl $ty {
+    (<$($g:ident),*> $ty:ty { $($(#[$m:meta])* $name:ident => $field:ident: $fty:ty),* $(,)? }) => {
+        impl<$($g),*> $ty {
             $(
                 #[doc = concat!("Sets `", stringify!($field), "` (see the field's docs).")]
                 $(#[$m])*
@@ -20,6 +20,9 @@ macro_rules! config_setters {
                 }
             )*
         }
+    };
+    ($ty:ty { $($(#[$m:meta])* $name:ident => $field:ident: $fty:ty),* $(,)? }) => {
+        crate::protocol::config_setters!(<> $ty { $($(#[$m])* $name => $field: $fty),* });
     };
 }
 pub(crate) use config_setters;

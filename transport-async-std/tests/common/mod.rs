@@ -155,13 +155,11 @@ impl Conn {
     }
 
     pub fn options(&self, client: ClientConfig, router: Option<Router>) -> ConnectOptions {
-        ConnectOptions {
-            tls: self.tls.clone(),
-            client,
-            router,
-            runtime: Some(self.rt.clone()),
-            ..ConnectOptions::default()
-        }
+        ConnectOptions::default()
+            .with_tls(self.tls.clone())
+            .with_client(client)
+            .with_router(router)
+            .with_runtime(Some(self.rt.clone()))
     }
 }
 
@@ -329,11 +327,9 @@ pub async fn http_statuses(rt: AsyncIoRuntime, tls: bool) {
 
     let _ws = connect_ws_with(
         &format!("ws{}://{addr}/ws", if tls { "s" } else { "" }),
-        ConnectOptions {
-            tls: ctls.cloned(),
-            runtime: Some(rt.clone()),
-            ..ConnectOptions::default()
-        },
+        ConnectOptions::default()
+            .with_tls(ctls.cloned())
+            .with_runtime(Some(rt.clone())),
     )
     .await
     .expect("ws");
@@ -415,10 +411,10 @@ pub async fn mtls(rt: AsyncIoRuntime) {
         .await
         .expect("start");
     let addr = server.tcp_addr().expect("tcp").to_string();
-    let options = |with_cert: bool| ConnectOptions {
-        tls: Some(pki.client(with_cert)),
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
+    let options = |with_cert: bool| {
+        ConnectOptions::default()
+            .with_tls(Some(pki.client(with_cert)))
+            .with_runtime(Some(rt.clone()))
     };
     // Without a certificate: the handshake or the first call fails (TLS 1.3 reports the
     // refusal after the client finished its side), never an answer.
@@ -438,10 +434,7 @@ pub async fn mtls(rt: AsyncIoRuntime) {
 pub async fn pushes_and_headers(rt: AsyncIoRuntime) {
     use futures::StreamExt;
     let server = start(&rt, None).await;
-    let opts = || ConnectOptions {
-        runtime: Some(rt.clone()),
-        ..ConnectOptions::default()
-    };
+    let opts = || ConnectOptions::default().with_runtime(Some(rt.clone()));
     let ws = connect_ws_with(
         &format!("ws://{}/ws", server.http_addr().expect("http")),
         opts(),
@@ -476,10 +469,7 @@ pub async fn pushes_and_headers(rt: AsyncIoRuntime) {
     let url = format!("http://{}/", server.http_addr().expect("http"));
     let authorized = connect_http_with(
         &url,
-        ConnectOptions {
-            headers: vec![("Authorization".into(), "secret".into())],
-            ..opts()
-        },
+        opts().with_headers(vec![("Authorization".into(), "secret".into())]),
     )
     .await
     .expect("http");
@@ -511,10 +501,7 @@ pub async fn shutdown(rt: AsyncIoRuntime) {
         .expect("start");
     let client = connect_ws_with(
         &format!("ws://{}/ws", server.http_addr().expect("http")),
-        ConnectOptions {
-            runtime: Some(rt.clone()),
-            ..ConnectOptions::default()
-        },
+        ConnectOptions::default().with_runtime(Some(rt.clone())),
     )
     .await
     .expect("ws");
