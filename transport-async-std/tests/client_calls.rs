@@ -68,7 +68,11 @@ async fn concurrent_callers(rt: AsyncIoRuntime) {
     assert_eq!(got, [7]);
 
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len() as u64, CALLERS * CALLS + 1, "each call sent once");
+    assert_eq!(
+        seen.len() as u64,
+        CALLERS * CALLS + 1,
+        "each call sent once"
+    );
     let ids: HashSet<u64> = seen.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids.len(), seen.len(), "no id sent twice");
     for caller in 0..CALLERS {
@@ -101,7 +105,10 @@ async fn dropped_calls(rt: AsyncIoRuntime) {
     assert_eq!(client.pending(), 0, "dropped calls free their slots");
     let got: [u8; 1] = client.request("echo", [1u8]).await.unwrap();
     assert_eq!(got, [1]);
-    assert!(seen.lock().unwrap().len() >= 16 * 13, "every awaited call was sent");
+    assert!(
+        seen.lock().unwrap().len() >= 16 * 13,
+        "every awaited call was sent"
+    );
 }
 
 async fn params_shapes(rt: AsyncIoRuntime) {
@@ -119,7 +126,11 @@ async fn params_shapes(rt: AsyncIoRuntime) {
     let sent = seen.lock().unwrap().len();
     let got: Value = client.request("echo", ()).await.unwrap();
     assert_eq!(got, Value::Null);
-    assert_eq!(seen.lock().unwrap()[sent].1, Value::Null, "no params member");
+    assert_eq!(
+        seen.lock().unwrap()[sent].1,
+        Value::Null,
+        "no params member"
+    );
     for bad in [json!(1), json!("s"), json!(true)] {
         let e = client.request::<Value, _>("echo", &bad).await.unwrap_err();
         assert!(
@@ -127,7 +138,11 @@ async fn params_shapes(rt: AsyncIoRuntime) {
             "{e}"
         );
     }
-    assert_eq!(seen.lock().unwrap().len(), sent + 1, "refused params sent nothing");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        sent + 1,
+        "refused params sent nothing"
+    );
 }
 
 #[test]

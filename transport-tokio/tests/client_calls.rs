@@ -63,7 +63,11 @@ async fn concurrent_callers_each_get_their_own_answers_in_order() {
     assert_eq!(got, [7]);
 
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len() as u64, CALLERS * CALLS + 1, "each call sent once");
+    assert_eq!(
+        seen.len() as u64,
+        CALLERS * CALLS + 1,
+        "each call sent once"
+    );
     let ids: HashSet<u64> = seen.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids.len(), seen.len(), "no id sent twice");
     // Per caller, the calls arrived in the order they were made.
@@ -102,9 +106,16 @@ async fn dropped_calls_among_concurrent_ones_are_forgotten() {
         t.await.unwrap();
     }
     assert_eq!(client.pending(), 0, "dropped calls free their slots");
-    let got: u8 = client.request("echo", [1u8]).await.map(|v: [u8; 1]| v[0]).unwrap();
+    let got: u8 = client
+        .request("echo", [1u8])
+        .await
+        .map(|v: [u8; 1]| v[0])
+        .unwrap();
     assert_eq!(got, 1);
-    assert!(seen.lock().unwrap().len() >= 16 * 13, "every awaited call was sent");
+    assert!(
+        seen.lock().unwrap().len() >= 16 * 13,
+        "every awaited call was sent"
+    );
 }
 
 #[tokio::test]
@@ -116,14 +127,21 @@ async fn params_of_every_size_and_shape() {
         let text = "x".repeat(n);
         let got: Vec<String> = client.request("echo", [&text]).await.unwrap();
         assert_eq!(got, [text]);
-        let got: Value = client.request("echo", json!({ "s": "y".repeat(n) })).await.unwrap();
+        let got: Value = client
+            .request("echo", json!({ "s": "y".repeat(n) }))
+            .await
+            .unwrap();
         assert_eq!(got, json!({ "s": "y".repeat(n) }));
     }
     // `()` and `null` are no params; scalars are refused before anything is sent.
     let sent = seen.lock().unwrap().len();
     let got: Value = client.request("echo", ()).await.unwrap();
     assert_eq!(got, Value::Null);
-    assert_eq!(seen.lock().unwrap()[sent].1, Value::Null, "no params member");
+    assert_eq!(
+        seen.lock().unwrap()[sent].1,
+        Value::Null,
+        "no params member"
+    );
     for bad in [json!(1), json!("s"), json!(true)] {
         let e = client.request::<Value, _>("echo", &bad).await.unwrap_err();
         assert!(
@@ -131,6 +149,10 @@ async fn params_of_every_size_and_shape() {
             "{e}"
         );
     }
-    assert_eq!(seen.lock().unwrap().len(), sent + 1, "refused params sent nothing");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        sent + 1,
+        "refused params sent nothing"
+    );
     assert_eq!(client.pending(), 0);
 }

@@ -126,9 +126,10 @@ pub(crate) struct Driver<Si, St> {
     /// Queues or tables may hold room since the connection was last quiet long enough
     /// ([`IDLE_RELEASE_AFTER`]).
     may_release: bool,
-    /// Client side: callers woken with their answers since this side's calls were last
-    /// written; each is likely to make its next call at once ([`Driver::hold_calls`]).
-    woken_since_write: usize,
+    /// Client side: callers woken with their answers by the last read that got any frame,
+    /// unless the driver wrote this side's calls since; each of them is likely to make its
+    /// next call at once ([`Driver::hold_calls`]).
+    woken_by_read: usize,
     /// The last poll held this side's calls back for one turn of the executor.
     held_calls: bool,
 }
@@ -250,7 +251,7 @@ impl<Si, St> Driver<Si, St> {
             max_response,
             read_paused,
             may_release: false,
-            woken_since_write: 0,
+            woken_by_read: 0,
             held_calls: false,
         }
     }
@@ -493,7 +494,7 @@ where
                     };
                     sink.start_send_unpin(frame)?;
                     self.flush_needed = true;
-                    self.woken_since_write = 0;
+                    self.woken_by_read = 0;
                     progress = true;
                 }
                 Poll::Ready(Err(e)) => return Err(e),
@@ -838,7 +839,7 @@ where
     }
 
     /// Client side, when this side's calls are all there is to write and fewer of them are
-    /// queued than callers were woken with answers since the last write: those callers are
+    /// queued than callers were woken with answers by the last read: those callers are
     /// most likely ready to run and to make their next calls at once, so the calls queued
     /// wait for one turn of the executor (the driver wakes itself and goes to the back of
     /// the queue) and then leave together, in one write, instead of one write per caller
@@ -850,7 +851,7 @@ where
             && self.outbox.is_empty()
             && !self.flush_needed
             && !self.local_out.is_empty()
-            && self.woken_since_write > self.local_out.len()
+            && self.woken_by_read > self.local_out.len()
             && self.shared.direct.get().is_some()
     }
 
@@ -909,6 +910,7 @@ where
         let mut progress = false;
         // Read once per call, not per frame: the clock is not free (a vDSO call at best).
         let mut now = None;
+        let mut woken = 0;
         for _ in 0..READ_BUDGET {
             if self.state != State::Open
                 || self.outbox.len() >= OUTBOX_HIGH
@@ -941,7 +943,7 @@ where
                         }
                         self.in_flight = inner.conn.in_flight();
                     }
-                    self.woken_since_write += self.wake.len();
+                    woken += self.wake.len();
                     for w in self.wake.drain(..) {
                         w.wake();
                     }
@@ -975,6 +977,11 @@ where
                     break;
                 }
             }
+        }
+        if progress {
+            // Counted per read, not summed: callers that write their own calls (one at a
+            // time) never make a stale count hold a later one.
+            self.woken_by_read = woken;
         }
         Read::More(progress)
     }
