@@ -40,10 +40,7 @@ async fn echo_peer(rt: AsyncIoRuntime) -> (Client, Seen) {
         }
     };
     jsonrpc_proto::peer::Runtime::spawn(&rt, Box::pin(peer));
-    let options = ConnectOptions {
-        runtime: Some(rt),
-        ..Default::default()
-    };
+    let options = ConnectOptions::default().with_runtime(Some(rt));
     let client = transport_async_std::connect_tcp_with(&addr, options)
         .await
         .unwrap();
