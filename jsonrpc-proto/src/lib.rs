@@ -81,6 +81,11 @@ pub mod http {
     pub use crate::protocol::http::*;
 }
 
+/// A sans-IO HTTP/1.1 server connection: request heads and bodies in, responses out.
+pub mod http1 {
+    pub use crate::protocol::http1::*;
+}
+
 /// Request ids, echoed exactly.
 pub mod id {
     pub use crate::protocol::id::*;

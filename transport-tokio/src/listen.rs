@@ -17,8 +17,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
 use jsonrpc_proto::adapter::http::{
-    busy_upgrade_key, reject_and_close, switching_protocols, ConnInfo, ConnTimer, HttpOutcome,
-    HttpService, PrefaceDeadline, H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
+    busy_upgrade_key, reject_and_close, serve_http1, switching_protocols, ConnInfo, ConnTimer,
+    Http1Outcome, Http1Serve, HttpOutcome, HttpService, PrefaceDeadline, Rewind,
+    H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
 };
 use jsonrpc_proto::adapter::lifecycle::Lifecycle;
 use jsonrpc_proto::adapter::slots::{SocketSlot, SocketSlots};
@@ -117,6 +118,7 @@ impl Listen for Server {
             lifecycle: lifecycle.clone(),
             max_concurrent_streams: options.max_concurrent_streams,
             max_header_list_size: options.max_header_list_size,
+            http1_codec: options.http1_codec,
             runtime: runtime.clone(),
         });
         let http_local = http_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -177,6 +179,7 @@ struct Shared {
     lifecycle: Lifecycle,
     max_concurrent_streams: u32,
     max_header_list_size: u32,
+    http1_codec: bool,
     runtime: TokioRuntime,
 }
 
@@ -359,7 +362,7 @@ async fn accept_unix_http(shared: Arc<Shared>, listener: tokio::net::UnixListene
         };
         let task = shared.clone();
         shared.spawn(async move {
-            if let Err(e) = serve_io(task, stream, conn, Listener::Http, slot).await {
+            if let Err(e) = serve_io(task, stream, conn, Listener::Http, slot, false).await {
                 tracing::debug!("Unix HTTP connection ended with an error: {e}");
             }
         });
@@ -395,7 +398,7 @@ async fn serve_socket(
         return Ok(());
     }
     match shared.tls.clone() {
-        None => serve_io(shared, stream, conn, kind, slot).await,
+        None => serve_io(shared, stream, conn, kind, slot, false).await,
         Some(tls) => {
             let accept = acceptor(&tls).accept(stream);
             let tls_stream = tokio::time::timeout(shared.tls_handshake_timeout, accept)
@@ -404,17 +407,22 @@ async fn serve_socket(
                     io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
                 })??;
             conn.tls = true;
-            serve_io(shared, tls_stream, conn, kind, slot).await
+            // After ALPN chose h2 the first bytes are HTTP/2's: hyper serves it all.
+            let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            serve_io(shared, tls_stream, conn, kind, slot, h2).await
         }
     }
 }
 
+/// Serves one accepted socket: raw TCP lines, or HTTP (the HTTP/1.1 codec first when it may
+/// serve the connection, hyper for the rest; `h2`: ALPN chose HTTP/2, hyper from the start).
 async fn serve_io<S>(
     shared: Arc<Shared>,
     io: S,
     conn: ConnInfo,
     kind: Listener,
     slot: Arc<SocketSlot>,
+    h2: bool,
 ) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -427,39 +435,67 @@ where
             Ok(())
         }
         Listener::Http => {
-            let svc_shared = shared.clone();
-            let service = shared.http.connection(move |req| {
-                let shared = svc_shared.clone();
-                let slot = slot.clone();
-                async move { shared.respond(req, conn, slot).await }
-            });
-            // HTTP/1.1 or HTTP/2 (h2c prior knowledge, h2 after ALPN), told by the first bytes.
-            let mut builder = AutoBuilder::new(Exec(shared.clone()));
-            // HTTP/1: the header-read deadline of each request on one runtime timer.
-            builder
-                .http1()
-                .timer(ConnTimer::new(TokioTimer::new()))
-                .header_read_timeout(shared.header_read_timeout);
-            builder
-                .http2()
-                .timer(TokioTimer::new())
-                .max_concurrent_streams(shared.max_concurrent_streams)
-                .max_header_list_size(shared.max_header_list_size)
-                .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
-                .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
-            let io = PrefaceDeadline::new(
-                TokioIo::new(io),
-                shared.header_read_timeout,
-                &TokioTimer::new(),
-            );
-            let http = builder.serve_connection_with_upgrades(io, service);
-            tokio::pin!(http);
-            tokio::select! {
-                r = http.as_mut() => return r.map_err(io::Error::other),
-                _ = shared.lifecycle.shutdown_requested() => {}
+            let io = TokioIo::new(io);
+            // A refused socket (over the connection limit), tower layers or metrics, the
+            // switch off, or HTTP/2 after ALPN: hyper serves it all.
+            let codec = shared.http1_codec && !h2 && !slot.busy() && !shared.http.has_layers();
+            if !codec {
+                return serve_hyper(shared, Rewind::new(io, Bytes::new()), conn, slot).await;
             }
-            http.as_mut().graceful_shutdown();
-            http.await.map_err(io::Error::other)
+            let lifecycle = shared.lifecycle.clone();
+            let serve = Http1Serve {
+                service: &shared.http,
+                conn: &conn,
+                timer: &TokioTimer::new(),
+                header_read_timeout: shared.header_read_timeout,
+                shutdown: lifecycle.shutdown_requested(),
+                shutting_down: &|| lifecycle.is_shutting_down(),
+            };
+            match serve_http1(io, serve).await? {
+                Http1Outcome::Closed => Ok(()),
+                Http1Outcome::HandOff(io) => serve_hyper(shared, io, conn, slot).await,
+            }
         }
     }
+}
+
+/// hyper serves the connection: HTTP/1.1 or HTTP/2 (h2c prior knowledge, h2 after ALPN), told
+/// by the first bytes.
+async fn serve_hyper<S>(
+    shared: Arc<Shared>,
+    io: Rewind<TokioIo<S>>,
+    conn: ConnInfo,
+    slot: Arc<SocketSlot>,
+) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc_shared = shared.clone();
+    let service = shared.http.connection(move |req| {
+        let shared = svc_shared.clone();
+        let slot = slot.clone();
+        async move { shared.respond(req, conn, slot).await }
+    });
+    let mut builder = AutoBuilder::new(Exec(shared.clone()));
+    // HTTP/1: the header-read deadline of each request on one runtime timer.
+    builder
+        .http1()
+        .timer(ConnTimer::new(TokioTimer::new()))
+        .header_read_timeout(shared.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(shared.max_concurrent_streams)
+        .max_header_list_size(shared.max_header_list_size)
+        .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
+    let io = PrefaceDeadline::new(io, shared.header_read_timeout, &TokioTimer::new());
+    let http = builder.serve_connection_with_upgrades(io, service);
+    tokio::pin!(http);
+    tokio::select! {
+        r = http.as_mut() => return r.map_err(io::Error::other),
+        _ = shared.lifecycle.shutdown_requested() => {}
+    }
+    http.as_mut().graceful_shutdown();
+    http.await.map_err(io::Error::other)
 }

@@ -119,6 +119,9 @@ pub struct ServerOptions<L: Listen> {
     /// The Unix domain socket path HTTP, WebSocket and health are served on (as on the HTTP
     /// port, never TLS).
     pub http_unix: Option<std::path::PathBuf>,
+    /// HTTP/1.1 POSTs at `/` served by the built-in codec (`adapter::http::serve_http1`,
+    /// default `true`); `false`: hyper serves all of HTTP/1.1, as before the codec.
+    pub http1_codec: bool,
     /// HTTP/2: the streams (calls) one connection may have open at once.
     pub max_concurrent_streams: u32,
     /// HTTP/2: the largest request header list accepted, in bytes.
@@ -158,6 +161,7 @@ impl<L: Listen> std::fmt::Debug for ServerOptions<L> {
             .field("unix", &self.unix)
             .field("unix_mode", &self.unix_mode)
             .field("http_unix", &self.http_unix)
+            .field("http1_codec", &self.http1_codec)
             .field("max_concurrent_streams", &self.max_concurrent_streams)
             .field("max_header_list_size", &self.max_header_list_size)
             .field("http_listener", &self.http_listener)
@@ -189,6 +193,7 @@ impl<L: Listen> ServerOptions<L> {
             unix: None,
             unix_mode: None,
             http_unix: None,
+            http1_codec: true,
             max_concurrent_streams: crate::adapter::http::DEFAULT_MAX_CONCURRENT_STREAMS,
             max_header_list_size: crate::adapter::http::DEFAULT_MAX_HEADER_LIST_SIZE,
             http_listener: None,
@@ -357,6 +362,18 @@ impl<L: Listen> ServerBuilder<L> {
     #[cfg(unix)]
     pub fn unix_listener(mut self, listener: std::os::unix::net::UnixListener) -> Self {
         self.options.unix_listener = Some(listener);
+        self
+    }
+
+    /// HTTP/1.1: `true` (the default) serves JSON-RPC POSTs at `/` with the built-in sans-IO
+    /// codec (`jsonrpc_proto::http1`), cheaper per request than hyper, and hands everything
+    /// else (`/health`, `/metrics`, WebSocket upgrades, HTTP/2) to hyper on the same
+    /// connection. `false`: hyper serves all of HTTP/1.1, as before the codec (an escape
+    /// hatch, and what the codec's differential test compares with). The answers are the
+    /// same either way. With [`http_layer`](Self::http_layer) layers or metrics configured,
+    /// hyper serves every request whatever this says.
+    pub fn http1_codec(mut self, on: bool) -> Self {
+        self.options.http1_codec = on;
         self
     }
 

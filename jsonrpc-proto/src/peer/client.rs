@@ -200,17 +200,20 @@ impl Client {
         method: &str,
         params: Option<&RawValue>,
     ) -> ResponseFuture<Box<RawValue>> {
-        self.send_call(method, params, None)
+        self.send_call(method, params.map(|p| p.get().as_bytes()), None)
     }
 
+    /// Serializes the params straight into a buffer on the stack (most params are small),
+    /// then the request frame once at its exact length: no allocation for the params.
     fn start_call<R, P: Serialize + ?Sized>(
         &self,
         method: &str,
         params: &P,
         timeout: Option<Option<Duration>>,
     ) -> ResponseFuture<R> {
-        match serialize_params(params) {
-            Ok(p) => self.send_call(method, p.as_deref(), timeout),
+        let mut text = ParamsText::new();
+        match text.serialize(params) {
+            Ok(p) => self.send_call(method, p, timeout),
             Err(e) => ResponseFuture::failed(ClientError::Params(e)),
         }
     }
@@ -218,7 +221,7 @@ impl Client {
     fn send_call<R>(
         &self,
         method: &str,
-        params: Option<&RawValue>,
+        params: Option<&[u8]>,
         timeout: Option<Option<Duration>>,
     ) -> ResponseFuture<R> {
         let now = self.shared.rt.now();
@@ -227,10 +230,8 @@ impl Client {
             if inner.finished {
                 Err(SendError::Closed)
             } else {
-                let r = match timeout {
-                    None => inner.conn.request(method, params, now),
-                    Some(t) => inner.conn.request_with_timeout(method, params, now, t),
-                };
+                let timeout = timeout.unwrap_or(inner.conn.config().request_timeout);
+                let r = inner.conn.request_text(method, params, now, timeout);
                 if let Ok(id) = &r {
                     inner
                         .calls
@@ -337,6 +338,71 @@ impl Client {
     /// Calls awaiting an answer.
     pub fn pending(&self) -> usize {
         self.shared.lock().conn.pending()
+    }
+}
+
+/// The rules of [`serialize_params`] for params serialized as `text`: `null` is no params
+/// (`Ok(false)`), an array or an object is sent (`Ok(true)`), anything else cannot be.
+fn params_shape(text: &[u8]) -> Result<bool, String> {
+    match text.first() {
+        Some(b'[') | Some(b'{') => Ok(true),
+        _ if text == b"null" => Ok(false),
+        _ => Err(format!(
+            "params must serialize to an array or an object, not {}",
+            String::from_utf8_lossy(text)
+        )),
+    }
+}
+
+/// Room on the stack for the params of one call; larger ones move to the heap.
+const SMALL_PARAMS: usize = 256;
+
+/// One call's params as serde_json writes them: on the stack up to [`SMALL_PARAMS`] bytes.
+struct ParamsText {
+    small: [u8; SMALL_PARAMS],
+    len: usize,
+    /// The whole text once it outgrew `small`.
+    large: Vec<u8>,
+}
+
+impl ParamsText {
+    fn new() -> Self {
+        ParamsText {
+            small: [0; SMALL_PARAMS],
+            len: 0,
+            large: Vec::new(),
+        }
+    }
+
+    /// Serializes `params`; gives their text, `None` for no params (see [`params_shape`]).
+    fn serialize<P: Serialize + ?Sized>(&mut self, params: &P) -> Result<Option<&[u8]>, String> {
+        serde_json::to_writer(&mut *self, params).map_err(|e| e.to_string())?;
+        let text = if self.large.is_empty() {
+            &self.small[..self.len]
+        } else {
+            &self.large[..]
+        };
+        Ok(params_shape(text)?.then_some(text))
+    }
+}
+
+impl std::io::Write for ParamsText {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.large.is_empty() {
+            if let Some(room) = self.small.get_mut(self.len..self.len + bytes.len()) {
+                room.copy_from_slice(bytes);
+                self.len += bytes.len();
+                return Ok(bytes.len());
+            }
+            self.large.reserve(2 * (self.len + bytes.len()));
+            self.large.extend_from_slice(&self.small[..self.len]);
+        }
+        self.large.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -521,17 +587,10 @@ impl BatchBuilder<'_> {
     /// Serializes one entry straight into the builder's buffers (no allocation per call).
     fn push<P: Serialize>(&mut self, method: &str, params: &P, is_request: bool) {
         let start = self.params.len();
-        // The same rules as `serialize_params`: `null` is no params; else an array or object.
         let params = match serde_json::to_writer(&mut self.params, params) {
             Err(e) => Err(e.to_string()),
-            Ok(()) => match self.params.get(start) {
-                Some(b'[') | Some(b'{') => Ok(Some((start, self.params.len()))),
-                _ if &self.params[start..] == b"null" => Ok(None),
-                _ => Err(format!(
-                    "params must serialize to an array or an object, not {}",
-                    String::from_utf8_lossy(&self.params[start..])
-                )),
-            },
+            Ok(()) => params_shape(&self.params[start..])
+                .map(|has| has.then_some((start, self.params.len()))),
         };
         match params {
             Ok(params) => {

@@ -52,7 +52,7 @@ use crate::protocol::batch::BatchWriter;
 use crate::protocol::error::{ErrorObject, ParseError};
 use crate::protocol::id::Id;
 use crate::protocol::message::{
-    call_len, parse_compact, parse_general, response_frame, utf8_error, write_call,
+    call_len, call_text_len, parse_compact, parse_general, response_frame, utf8_error, write_call,
     write_call_text, Entry, Incoming, Invalid, InvalidKind, Message, Notification, Request,
     Response,
 };
@@ -650,6 +650,23 @@ impl Connection {
         let id = Id::from(n);
         let mut out = Vec::with_capacity(call_len(method, params, Some(&id)));
         write_call(&mut out, method, params, Some(&id));
+        push_lean(&mut self.transmit, Bytes::from(out));
+        Ok(id)
+    }
+
+    /// [`Connection::request_with_timeout`] with params as JSON text the caller vouches for
+    /// (an array or object serde_json wrote): the frame is written once, at its exact length.
+    pub(crate) fn request_text(
+        &mut self,
+        method: &str,
+        params: Option<&[u8]>,
+        now: Instant,
+        timeout: Option<Duration>,
+    ) -> Result<Id, SendError> {
+        self.check_can_send()?;
+        let id = Id::from(self.register(now, timeout));
+        let mut out = Vec::with_capacity(call_text_len(method, params.map(<[u8]>::len), Some(&id)));
+        write_call_text(&mut out, method, params, Some(&id));
         push_lean(&mut self.transmit, Bytes::from(out));
         Ok(id)
     }

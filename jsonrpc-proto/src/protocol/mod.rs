@@ -32,6 +32,7 @@ pub(crate) mod codec;
 pub(crate) mod connection;
 pub(crate) mod error;
 pub(crate) mod http;
+pub(crate) mod http1;
 pub(crate) mod id;
 pub(crate) mod limits;
 pub(crate) mod message;

@@ -5,6 +5,9 @@
 //!   included) and returns the response, or a WebSocket upgrade for the adapter to complete.
 //!   Routing, statuses and the health body come from [`crate::http`]; calls from
 //!   [`Server::handle_http`](crate::peer::Server::handle_http).
+//! - HTTP/1.1 fast path: [`serve_http1`] serves JSON-RPC POSTs with the sans-IO codec of
+//!   [`crate::http1`] over hyper's IO and timer traits, with [`HttpService::handle`]'s answers,
+//!   and hands every other request (and HTTP/2) to hyper on the same connection ([`Rewind`]).
 //! - Client: [`Endpoint`] (URL parsing), [`post_request`] and [`read_response`] around one
 //!   POST, and [`HttpPostTransport`], a [`Transport`](crate::peer::Transport) that posts each frame through an
 //!   adapter-provided [`HttpPoster`] with retries (only when the request cannot have been
@@ -18,6 +21,7 @@
 //! ```
 
 mod connect;
+mod h1;
 mod h2;
 mod layers;
 mod post;
@@ -30,6 +34,7 @@ mod url;
 mod ws_plan;
 
 pub use connect::{ConnectError, Connected, HttpConnect, HTTP2_ALPN};
+pub use h1::{serve_http1, Http1Outcome, Http1Serve, Rewind};
 pub use h2::{
     PrefaceDeadline, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_HEADER_LIST_SIZE,
     H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,

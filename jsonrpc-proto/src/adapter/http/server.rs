@@ -120,6 +120,23 @@ impl HttpService {
         &self.server
     }
 
+    /// The HTTP limits applied to requests.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The time a client has to send a complete request body (`None`: no limit).
+    pub fn body_read_timeout(&self) -> Option<Duration> {
+        self.body_read_timeout
+    }
+
+    /// True when tower layers or metrics are configured: every request must then go through
+    /// hyper and [`HttpService::connection`] (the HTTP/1.1 codec of
+    /// [`serve_http1`](super::serve_http1) does not run them).
+    pub fn has_layers(&self) -> bool {
+        self.layers.metrics.is_some() || !self.layers.is_empty()
+    }
+
     /// Handles one request: rejections, health, RPC posts; a WebSocket upgrade is handed back.
     pub async fn handle<B>(&self, req: Request<B>, conn: &ConnInfo) -> HttpOutcome<B>
     where

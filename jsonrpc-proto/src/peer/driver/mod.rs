@@ -123,6 +123,12 @@ pub(crate) struct Driver<Si, St> {
     /// Queues or tables may hold room since the connection was last quiet long enough
     /// ([`IDLE_RELEASE_AFTER`]).
     may_release: bool,
+    /// Client side: callers woken with their answers by the last read that got any frame,
+    /// unless the driver wrote this side's calls since; each of them is likely to make its
+    /// next call at once ([`Driver::hold_calls`]).
+    woken_by_read: usize,
+    /// The last poll held this side's calls back for one turn of the executor.
+    held_calls: bool,
 }
 
 /// The handlers a connection is running ([`Driver::handlers`]).
@@ -260,6 +266,8 @@ impl<Si, St> Driver<Si, St> {
             max_response,
             read_paused,
             may_release: false,
+            woken_by_read: 0,
+            held_calls: false,
         }
     }
 
@@ -501,6 +509,7 @@ where
                     };
                     sink.start_send_unpin(frame)?;
                     self.flush_needed = true;
+                    self.woken_by_read = 0;
                     progress = true;
                 }
                 Poll::Ready(Err(e)) => return Err(e),
@@ -859,6 +868,23 @@ where
         }
     }
 
+    /// Client side, when this side's calls are all there is to write and fewer of them are
+    /// queued than callers were woken with answers by the last read: those callers are
+    /// most likely ready to run and to make their next calls at once, so the calls queued
+    /// wait for one turn of the executor (the driver wakes itself and goes to the back of
+    /// the queue) and then leave together, in one write, instead of one write per caller
+    /// (many concurrent calls: fewer syscalls, fewer wake-ups of the peer). A lone call
+    /// never waits: its caller writes it itself ([`PeerShared::send_queued`]), or it is the
+    /// only caller woken.
+    fn hold_calls(&self) -> bool {
+        self.state == State::Open
+            && self.outbox.is_empty()
+            && !self.flush_needed
+            && !self.local_out.is_empty()
+            && self.woken_by_read > self.local_out.len()
+            && self.shared.direct.get().is_some()
+    }
+
     /// True while open with no call in flight either way and no handler left to run.
     fn quiet(&self) -> bool {
         self.state == State::Open
@@ -912,6 +938,9 @@ where
     /// Reads frames while limits allow; hands them to the connection and starts handlers.
     fn poll_read(&mut self, cx: &mut TaskCx<'_>) -> Read {
         let mut progress = false;
+        // Read once per call, not per frame: the clock is not free (a vDSO call at best).
+        let mut now = None;
+        let mut woken = 0;
         for _ in 0..READ_BUDGET {
             if self.state != State::Open
                 || self.outbox.len() >= OUTBOX_HIGH
@@ -927,7 +956,7 @@ where
             match self.stream.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     progress = true;
-                    let now = self.shared.rt.now();
+                    let now = *now.get_or_insert_with(|| self.shared.rt.now());
                     self.last_activity = now;
                     self.may_release = true;
                     // The frame's calls, borrowed from it: started once the lock is released.
@@ -947,6 +976,7 @@ where
                         }
                         self.in_flight = inner.conn.in_flight();
                     }
+                    woken += self.wake.len();
                     for w in self.wake.drain(..) {
                         w.wake();
                     }
@@ -981,6 +1011,11 @@ where
                 }
             }
         }
+        if progress {
+            // Counted per read, not summed: callers that write their own calls (one at a
+            // time) never make a stale count hold a later one.
+            self.woken_by_read = woken;
+        }
         Read::More(progress)
     }
 
@@ -989,10 +1024,23 @@ where
             return Poll::Ready(());
         }
         self.shared.waker.register(cx.waker());
+        let held_before = std::mem::take(&mut self.held_calls);
+        let mut hold = false;
         for _ in 0..TURN_BUDGET {
             self.sync();
+            if !held_before && !hold && self.hold_calls() {
+                // Written on the next poll, once the tasks ready now had their turn.
+                hold = true;
+                self.held_calls = true;
+                cx.waker().wake_by_ref();
+            }
             let mut progress = false;
-            match self.poll_write(cx) {
+            let written = if hold && self.state == State::Open {
+                Ok(false)
+            } else {
+                self.poll_write(cx)
+            };
+            match written {
                 Ok(p) => progress |= p,
                 Err(e) => {
                     tracing::debug!(error = %e, "transport write failed; closing the connection");

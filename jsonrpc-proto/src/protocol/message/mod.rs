@@ -30,7 +30,7 @@ mod write;
 pub(crate) use compact::parse_compact;
 pub use parse::{parse, parse_message, parse_reference, MessageError};
 pub(crate) use parse::{parse_general, utf8_error};
-pub(crate) use write::{call_len, response_frame, response_len, write_call_text};
+pub(crate) use write::{call_len, call_text_len, response_frame, response_len, write_call_text};
 pub use write::{to_raw, write_call, write_response};
 
 pub use model::{

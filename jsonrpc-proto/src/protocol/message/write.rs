@@ -64,12 +64,17 @@ fn str_json_len(s: &str) -> Option<usize> {
 /// The length of the call [`write_call`] writes, exactly when the method needs no escapes and
 /// the id's length is known ([`id_json_len`]); an estimate otherwise.
 pub(crate) fn call_len(method: &str, params: Option<&RawValue>, id: Option<&Id>) -> usize {
+    call_text_len(method, params.map(|p| p.get().len()), id)
+}
+
+/// [`call_len`] with the length of the params' JSON text (as [`write_call_text`] takes them).
+pub(crate) fn call_text_len(method: &str, params_len: Option<usize>, id: Option<&Id>) -> usize {
     const FIXED: usize = r#"{"jsonrpc":"2.0","method":}"#.len();
     const PARAMS: usize = r#","params":"#.len();
     const ID: usize = r#","id":"#.len();
     FIXED
         + str_json_len(method).unwrap_or(method.len() + 16)
-        + params.map_or(0, |p| PARAMS + p.get().len())
+        + params_len.map_or(0, |p| PARAMS + p)
         + id.map_or(0, |id| ID + id_json_len(id).unwrap_or(16))
 }
 
