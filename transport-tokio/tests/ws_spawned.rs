@@ -1,136 +1,15 @@
 //! Over WebSocket on tokio: a call run on a task of its own (`spawn_calls`) is dropped when its
-//! connection ends, as calls run on the connection's task are; handlers read the handshake
-//! headers for the connection's life.
+//! connection ends; the shared test of tests/shared/ws_spawned.rs (it runs on smol and
+//! async-std in transport-async-std/tests/ws_spawned.rs).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use transport_tokio as under_test;
 
-use jsonrpc_proto::service::{Context, Router};
-use jsonrpc_proto::ErrorObject;
-use transport_tokio::{connect_ws_with, ConnectOptions, RunningServer, Server};
-
-/// tokio needs no runtime handed in.
-type Rt = ();
-
-fn options(_: &Rt) -> ConnectOptions {
-    ConnectOptions::default()
-}
-
-async fn start(_: &Rt, router: Router) -> RunningServer {
-    Server::builder(router)
-        .http("127.0.0.1:0")
-        .spawn_calls(true)
-        .start()
-        .await
-        .unwrap()
-}
-
-/// Runs `fut` on a task of its own now; the result waits for it.
-fn spawn(
-    _: &Rt,
-    fut: impl std::future::Future<Output = ()> + Send + 'static,
-) -> impl std::future::Future<Output = ()> {
-    let task = tokio::spawn(fut);
-    async move { task.await.unwrap() }
-}
-
-/// Waits (bounded) until `cond` holds.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Held calls and the futures of theirs dropped before they answered.
-#[derive(Default)]
-struct Probe {
-    started: AtomicUsize,
-    dropped: AtomicUsize,
-}
-
-/// Counts a held call's future dropped before it answered.
-struct DropGuard(Arc<Probe>);
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.dropped.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// `text(size, hold)`: `size` bytes of text, or (`hold`) never an answer; `headers()`: the
-/// handshake headers as the handler sees them.
-fn router(probe: Arc<Probe>) -> Router {
-    Router::builder()
-        .method("text", move |_ctx: Context, (size, hold): (usize, bool)| {
-            let probe = probe.clone();
-            async move {
-                if hold {
-                    probe.started.fetch_add(1, Ordering::SeqCst);
-                    let _guard = DropGuard(probe.clone());
-                    futures::future::pending::<()>().await;
-                }
-                Ok::<_, ErrorObject>("A".repeat(size))
-            }
-        })
-        .method("headers", |ctx: Context, (): ()| async move {
-            let t = ctx.transport();
-            Ok::<_, ErrorObject>((
-                t.header("x-token").map(str::to_owned),
-                t.headers.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
-                t.path.clone(),
-            ))
-        })
-        .build()
-        .unwrap()
-}
-
-/// A call running on a task of its own (`spawn_calls`) when the client disconnects is dropped
-/// with the connection. The handshake headers stay readable for the connection's life (kept
-/// packed).
-async fn spawned_calls_end_with_their_connection(rt: Rt) {
-    let probe = Arc::new(Probe::default());
-    let server = start(&rt, router(probe.clone())).await;
-    let url = format!("ws://{}/ws", server.http_addr().unwrap());
-    let client = connect_ws_with(&url, options(&rt).header("X-Token", "t0k3n"))
-        .await
-        .unwrap();
-    let (token, names, path): (Option<String>, Vec<String>, Option<String>) =
-        client.request("headers", ()).await.unwrap();
-    assert_eq!(token.as_deref(), Some("t0k3n"));
-    assert!(names.iter().any(|n| n == "sec-websocket-key"), "{names:?}");
-    assert!(names.iter().any(|n| n == "x-token"), "{names:?}");
-    assert_eq!(path.as_deref(), Some("/ws"));
-    let s: String = client.request("text", (10, false)).await.unwrap();
-    assert_eq!(s.len(), 10);
-    let caller = client.clone();
-    let held = spawn(&rt, async move {
-        let _ = caller.request::<String, _>("text", (10, true)).await;
-    });
-    until("the held call", || {
-        probe.started.load(Ordering::SeqCst) == 1
-    })
-    .await;
-    assert_eq!(probe.dropped.load(Ordering::SeqCst), 0);
-    // The headers are still there after the connection went quiet.
-    let (again, _, _): (Option<String>, Vec<String>, Option<String>) =
-        client.request("headers", ()).await.unwrap();
-    assert_eq!(again.as_deref(), Some("t0k3n"));
-    client.close().await;
-    until("the held call dropped", || {
-        probe.dropped.load(Ordering::SeqCst) == 1
-    })
-    .await;
-    until("the server to forget the client", || {
-        server.handle().client_count() == 0
-    })
-    .await;
-    held.await;
-    server.shutdown().await;
-}
+#[path = "../../tests/shared/adapter.rs"]
+mod adapter;
+#[path = "../../tests/shared/ws_spawned.rs"]
+mod ws_spawned;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokio_spawned_calls_end_with_their_connection() {
-    spawned_calls_end_with_their_connection(()).await;
+    ws_spawned::spawned_calls_end_with_their_connection(transport_tokio::TokioRuntime::new()).await;
 }
