@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::rt::{Read, ReadBuf, ReadBufCursor, Sleep, Timer, Write};
+use hyper::rt::{Read, ReadBuf, ReadBufCursor, Sleep, Timer};
 
 /// The default number of HTTP/2 streams (calls) one connection may have open at once: 128.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 128;
@@ -82,32 +82,4 @@ impl<I: Read + Unpin> Read for PrefaceDeadline<I> {
     }
 }
 
-impl<I: Write + Unpin> Write for PrefaceDeadline<I> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-}
+forward_write_to_inner!(PrefaceDeadline);
