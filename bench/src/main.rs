@@ -683,7 +683,8 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
             }
             w if w.starts_with("matrix-") => {
                 let size = w["matrix-".len()..].parse().map_err(|_| "matrix-SIZE")?;
-                let _ = workloads::matrix_round_trip(&*side.ws, size, n, cap).await?;
+                let median = workloads::matrix_round_trip(&*side.ws, size, n, cap).await?;
+                eprintln!("matrix-{size}: median {median:.2} ms per iteration");
             }
             "memory-intense" => {
                 for _ in 0..n {
