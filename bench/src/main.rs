@@ -686,6 +686,12 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
                 let median = workloads::matrix_round_trip(&*side.ws, size, n, cap).await?;
                 eprintln!("matrix-{size}: median {median:.2} ms per iteration");
             }
+            // the TCP echo floor's round trips (`compare serve echo` prints its tcp= address)
+            "floor-latency" => {
+                let addr = std::env::var("BENCH_TCP_ADDR")
+                    .map_err(|_| "floor-latency needs BENCH_TCP_ADDR (compare serve echo)")?;
+                drop(workloads::floor_latency(addr.parse()?, n, cap).await?)
+            }
             "memory-intense" => {
                 for _ in 0..n {
                     let s = side.ws.call_str("memory_intense").await?;
