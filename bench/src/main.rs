@@ -690,7 +690,8 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
             "floor-latency" => {
                 let addr = std::env::var("BENCH_TCP_ADDR")
                     .map_err(|_| "floor-latency needs BENCH_TCP_ADDR (compare serve echo)")?;
-                drop(workloads::floor_latency(addr.parse()?, n, cap).await?)
+                let l = workloads::floor_latency(addr.parse()?, n, cap).await?;
+                eprintln!("floor-latency: median {:.1} µs", l.p50);
             }
             "memory-intense" => {
                 for _ in 0..n {
