@@ -146,6 +146,11 @@ impl Hooks for CalculatorHooks {
     fn on_disconnect(&self, client: &ClientInfo) {
         tracing::info!(client = %client.id, "client disconnected");
     }
+
+    /// Only connections are watched: calls skip the hook step.
+    fn observes_calls(&self) -> bool {
+        false
+    }
 }
 
 /// `{"sum": ..}`.

@@ -114,6 +114,11 @@ impl Hooks for Hub {
         // Its subscriptions end by themselves; nothing to clean.
         tracing::debug!(client = %client.id, "client left");
     }
+
+    /// Only connections are watched: calls skip the hook step.
+    fn observes_calls(&self) -> bool {
+        false
+    }
 }
 
 /// The notification server's API. Params come by position or by name (`["news"]` or

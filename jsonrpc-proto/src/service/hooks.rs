@@ -22,6 +22,8 @@ use super::CallInfo;
 ///   connection closed are not reported.
 /// - `on_connect` / `on_disconnect` run when a persistent connection is registered with a
 ///   server and when it ends (not for HTTP posts).
+/// - `observes_calls` answers `false` for hooks that implement only the connection methods, so
+///   calls skip the hook step.
 pub trait Hooks: Send + Sync + 'static {
     /// Runs before the handler; `Err` rejects the call with that error.
     fn before_request<'a>(
@@ -40,6 +42,14 @@ pub trait Hooks: Send + Sync + 'static {
         elapsed: Duration,
     ) {
         let _ = (call, outcome, elapsed);
+    }
+
+    /// Whether these hooks watch calls (`before_request`, `after_request`). Hooks that only
+    /// watch connections (`on_connect`, `on_disconnect`) answer `false`: the router then runs
+    /// calls without the per-call hook step (no boxed future, no copy of the params, no clock
+    /// reads per call), and `before_request`/`after_request` are never called.
+    fn observes_calls(&self) -> bool {
+        true
     }
 
     /// A persistent connection was registered.

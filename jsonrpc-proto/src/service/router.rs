@@ -1042,10 +1042,13 @@ impl RouterBuilder {
         let mut layers = self.layers;
         let mut observers = self.observers;
         if let Some(hooks) = &self.hooks {
+            let observes_calls = hooks.observes_calls();
             let hooks: Arc<dyn Middleware> =
                 Arc::new(middleware::HooksMiddleware(Arc::clone(hooks)));
             observers.insert(0, Arc::clone(&hooks));
-            layers.insert(0, middleware::middleware_layer(hooks));
+            if observes_calls {
+                layers.insert(0, middleware::middleware_layer(hooks));
+            }
         }
         let top = if layers.is_empty() {
             None

@@ -330,3 +330,55 @@ fn prefix_and_whole_call_routes() {
     let reserved = Router::builder().prefix_raw("rpc.", record("x")).build();
     assert_eq!(reserved.unwrap_err(), RouterError::Reserved("rpc.".into()));
 }
+
+/// Hooks that watch connections only: a `before_request` that would reject everything, never
+/// called because `observes_calls` is `false`.
+struct ConnectionsOnly(Arc<Log>);
+impl Hooks for ConnectionsOnly {
+    fn before_request<'a>(
+        &'a self,
+        _call: &'a CallInfo<'a>,
+    ) -> BoxFuture<'a, Result<(), ErrorObject>> {
+        self.0 .0.lock().unwrap().push("before".into());
+        Box::pin(std::future::ready(Err(ErrorObject::new(-32010, "never"))))
+    }
+    fn observes_calls(&self) -> bool {
+        false
+    }
+    fn on_connect(&self, client: &ClientInfo) {
+        self.0
+             .0
+            .lock()
+            .unwrap()
+            .push(format!("connect {}", client.transport.kind));
+    }
+}
+
+#[test]
+fn hooks_that_observe_no_calls_are_skipped_per_call_but_see_connections() {
+    use crate::peer::{ClientId, ClientInfo, Dispatch};
+    let log = Arc::new(Log::default());
+    let router = Router::builder()
+        .hooks(ConnectionsOnly(Arc::clone(&log)))
+        .method("add", |_c: Context, p: Add| async move {
+            Ok::<_, ErrorObject>(p.a + p.b)
+        })
+        .build()
+        .unwrap();
+    assert!(router.hooks().is_some());
+    assert!(!Dispatch::observes_calls(&router));
+    let s = Server::new(router.clone(), Threads, ServerConfig::default());
+    let v = post(
+        &s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"add","params":{"a":2,"b":3}}"#,
+    );
+    assert_eq!(v.unwrap()["result"], 5);
+    let v = post(&s, r#"{"jsonrpc":"2.0","id":2,"method":"nope"}"#);
+    assert_eq!(v.unwrap()["error"]["code"], -32601);
+    let client = ClientInfo {
+        id: ClientId(7),
+        transport: TransportInfo::new(TransportKind::WebSocket),
+    };
+    Dispatch::connected(&router, &client);
+    assert_eq!(*log.0.lock().unwrap(), ["connect websocket"]);
+}

@@ -46,7 +46,7 @@ impl Middleware for HooksMiddleware {
     }
 
     fn observes_aborts(&self) -> bool {
-        true
+        self.0.observes_calls()
     }
 
     fn aborted(
