@@ -177,6 +177,36 @@ impl Context {
         }
     }
 
+    /// The client of this connection's own context when nothing else holds the context or
+    /// its client (no handler kept a clone): an HTTP connection then serves its next body
+    /// with the same context, given the body's client id and transport.
+    pub(crate) fn client_mut(&mut self) -> Option<&mut ClientInfo> {
+        if self.call.is_some() {
+            return None;
+        }
+        let inner = Arc::get_mut(&mut self.inner)?;
+        Arc::get_mut(&mut inner.client)
+    }
+
+    /// Gives this connection's own context the client `id` and `transport` when nothing else
+    /// holds it or its client; `Err` gives `transport` back otherwise (moved, not boxed: it
+    /// goes straight into a new context).
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn renew_client(
+        &mut self,
+        id: ClientId,
+        transport: TransportInfo,
+    ) -> Result<(), TransportInfo> {
+        match self.client_mut() {
+            Some(client) => {
+                client.id = id;
+                client.transport = transport;
+                Ok(())
+            }
+            None => Err(transport),
+        }
+    }
+
     /// This connection's context scoped to one call: `method` and `id` (`None`: a
     /// notification) are read back with [`Context::method`] and [`Context::request_id`].
     /// The dispatcher (the service layer's router) calls it once per call.
