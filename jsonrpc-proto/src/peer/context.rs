@@ -105,23 +105,58 @@ pub(crate) struct ConnCtx {
     pub(crate) rt: Rt,
 }
 
+/// A call's method name: kept inline when it is short (most are), so that scoping a context
+/// to a call allocates nothing.
+#[derive(Clone)]
+enum MethodName {
+    Inline { len: u8, bytes: [u8; INLINE_METHOD] },
+    Heap(Box<str>),
+}
+
+/// The longest method name [`MethodName`] keeps without allocating.
+const INLINE_METHOD: usize = 30;
+
+impl MethodName {
+    fn new(method: &str) -> Self {
+        match u8::try_from(method.len()) {
+            Ok(len) if method.len() <= INLINE_METHOD => {
+                let mut bytes = [0; INLINE_METHOD];
+                bytes[..method.len()].copy_from_slice(method.as_bytes());
+                MethodName::Inline { len, bytes }
+            }
+            _ => MethodName::Heap(method.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // The bytes were copied from a `&str` whole, so they are valid UTF-8.
+            MethodName::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            MethodName::Heap(name) => name,
+        }
+    }
+}
+
 /// Per-call data: the method, the request id and the request-scoped extensions middleware
-/// set for the handler. One allocation per call, none per connection.
+/// set for the handler. Held inline: no allocation per call (a method name longer than
+/// [`INLINE_METHOD`] bytes excepted).
 #[derive(Clone)]
 struct CallScope {
-    method: Box<str>,
+    method: MethodName,
     id: Option<Id>,
     extensions: Extensions,
 }
 
 /// What a handler knows about its call: the client, the transport, shared state, the call's
-/// method, id and request-scoped extensions, and ways to talk back. Cheap to clone (two
-/// reference counts).
+/// method, id and request-scoped extensions, and ways to talk back. Cheap to clone (one
+/// reference count, plus a copy of a string request id).
 #[derive(Clone)]
 pub struct Context {
     pub(crate) inner: Arc<ConnCtx>,
     /// `None` on a connection's own context (outside a call).
-    call: Option<Arc<CallScope>>,
+    call: Option<CallScope>,
 }
 
 impl fmt::Debug for Context {
@@ -142,23 +177,53 @@ impl Context {
         }
     }
 
+    /// The client of this connection's own context when nothing else holds the context or
+    /// its client (no handler kept a clone): an HTTP connection then serves its next body
+    /// with the same context, given the body's client id and transport.
+    pub(crate) fn client_mut(&mut self) -> Option<&mut ClientInfo> {
+        if self.call.is_some() {
+            return None;
+        }
+        let inner = Arc::get_mut(&mut self.inner)?;
+        Arc::get_mut(&mut inner.client)
+    }
+
+    /// Gives this connection's own context the client `id` and `transport` when nothing else
+    /// holds it or its client; `Err` gives `transport` back otherwise (moved, not boxed: it
+    /// goes straight into a new context).
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn renew_client(
+        &mut self,
+        id: ClientId,
+        transport: TransportInfo,
+    ) -> Result<(), TransportInfo> {
+        match self.client_mut() {
+            Some(client) => {
+                client.id = id;
+                client.transport = transport;
+                Ok(())
+            }
+            None => Err(transport),
+        }
+    }
+
     /// This connection's context scoped to one call: `method` and `id` (`None`: a
     /// notification) are read back with [`Context::method`] and [`Context::request_id`].
     /// The dispatcher (the service layer's router) calls it once per call.
     pub fn for_call(&self, method: &str, id: Option<Id>) -> Context {
         Context {
             inner: Arc::clone(&self.inner),
-            call: Some(Arc::new(CallScope {
-                method: method.into(),
+            call: Some(CallScope {
+                method: MethodName::new(method),
                 id,
                 extensions: Extensions::new(),
-            })),
+            }),
         }
     }
 
     /// The method of the call being handled (`None` outside a call).
     pub fn method(&self) -> Option<&str> {
-        self.call.as_ref().map(|c| &*c.method)
+        self.call.as_ref().map(|c| c.method.as_str())
     }
 
     /// The id of the request being handled; `None` for a notification or outside a call.
@@ -186,14 +251,12 @@ impl Context {
     /// handler with [`Context::extension`]. Outside a call (a connection's own context) it
     /// starts an anonymous call scope.
     pub fn insert_extension<T: Send + Sync + 'static>(&mut self, value: T) {
-        let scope = self.call.get_or_insert_with(|| {
-            Arc::new(CallScope {
-                method: "".into(),
-                id: None,
-                extensions: Extensions::new(),
-            })
+        let scope = self.call.get_or_insert_with(|| CallScope {
+            method: MethodName::new(""),
+            id: None,
+            extensions: Extensions::new(),
         });
-        Arc::make_mut(scope).extensions.insert(value);
+        scope.extensions.insert(value);
     }
 
     /// The id of the connection the call came on.
@@ -266,5 +329,23 @@ impl Context {
     /// The server this call came through, if it came through a [`crate::peer::Server`].
     pub fn server(&self) -> Option<&ServerHandle> {
         self.inner.server.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_names_read_back_inline_or_not() {
+        let long = "x".repeat(INLINE_METHOD + 1);
+        let exact = "y".repeat(INLINE_METHOD);
+        for name in ["", "add", "ünïcödé.métho∂", exact.as_str(), long.as_str()] {
+            let m = MethodName::new(name);
+            assert_eq!(m.as_str(), name);
+            assert_eq!(m.clone().as_str(), name);
+        }
+        assert!(matches!(MethodName::new(&exact), MethodName::Inline { .. }));
+        assert!(matches!(MethodName::new(&long), MethodName::Heap(_)));
     }
 }

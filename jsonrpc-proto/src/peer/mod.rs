@@ -31,6 +31,7 @@ pub(crate) use dispatch::panicked;
 pub use dispatch::{CallResult, Dispatch, Reply};
 pub use info::{ClientId, ClientInfo, PushError};
 pub use registry::ServerHandle;
+pub(crate) use server::HttpScratch;
 pub use server::Server;
 pub(crate) use shared::PeerShared;
 pub use subs::{EndReason, LagPolicy};

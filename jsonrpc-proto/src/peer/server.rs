@@ -206,16 +206,46 @@ impl Server {
     /// order. Handlers see `info` through [`Context::transport`]; they cannot push
     /// notifications or call back.
     pub async fn handle_http(&self, body: Bytes, info: TransportInfo) -> Option<Bytes> {
+        self.handle_http_in(body, info, &mut HttpScratch::default())
+            .await
+    }
+
+    /// [`Server::handle_http`] for one of the bodies an HTTP connection carries one after
+    /// another: `scratch` keeps the protocol connection and the context from one body to the
+    /// next (when nothing holds them any more), so that a body does not allocate them again.
+    pub(crate) async fn handle_http_in(
+        &self,
+        body: Bytes,
+        info: TransportInfo,
+        scratch: &mut HttpScratch,
+    ) -> Option<Bytes> {
         let inner = &*self.inner;
         let shared = &*inner.registry;
         let rt = &shared.rt;
-        let ctx = inner.ctx(
-            Arc::new(ClientInfo {
-                id: shared.next_id(),
-                transport: info,
-            }),
-            None,
-        );
+        let id = shared.next_id();
+        let kept = scratch.ctx.take().filter(|c| {
+            c.server()
+                .is_some_and(|s| Arc::ptr_eq(&s.inner, &inner.registry))
+        });
+        let ctx = match kept {
+            Some(mut ctx) => match ctx.renew_client(id, info) {
+                Ok(()) => ctx,
+                Err(info) => inner.ctx(
+                    Arc::new(ClientInfo {
+                        id,
+                        transport: info,
+                    }),
+                    None,
+                ),
+            },
+            None => inner.ctx(
+                Arc::new(ClientInfo {
+                    id,
+                    transport: info,
+                }),
+                None,
+            ),
+        };
         // Counts this body's calls in `pending_requests` and gives them back when the future
         // is dropped early (the HTTP client went away and hyper dropped the request).
         struct Calls<'a>(&'a Registry, usize);
@@ -237,7 +267,10 @@ impl Server {
             }
         }
         let mut calls = Calls(shared, 0);
-        let mut conn = Connection::new(shared.config.connection.clone());
+        let mut conn = match scratch.conn.take() {
+            Some(conn) if conn.reusable() => conn,
+            _ => Connection::new(shared.config.connection.clone()),
+        };
         let start = rt.now();
         // The body's calls, borrowed from it (no copy of methods, params or ids).
         let mut frame_calls = Vec::new();
@@ -336,6 +369,22 @@ impl Server {
                 }
             });
         }
+        if conn.reusable() {
+            scratch.conn = Some(conn);
+        }
+        let mut ctx = ctx;
+        // Kept without this body's headers and path (an idle connection holds no request).
+        if let Some(client) = ctx.client_mut() {
+            client.transport = TransportInfo::new(client.transport.kind);
+            scratch.ctx = Some(ctx);
+        }
         out
     }
+}
+
+/// What an HTTP connection keeps from one body to the next ([`Server::handle_http_in`]).
+#[derive(Default)]
+pub(crate) struct HttpScratch {
+    conn: Option<Connection>,
+    ctx: Option<Context>,
 }

@@ -587,12 +587,19 @@ impl Connection {
             .incoming
             .remove(&handle.key)
             .ok_or(RespondError::UnknownHandle)?;
-        self.reply(slot.batch, &slot.id, result);
-        if let Some(key) = slot.batch {
-            if let Some(b) = self.batches.get_mut(&key) {
+        // One look-up of the batch for its entry, its count and its end.
+        let batch = slot
+            .batch
+            .and_then(|key| self.batches.get_mut(&key).map(|b| (key, b)));
+        match batch {
+            Some((key, b)) => {
+                b.writer.push(&slot.id, result);
                 b.outstanding -= 1;
+                if b.outstanding == 0 {
+                    self.maybe_finish_batch(key);
+                }
             }
-            self.maybe_finish_batch(key);
+            None => self.reply(None, &slot.id, result),
         }
         Ok(())
     }
@@ -826,6 +833,26 @@ impl Connection {
     #[cfg(test)]
     pub(crate) fn incoming_capacity(&self) -> usize {
         self.incoming.capacity()
+    }
+
+    /// True when nothing is left of earlier frames (no call either way awaiting its answer,
+    /// no batch, no event or frame to take) and the tables are small: the connection can take
+    /// the next HTTP body as a new one would, without allocating its tables again.
+    pub(crate) fn reusable(&self) -> bool {
+        /// Larger tables (a big batch's) are given back rather than kept for the next body.
+        const KEEP: usize = 16;
+        !self.closed
+            && self.incoming.is_empty()
+            && self.batches.is_empty()
+            && self.events.is_empty()
+            && self.transmit.is_empty()
+            && self.pending.is_empty()
+            && self.cancelled.is_empty()
+            && self.timers.is_empty()
+            && self.incoming.capacity() <= KEEP
+            && self.batches.capacity() <= KEEP
+            && self.events.capacity() <= KEEP
+            && self.transmit.capacity() <= KEEP
     }
 
     /// Incoming requests awaiting an answer.

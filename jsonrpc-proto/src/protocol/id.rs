@@ -208,20 +208,21 @@ impl IdNumber {
             [b'-', rest @ ..] => rest,
             _ => b,
         };
-        if !plain.is_empty()
-            && plain.len() <= 20
-            && plain.iter().all(u8::is_ascii_digit)
-            && (plain.len() == 1 || plain[0] != b'0')
-        {
-            if b[0] == b'-' {
-                if let Ok(i) = text.parse::<i64>() {
-                    // `-0` is kept as text so that it is echoed as written.
-                    if i != 0 {
+        if !plain.is_empty() && (plain.len() == 1 || plain[0] != b'0') {
+            // One pass over the digits: `None` for any other character or beyond 64 bits.
+            let value = plain.iter().try_fold(0u64, |v, &c| {
+                let digit = c.checked_sub(b'0').filter(|d| *d <= 9)?;
+                v.checked_mul(10)?.checked_add(u64::from(digit))
+            });
+            match value {
+                // `-0` is kept as text so that it is echoed as written.
+                Some(u) if b[0] == b'-' && u != 0 => {
+                    if let Some(i) = 0i64.checked_sub_unsigned(u) {
                         return Some(IdNumber::Negative(i));
                     }
                 }
-            } else if let Ok(u) = text.parse::<u64>() {
-                return Some(IdNumber::Unsigned(u));
+                Some(u) if b[0] != b'-' => return Some(IdNumber::Unsigned(u)),
+                _ => {}
             }
         }
         NumberText::new(text).map(IdNumber::Text)
@@ -526,6 +527,39 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_integers_read_in_one_pass_up_to_64_bits() {
+        use super::IdNumber;
+        let read = |t: &str| IdNumber::from_text(t);
+        assert!(matches!(read("0"), Some(IdNumber::Unsigned(0))));
+        assert!(matches!(read("12345"), Some(IdNumber::Unsigned(12345))));
+        assert!(matches!(
+            read("18446744073709551615"),
+            Some(IdNumber::Unsigned(u64::MAX))
+        ));
+        assert!(matches!(read("-1"), Some(IdNumber::Negative(-1))));
+        assert!(matches!(
+            read("-9223372036854775808"),
+            Some(IdNumber::Negative(i64::MIN))
+        ));
+        for text in [
+            "18446744073709551616",
+            "-9223372036854775809",
+            "-0",
+            "1.5",
+            "1e3",
+            "99999999999999999999999",
+        ] {
+            assert!(
+                matches!(read(text), Some(IdNumber::Text(_))),
+                "{text} is kept as text"
+            );
+        }
+        for bad in ["007", "-", "", "1a", "--1", "-01"] {
+            assert!(read(bad).is_none(), "{bad} is no JSON number");
+        }
+    }
+
     use super::*;
 
     fn echo(text: &str) -> String {

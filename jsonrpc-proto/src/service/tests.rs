@@ -382,3 +382,61 @@ fn hooks_that_observe_no_calls_are_skipped_per_call_but_see_connections() {
     Dispatch::connected(&router, &client);
     assert_eq!(*log.0.lock().unwrap(), ["connect websocket"]);
 }
+
+/// Bodies of one HTTP connection share a scratch: each still sees its own client id and
+/// transport, a context a handler kept is not reused, and a body's leftovers never leak
+/// into the next one.
+#[test]
+fn bodies_sharing_a_scratch_see_their_own_client() {
+    let kept: Arc<Mutex<Vec<Context>>> = Arc::default();
+    let keep = Arc::clone(&kept);
+    let router = Router::builder()
+        .method("who", |ctx: Context, (): ()| async move {
+            Ok::<_, ErrorObject>((
+                ctx.client_id().0,
+                ctx.transport().path.clone(),
+                ctx.transport().header("x-n").map(str::to_owned),
+            ))
+        })
+        .method("keep", move |ctx: Context, (): ()| {
+            keep.lock().unwrap().push(ctx);
+            async { Ok::<_, ErrorObject>(1) }
+        })
+        .build()
+        .unwrap();
+    let server = Server::new(router, Threads, ServerConfig::default());
+    let mut scratch = crate::peer::HttpScratch::default();
+    let mut post = |body: &str, n: &str| {
+        let mut info = TransportInfo::new(TransportKind::Http);
+        info.path = Some(format!("/{n}"));
+        info.headers = crate::peer::Headers::from(vec![("x-n".to_owned(), n.to_owned())]);
+        let out = futures::executor::block_on(server.handle_http_in(
+            Bytes::from(body.to_owned()),
+            info,
+            &mut scratch,
+        ));
+        serde_json::from_slice::<Value>(&out.expect("an answer")).unwrap()
+    };
+    let who = r#"{"jsonrpc":"2.0","id":1,"method":"who"}"#;
+    let mut ids = Vec::new();
+    for n in ["a", "b"] {
+        let out = post(who, n);
+        assert_eq!(out["result"][1], json!(format!("/{n}")));
+        assert_eq!(out["result"][2], json!(n));
+        ids.push(out["result"][0].clone());
+    }
+    let out = post(
+        r#"[{"jsonrpc":"2.0","id":7,"method":"keep"},{"jsonrpc":"2.0","id":8,"method":"nope"}]"#,
+        "c",
+    );
+    assert_eq!(out[0]["result"], json!(1));
+    assert_eq!(out[1]["error"]["code"], json!(-32601));
+    let out = post(who, "d");
+    assert_eq!(out["result"][1], json!("/d"));
+    ids.push(out["result"][0].clone());
+    // The kept context still describes its own body's client.
+    let kept = kept.lock().unwrap();
+    assert_eq!(kept[0].transport().path.as_deref(), Some("/c"));
+    assert_eq!(kept[0].transport().header("x-n"), Some("c"));
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && kept[0].client_id().0 != ids[2]);
+}

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use hyper::rt::{Read, ReadBuf, ReadBufCursor, Sleep, Timer, Write};
 
-use crate::peer::{HeaderSource, Headers, TransportKind};
+use crate::peer::{HeaderSource, Headers, HttpScratch, TransportKind};
 use crate::protocol::http::{Decision, Rejection, JSON_CONTENT_TYPE, RPC_PATH};
 use crate::protocol::http1::{Event, Head, Http1Limits, ResponseHead, ServerConn};
 
@@ -86,6 +86,7 @@ where
     futures::pin_mut!(shutdown);
     let mut stopping = false;
     let mut served = 0u64;
+    let mut scratch = HttpScratch::default();
     loop {
         if served == 0 {
             // The first bytes may be the HTTP/2 preface: hyper serves that.
@@ -154,7 +155,11 @@ where
                                 let mut info = conn_info.transport_info(TransportKind::Http);
                                 info.path = Some(head.path().to_owned());
                                 info.headers = Headers::from_source(HeadHeaders(head));
-                                match service.server().handle_http(body, info).await {
+                                match service
+                                    .server()
+                                    .handle_http_in(body, info, &mut scratch)
+                                    .await
+                                {
                                     Some(json) => Answer::Json(json),
                                     None => Answer::NoContent,
                                 }
