@@ -234,7 +234,7 @@ impl Client {
                 let r = inner.conn.request_text(method, params, now, timeout);
                 if let Ok(id) = &r {
                     inner
-                        .calls
+                        .calls_mut()
                         .insert(id.as_u64().unwrap_or(0), CallSlot::default());
                 }
                 r
@@ -291,15 +291,17 @@ impl Client {
     pub fn notifications(&self) -> Notifications {
         let (mut tx, rx) = mpsc::channel(self.shared.notification_buffer);
         let mut inner = self.shared.lock();
-        if inner.early_capacity > 0 {
-            inner.early_capacity = 0;
-            for n in std::mem::take(&mut inner.early) {
+        let finished = inner.finished;
+        let side = inner.client_side();
+        if side.early_capacity > 0 {
+            side.early_capacity = 0;
+            for n in std::mem::take(&mut side.early) {
                 // The channel has room for `notification_buffer` >= early.len() items.
                 let _ = tx.try_send(n);
             }
         }
-        if !inner.finished {
-            inner.subscribers.push(tx);
+        if !finished {
+            side.subscribers.push(tx);
         }
         Notifications { rx }
     }
@@ -309,7 +311,7 @@ impl Client {
     pub async fn close(&self) {
         self.shared.request_close();
         let shared = &self.shared;
-        shared.done.wait_until(|| shared.is_finished()).await;
+        shared.done().wait_until(|| shared.is_finished()).await;
     }
 
     /// Completes when the connection has ended: the peer closed it or went away, the transport
@@ -326,7 +328,7 @@ impl Client {
         let shared = Arc::clone(&self.shared);
         async move {
             let s = &shared;
-            s.done.wait_until(|| s.is_finished()).await;
+            s.done().wait_until(|| s.is_finished()).await;
         }
     }
 
@@ -453,7 +455,7 @@ impl<R> ResponseFuture<R> {
             return Poll::Ready(Err(self.error.take().unwrap_or(ClientError::Closed)));
         };
         let mut inner = shared.lock();
-        let done = match inner.calls.get_mut(&self.id) {
+        let done = match inner.calls_mut().get_mut(&self.id) {
             None => Some(Err(ClientError::Closed)),
             Some(slot) => match slot.result.take() {
                 Some(r) => Some(r.map_err(ClientError::from)),
@@ -467,7 +469,7 @@ impl<R> ResponseFuture<R> {
         };
         match done {
             Some(r) => {
-                inner.calls.remove(&self.id);
+                inner.calls_mut().remove(&self.id);
                 drop(inner);
                 self.shared = None;
                 Poll::Ready(r)
@@ -500,7 +502,7 @@ impl<R> Drop for ResponseFuture<R> {
 fn forget_calls(shared: &PeerShared, ids: &[u64]) {
     let mut inner = shared.lock();
     for &n in ids {
-        inner.calls.remove(&n);
+        inner.calls_mut().remove(&n);
         if inner.conn.cancel(&Id::from(n)) && shared.send_cancel {
             let params = serde_json::value::to_raw_value(&serde_json::json!({ "id": n }));
             if let Ok(params) = params {
@@ -527,7 +529,7 @@ impl BatchAnswers<'_> {
     fn poll_collect(&mut self, cx: &mut TaskCx<'_>) -> Poll<()> {
         let mut inner = self.shared.lock();
         while let Some(&n) = self.ids.get(self.next) {
-            let result = match inner.calls.get_mut(&n) {
+            let result = match inner.calls_mut().get_mut(&n) {
                 None => Err(ClientError::Closed),
                 Some(slot) => match slot.result.take() {
                     Some(r) => r.map_err(ClientError::from),
@@ -539,7 +541,7 @@ impl BatchAnswers<'_> {
                     }
                 },
             };
-            inner.calls.remove(&n);
+            inner.calls_mut().remove(&n);
             self.results.push(result);
             self.next += 1;
         }
@@ -672,9 +674,9 @@ impl BatchBuilder<'_> {
                 }
             }
             batch.finish();
-            inner.calls.reserve(ids.len());
+            inner.calls_mut().reserve(ids.len());
             for &n in &ids {
-                inner.calls.insert(n, CallSlot::default());
+                inner.calls_mut().insert(n, CallSlot::default());
             }
             ids
         };

@@ -1,7 +1,7 @@
 //! State shared between a connection's driver task and the handles that use it.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context as TaskCx, Poll, Waker};
 
@@ -30,13 +30,14 @@ pub(crate) struct CallSlot {
     pub(crate) waker: Option<Waker>,
 }
 
-/// Everything behind the connection's lock.
-pub(crate) struct Inner {
-    pub(crate) conn: Connection,
+/// This side's calls and notification streams: what a client uses. A served connection
+/// allocates it only when a handler calls its peer back or takes its notifications
+/// ([`Inner::client_side`]), and gives it back when it holds nothing again
+/// ([`Inner::release_client_side`]).
+#[derive(Default)]
+pub(crate) struct ClientSide {
     /// Outgoing calls by numeric id.
     pub(crate) calls: U64Map<CallSlot>,
-    /// Server pushes waiting for room in the outgoing queue (bounded by `push_capacity`).
-    pub(crate) pushes: VecDeque<Bytes>,
     /// Streams of notifications no handler took.
     pub(crate) subscribers: Vec<mpsc::Sender<Notification<'static>>>,
     /// Notifications that arrived before the first subscriber (client side only), handed to
@@ -45,6 +46,15 @@ pub(crate) struct Inner {
     /// How many early notifications are kept; 0 once someone subscribed (or on served
     /// connections, where nobody may ever subscribe).
     pub(crate) early_capacity: usize,
+}
+
+/// Everything behind the connection's lock.
+pub(crate) struct Inner {
+    pub(crate) conn: Connection,
+    /// This side's calls and notification streams, once used (always on clients).
+    pub(crate) client: Option<Box<ClientSide>>,
+    /// Server pushes waiting for room in the outgoing queue (bounded by `push_capacity`).
+    pub(crate) pushes: VecDeque<Bytes>,
     /// Someone asked the driver to close.
     pub(crate) close_requested: bool,
     /// Someone asked the driver to drop the connection without flushing (a client too slow
@@ -65,13 +75,40 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// This side's calls and notification streams, allocated at first use.
+    pub(crate) fn client_side(&mut self) -> &mut ClientSide {
+        self.client.get_or_insert_with(Box::default)
+    }
+
+    /// Outgoing calls by numeric id.
+    pub(crate) fn calls_mut(&mut self) -> &mut U64Map<CallSlot> {
+        &mut self.client_side().calls
+    }
+
+    /// A quiet connection gives back the room of its empty call table, and the whole
+    /// [`ClientSide`] when it holds nothing and never will unasked (no early notifications
+    /// kept for a first subscriber).
+    pub(crate) fn release_client_side(&mut self) {
+        let Some(c) = self.client.as_deref_mut() else {
+            return;
+        };
+        if !c.calls.is_empty() {
+            return;
+        }
+        if c.subscribers.is_empty() && c.early.is_empty() && c.early_capacity == 0 {
+            self.client = None;
+        } else {
+            c.calls = Default::default();
+        }
+    }
+
     /// Hands an outgoing call's result to its waiter; returns the waker to wake after unlock.
     pub(crate) fn deliver(
         &mut self,
         n: u64,
         result: Result<Box<RawValue>, CallError>,
     ) -> Option<Waker> {
-        let slot = self.calls.get_mut(&n)?;
+        let slot = self.client.as_deref_mut()?.calls.get_mut(&n)?;
         slot.result = Some(result);
         slot.waker.take()
     }
@@ -126,22 +163,26 @@ impl Inner {
         let Some(n) = self.route_subscription(n) else {
             return;
         };
-        if self.subscribers.is_empty() && self.early_capacity > 0 {
-            if self.early.len() < self.early_capacity {
-                self.early.push_back(n);
+        let Some(c) = self
+            .client
+            .as_deref_mut()
+            .filter(|c| !c.subscribers.is_empty() || c.early_capacity > 0)
+        else {
+            tracing::debug!(method = %n.method, "notification with no handler and no subscriber dropped");
+            return;
+        };
+        if c.subscribers.is_empty() {
+            if c.early.len() < c.early_capacity {
+                c.early.push_back(n);
             } else {
                 tracing::warn!("notification buffer full before any subscriber: dropped");
             }
             return;
         }
-        if self.subscribers.is_empty() {
-            tracing::debug!(method = %n.method, "notification with no handler and no subscriber dropped");
-            return;
-        }
-        let last = self.subscribers.len() - 1;
+        let last = c.subscribers.len() - 1;
         let mut n = Some(n);
         let mut i = 0;
-        self.subscribers.retain_mut(|tx| {
+        c.subscribers.retain_mut(|tx| {
             let item = if i == last {
                 n.take().expect("taken once")
             } else {
@@ -175,7 +216,9 @@ pub(crate) struct PeerShared {
     /// Close the connection when the last user handle goes (clients, not served connections).
     pub(crate) close_when_unused: bool,
     pub(crate) finished: AtomicBool,
-    pub(crate) done: Signal,
+    /// Woken when the driver ends ([`PeerShared::notify_done`]); made by the first waiter
+    /// ([`PeerShared::done`]): most served connections never have one.
+    done: OnceLock<Box<Signal>>,
     /// The transport's sending half, shared with the driver (clients only): a caller writes
     /// its frame through it when the driver holds none, instead of waking the driver task
     /// (a thread hop when the caller runs on another thread).
@@ -230,15 +273,14 @@ impl PeerShared {
         PeerShared {
             inner: Mutex::new(Inner {
                 conn,
-                calls: U64Map::default(),
+                // A served connection allocates it if a handler calls back.
+                client: close_when_unused.then(|| {
+                    Box::new(ClientSide {
+                        early_capacity: notification_buffer.max(1),
+                        ..ClientSide::default()
+                    })
+                }),
                 pushes: VecDeque::new(),
-                subscribers: Vec::new(),
-                early: VecDeque::new(),
-                early_capacity: if close_when_unused {
-                    notification_buffer.max(1)
-                } else {
-                    0
-                },
                 close_requested: false,
                 abort_requested: false,
                 finished: false,
@@ -255,7 +297,7 @@ impl PeerShared {
             handles: AtomicUsize::new(0),
             close_when_unused,
             finished: AtomicBool::new(false),
-            done: Signal::default(),
+            done: OnceLock::new(),
             direct: OnceLock::new(),
         }
     }
@@ -381,6 +423,24 @@ impl PeerShared {
             inner.abort_requested = true;
         }
         self.wake();
+    }
+
+    /// The signal of the driver's end, for a waiter: wait on it until
+    /// [`PeerShared::is_finished`].
+    pub(crate) fn done(&self) -> &Signal {
+        let done = self.done.get_or_init(Box::default);
+        // Pairs with the fence of `notify_done`: either the driver sees this signal and
+        // notifies it, or the waiter's check that follows sees `finished`.
+        fence(Ordering::SeqCst);
+        done
+    }
+
+    /// The driver ended (after it stored `finished`): wakes the waiters, if any ever came.
+    pub(crate) fn notify_done(&self) {
+        fence(Ordering::SeqCst);
+        if let Some(done) = self.done.get() {
+            done.notify_all();
+        }
     }
 
     pub(crate) fn is_finished(&self) -> bool {

@@ -53,7 +53,7 @@ impl Client {
                 .conn
                 .request(subscribe_method, params.as_deref(), now)?;
             let n = id.as_u64().unwrap_or(0);
-            inner.calls.insert(n, CallSlot::default());
+            inner.calls_mut().insert(n, CallSlot::default());
             inner.subs.client.expect(n, unsubscribe_method.into());
             n
         };
@@ -108,7 +108,11 @@ impl Drop for Opening<'_> {
             if inner.subs.client.forget(self.n) {
                 None
             } else {
-                match inner.calls.get(&self.n).and_then(|s| s.result.as_ref()) {
+                match inner
+                    .calls_mut()
+                    .get(&self.n)
+                    .and_then(|s| s.result.as_ref())
+                {
                     Some(Ok(raw)) => Some(raw.get().to_owned()),
                     _ => None,
                 }

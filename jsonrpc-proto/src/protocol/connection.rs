@@ -239,6 +239,32 @@ struct Slot {
     batch: Option<u64>,
 }
 
+/// This side's outgoing calls: allocated at the first request, given back when a quiet
+/// connection has none pending ([`Connection::release_idle_memory`]). A served connection that
+/// never calls its peer back keeps only the pointer.
+#[derive(Default)]
+struct Outgoing {
+    /// Outgoing requests awaiting an answer, by id, with their deadline.
+    pending: U64Map<Option<Instant>>,
+    pending_with_deadline: usize,
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Ids forgotten by [`Connection::cancel`] whose late answers are dropped quietly.
+    cancelled: U64Set,
+    cancelled_order: VecDeque<u64>,
+}
+
+impl Outgoing {
+    /// Rebuilds the timer heap when most of its entries belong to calls that ended already,
+    /// so memory stays proportional to the calls still pending.
+    fn compact_timers(&mut self) {
+        if self.timers.len() > 2 * self.pending_with_deadline + 64 {
+            let pending = &self.pending;
+            self.timers
+                .retain(|Reverse((at, n))| pending.get(n) == Some(&Some(*at)));
+        }
+    }
+}
+
 struct BatchState {
     writer: BatchWriter,
     outstanding: usize,
@@ -292,13 +318,8 @@ struct BatchState {
 pub struct Connection {
     config: Config,
     next_id: u64,
-    /// Outgoing requests awaiting an answer, by id, with their deadline.
-    pending: U64Map<Option<Instant>>,
-    pending_with_deadline: usize,
-    timers: BinaryHeap<Reverse<(Instant, u64)>>,
-    /// Ids forgotten by [`Connection::cancel`] whose late answers are dropped quietly.
-    cancelled: U64Set,
-    cancelled_order: VecDeque<u64>,
+    /// This side's calls, once it made any.
+    out: Option<Box<Outgoing>>,
     next_handle: u64,
     incoming: U64Map<Slot>,
     next_batch: u64,
@@ -311,7 +332,7 @@ pub struct Connection {
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
-            .field("pending", &self.pending.len())
+            .field("pending", &self.pending())
             .field("in_flight", &self.incoming.len())
             .field("events", &self.events.len())
             .field("transmit", &self.transmit.len())
@@ -332,11 +353,7 @@ impl Connection {
         Connection {
             config,
             next_id: 1,
-            pending: U64Map::default(),
-            pending_with_deadline: 0,
-            timers: BinaryHeap::new(),
-            cancelled: U64Set::default(),
-            cancelled_order: VecDeque::new(),
+            out: None,
             next_handle: 0,
             incoming: U64Map::default(),
             next_batch: 0,
@@ -350,7 +367,7 @@ impl Connection {
     /// Entries in the deadline heap (tests check that it follows the calls still pending).
     #[cfg(test)]
     pub(crate) fn timer_count(&self) -> usize {
-        self.timers.len()
+        self.out.as_ref().map_or(0, |o| o.timers.len())
     }
 
     /// The limits in force.
@@ -520,11 +537,18 @@ impl Connection {
             );
             return;
         };
-        match self.pending.remove(&n) {
+        let Some(out) = self.out.as_deref_mut() else {
+            push_lean(
+                &mut self.events,
+                Event::UnmatchedResponse(response.into_owned()),
+            );
+            return;
+        };
+        match out.pending.remove(&n) {
             Some(deadline) => {
                 if deadline.is_some() {
-                    self.pending_with_deadline -= 1;
-                    self.compact_timers();
+                    out.pending_with_deadline -= 1;
+                    out.compact_timers();
                 }
                 let result = match response.result {
                     Ok(raw) => Ok(raw.into_owned()),
@@ -539,7 +563,7 @@ impl Connection {
                     },
                 );
             }
-            None if self.cancelled.remove(&n) => {
+            None if out.cancelled.remove(&n) => {
                 // A late answer to a call the caller gave up on: dropped quietly.
             }
             None => push_lean(
@@ -613,7 +637,7 @@ impl Connection {
         if self.closed {
             return Err(SendError::Closed);
         }
-        if self.pending.len() >= self.config.max_pending {
+        if self.pending() >= self.config.max_pending {
             return Err(SendError::TooManyPending {
                 limit: self.config.max_pending,
             });
@@ -626,11 +650,12 @@ impl Connection {
         let n = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let deadline = timeout.and_then(|t| now.checked_add(t));
+        let out = self.out.get_or_insert_with(Box::default);
         if let Some(at) = deadline {
-            self.timers.push(Reverse((at, n)));
-            self.pending_with_deadline += 1;
+            out.timers.push(Reverse((at, n)));
+            out.pending_with_deadline += 1;
         }
-        self.pending.insert(n, deadline);
+        out.pending.insert(n, deadline);
         n
     }
 
@@ -708,33 +733,26 @@ impl Connection {
     /// quietly. Returns false when the id was not pending.
     pub fn cancel(&mut self, id: &Id) -> bool {
         let Some(n) = id.as_u64() else { return false };
-        let Some(deadline) = self.pending.remove(&n) else {
+        let Some(out) = self.out.as_deref_mut() else {
+            return false;
+        };
+        let Some(deadline) = out.pending.remove(&n) else {
             return false;
         };
         if deadline.is_some() {
-            self.pending_with_deadline -= 1;
-            self.compact_timers();
+            out.pending_with_deadline -= 1;
+            out.compact_timers();
         }
-        self.cancelled.insert(n);
-        self.cancelled_order.push_back(n);
+        out.cancelled.insert(n);
+        out.cancelled_order.push_back(n);
         // Remember at most `max_pending` forgotten ids: beyond that, the oldest one's late
         // answer would be reported as unmatched instead of dropped.
-        while self.cancelled_order.len() > self.config.max_pending.max(1) {
-            if let Some(old) = self.cancelled_order.pop_front() {
-                self.cancelled.remove(&old);
+        while out.cancelled_order.len() > self.config.max_pending.max(1) {
+            if let Some(old) = out.cancelled_order.pop_front() {
+                out.cancelled.remove(&old);
             }
         }
         true
-    }
-
-    /// Rebuilds the timer heap when most of its entries belong to calls that ended already,
-    /// so memory stays proportional to the calls still pending.
-    fn compact_timers(&mut self) {
-        if self.timers.len() > 2 * self.pending_with_deadline + 64 {
-            let pending = &self.pending;
-            self.timers
-                .retain(|Reverse((at, n))| pending.get(n) == Some(&Some(*at)));
-        }
     }
 
     /// The next frame to write, if any: one complete JSON text (framing is the transport's job).
@@ -750,20 +768,23 @@ impl Connection {
     /// When [`Connection::handle_timeout`] should next be called, if ever. It may name the
     /// deadline of a call that ended already: an early wake-up is harmless.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((at, _))| *at)
+        self.out.as_ref()?.timers.peek().map(|Reverse((at, _))| *at)
     }
 
     /// Fails every pending request whose deadline is at or before `now` with
     /// [`CallError::TimedOut`].
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(&Reverse((at, n))) = self.timers.peek() {
+        let Some(out) = self.out.as_deref_mut() else {
+            return;
+        };
+        while let Some(&Reverse((at, n))) = out.timers.peek() {
             if at > now {
                 break;
             }
-            self.timers.pop();
-            if self.pending.get(&n) == Some(&Some(at)) {
-                self.pending.remove(&n);
-                self.pending_with_deadline -= 1;
+            out.timers.pop();
+            if out.pending.get(&n) == Some(&Some(at)) {
+                out.pending.remove(&n);
+                out.pending_with_deadline -= 1;
                 push_lean(
                     &mut self.events,
                     Event::Response {
@@ -783,7 +804,10 @@ impl Connection {
             return;
         }
         self.closed = true;
-        let mut ids: Vec<u64> = self.pending.drain().map(|(n, _)| n).collect();
+        let mut ids: Vec<u64> = match self.out.take() {
+            Some(out) => out.pending.into_keys().collect(),
+            None => Vec::new(),
+        };
         ids.sort_unstable();
         for n in ids {
             push_lean(
@@ -794,10 +818,6 @@ impl Connection {
                 },
             );
         }
-        self.pending_with_deadline = 0;
-        self.timers.clear();
-        self.cancelled.clear();
-        self.cancelled_order.clear();
         self.incoming.clear();
         self.batches.clear();
     }
@@ -817,16 +837,24 @@ impl Connection {
                 }
             )*};
         }
-        release!(
-            incoming,
-            pending,
-            timers,
-            cancelled,
-            cancelled_order,
-            batches,
-            events,
-            transmit
-        );
+        release!(incoming, batches, events, transmit);
+        if let Some(out) = self.out.as_deref_mut() {
+            if out.pending.is_empty() && out.cancelled.is_empty() {
+                // Nothing pending: the late-answer list and stale deadlines go too.
+                self.out = None;
+            } else {
+                if out.cancelled_order.is_empty() {
+                    out.cancelled_order = VecDeque::new();
+                }
+                out.compact_timers();
+            }
+        }
+    }
+
+    /// True while this side's outgoing tables are allocated.
+    #[cfg(test)]
+    pub(crate) fn has_outgoing(&self) -> bool {
+        self.out.is_some()
     }
 
     /// Room kept for incoming requests (tests check that a quiet connection gives it back).
@@ -862,12 +890,14 @@ impl Connection {
 
     /// Outgoing requests awaiting an answer.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.out.as_ref().map_or(0, |o| o.pending.len())
     }
 
     /// True when an outgoing request with this id awaits its answer.
     pub fn is_pending(&self, id: &Id) -> bool {
-        id.as_u64().is_some_and(|n| self.pending.contains_key(&n))
+        id.as_u64()
+            .zip(self.out.as_ref())
+            .is_some_and(|(n, o)| o.pending.contains_key(&n))
     }
 }
 

@@ -618,3 +618,45 @@ fn a_quiet_connection_gives_back_its_room_and_keeps_working() {
         ));
     }
 }
+
+#[test]
+fn outgoing_tables_exist_only_while_this_side_has_calls() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    // A served connection that only answers never allocates them.
+    c.handle_frame(br#"{"jsonrpc":"2.0","method":"m","id":1}"#, now);
+    let handle = requests(&mut c).into_iter().next().unwrap().handle;
+    c.respond(handle, Ok(&raw("7"))).unwrap();
+    let _ = drain_frames(&mut c);
+    assert!(!c.has_outgoing());
+    assert_eq!(c.poll_timeout(), None);
+    // An answer to no call of this side is reported as before.
+    c.handle_frame(br#"{"jsonrpc":"2.0","result":1,"id":5}"#, now);
+    assert!(matches!(c.poll_event(), Some(Event::UnmatchedResponse(_))));
+    // A call allocates them; a quiet connection gives them back; ids keep counting up.
+    let first = c.request("out", None, now).unwrap();
+    assert!(c.has_outgoing());
+    let _ = c.poll_transmit();
+    c.handle_frame(
+        format!(r#"{{"jsonrpc":"2.0","result":1,"id":{first}}}"#).as_bytes(),
+        now,
+    );
+    assert!(matches!(
+        c.poll_event(),
+        Some(Event::Response { result: Ok(_), .. })
+    ));
+    c.release_idle_memory();
+    assert!(!c.has_outgoing());
+    let second = c.request("out", None, now).unwrap();
+    assert_eq!(second.as_u64(), first.as_u64().map(|n| n + 1));
+    // A cancelled call's late answer stays quiet across a release.
+    assert!(c.cancel(&second));
+    c.release_idle_memory();
+    assert!(c.has_outgoing());
+    let _ = c.poll_transmit();
+    c.handle_frame(
+        format!(r#"{{"jsonrpc":"2.0","result":1,"id":{second}}}"#).as_bytes(),
+        now,
+    );
+    assert!(c.poll_event().is_none());
+}

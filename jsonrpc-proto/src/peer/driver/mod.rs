@@ -408,7 +408,8 @@ impl<Si, St> Driver<Si, St> {
             push_lean(&mut self.outbox, frame);
         }
         // Calls registered but never answered (e.g. raced with the close) end too.
-        for slot in inner.calls.values_mut() {
+        let calls = inner.client.as_deref_mut().map(|c| &mut c.calls);
+        for slot in calls.into_iter().flat_map(|c| c.values_mut()) {
             if slot.result.is_none() {
                 slot.result = Some(Err(crate::protocol::connection::CallError::Closed));
                 if let Some(w) = slot.waker.take() {
@@ -449,7 +450,9 @@ impl<Si, St> Driver<Si, St> {
         {
             let mut inner = self.shared.lock();
             inner.finished = true;
-            inner.subscribers.clear();
+            if let Some(c) = inner.client.as_deref_mut() {
+                c.subscribers.clear();
+            }
             inner.pushes.clear();
             inner.subs.close_all(&mut self.wake);
         }
@@ -461,7 +464,7 @@ impl<Si, St> Driver<Si, St> {
         // half open, with a peer that blocks writing to it never told.
         lock_sink(&self.sink).0 = None;
         self.shared.finished.store(true, Ordering::SeqCst);
-        self.shared.done.notify_all();
+        self.shared.notify_done();
     }
 }
 
@@ -918,9 +921,7 @@ where
         }
         let mut inner = self.shared.lock();
         inner.conn.release_idle_memory();
-        if inner.calls.is_empty() {
-            inner.calls = Default::default();
-        }
+        inner.release_client_side();
         if inner.pushes.is_empty() {
             inner.pushes = VecDeque::new();
         }
