@@ -874,9 +874,9 @@ impl Connection {
             && self.batches.is_empty()
             && self.events.is_empty()
             && self.transmit.is_empty()
-            && self.pending.is_empty()
-            && self.cancelled.is_empty()
-            && self.timers.is_empty()
+            && self.out.as_ref().is_none_or(|o| {
+                o.pending.is_empty() && o.cancelled.is_empty() && o.timers.is_empty()
+            })
             && self.incoming.capacity() <= KEEP
             && self.batches.capacity() <= KEEP
             && self.events.capacity() <= KEEP
