@@ -54,7 +54,7 @@ use crate::protocol::id::Id;
 use crate::protocol::message::{
     call_len, call_text_len, parse_compact, parse_general, response_frame, utf8_error, write_call,
     write_call_text, Entry, Incoming, Invalid, InvalidKind, Message, Notification, Request,
-    Response,
+    Response, ResultText,
 };
 
 /// Limits and defaults of a [`Connection`].
@@ -551,8 +551,18 @@ impl Connection {
 
     /// Writes an answer into its batch, or queues it as a frame of its own.
     fn reply(&mut self, batch: Option<u64>, id: &Id, result: Result<&RawValue, &ErrorObject>) {
+        self.reply_text(batch, id, result.map(ResultText::Json));
+    }
+
+    /// [`Connection::reply`] for a [`ResultText`].
+    fn reply_text(
+        &mut self,
+        batch: Option<u64>,
+        id: &Id,
+        result: Result<ResultText<'_>, &ErrorObject>,
+    ) {
         if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
-            b.writer.push(id, result);
+            b.writer.push_text(id, result);
             return;
         }
         push_lean(&mut self.transmit, Bytes::from(response_frame(id, result)));
@@ -580,6 +590,16 @@ impl Connection {
         handle: ResponseHandle,
         result: Result<&RawValue, &ErrorObject>,
     ) -> Result<(), RespondError> {
+        self.respond_text(handle, result.map(ResultText::Json))
+    }
+
+    /// [`Connection::respond`] for a [`ResultText`] (a text result written once, into its
+    /// frame).
+    pub(crate) fn respond_text(
+        &mut self,
+        handle: ResponseHandle,
+        result: Result<ResultText<'_>, &ErrorObject>,
+    ) -> Result<(), RespondError> {
         if self.closed {
             return Err(RespondError::Closed);
         }
@@ -587,7 +607,7 @@ impl Connection {
             .incoming
             .remove(&handle.key)
             .ok_or(RespondError::UnknownHandle)?;
-        self.reply(slot.batch, &slot.id, result);
+        self.reply_text(slot.batch, &slot.id, result);
         if let Some(key) = slot.batch {
             if let Some(b) = self.batches.get_mut(&key) {
                 b.outstanding -= 1;
