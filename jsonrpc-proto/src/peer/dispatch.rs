@@ -9,13 +9,128 @@ use serde_json::value::RawValue;
 
 use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
-use crate::protocol::message::{Notification, Request};
+use crate::protocol::message::{needs_escape, Notification, Request, ResultText};
 
 use super::context::{Context, Extensions};
 use super::info::ClientInfo;
 
-/// The outcome of one call: a result as raw JSON, or the error object to answer with.
-pub type CallResult = Result<Box<RawValue>, ErrorObject>;
+/// The outcome of one call: a result ([`Answer`]: raw JSON, or a text the response carries as
+/// a JSON string), or the error object to answer with. A `Box<RawValue>` becomes an answer
+/// with `.into()`.
+pub type CallResult = Result<Answer, ErrorObject>;
+
+/// A call's result as the response carries it: JSON text, or a text with nothing to escape
+/// that is written between quotes straight into the response frame (a long `String` result is
+/// then copied once, never re-read nor re-validated).
+#[derive(Clone)]
+pub struct Answer(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Json(Box<RawValue>),
+    /// The content of a JSON string: no control character, `"` or `\\`.
+    Plain(String),
+}
+
+impl Answer {
+    /// An answer of JSON text.
+    pub fn json(raw: Box<RawValue>) -> Self {
+        Answer(Repr::Json(raw))
+    }
+
+    /// A text answer (a JSON string whose value is `text`). A text with nothing to escape is
+    /// kept as it is; any other is serialized (escaped) by serde_json at once.
+    pub fn text(text: String) -> Self {
+        if needs_escape(text.as_bytes()) {
+            match serde_json::value::to_raw_value(&text) {
+                Ok(raw) => Answer(Repr::Json(raw)),
+                // A `String` always serializes; never taken.
+                Err(_) => Answer(Repr::Json(RawValue::NULL.to_owned())),
+            }
+        } else {
+            Answer(Repr::Plain(text))
+        }
+    }
+
+    /// The length of the answer's JSON text.
+    pub fn json_len(&self) -> usize {
+        self.as_text().json_len()
+    }
+
+    /// The answer as raw JSON when it is held as such (`None` for a text answer: see
+    /// [`Answer::to_json`]).
+    pub fn as_json(&self) -> Option<&RawValue> {
+        match &self.0 {
+            Repr::Json(raw) => Some(raw),
+            Repr::Plain(_) => None,
+        }
+    }
+
+    /// The answer's JSON text (written out for a text answer).
+    pub fn to_json(&self) -> Box<RawValue> {
+        match &self.0 {
+            Repr::Json(raw) => raw.clone(),
+            Repr::Plain(text) => plain_json(text),
+        }
+    }
+
+    /// The answer's JSON text, taken out (written out for a text answer).
+    pub fn into_json(self) -> Box<RawValue> {
+        match self.0 {
+            Repr::Json(raw) => raw,
+            Repr::Plain(text) => plain_json(&text),
+        }
+    }
+
+    /// The answer as the connection writes it.
+    pub(crate) fn as_text(&self) -> ResultText<'_> {
+        match &self.0 {
+            Repr::Json(raw) => ResultText::Json(raw),
+            Repr::Plain(text) => ResultText::Plain(text),
+        }
+    }
+}
+
+/// The JSON string of a text with nothing to escape.
+fn plain_json(text: &str) -> Box<RawValue> {
+    // serde_json writes such a text between quotes as it is (and never fails on a str).
+    serde_json::value::to_raw_value(text).unwrap_or_else(|_| RawValue::NULL.to_owned())
+}
+
+impl From<Box<RawValue>> for Answer {
+    fn from(raw: Box<RawValue>) -> Self {
+        Answer::json(raw)
+    }
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Repr::Json(raw) => f.debug_tuple("Answer").field(raw).finish(),
+            Repr::Plain(text) => f.debug_tuple("Answer").field(text).finish(),
+        }
+    }
+}
+
+impl serde::Serialize for Answer {
+    /// As the JSON text it holds.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Repr::Json(raw) => raw.serialize(s),
+            Repr::Plain(text) => s.serialize_str(text),
+        }
+    }
+}
+
+impl std::fmt::Display for Answer {
+    /// The answer's JSON text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Repr::Json(raw) => f.write_str(raw.get()),
+            Repr::Plain(text) => write!(f, "\"{text}\""),
+        }
+    }
+}
 
 /// What starting a call produced: an answer at once, or a future to drive.
 #[non_exhaustive]

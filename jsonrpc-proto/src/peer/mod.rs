@@ -28,7 +28,7 @@ pub use client::{BatchBuilder, Client, ClientConfig, ClientError, Notifications,
 pub use config::{PushOverflow, ServerConfig};
 pub use context::{CallInfo, Context, Extensions};
 pub(crate) use dispatch::panicked;
-pub use dispatch::{CallResult, Dispatch, Reply};
+pub use dispatch::{Answer, CallResult, Dispatch, Reply};
 pub use info::{ClientId, ClientInfo, PushError};
 pub use registry::ServerHandle;
 pub(crate) use server::HttpScratch;

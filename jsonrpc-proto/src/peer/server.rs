@@ -20,7 +20,7 @@ use crate::protocol::error::ErrorObject;
 
 use super::config::ServerConfig;
 use super::context::{ConnCtx, Context};
-use super::dispatch::{panicked, Dispatch, Reply};
+use super::dispatch::{panicked, Answer, Dispatch, Reply};
 use super::driver::{cap_response, Driver, Serving};
 use super::info::{ClientId, ClientInfo};
 use super::registry::{Registered, Registry, ServerHandle};
@@ -286,7 +286,7 @@ impl Server {
                     let fut = match inner.dispatch.request(&ctx, request) {
                         Reply::Ready(r) => {
                             let r = cap_response(r, shared.config.max_response_size);
-                            let _ = conn.respond(handle, r.as_deref());
+                            let _ = conn.respond_text(handle, r.as_ref().map(Answer::as_text));
                             calls.done();
                             continue;
                         }
@@ -299,7 +299,7 @@ impl Server {
                             let r =
                                 outcome.unwrap_or_else(|panic| Err(panicked("(handler)", &*panic)));
                             let r = cap_response(r, shared.config.max_response_size);
-                            let _ = conn.respond(handle, r.as_deref());
+                            let _ = conn.respond_text(handle, r.as_ref().map(Answer::as_text));
                             calls.done();
                         }
                         Poll::Pending => {
@@ -340,7 +340,7 @@ impl Server {
                         let r = outcome.unwrap_or_else(|panic| Err(panicked("(handler)", &*panic)));
                         let r = cap_response(r, shared.config.max_response_size);
                         if let Some(h) = handles[i].take() {
-                            let _ = conn.respond(h, r.as_deref());
+                            let _ = conn.respond_text(h, r.as_ref().map(Answer::as_text));
                             calls.done();
                         }
                     }

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
-use crate::protocol::message::{response_len, write_response};
+use crate::protocol::message::{response_len, write_response_text, ResultText};
 
 /// A result longer than this gets its room reserved before its entry is written.
 const LARGE_ENTRY: usize = 1024;
@@ -46,13 +46,18 @@ impl BatchWriter {
 
     /// Adds one response entry.
     pub fn push(&mut self, id: &Id, result: Result<&RawValue, &ErrorObject>) {
+        self.push_text(id, result.map(ResultText::Json));
+    }
+
+    /// [`BatchWriter::push`] for a [`ResultText`].
+    pub(crate) fn push_text(&mut self, id: &Id, result: Result<ResultText<'_>, &ErrorObject>) {
         // One reservation for a large entry: its result is copied once, not regrown while it
         // is written (small ones fit the room reserved for the batch).
-        if result.is_ok_and(|r| r.get().len() > LARGE_ENTRY) {
+        if result.is_ok_and(|r| r.json_len() > LARGE_ENTRY) {
             self.buf.reserve(1 + response_len(id, result));
         }
         self.sep();
-        write_response(&mut self.buf, id, result);
+        write_response_text(&mut self.buf, id, result);
     }
 
     /// Adds an already serialized response entry.

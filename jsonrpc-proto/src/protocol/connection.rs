@@ -54,7 +54,7 @@ use crate::protocol::id::Id;
 use crate::protocol::message::{
     call_len, call_text_len, parse_compact, parse_general, response_frame, utf8_error, write_call,
     write_call_text, Entry, Incoming, Invalid, InvalidKind, Message, Notification, Request,
-    Response,
+    Response, ResultText,
 };
 
 /// Limits and defaults of a [`Connection`].
@@ -575,8 +575,18 @@ impl Connection {
 
     /// Writes an answer into its batch, or queues it as a frame of its own.
     fn reply(&mut self, batch: Option<u64>, id: &Id, result: Result<&RawValue, &ErrorObject>) {
+        self.reply_text(batch, id, result.map(ResultText::Json));
+    }
+
+    /// [`Connection::reply`] for a [`ResultText`].
+    fn reply_text(
+        &mut self,
+        batch: Option<u64>,
+        id: &Id,
+        result: Result<ResultText<'_>, &ErrorObject>,
+    ) {
         if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
-            b.writer.push(id, result);
+            b.writer.push_text(id, result);
             return;
         }
         push_lean(&mut self.transmit, Bytes::from(response_frame(id, result)));
@@ -604,6 +614,16 @@ impl Connection {
         handle: ResponseHandle,
         result: Result<&RawValue, &ErrorObject>,
     ) -> Result<(), RespondError> {
+        self.respond_text(handle, result.map(ResultText::Json))
+    }
+
+    /// [`Connection::respond`] for a [`ResultText`] (a text result written once, into its
+    /// frame).
+    pub(crate) fn respond_text(
+        &mut self,
+        handle: ResponseHandle,
+        result: Result<ResultText<'_>, &ErrorObject>,
+    ) -> Result<(), RespondError> {
         if self.closed {
             return Err(RespondError::Closed);
         }
@@ -617,13 +637,13 @@ impl Connection {
             .and_then(|key| self.batches.get_mut(&key).map(|b| (key, b)));
         match batch {
             Some((key, b)) => {
-                b.writer.push(&slot.id, result);
+                b.writer.push_text(&slot.id, result);
                 b.outstanding -= 1;
                 if b.outstanding == 0 {
                     self.maybe_finish_batch(key);
                 }
             }
-            None => self.reply(None, &slot.id, result),
+            None => self.reply_text(None, &slot.id, result),
         }
         Ok(())
     }

@@ -23,7 +23,7 @@ use super::middleware::{self, trace, LayerFn, Middleware, RpcRequest, RpcService
 use super::openrpc::{Info, MethodDoc, OpenRpc};
 use super::params::parse_params;
 use super::subscription::Registry as Subscriptions;
-use crate::peer::{panicked, CallResult, Dispatch, Reply};
+use crate::peer::{panicked, Answer, CallResult, Dispatch, Reply};
 use crate::peer::{ClientInfo, Context, Extensions};
 use tracing::Instrument;
 
@@ -91,7 +91,7 @@ where
         let fut = (self.0)(ctx, call);
         Box::pin(async move {
             let value = fut.await?;
-            serialize_result(&value)
+            serialize_result(value)
         })
     }
 }
@@ -104,50 +104,42 @@ trait NotificationHandler: Send + Sync + 'static {
     ) -> Option<BoxFuture<'static, ()>>;
 }
 
-fn serialize_result<T: Serialize + 'static>(value: &T) -> CallResult {
-    if let Some(raw) = text_result(value) {
-        return Ok(raw);
+fn serialize_result<T: Serialize + 'static>(value: T) -> CallResult {
+    let mut slot = Some(value);
+    if let Some(answer) = text_result(&mut slot) {
+        return Ok(answer);
     }
-    serde_json::value::to_raw_value(value).map_err(|e| {
-        tracing::error!(error = %e, "a handler's result could not be serialized");
-        ErrorObject::internal_error()
-    })
+    // `Some(value)` serializes exactly as `value` does.
+    serde_json::value::to_raw_value(&slot)
+        .map(Answer::json)
+        .map_err(|e| {
+            tracing::error!(error = %e, "a handler's result could not be serialized");
+            ErrorObject::internal_error()
+        })
 }
 
-/// A text result (`String`, `&'static str`, `Box<str>`) with nothing to escape, written as a JSON
-/// string at its exact length. serde_json's writer checks each byte against its escape table
-/// and regrows its buffer around a long string (a 1 MiB result cost ~10 instructions a byte
-/// and a 1 MiB copy); this checks the bytes in wide chunks and copies them once. `None`: not
-/// text, or text that needs escapes (serde_json writes it).
-fn text_result<T: 'static>(value: &T) -> Option<Box<RawValue>> {
-    let any = value as &dyn std::any::Any;
-    let text = any
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| any.downcast_ref::<&'static str>().copied())
-        .or_else(|| any.downcast_ref::<Box<str>>().map(|b| &**b))?;
-    if needs_escape(text.as_bytes()) {
-        return None;
+/// An [`Answer`] as it is, or a text result (`String`, `&'static str`, `Box<str>`) taken out of `slot` as an
+/// [`Answer::text`]: one with nothing to escape is kept as it is and the connection writes it
+/// between quotes straight into the response frame. serde_json's writer checks each byte
+/// against its escape table and regrows its buffer around a long string, and a `RawValue` of
+/// it would be validated and copied again (a 1 MiB result cost three passes and two copies);
+/// this checks the bytes in wide chunks and moves a `String` in. `None`: not text (`slot` is
+/// left as it was).
+fn text_result<T: 'static>(slot: &mut Option<T>) -> Option<Answer> {
+    let any = slot as &mut dyn std::any::Any;
+    if let Some(answer) = any.downcast_mut::<Option<Answer>>() {
+        return answer.take();
     }
-    let mut json = String::with_capacity(text.len() + 2);
-    json.push('"');
-    json.push_str(text);
-    json.push('"');
-    RawValue::from_string(json).ok()
-}
-
-/// True when a JSON string literal of `bytes` needs an escape (a control character, `"` or
-/// `\`). Whole chunks are folded without an early exit, so the compiler checks many bytes
-/// per instruction.
-fn needs_escape(bytes: &[u8]) -> bool {
-    let bad = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    let mut chunks = bytes.chunks_exact(64);
-    for chunk in chunks.by_ref() {
-        if chunk.iter().fold(false, |acc, &b| acc | bad(b)) {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| bad(b))
+    let text = if let Some(s) = any.downcast_mut::<Option<String>>() {
+        s.take()
+    } else if let Some(s) = any.downcast_mut::<Option<Box<str>>>() {
+        s.take().map(String::from)
+    } else if let Some(s) = any.downcast_mut::<Option<&'static str>>() {
+        s.take().map(str::to_owned)
+    } else {
+        None
+    };
+    text.map(Answer::text)
 }
 
 struct Typed<F, P>(F, PhantomData<fn(P)>);
@@ -165,7 +157,7 @@ where
                 let fut = (self.0)(ctx, p);
                 Reply::Pending(Box::pin(async move {
                     let value = fut.await?;
-                    serialize_result(&value)
+                    serialize_result(value)
                 }))
             }
             Err(e) => Reply::Ready(Err(e)),
@@ -188,7 +180,7 @@ where
         let fut = (self.0)(ctx, params);
         Reply::Pending(Box::pin(async move {
             let value = fut.await?;
-            serialize_result(&value)
+            serialize_result(value)
         }))
     }
     fn wants_owned(&self) -> bool {
@@ -209,7 +201,7 @@ where
         match (self.0)(ctx, params) {
             Ok(fut) => Reply::Pending(Box::pin(async move {
                 let value = fut.await?;
-                serialize_result(&value)
+                serialize_result(value)
             })),
             Err(e) => Reply::Ready(Err(e)),
         }
@@ -667,7 +659,7 @@ fn delegate(
                     if let Ok(Some(fut)) = router.dispatch_notification(&ctx, n) {
                         fut.await;
                     }
-                    Ok(RawValue::NULL.to_owned())
+                    Ok(RawValue::NULL.to_owned().into())
                 }
             }
         })
@@ -1010,8 +1002,11 @@ impl RouterBuilder {
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: tower::Layer<RpcService> + Send + Sync + 'static,
-        L::Service:
-            tower::Service<RpcRequest, Response = Box<RawValue>> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<RpcRequest, Response = crate::peer::Answer>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
         <L::Service as tower::Service<RpcRequest>>::Error: Into<middleware::BoxError>,
         <L::Service as tower::Service<RpcRequest>>::Future: Send + 'static,
     {
@@ -1149,7 +1144,7 @@ impl Step for Endpoint {
                 if let Some(fut) = fut {
                     fut.await;
                 }
-                serialize_result(&())
+                serialize_result(())
             });
         }
         match self.0.start_request(ctx, &method, params) {
@@ -1169,9 +1164,14 @@ impl Step for Endpoint {
 #[cfg(test)]
 mod result_tests {
     use super::*;
+    use crate::protocol::message::needs_escape;
 
     fn serde_text<T: Serialize>(v: &T) -> String {
         serde_json::to_string(v).expect("serializable")
+    }
+
+    fn json(result: CallResult) -> String {
+        result.expect("ok").into_json().get().to_owned()
     }
 
     #[test]
@@ -1192,29 +1192,32 @@ mod result_tests {
             let owned = text.to_string();
             let boxed: Box<str> = text.into();
             let want = serde_text(&text);
-            assert_eq!(serialize_result(&owned).expect("ok").get(), want);
-            assert_eq!(serialize_result(&boxed).expect("ok").get(), want);
+            assert_eq!(json(serialize_result(owned)), want);
+            assert_eq!(json(serialize_result(boxed)), want);
             let leaked: &'static str = Box::leak(text.to_string().into_boxed_str());
-            assert_eq!(serialize_result(&leaked).expect("ok").get(), want);
+            assert_eq!(json(serialize_result(leaked)), want);
+            // kept as the text itself exactly when nothing needs escaping
+            let answer = serialize_result(text.to_string()).expect("ok");
+            assert_eq!(answer.as_json().is_none(), !needs_escape(text.as_bytes()));
+            assert_eq!(answer.json_len(), want.len());
+            assert_eq!(answer.to_string(), want);
         }
         // an escape past the first wide chunk, and one in the remainder, still take serde's path
         let mut late = "B".repeat(200);
         late.push('"');
-        assert_eq!(
-            serialize_result(&late).expect("ok").get(),
-            serde_text(&late)
-        );
+        assert_eq!(json(serialize_result(late.clone())), serde_text(&late));
         assert!(needs_escape(late.as_bytes()));
         assert!(!needs_escape("B".repeat(200).as_bytes()));
     }
 
     #[test]
     fn other_results_still_go_through_serde() {
-        assert_eq!(serialize_result(&3i64).expect("ok").get(), "3");
-        assert_eq!(
-            serialize_result(&vec!["a", "b"]).expect("ok").get(),
-            r#"["a","b"]"#
-        );
-        assert!(text_result(&Some("x".to_string())).is_none());
+        assert_eq!(json(serialize_result(3i64)), "3");
+        assert_eq!(json(serialize_result(vec!["a", "b"])), r#"["a","b"]"#);
+        assert_eq!(json(serialize_result(Some("x".to_string()))), r#""x""#);
+        assert_eq!(json(serialize_result(())), "null");
+        let mut other = Some(Some("x".to_string()));
+        assert!(text_result(&mut other).is_none());
+        assert!(other.is_some());
     }
 }

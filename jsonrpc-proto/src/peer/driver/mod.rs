@@ -24,7 +24,7 @@ use crate::protocol::id::Id;
 use crate::protocol::message::{Notification, Request};
 
 use super::context::Context;
-use super::dispatch::{panicked, CallResult, Dispatch, Reply};
+use super::dispatch::{panicked, Answer, CallResult, Dispatch, Reply};
 use super::registry::Registry;
 
 mod slots;
@@ -753,7 +753,10 @@ where
                 .then(|| inner.conn.request_id(&handle).cloned())
                 .flatten();
             let frames = inner.conn.transmit_len();
-            if let Err(e) = inner.conn.respond(handle, result.as_deref()) {
+            if let Err(e) = inner
+                .conn
+                .respond_text(handle, result.as_ref().map(Answer::as_text))
+            {
                 tracing::debug!(error = %e, "answer dropped");
             }
             if let Some(id) = sub {

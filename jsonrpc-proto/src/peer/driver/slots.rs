@@ -133,9 +133,9 @@ impl std::ops::Index<usize> for Slots {
 /// Replaces a result larger than `max` bytes by a -32603 error that says so.
 pub(crate) fn cap_response(result: CallResult, max: usize) -> CallResult {
     match result {
-        Ok(raw) if raw.get().len() > max => {
+        Ok(raw) if raw.json_len() > max => {
             tracing::warn!(
-                size = raw.get().len(),
+                size = raw.json_len(),
                 limit = max,
                 "response too large: replaced by an error"
             );
@@ -143,7 +143,7 @@ pub(crate) fn cap_response(result: CallResult, max: usize) -> CallResult {
                 ErrorObject::new(ErrorCode::INTERNAL_ERROR, "Response too large").with_data(
                     format!(
                         "the result is {} bytes; the server's limit is {max}",
-                        raw.get().len()
+                        raw.json_len()
                     ),
                 ),
             )

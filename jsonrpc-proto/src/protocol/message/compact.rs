@@ -85,7 +85,7 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
                 i = after;
             }
             Key::Id => {
-                let (end, d) = value_end(b, i)?;
+                let (end, d, _) = value_end(b, i)?;
                 depth = depth.max(d);
                 let v = &text[i..end];
                 // Common ids are checked here; serde_json checks any other text exactly.
@@ -96,10 +96,16 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
                 i = end;
             }
             _ => {
-                let (end, d) = value_end(b, i)?;
+                let (end, d, plain) = value_end(b, i)?;
                 depth = depth.max(d);
-                // serde_json checks the value exactly (and borrows it, as the slow path does).
-                let raw: &RawValue = serde_json::from_str(&text[i..end]).ok()?;
+                let v = &text[i..end];
+                // A string with nothing escaped is valid as it is (`text` is UTF-8, and the
+                // scan found its end); serde_json checks any other value exactly. Either way
+                // the value is borrowed, as the slow path does.
+                let raw = match plain.then(|| borrow_raw(v)).flatten() {
+                    Some(raw) => raw,
+                    None => serde_json::from_str::<&RawValue>(v).ok()?,
+                };
                 let slot = match key {
                     Key::Params => Some(&mut f.params),
                     Key::Result => Some(&mut f.result),
@@ -173,23 +179,38 @@ fn plain_str(text: &str, i: usize) -> Option<(&str, usize)> {
 }
 
 /// Where the value that starts at `i` ends, judged by brackets and strings only: at the first
-/// `,`, `]` or `}` outside strings that is not inside the value; and how deep it nests. `None`
-/// at the end of input or when the value is empty or starts or ends with whitespace
-/// (serde_json would not include that whitespace in the raw value).
-fn value_end(b: &[u8], start: usize) -> Option<(usize, usize)> {
+/// `,`, `]` or `}` outside strings that is not inside the value; how deep it nests; and whether
+/// it is one string with no escape and no control character (a plain string: then it is
+/// certainly valid JSON). `None` at the end of input or when the value is empty or starts or
+/// ends with whitespace (serde_json would not include that whitespace in the raw value).
+fn value_end(b: &[u8], start: usize) -> Option<(usize, usize, bool)> {
     let mut i = start;
     let mut depth = 0usize;
     let mut deepest = 0usize;
+    // an escape or a control character in a string of the value
+    let mut special = false;
+    // where the value's first string closes
+    let mut first_close = None;
     loop {
         match *b.get(i)? {
             b'"' => {
                 i += 1;
                 loop {
                     // long strings (a 1 MiB result) are skipped a block at a time
-                    i = crate::protocol::message::scan::next_quote_or_escape(b, i);
+                    i = crate::protocol::message::scan::next_string_special(b, i);
                     match *b.get(i)? {
-                        b'"' => break,
-                        _ => i += 2,
+                        b'"' => {
+                            first_close.get_or_insert(i);
+                            break;
+                        }
+                        b'\\' => {
+                            special = true;
+                            i += 2;
+                        }
+                        _ => {
+                            special = true;
+                            i += 1;
+                        }
                     }
                 }
             }
@@ -205,5 +226,95 @@ fn value_end(b: &[u8], start: usize) -> Option<(usize, usize)> {
         i += 1;
     }
     let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
-    (i > start && !is_ws(b[start]) && !is_ws(b[i - 1])).then_some((i, deepest))
+    if i == start || is_ws(b[start]) || is_ws(b[i - 1]) {
+        return None;
+    }
+    // One string: it opens the value and its closing quote is the value's last byte.
+    let plain = !special && b[start] == b'"' && first_close == Some(i - 1);
+    Some((i, deepest, plain))
+}
+
+/// `text` as a borrowed [`RawValue`] without serde_json's scan, for text the caller has
+/// checked to be valid JSON. `RawValue` takes its text from a deserializer through its
+/// documented-by-use private newtype token (the way serde_json's own `RawValue` travels
+/// through other formats); `None` if that protocol ever changes (the caller then lets
+/// serde_json read the text).
+fn borrow_raw(text: &str) -> Option<&RawValue> {
+    use serde::de::value::{BorrowedStrDeserializer, Error, MapDeserializer};
+    use serde::Deserialize;
+    const TOKEN: &str = "$serde_json::private::RawValue";
+    let entry = (
+        BorrowedStrDeserializer::<Error>::new(TOKEN),
+        BorrowedStrDeserializer::<Error>::new(text),
+    );
+    let map = MapDeserializer::<_, Error>::new(std::iter::once(entry));
+    <&RawValue>::deserialize(map).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The result member of a compact response with `value` as its result, as parsed here and
+    /// as serde_json reads the value on its own.
+    fn both(value: &str) -> (Option<String>, bool) {
+        let text = format!("{{\"jsonrpc\":\"2.0\",\"result\":{value},\"id\":1}}");
+        let fast = match parse_compact(&text) {
+            Some((Incoming::Single(Ok(super::super::Message::Response(r))), _)) => {
+                r.result.ok().map(|raw| raw.get().to_owned())
+            }
+            _ => None,
+        };
+        let serde = serde_json::from_str::<&RawValue>(value).is_ok();
+        (fast, serde)
+    }
+
+    #[test]
+    fn plain_strings_are_borrowed_without_serde_and_others_are_checked_by_it() {
+        let long = "x".repeat(100_000);
+        for s in ["", "a", "caf\u{e9} \u{1f980}", "\u{7f}", long.as_str()] {
+            let value = format!("\"{s}\"");
+            let then = format!("{value},");
+            assert_eq!(value_end(then.as_bytes(), 0), Some((value.len(), 0, true)));
+            assert!(borrow_raw(&value).is_some_and(|r| r.get() == value));
+            assert_eq!(both(&value), (Some(value.clone()), true));
+        }
+        // escapes (valid or not), control characters, unterminated or glued strings and
+        // other values: not plain, and accepted exactly when serde_json accepts them
+        let tab = format!("\"a{}b\"", '\t');
+        let nul = format!("\"{}\"", '\0');
+        let long_bad = format!("\"{long}\\x\"");
+        let long_ctl = format!("\"{long}{}\"", '\u{1f}');
+        let cases = [
+            r#""a\"b""#,
+            r#""\n""#,
+            r#""\u00e9""#,
+            r#""\ud83e\udd80""#,
+            r#""\x""#,
+            r#""\u12""#,
+            r#""\"#,
+            r#""ab"#,
+            r#""a"b"#,
+            r#""a""b""#,
+            r#"["a"]"#,
+            r#"{"a":"b"}"#,
+            "1",
+            "nul",
+            tab.as_str(),
+            nul.as_str(),
+            long_bad.as_str(),
+            long_ctl.as_str(),
+        ];
+        for value in cases {
+            let then = format!("{value}}}");
+            let plain = value_end(then.as_bytes(), 0).is_some_and(|(_, _, p)| p);
+            assert!(!plain, "{value:?}");
+            let (fast, serde) = both(value);
+            if serde {
+                assert_eq!(fast.as_deref(), Some(value), "{value:?}");
+            } else {
+                assert_eq!(fast, None, "{value:?}");
+            }
+        }
+    }
 }

@@ -30,7 +30,10 @@ mod write;
 pub(crate) use compact::parse_compact;
 pub use parse::{parse, parse_message, parse_reference, MessageError};
 pub(crate) use parse::{parse_general, utf8_error};
-pub(crate) use write::{call_len, call_text_len, response_frame, response_len, write_call_text};
+pub(crate) use write::{
+    call_len, call_text_len, needs_escape, response_frame, response_len, write_call_text,
+    write_response_text, ResultText,
+};
 pub use write::{to_raw, write_call, write_response};
 
 pub use model::{

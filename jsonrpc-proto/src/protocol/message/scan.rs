@@ -63,11 +63,12 @@ fn has_structure(block: &[u8]) -> bool {
     acc != 0
 }
 
-/// The index of the first `"` or `\\` at or after `from` in `b` (`b.len()` when there is none):
-/// inside a JSON string, where its content ends or an escape starts. Skips 32-byte blocks
-/// holding neither with one vectorised test each, so a long string costs about one
-/// instruction per byte.
-pub(crate) fn next_quote_or_escape(b: &[u8], from: usize) -> usize {
+/// The index of the first `"`, `\\` or control character (below 0x20) at or after `from` in
+/// `b` (`b.len()` when there is none): inside a JSON string, where its content ends, an escape
+/// starts or the string is invalid. Skips 32-byte blocks holding none with one vectorised test
+/// each, so a long string costs about one instruction per byte.
+pub(crate) fn next_string_special(b: &[u8], from: usize) -> usize {
+    let special = |c: u8| (c == b'"') | (c == b'\\') | (c < 0x20);
     let mut i = from;
     while let Some(block) = b.get(i..i + BLOCK) {
         let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
@@ -75,14 +76,14 @@ pub(crate) fn next_quote_or_escape(b: &[u8], from: usize) -> usize {
         };
         let mut acc = 0u8;
         for &c in block {
-            acc |= u8::from((c == b'"') | (c == b'\\'));
+            acc |= u8::from(special(c));
         }
         if acc != 0 {
             break;
         }
         i += BLOCK;
     }
-    while i < b.len() && b[i] != b'"' && b[i] != b'\\' {
+    while i < b.len() && !special(b[i]) {
         i += 1;
     }
     i.min(b.len())
@@ -190,19 +191,22 @@ mod tests {
     }
 
     #[test]
-    fn next_quote_or_escape_finds_the_first_one() {
+    fn next_string_special_finds_the_first_one() {
         for len in [0usize, 1, 31, 32, 33, 64, 100] {
             for at in 0..len {
-                for c in [b'"', b'\\'] {
+                for c in [b'"', b'\\', 0x00, b'\n', 0x1f] {
                     let mut b = vec![b'a'; len];
                     b[at] = c;
                     for from in 0..=at {
-                        assert_eq!(next_quote_or_escape(&b, from), at, "{len} {at} {from}");
+                        assert_eq!(next_string_special(&b, from), at, "{len} {at} {from}");
                     }
-                    assert_eq!(next_quote_or_escape(&b, at + 1), len);
+                    assert_eq!(next_string_special(&b, at + 1), len);
                 }
             }
-            assert_eq!(next_quote_or_escape(&vec![b'a'; len], 0), len);
+            assert_eq!(next_string_special(&vec![b'a'; len], 0), len);
+            // 0x20, DEL and UTF-8 bytes are plain string content
+            let plain = "\u{7f} \u{e9}\u{1f980}".repeat(len);
+            assert_eq!(next_string_special(plain.as_bytes(), 0), plain.len());
         }
     }
 

@@ -78,13 +78,65 @@ pub(crate) fn call_text_len(method: &str, params_len: Option<usize>, id: Option<
         + id.map_or(0, |id| ID + id_json_len(id).unwrap_or(16))
 }
 
+/// A result's JSON text as a response carries it: raw JSON, or the content of a JSON string
+/// that needs no escapes (checked by [`needs_escape`] where it is made), written between quotes
+/// as it is, so that a long text result is copied once, into its frame, and never re-read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ResultText<'a> {
+    /// JSON text as it is.
+    Json(&'a RawValue),
+    /// The content of a string literal with nothing to escape.
+    Plain(&'a str),
+}
+
+impl ResultText<'_> {
+    /// The length of the JSON text.
+    pub(crate) fn json_len(self) -> usize {
+        match self {
+            ResultText::Json(r) => r.get().len(),
+            ResultText::Plain(s) => s.len() + 2,
+        }
+    }
+
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            ResultText::Json(r) => out.extend_from_slice(r.get().as_bytes()),
+            ResultText::Plain(s) => {
+                out.push(b'"');
+                out.extend_from_slice(s.as_bytes());
+                out.push(b'"');
+            }
+        }
+    }
+}
+
+impl<'a> From<&'a RawValue> for ResultText<'a> {
+    fn from(raw: &'a RawValue) -> Self {
+        ResultText::Json(raw)
+    }
+}
+
+/// True when a JSON string literal of `bytes` needs an escape (a control character, `"` or
+/// `\`). Whole chunks are folded without an early exit, so the compiler checks many bytes
+/// per instruction.
+pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
+    let bad = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let mut chunks = bytes.chunks_exact(64);
+    for chunk in chunks.by_ref() {
+        if chunk.iter().fold(false, |acc, &b| acc | bad(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| bad(b))
+}
+
 /// The length of the response [`write_response`] writes for a result, exactly when the id's
 /// length is known ([`id_json_len`]); an estimate otherwise and for errors.
-pub(crate) fn response_len(id: &Id, result: Result<&RawValue, &ErrorObject>) -> usize {
+pub(crate) fn response_len(id: &Id, result: Result<ResultText<'_>, &ErrorObject>) -> usize {
     const OK_FIXED: usize = r#"{"jsonrpc":"2.0","result":,"id":}"#.len();
     let id = id_json_len(id).unwrap_or(16);
     match result {
-        Ok(r) => OK_FIXED + r.get().len() + id,
+        Ok(r) => OK_FIXED + r.json_len() + id,
         Err(e) => 96 + e.message.len() + e.data.as_ref().map_or(0, |d| d.get().len()) + id,
     }
 }
@@ -92,18 +144,27 @@ pub(crate) fn response_len(id: &Id, result: Result<&RawValue, &ErrorObject>) -> 
 /// A response as one compact JSON frame whose capacity is its length when the length is known
 /// in advance (a result, and an id other than a string with escapes), so that turning it into
 /// `Bytes` takes no second allocation and a large result is copied once, never regrown.
-pub(crate) fn response_frame(id: &Id, result: Result<&RawValue, &ErrorObject>) -> Vec<u8> {
+pub(crate) fn response_frame(id: &Id, result: Result<ResultText<'_>, &ErrorObject>) -> Vec<u8> {
     let mut out = Vec::with_capacity(response_len(id, result));
-    write_response(&mut out, id, result);
+    write_response_text(&mut out, id, result);
     out
 }
 
 /// Writes a response as compact JSON.
 pub fn write_response(out: &mut Vec<u8>, id: &Id, result: Result<&RawValue, &ErrorObject>) {
+    write_response_text(out, id, result.map(ResultText::Json));
+}
+
+/// [`write_response`] for a [`ResultText`].
+pub(crate) fn write_response_text(
+    out: &mut Vec<u8>,
+    id: &Id,
+    result: Result<ResultText<'_>, &ErrorObject>,
+) {
     match result {
         Ok(r) => {
             out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"result\":");
-            out.extend_from_slice(r.get().as_bytes());
+            r.write(out);
         }
         Err(e) => {
             out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"error\":");
@@ -212,12 +273,43 @@ mod tests {
     fn response_frames_are_exactly_as_long_as_their_text() {
         let result = RawValue::from_string("[1,\"x\"]".into()).expect("valid JSON");
         for id in ids() {
-            let frame = response_frame(&id, Ok(&result));
+            let frame = response_frame(&id, Ok(ResultText::Json(&result)));
             let mut plain = Vec::new();
             write_response(&mut plain, &id, Ok(&result));
             assert_eq!(frame, plain, "{id:?}");
             assert_eq!(frame.len(), frame.capacity(), "{id:?}");
         }
+    }
+
+    #[test]
+    fn plain_text_results_are_written_between_quotes_at_their_exact_length() {
+        for text in ["", "x", "caf\u{e9} \u{1f600}", &"a".repeat(70_000)] {
+            assert!(!needs_escape(text.as_bytes()));
+            for id in ids() {
+                let frame = response_frame(&id, Ok(ResultText::Plain(text)));
+                let json = serde_json::to_string(text).expect("a string");
+                let raw = RawValue::from_string(json).expect("valid JSON");
+                let mut plain = Vec::new();
+                write_response(&mut plain, &id, Ok(&raw));
+                assert_eq!(frame, plain, "{id:?}");
+                assert_eq!(frame.len(), frame.capacity(), "{id:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_are_found_in_every_position() {
+        for c in [b'"', b'\\', b'\n', 0x00, 0x1f] {
+            for len in [1usize, 63, 64, 65, 130] {
+                for at in 0..len {
+                    let mut b = vec![b'a'; len];
+                    b[at] = c;
+                    assert!(needs_escape(&b), "{c} {len} {at}");
+                }
+                assert!(!needs_escape(&vec![b'a'; len]));
+            }
+        }
+        assert!(!needs_escape("\u{7f}\u{80}\u{ffff}".as_bytes()));
     }
 
     #[test]

@@ -39,7 +39,12 @@ impl Middleware for HooksMiddleware {
             }
             let result = next.run(req).await;
             if id.is_some() {
-                hooks.after_request(&info, result.as_deref(), elapsed(&ctx));
+                // A text answer is written out as JSON for the hook.
+                let json = result.as_ref().map(|a| match a.as_json() {
+                    Some(raw) => std::borrow::Cow::Borrowed(raw),
+                    None => std::borrow::Cow::Owned(a.to_json()),
+                });
+                hooks.after_request(&info, json.as_deref().map_err(|e| *e), elapsed(&ctx));
             }
             result
         })

@@ -58,7 +58,7 @@ use std::time::Duration;
 use futures::future::{BoxFuture, FutureExt};
 use serde_json::value::RawValue;
 
-use crate::peer::{CallResult, ClientInfo, Context};
+use crate::peer::{Answer, CallResult, ClientInfo, Context};
 use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
 
@@ -260,7 +260,7 @@ impl fmt::Debug for RpcService {
 }
 
 impl tower::Service<RpcRequest> for RpcService {
-    type Response = Box<RawValue>;
+    type Response = Answer;
     type Error = ErrorObject;
     type Future = BoxFuture<'static, CallResult>;
 
@@ -294,7 +294,7 @@ pub fn error_from_tower(error: BoxError) -> ErrorObject {
     ErrorObject::internal_error()
 }
 
-type TowerStack = tower::util::BoxCloneSyncService<RpcRequest, Box<RawValue>, BoxError>;
+type TowerStack = tower::util::BoxCloneSyncService<RpcRequest, Answer, BoxError>;
 
 /// A tower stack built over the step that follows it: each call runs on a clone (tower's
 /// usual one-clone-per-request), after `poll_ready`.
@@ -320,8 +320,7 @@ pub(crate) type LayerFn = Box<dyn FnOnce(Arc<dyn Step>) -> Arc<dyn Step> + Send 
 pub(crate) fn tower_layer<L>(layer: L) -> LayerFn
 where
     L: tower::Layer<RpcService> + Send + Sync + 'static,
-    L::Service:
-        tower::Service<RpcRequest, Response = Box<RawValue>> + Clone + Send + Sync + 'static,
+    L::Service: tower::Service<RpcRequest, Response = Answer> + Clone + Send + Sync + 'static,
     <L::Service as tower::Service<RpcRequest>>::Error: Into<BoxError>,
     <L::Service as tower::Service<RpcRequest>>::Future: Send + 'static,
 {
