@@ -227,24 +227,13 @@ impl Server {
             c.server()
                 .is_some_and(|s| Arc::ptr_eq(&s.inner, &inner.registry))
         });
-        let ctx = match kept {
+        let fresh = |transport| inner.ctx(Arc::new(ClientInfo { id, transport }), None);
+        let mut ctx = match kept {
             Some(mut ctx) => match ctx.renew_client(id, info) {
                 Ok(()) => ctx,
-                Err(info) => inner.ctx(
-                    Arc::new(ClientInfo {
-                        id,
-                        transport: info,
-                    }),
-                    None,
-                ),
+                Err(info) => fresh(info),
             },
-            None => inner.ctx(
-                Arc::new(ClientInfo {
-                    id,
-                    transport: info,
-                }),
-                None,
-            ),
+            None => fresh(info),
         };
         // Counts this body's calls in `pending_requests` and gives them back when the future
         // is dropped early (the HTTP client went away and hyper dropped the request).
@@ -372,7 +361,6 @@ impl Server {
         if conn.reusable() {
             scratch.conn = Some(conn);
         }
-        let mut ctx = ctx;
         // Kept without this body's headers and path (an idle connection holds no request).
         if let Some(client) = ctx.client_mut() {
             client.transport = TransportInfo::new(client.transport.kind);
