@@ -1,6 +1,7 @@
 //! The HTTP client speaking HTTP/2 on tokio (`HttpClientConfig::http2`), against our own
 //! server: h2c with prior knowledge, h2 chosen by ALPN over TLS, the fall-back to HTTP/1.1
-//! when the server does not choose h2, and the server's stream limit. That the connection is
+//! when the server does not choose h2, the server's stream limit, and streams the server resets
+//! (REFUSED_STREAM is sent again, any other reason is not). That the connection is
 //! HTTP/2 is checked on the server: N calls held in flight at once travel on one socket
 //! (`RunningServer::open_connections`), where HTTP/1.1 needs N.
 
@@ -157,4 +158,118 @@ async fn conformance_over_h2c() {
     conformance::concurrency(&target, 200).await;
     conformance::cancellation(&target).await;
     target.server.shutdown().await;
+}
+
+/// A bare HTTP/2 server (the h2 crate, no JSON-RPC library) that resets the first `refuse`
+/// streams with `reason` and answers every later one as `add` would. Answers its address and
+/// the count of streams it saw and of requests it answered.
+async fn resetting_h2_server(
+    refuse: usize,
+    reason: h2::Reason,
+) -> (
+    std::net::SocketAddr,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let streams = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let (s, a) = (streams.clone(), answered.clone());
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let (s, a) = (s.clone(), a.clone());
+            tokio::spawn(async move {
+                let Ok(mut conn) = h2::server::handshake(sock).await else {
+                    return;
+                };
+                while let Some(Ok((req, mut respond))) = conn.accept().await {
+                    if s.fetch_add(1, Ordering::SeqCst) < refuse {
+                        respond.send_reset(reason);
+                        continue;
+                    }
+                    let a = a.clone();
+                    tokio::spawn(async move {
+                        let mut body = req.into_body();
+                        let mut data = Vec::new();
+                        while let Some(chunk) = body.data().await {
+                            let chunk = chunk.unwrap();
+                            let _ = body.flow_control().release_capacity(chunk.len());
+                            data.extend_from_slice(&chunk);
+                        }
+                        let call: serde_json::Value = serde_json::from_slice(&data).unwrap();
+                        let p = &call["params"];
+                        let sum = p[0].as_i64().unwrap() + p[1].as_i64().unwrap();
+                        let answer =
+                            serde_json::json!({"jsonrpc": "2.0", "id": call["id"], "result": sum});
+                        let head = http::Response::builder()
+                            .status(200)
+                            .header("content-type", "application/json")
+                            .body(())
+                            .unwrap();
+                        let mut send = respond.send_response(head, false).unwrap();
+                        a.fetch_add(1, Ordering::SeqCst);
+                        send.send_data(answer.to_string().into(), true).unwrap();
+                    });
+                }
+            });
+        }
+    });
+    (addr, streams, answered)
+}
+
+fn quick_retries(retries: u32) -> ConnectOptions {
+    ConnectOptions::default().with_http(
+        HttpClientConfig::default()
+            .with_http2(true)
+            .with_retries(retries)
+            .with_backoff(Duration::from_millis(5)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_refused_by_the_server_is_sent_again() {
+    use std::sync::atomic::Ordering;
+    let (addr, streams, answered) = resetting_h2_server(2, h2::Reason::REFUSED_STREAM).await;
+    let client = connect_http_with(&format!("http://{addr}/"), quick_retries(3))
+        .await
+        .unwrap();
+    let sum: i64 = client.request("add", (2, 3)).await.unwrap();
+    assert_eq!(sum, 5);
+    assert_eq!(
+        streams.load(Ordering::SeqCst),
+        3,
+        "two refused, the third answered"
+    );
+    assert_eq!(answered.load(Ordering::SeqCst), 1);
+    client.close().await;
+
+    // More refusals than retries: the call fails with the reason, after 1 + retries streams.
+    let (addr, streams, answered) = resetting_h2_server(10, h2::Reason::REFUSED_STREAM).await;
+    let client = connect_http_with(&format!("http://{addr}/"), quick_retries(2))
+        .await
+        .unwrap();
+    let err = client.request::<i64, _>("add", (2, 3)).await.unwrap_err();
+    assert!(err.to_string().contains("REFUSED_STREAM"), "{err}");
+    assert_eq!(streams.load(Ordering::SeqCst), 3);
+    assert_eq!(answered.load(Ordering::SeqCst), 0);
+    client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_reset_for_another_reason_is_not_sent_again() {
+    use std::sync::atomic::Ordering;
+    // INTERNAL_ERROR may come after the server acted on the call: one stream, then the error.
+    let (addr, streams, _) = resetting_h2_server(1, h2::Reason::INTERNAL_ERROR).await;
+    let client = connect_http_with(&format!("http://{addr}/"), quick_retries(3))
+        .await
+        .unwrap();
+    let err = client.request::<i64, _>("add", (2, 3)).await.unwrap_err();
+    assert!(!err.to_string().contains("REFUSED_STREAM"), "{err}");
+    assert_eq!(streams.load(Ordering::SeqCst), 1, "not retried: {err}");
+    // The connection still serves the next call.
+    let sum: i64 = client.request("add", (4, 5)).await.unwrap();
+    assert_eq!(sum, 9);
+    client.close().await;
 }

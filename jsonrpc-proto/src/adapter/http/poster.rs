@@ -225,6 +225,13 @@ impl<C: HttpConnect, R: Runtime> HyperPoster<C, R> {
         let response = sender.try_send_request(request).await.map_err(|mut e| {
             if e.take_message().is_some() {
                 Attempt::Retry(format!("HTTP/2 request not sent: {}", e.error()))
+            } else if refused_stream(e.error()) {
+                // RFC 9113 section 8.7: REFUSED_STREAM means the server did no application
+                // processing of the stream, so the call is safe to send again.
+                Attempt::Retry(format!(
+                    "HTTP/2 stream refused by the server (REFUSED_STREAM): {}",
+                    e.error()
+                ))
             } else {
                 Attempt::Fail(format!(
                     "HTTP/2 stream failed during the request: {}",
@@ -234,6 +241,22 @@ impl<C: HttpConnect, R: Runtime> HyperPoster<C, R> {
         })?;
         read_response(response, self.config.max_response).await
     }
+}
+
+/// Whether `e` is the server's reset of the stream with REFUSED_STREAM. Only that reason
+/// promises the request was not processed; any other reset, and a GOAWAY (which h2 also reports
+/// for streams the server may have processed), may follow execution and is not retried.
+fn refused_stream(e: &hyper::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(h2) = c.downcast_ref::<h2::Error>() {
+            return h2.is_reset()
+                && h2.is_remote()
+                && h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+        }
+        cause = c.source();
+    }
+    false
 }
 
 impl<C: HttpConnect, R: Runtime> HttpPoster for HyperPoster<C, R> {
