@@ -436,7 +436,7 @@ where
         }
         Listener::Http => {
             let io = TokioIo::new(io);
-            // A refused socket (over the connection limit), tower layers or metrics, the
+            // A refused socket (over the connection limit), tower layers, the
             // switch off, or HTTP/2 after ALPN: hyper serves it all.
             let codec = shared.http1_codec && !h2 && !slot.busy() && !shared.http.has_layers();
             if !codec {

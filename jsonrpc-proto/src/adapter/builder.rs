@@ -370,8 +370,8 @@ impl<L: Listen> ServerBuilder<L> {
     /// else (`/health`, `/metrics`, WebSocket upgrades, HTTP/2) to hyper on the same
     /// connection. `false`: hyper serves all of HTTP/1.1, as before the codec (an escape
     /// hatch, and what the codec's differential test compares with). The answers are the
-    /// same either way. With [`http_layer`](Self::http_layer) layers or metrics configured,
-    /// hyper serves every request whatever this says.
+    /// same either way. With [`http_layer`](Self::http_layer) layers configured, hyper serves
+    /// every request whatever this says; [`metrics`](Self::metrics) keep the codec.
     pub fn http1_codec(mut self, on: bool) -> Self {
         self.options.http1_codec = on;
         self

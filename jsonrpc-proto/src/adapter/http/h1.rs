@@ -72,6 +72,20 @@ where
     T: Timer,
     S: Future<Output = ()>,
 {
+    // Counted in the metrics' connection gauge while the codec serves it; a connection handed
+    // off is counted again by hyper's service (`HttpService::connection`).
+    let gauge = serve.service.connection_gauge();
+    let outcome = serve_codec(io, serve).await;
+    drop(gauge);
+    outcome
+}
+
+async fn serve_codec<I, T, S>(io: I, serve: Http1Serve<'_, T, S>) -> io::Result<Http1Outcome<I>>
+where
+    I: Read + Write + Unpin,
+    T: Timer,
+    S: Future<Output = ()>,
+{
     let Http1Serve {
         service,
         conn: conn_info,

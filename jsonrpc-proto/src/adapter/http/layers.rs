@@ -105,6 +105,12 @@ impl HttpLayers {
         self.layers.is_empty()
     }
 
+    /// Counts one HTTP connection in the metrics' `http` connection gauge while the answer
+    /// lives (`None` without metrics): for a connection the HTTP/1.1 codec serves.
+    pub(crate) fn gauge(&self) -> Option<ConnGauge> {
+        self.metrics.as_ref().map(ConnGauge::new)
+    }
+
     /// The hyper service of one connection: `handle` (the adapter's request handling) inside
     /// the layers. Counts the connection in the `http` connection gauge while it lives.
     pub fn connection<F, Fut>(&self, handle: F) -> ConnService<F>
@@ -134,7 +140,7 @@ impl HttpLayers {
 }
 
 /// Counts one open HTTP connection in the metrics while alive.
-struct ConnGauge(Metrics);
+pub(crate) struct ConnGauge(Metrics);
 
 impl ConnGauge {
     fn new(m: &Metrics) -> Self {

@@ -130,11 +130,17 @@ impl HttpService {
         self.body_read_timeout
     }
 
-    /// True when tower layers or metrics are configured: every request must then go through
-    /// hyper and [`HttpService::connection`] (the HTTP/1.1 codec of
-    /// [`serve_http1`](super::serve_http1) does not run them).
+    /// True when tower layers are configured: every request must then go through hyper and
+    /// [`HttpService::connection`] (the HTTP/1.1 codec of [`serve_http1`](super::serve_http1)
+    /// does not run them). Metrics alone do not count: calls are counted by the router's
+    /// middleware on every path, the codec counts its connections in the gauge, and
+    /// `GET /metrics` is handed to hyper like every other path than `/`.
     pub fn has_layers(&self) -> bool {
-        self.layers.metrics.is_some() || !self.layers.is_empty()
+        !self.layers.is_empty()
+    }
+
+    pub(crate) fn connection_gauge(&self) -> Option<super::layers::ConnGauge> {
+        self.layers.gauge()
     }
 
     /// Handles one request: rejections, health, RPC posts; a WebSocket upgrade is handed back.
