@@ -21,7 +21,7 @@ use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
 use crate::protocol::message::Notification;
 
-use super::shared::{serialize_params, CallSlot, PeerShared, CANCEL_METHOD};
+use super::shared::{serialize_params, CallSlot, PeerShared, RawAnswer, CANCEL_METHOD};
 use super::subs::LagPolicy;
 use super::transport::TransportError;
 
@@ -450,7 +450,7 @@ impl<R> ResponseFuture<R> {
         self.shared.as_ref().map(|_| Id::from(self.id))
     }
 
-    fn poll_raw(&mut self, cx: &mut TaskCx<'_>) -> Poll<Result<Box<RawValue>, ClientError>> {
+    fn poll_raw(&mut self, cx: &mut TaskCx<'_>) -> Poll<Result<RawAnswer, ClientError>> {
         let Some(shared) = &self.shared else {
             return Poll::Ready(Err(self.error.take().unwrap_or(ClientError::Closed)));
         };
@@ -484,8 +484,28 @@ impl<R: DeserializeOwned> Future for ResponseFuture<R> {
     fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.poll_raw(cx)
-            .map(|r| r.and_then(|raw| from_raw(&raw).map_err(ClientError::Deserialize)))
+            .map(|r| r.and_then(|raw| from_answer(&raw).map_err(ClientError::Deserialize)))
     }
+}
+
+/// Reads a call's result as `R`: [`from_raw`]'s reading, on the text of the answer wherever it
+/// is (in its frame or copied out).
+pub(crate) fn from_answer<R: DeserializeOwned>(answer: &RawAnswer) -> Result<R, serde_json::Error> {
+    match answer {
+        RawAnswer::Owned(raw) => from_raw(raw),
+        RawAnswer::Frame(b) => from_json_bytes(b),
+    }
+}
+
+/// [`from_raw`] for JSON text given as bytes (valid UTF-8): the same plain string fast path,
+/// else serde_json's reading of the bytes (the same values and errors as of the text).
+fn from_json_bytes<R: DeserializeOwned>(b: &[u8]) -> Result<R, serde_json::Error> {
+    if let Some(text) = plain_str_bytes(b).and_then(|s| std::str::from_utf8(s).ok()) {
+        if let Ok(value) = R::deserialize(PlainStr(text)) {
+            return Ok(value);
+        }
+    }
+    serde_json::from_slice(b)
 }
 
 /// Reads a result as `R`. A JSON string with nothing escaped (checked by our block scanner,
@@ -505,14 +525,19 @@ pub(crate) fn from_raw<R: DeserializeOwned>(raw: &RawValue) -> Result<R, serde_j
 
 /// The content of `json` when it is one JSON string with no escape and no control character.
 fn plain_str(json: &str) -> Option<&str> {
-    let b = json.as_bytes();
+    let len = plain_str_bytes(json.as_bytes())?.len();
+    // Quotes are ASCII: both ends are character boundaries.
+    Some(&json[1..1 + len])
+}
+
+/// [`plain_str`] of JSON text as bytes.
+fn plain_str_bytes(b: &[u8]) -> Option<&[u8]> {
     let last = b.len().checked_sub(1)?;
     let plain = last > 0
         && b[0] == b'"'
         && crate::protocol::message::scan::next_string_special(b, 1) == last
         && b[last] == b'"';
-    // Quotes are ASCII: both ends are character boundaries.
-    plain.then(|| &json[1..last])
+    plain.then(|| &b[1..last])
 }
 
 /// The deserializer of a plain JSON string's content (see [`from_raw`]): answers what
@@ -635,7 +660,7 @@ struct BatchAnswers<'s> {
     ids: Vec<u64>,
     /// Answers taken so far: `ids[..next]`.
     next: usize,
-    results: Vec<Result<Box<RawValue>, ClientError>>,
+    results: Vec<Result<RawAnswer, ClientError>>,
 }
 
 impl BatchAnswers<'_> {
@@ -742,6 +767,28 @@ impl BatchBuilder<'_> {
     /// Sends the batch as one array and waits for every answer. The results are in the order
     /// the requests were added. `Err` when the batch could not be sent at all.
     pub async fn send(self) -> Result<Vec<Result<Box<RawValue>, ClientError>>, ClientError> {
+        let answers = self.send_answers().await?;
+        Ok(answers
+            .into_iter()
+            .map(|r| r.map(RawAnswer::into_raw))
+            .collect())
+    }
+
+    /// [`BatchBuilder::send`] with every result read as `T` (as [`Client::request`] reads
+    /// one), straight from the frame it came in: no raw value is kept per answer. A result
+    /// that does not deserialize as `T` is [`ClientError::Deserialize`] at its position; the
+    /// others are unaffected.
+    pub async fn send_as<T: DeserializeOwned>(
+        self,
+    ) -> Result<Vec<Result<T, ClientError>>, ClientError> {
+        let answers = self.send_answers().await?;
+        Ok(answers
+            .into_iter()
+            .map(|r| r.and_then(|a| from_answer(&a).map_err(ClientError::Deserialize)))
+            .collect())
+    }
+
+    async fn send_answers(self) -> Result<Vec<Result<RawAnswer, ClientError>>, ClientError> {
         if let Some(e) = self.error {
             return Err(e);
         }

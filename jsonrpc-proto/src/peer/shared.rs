@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::protocol::connection::{CallError, Connection, Event, U64Map};
-use crate::protocol::message::{call_len, write_call, Notification};
+use crate::protocol::message::{borrow_raw, call_len, write_call, Notification};
 
 use super::info::PushError;
 use super::rt::{Rt, Signal};
@@ -26,8 +26,60 @@ pub(crate) const CANCEL_METHOD: &str = "$/cancelRequest";
 /// One outgoing call awaiting its answer.
 #[derive(Default)]
 pub(crate) struct CallSlot {
-    pub(crate) result: Option<Result<Box<RawValue>, CallError>>,
+    pub(crate) result: Option<Result<RawAnswer, CallError>>,
     pub(crate) waker: Option<Waker>,
+}
+
+/// Answers up to this long stay in their frame ([`RawAnswer::Frame`]); longer ones are copied
+/// out, so that a late reader keeps no large frame alive and reads the text as a `str`
+/// without checking its UTF-8 again.
+const IN_FRAME: usize = 4096;
+
+/// A call's result as JSON text.
+#[derive(Debug)]
+pub(crate) enum RawAnswer {
+    /// Copied out of its frame.
+    Owned(Box<RawValue>),
+    /// Where it is in the frame it came in (a shared view, no copy): valid JSON in valid
+    /// UTF-8, checked when the frame was read.
+    Frame(Bytes),
+}
+
+impl RawAnswer {
+    /// The answer at `frame[start..end]`, which [`Connection::handle_answers`] checked.
+    pub(crate) fn in_frame(frame: &Bytes, start: usize, end: usize) -> Self {
+        if end - start <= IN_FRAME {
+            return RawAnswer::Frame(frame.slice(start..end));
+        }
+        let text = std::str::from_utf8(&frame[start..end]).unwrap_or_default();
+        match borrow_raw(text) {
+            Some(raw) => RawAnswer::Owned(raw.to_owned()),
+            None => RawAnswer::Owned(
+                serde_json::from_str::<Box<RawValue>>(text)
+                    .unwrap_or_else(|_| Box::<RawValue>::default()),
+            ),
+        }
+    }
+
+    /// The JSON text.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            RawAnswer::Owned(raw) => raw.get().as_bytes(),
+            RawAnswer::Frame(b) => b,
+        }
+    }
+
+    /// The text as an owned raw value.
+    pub(crate) fn into_raw(self) -> Box<RawValue> {
+        match self {
+            RawAnswer::Owned(raw) => raw,
+            RawAnswer::Frame(b) => std::str::from_utf8(&b)
+                .ok()
+                .and_then(borrow_raw)
+                .map(ToOwned::to_owned)
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// This side's calls and notification streams: what a client uses. A served connection
@@ -46,6 +98,8 @@ pub(crate) struct ClientSide {
     /// How many early notifications are kept; 0 once someone subscribed (or on served
     /// connections, where nobody may ever subscribe).
     pub(crate) early_capacity: usize,
+    /// Room for the answers of one frame ([`Inner::handle_answers`]), kept between frames.
+    pub(crate) answers: Vec<(u64, usize, usize)>,
 }
 
 /// Everything behind the connection's lock.
@@ -106,11 +160,33 @@ impl Inner {
     pub(crate) fn deliver(
         &mut self,
         n: u64,
-        result: Result<Box<RawValue>, CallError>,
+        result: Result<RawAnswer, CallError>,
     ) -> Option<Waker> {
         let slot = self.client.as_deref_mut()?.calls.get_mut(&n)?;
         slot.result = Some(result);
         slot.waker.take()
+    }
+
+    /// Reads `frame` with [`Connection::handle_answers`] (a frame of answers only, the usual
+    /// frame of a client): hands each answer to its call without an event and without copying
+    /// it out of the frame; returns false, having done nothing, for any other frame.
+    pub(crate) fn handle_answers(&mut self, frame: &Bytes, wake: &mut Vec<Waker>) -> bool {
+        let Some(client) = self.client.as_deref_mut() else {
+            return false;
+        };
+        let mut answers = std::mem::take(&mut client.answers);
+        let handled = self.conn.handle_answers(frame, &mut answers);
+        for &(n, start, end) in &answers {
+            self.subs.client.on_response(n, Some(&frame[start..end]));
+            if let Some(w) = self.deliver(n, Ok(RawAnswer::in_frame(frame, start, end))) {
+                wake.push(w);
+            }
+        }
+        answers.clear();
+        if let Some(client) = self.client.as_deref_mut() {
+            client.answers = answers;
+        }
+        handled
     }
 
     /// Applies the events that concern outgoing calls; returns the others.
@@ -119,8 +195,10 @@ impl Inner {
             match ev {
                 Event::Response { id, result } => {
                     if let Some(n) = id.as_u64() {
-                        self.subs.client.on_response(n, &result);
-                        if let Some(w) = self.deliver(n, result) {
+                        self.subs
+                            .client
+                            .on_response(n, result.as_ref().ok().map(|r| r.get().as_bytes()));
+                        if let Some(w) = self.deliver(n, result.map(RawAnswer::Owned)) {
                             wake.push(w);
                         }
                     }

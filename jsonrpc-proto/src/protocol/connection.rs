@@ -52,9 +52,9 @@ use crate::protocol::batch::BatchWriter;
 use crate::protocol::error::{ErrorObject, ParseError};
 use crate::protocol::id::Id;
 use crate::protocol::message::{
-    call_len, call_text_len, parse_compact, parse_general, response_frame, utf8_error, write_call,
-    write_call_text, Entry, Incoming, Invalid, InvalidKind, Message, Notification, Request,
-    Response, ResultText,
+    call_len, call_text_len, parse_compact, parse_general, response_frame, scan_answers,
+    utf8_error, write_call, write_call_text, Entry, Incoming, Invalid, InvalidKind, Message,
+    Notification, Request, Response, ResultText,
 };
 
 /// Limits and defaults of a [`Connection`].
@@ -465,6 +465,60 @@ impl Connection {
                 self.maybe_finish_batch(key);
             }
         }
+    }
+
+    /// The client's fast path of [`Connection::handle_frame`] for a frame that holds only
+    /// successful answers in compact form (one, or an array of them; see
+    /// [`scan_answers`]): no message is built and no event is queued for an answer to a
+    /// pending call. Returns false, having done nothing, for any other frame (then call
+    /// `handle_frame` or `handle_frame_calls` with it). On true, `answers` holds
+    /// `(id, start, end)` of each answer to a pending call, in frame order, with
+    /// `frame[start..end]` its result (valid JSON in valid UTF-8): each such call ended as if
+    /// `handle_frame` had queued its [`Event::Response`], and the caller delivers the result.
+    /// Answers to no pending call are handled as `handle_frame` handles them (dropped when
+    /// cancelled, else [`Event::UnmatchedResponse`]).
+    pub(crate) fn handle_answers(
+        &mut self,
+        frame: &[u8],
+        answers: &mut Vec<(u64, usize, usize)>,
+    ) -> bool {
+        answers.clear();
+        if self.closed {
+            return true;
+        }
+        let max_depth = crate::protocol::limits::DEFAULT_MAX_DEPTH;
+        if !scan_answers(frame, max_depth, self.config.max_batch_len, answers) {
+            answers.clear();
+            return false;
+        }
+        let mut kept = 0;
+        for k in 0..answers.len() {
+            let (n, start, end) = answers[k];
+            let pending = self.out.as_deref_mut().and_then(|out| {
+                let deadline = out.pending.remove(&n)?;
+                if deadline.is_some() {
+                    out.pending_with_deadline -= 1;
+                    out.compact_timers();
+                }
+                Some(())
+            });
+            if pending.is_some() {
+                answers[kept] = (n, start, end);
+                kept += 1;
+                continue;
+            }
+            // Unknown or answered already: as `handle_response` treats it (the text was
+            // checked to be valid JSON in valid UTF-8).
+            let text = std::str::from_utf8(&frame[start..end]).ok();
+            if let Some(raw) = text.and_then(|t| serde_json::from_str::<&RawValue>(t).ok()) {
+                self.handle_response(Response {
+                    id: Id::from(n),
+                    result: Ok(std::borrow::Cow::Borrowed(raw)),
+                });
+            }
+        }
+        answers.truncate(kept);
+        true
     }
 
     /// Answers a frame nested too deeply with -32700 (id null), without parsing it.
