@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 use crate::protocol::connection::{CallError, Config, SendError};
 use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
+use crate::protocol::message::write_call_head;
 use crate::protocol::message::Notification;
 
 use super::shared::{serialize_params, CallSlot, PeerShared, RawAnswer, CANCEL_METHOD};
@@ -273,8 +274,7 @@ impl Client {
     pub fn batch(&self) -> BatchBuilder<'_> {
         BatchBuilder {
             client: self,
-            names: String::new(),
-            params: Vec::new(),
+            text: Vec::new(),
             entries: Vec::new(),
             requests: 0,
             error: None,
@@ -698,20 +698,17 @@ impl Drop for BatchAnswers<'_> {
 /// Builds a batch; see [`Client::batch`].
 pub struct BatchBuilder<'c> {
     client: &'c Client,
-    /// The method names of every entry, back to back.
-    names: String,
-    /// The serialized params of every entry, back to back.
-    params: Vec<u8>,
+    /// Every entry's text up to its id, back to back: `{"jsonrpc":"2.0","method":M` and
+    /// `,"params":P` when it has params, as the frame holds it.
+    text: Vec<u8>,
     entries: Vec<BatchEntry>,
     requests: usize,
     error: Option<ClientError>,
 }
 
-/// One call of a [`BatchBuilder`]: where its name and params are in the builder's buffers.
+/// One call of a [`BatchBuilder`]: where its text ends in the builder's buffer.
 struct BatchEntry {
-    name_end: usize,
-    /// `None`: no params.
-    params: Option<(usize, usize)>,
+    end: usize,
     is_request: bool,
 }
 
@@ -724,28 +721,30 @@ impl fmt::Debug for BatchBuilder<'_> {
 }
 
 impl BatchBuilder<'_> {
-    /// Serializes one entry straight into the builder's buffers (no allocation per call).
+    /// Writes one entry's text up to its id straight into the builder's buffer, as the frame
+    /// holds it (no allocation per call; the method escaped once, here).
     fn push<P: Serialize>(&mut self, method: &str, params: &P, is_request: bool) {
-        let start = self.params.len();
-        let params = match serde_json::to_writer(&mut self.params, params) {
+        let start = self.text.len();
+        write_call_head(&mut self.text, method);
+        let head_end = self.text.len();
+        self.text.extend_from_slice(b",\"params\":");
+        let params_start = self.text.len();
+        let has_params = match serde_json::to_writer(&mut self.text, params) {
             Err(e) => Err(e.to_string()),
-            Ok(()) => params_shape(&self.params[start..])
-                .map(|has| has.then_some((start, self.params.len()))),
+            Ok(()) => params_shape(&self.text[params_start..]),
         };
-        match params {
-            Ok(params) => {
-                if params.is_none() {
-                    self.params.truncate(start);
+        match has_params {
+            Ok(has_params) => {
+                if !has_params {
+                    self.text.truncate(head_end);
                 }
-                self.names.push_str(method);
                 self.entries.push(BatchEntry {
-                    name_end: self.names.len(),
-                    params,
+                    end: self.text.len(),
                     is_request,
                 });
             }
             Err(e) => {
-                self.params.truncate(start);
+                self.text.truncate(start);
                 self.error.get_or_insert(ClientError::Params(e));
             }
         }
@@ -808,18 +807,16 @@ impl BatchBuilder<'_> {
             }
             let inner = &mut *inner;
             let mut ids = Vec::with_capacity(self.requests);
-            // `{"jsonrpc":"2.0","method":,"params":,"id":}` and a separator: 44 bytes, plus
-            // the id's digits.
-            let size = self.names.len() + self.params.len() + self.entries.len() * 56 + 2;
+            // `,"id":`, the id's digits, `}` and a separator: at most 28 bytes.
+            let size = self.text.len() + self.entries.len() * 28 + 2;
             let mut batch = inner.conn.batch_with_capacity(size);
-            let mut name_start = 0;
+            let mut start = 0;
             for entry in &self.entries {
-                let method = &self.names[name_start..entry.name_end];
-                name_start = entry.name_end;
-                let params = entry.params.map(|(a, b)| &self.params[a..b]);
+                let head = &self.text[start..entry.end];
+                start = entry.end;
                 if entry.is_request {
-                    match batch.request_text(method, params, now, timeout) {
-                        Ok(id) => ids.push(id.as_u64().unwrap_or(0)),
+                    match batch.request_head(head, now, timeout) {
+                        Ok(n) => ids.push(n),
                         Err(e) => {
                             // Calls added so far are forgotten (their late answers are dropped).
                             drop(batch);
@@ -830,7 +827,7 @@ impl BatchBuilder<'_> {
                         }
                     }
                 } else {
-                    batch.notify_text(method, params)?;
+                    batch.notify_head(head)?;
                 }
             }
             batch.finish();

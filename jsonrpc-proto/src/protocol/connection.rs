@@ -257,7 +257,10 @@ impl Outgoing {
     /// Rebuilds the timer heap when most of its entries belong to calls that ended already,
     /// so memory stays proportional to the calls still pending.
     fn compact_timers(&mut self) {
-        if self.timers.len() > 2 * self.pending_with_deadline + 64 {
+        if self.pending_with_deadline == 0 {
+            // every entry left belongs to a call that ended
+            self.timers.clear();
+        } else if self.timers.len() > 2 * self.pending_with_deadline + 64 {
             let pending = &self.pending;
             self.timers
                 .retain(|Reverse((at, n))| pending.get(n) == Some(&Some(*at)));
@@ -498,7 +501,6 @@ impl Connection {
                 let deadline = out.pending.remove(&n)?;
                 if deadline.is_some() {
                     out.pending_with_deadline -= 1;
-                    out.compact_timers();
                 }
                 Some(())
             });
@@ -518,6 +520,10 @@ impl Connection {
             }
         }
         answers.truncate(kept);
+        // Once for the frame rather than per answer (`handle_response` does it per answer).
+        if let Some(out) = self.out.as_deref_mut() {
+            out.compact_timers();
+        }
         true
     }
 
@@ -975,6 +981,21 @@ impl Connection {
     }
 }
 
+/// Writes `n` in decimal.
+fn write_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// An outgoing batch under construction; see [`Connection::batch`].
 pub struct OutgoingBatch<'c> {
     conn: &'c mut Connection,
@@ -1018,6 +1039,37 @@ impl OutgoingBatch<'_> {
         self.sep();
         write_call_text(&mut self.buf, method, params, Some(&id));
         Ok(id)
+    }
+
+    /// [`OutgoingBatch::request_text`] with the call's text up to its id written already
+    /// (`head`: [`write_call_head`](crate::protocol::message::write_call_head) and `,"params":P`, as [`write_call_text`] writes them):
+    /// adds the id and the end. Returns the id.
+    pub(crate) fn request_head(
+        &mut self,
+        head: &[u8],
+        now: Instant,
+        timeout: Option<Duration>,
+    ) -> Result<u64, SendError> {
+        self.conn.check_can_send()?;
+        let n = self.conn.register(now, timeout);
+        self.sep();
+        self.buf.extend_from_slice(head);
+        self.buf.extend_from_slice(b",\"id\":");
+        write_u64(&mut self.buf, n);
+        self.buf.push(b'}');
+        Ok(n)
+    }
+
+    /// [`OutgoingBatch::notify_text`] with the notification's text but its end written
+    /// already (see [`OutgoingBatch::request_head`]).
+    pub(crate) fn notify_head(&mut self, head: &[u8]) -> Result<(), SendError> {
+        if self.conn.closed {
+            return Err(SendError::Closed);
+        }
+        self.sep();
+        self.buf.extend_from_slice(head);
+        self.buf.push(b'}');
+        Ok(())
     }
 
     /// [`OutgoingBatch::notify`] with params as JSON text.

@@ -718,6 +718,8 @@ fn the_answers_fast_path_ends_calls_as_handle_frame_does() {
     assert!(drain_frames(&mut fast).is_empty());
     assert!(drain_frames(&mut slow).is_empty());
     assert_eq!(fast.poll_timeout().is_some(), slow.poll_timeout().is_some());
+    // no call pending: no deadline kept either way
+    assert_eq!((fast.timer_count(), slow.timer_count()), (0, 0));
 
     // not read by the fast path: nothing happens, the full path is the caller's
     let mut c = setup();
@@ -738,4 +740,60 @@ fn the_answers_fast_path_ends_calls_as_handle_frame_does() {
     drop(drain_events(&mut c));
     assert!(c.handle_answers(br#"{"jsonrpc":"2.0","result":3,"id":1}"#, &mut answers));
     assert!(answers.is_empty() && drain_events(&mut c).is_empty());
+}
+
+/// A batch written from each call's text up to its id (`OutgoingBatch::request_head`, what
+/// `BatchBuilder` does) is byte for byte the batch `request_text` writes, ids included, and
+/// registers the same calls.
+#[test]
+fn batch_calls_written_from_their_heads_are_the_usual_frame() {
+    use crate::protocol::message::write_call_head;
+    let now = Instant::now();
+    let timeout = Some(Duration::from_secs(5));
+    let calls: [(&str, Option<&[u8]>, bool); 5] = [
+        ("add", Some(b"[1,2]"), true),
+        ("say \"hi\"\n", Some(b"{\"a\":1}"), true),
+        ("bump", None, false),
+        ("caf\u{e9}", None, true),
+        ("n", Some(b"[]"), false),
+    ];
+    let mut usual = Connection::new(Config::default());
+    let mut from_heads = Connection::new(Config::default());
+    for _ in 0..8 {
+        // ids of more digits
+        usual.request("warm", None, now).unwrap();
+        from_heads.request("warm", None, now).unwrap();
+    }
+    drop(drain_frames(&mut usual));
+    drop(drain_frames(&mut from_heads));
+    let mut a = usual.batch();
+    let mut b = from_heads.batch();
+    for (method, params, is_request) in calls {
+        let mut head = Vec::new();
+        write_call_head(&mut head, method);
+        if let Some(p) = params {
+            head.extend_from_slice(b",\"params\":");
+            head.extend_from_slice(p);
+        }
+        if is_request {
+            let id = a.request_text(method, params, now, timeout).unwrap();
+            assert_eq!(
+                b.request_head(&head, now, timeout).unwrap(),
+                id.as_u64().unwrap()
+            );
+        } else {
+            a.notify_text(method, params).unwrap();
+            b.notify_head(&head).unwrap();
+        }
+    }
+    a.finish();
+    b.finish();
+    let (fa, fb) = (
+        usual.poll_transmit().unwrap(),
+        from_heads.poll_transmit().unwrap(),
+    );
+    assert_eq!(fa, fb);
+    assert_eq!(json(&fa)[1]["method"], "say \"hi\"\n");
+    assert_eq!(usual.pending(), from_heads.pending());
+    assert_eq!(usual.poll_timeout(), from_heads.poll_timeout());
 }

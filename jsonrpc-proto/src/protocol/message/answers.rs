@@ -64,8 +64,9 @@ fn scan(
         }
         _ => return None,
     };
-    // Numbers and the structure are ASCII; strings were scanned, not decoded.
-    (depth <= max_depth && std::str::from_utf8(b).is_ok()).then_some(())
+    // The structure and numbers are ASCII, and each other result was checked to be UTF-8:
+    // so is the frame.
+    (depth <= max_depth).then_some(())
 }
 
 /// The answer at `i` (a `{`): `(id, start, end of the result)`, the index after it and the
@@ -102,17 +103,21 @@ fn expect(b: &[u8], i: usize, what: &[u8]) -> Option<usize> {
 
 /// An unsigned integer id without leading zero that fits 19 digits; the index after it.
 fn id(b: &[u8], i: usize) -> Option<(u64, usize)> {
-    let digits = b
-        .get(i..)?
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    let text = &b[i..i + digits];
-    if digits == 0 || digits > 19 || (digits > 1 && text[0] == b'0') {
-        return None;
+    let mut n = 0u64;
+    let mut j = i;
+    while let Some(&c) = b.get(j) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        if j - i == 19 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+        j += 1;
     }
-    let n = text.iter().fold(0u64, |n, &c| n * 10 + u64::from(c - b'0'));
-    Some((n, i + digits))
+    let digits = j - i;
+    (digits == 1 || (digits > 1 && b[i] != b'0')).then_some((n, j))
 }
 
 /// The result value at `i`, checked to be valid JSON: where it ends and how deep it nests.
@@ -136,13 +141,17 @@ fn result(b: &[u8], i: usize) -> Option<(usize, usize)> {
         b'"' => {
             let close = next_string_special(b, i + 1);
             if b.get(close) == Some(&b'"') && end_ok(close + 1) {
+                std::str::from_utf8(&b[i + 1..close]).ok()?;
                 return Some((close + 1, 0));
             }
         }
         _ => {}
     }
     let (end, depth, plain) = value_end(b, i)?;
-    if !plain {
+    if plain {
+        std::str::from_utf8(&b[i..end]).ok()?;
+    } else {
+        // checks the UTF-8 of its strings too
         serde_json::from_slice::<&RawValue>(&b[i..end]).ok()?;
     }
     Some((end, depth))

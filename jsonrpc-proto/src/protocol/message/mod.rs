@@ -33,8 +33,8 @@ pub(crate) use compact::{borrow_raw, parse_compact};
 pub use parse::{parse, parse_message, parse_reference, MessageError};
 pub(crate) use parse::{parse_general, utf8_error};
 pub(crate) use write::{
-    call_len, call_text_len, needs_escape, response_frame, response_len, write_call_text,
-    write_response_text, ResultText,
+    call_len, call_text_len, needs_escape, response_frame, response_len, write_call_head,
+    write_call_text, write_response_text, ResultText,
 };
 pub use write::{to_raw, write_call, write_response};
 
