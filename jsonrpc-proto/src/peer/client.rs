@@ -504,8 +504,24 @@ fn from_json_bytes<R: DeserializeOwned>(b: &[u8]) -> Result<R, serde_json::Error
         if let Ok(value) = R::deserialize(PlainStr(text)) {
             return Ok(value);
         }
+    } else if let Some(n) = small_uint(b) {
+        if let Ok(value) = R::deserialize(SmallUint(n)) {
+            return Ok(value);
+        }
     }
     serde_json::from_slice(b)
+}
+
+/// The value of `json` when it is an unsigned integer of at most 18 digits without leading
+/// zero (which serde_json reads as that `u64`).
+fn small_uint(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 18 || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    b.iter().try_fold(0u64, |n, &c| {
+        let d = c.wrapping_sub(b'0');
+        (d <= 9).then(|| n * 10 + u64::from(d))
+    })
 }
 
 /// Reads a result as `R`. A JSON string with nothing escaped (checked by our block scanner,
@@ -612,6 +628,70 @@ impl<'de> serde::Deserializer<'de> for PlainStr<'de> {
         deserialize_f32();
         deserialize_f64();
         deserialize_char();
+        deserialize_bytes();
+        deserialize_byte_buf();
+        deserialize_unit();
+        deserialize_unit_struct(name: &'static str);
+        deserialize_seq();
+        deserialize_tuple(len: usize);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_map();
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+        deserialize_identifier();
+        deserialize_ignored_any();
+    }
+}
+
+/// The deserializer of a small unsigned integer (see [`small_uint`]): answers what
+/// serde_json answers for it (`visit_u64` for any value and every number request but
+/// 128-bit ones, `visit_some`, `visit_newtype_struct`) and refuses the rest, which then goes
+/// to serde_json.
+struct SmallUint(u64);
+
+macro_rules! small_uint_visits_u64 {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+                v.visit_u64(self.0)
+            }
+        )*
+    };
+}
+
+impl<'de> serde::Deserializer<'de> for SmallUint {
+    type Error = serde_json::Error;
+
+    small_uint_visits_u64! {
+        deserialize_any deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_f32
+        deserialize_f64
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        // a number is not null
+        v.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        // serde_json's own private types (`RawValue`, `Number`) are read by serde_json
+        if name.starts_with("$serde_json") {
+            return Err(not_plain());
+        }
+        v.visit_newtype_struct(self)
+    }
+
+    to_serde_json! {
+        deserialize_bool();
+        deserialize_i128();
+        deserialize_u128();
+        deserialize_char();
+        deserialize_str();
+        deserialize_string();
         deserialize_bytes();
         deserialize_byte_buf();
         deserialize_unit();
@@ -905,6 +985,72 @@ mod from_raw_tests {
         }
         assert!(plain_str(&long).is_some());
         assert!(plain_str(&long_escaped).is_none());
+    }
+
+    /// `from_json_bytes` (answers read in their frame) gives exactly what serde_json gives.
+    fn same_bytes<R: DeserializeOwned + PartialEq + fmt::Debug>(json: &str) {
+        let ours = from_json_bytes::<R>(json.as_bytes()).map_err(|e| e.to_string());
+        let serde = serde_json::from_str::<R>(json).map_err(|e| e.to_string());
+        assert_eq!(ours, serde, "{json}");
+    }
+
+    #[test]
+    fn integers_and_strings_in_frames_read_as_serde_json_reads_them() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Count(u32);
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            N(u8),
+            S(String),
+        }
+        for json in [
+            "0",
+            "3",
+            "255",
+            "256",
+            "65536",
+            "4294967296",
+            "999999999999999999",
+            "9999999999999999999",
+            "18446744073709551616",
+            "-1",
+            "-0",
+            "01",
+            "1.5",
+            "1e3",
+            "\"3\"",
+            "\"a\\nb\"",
+            "null",
+            "true",
+            "[1]",
+        ] {
+            same_bytes::<i64>(json);
+            same_bytes::<u64>(json);
+            same_bytes::<u8>(json);
+            same_bytes::<i8>(json);
+            same_bytes::<u32>(json);
+            same_bytes::<f64>(json);
+            same_bytes::<f32>(json);
+            same_bytes::<i128>(json);
+            same_bytes::<u128>(json);
+            same_bytes::<Option<u16>>(json);
+            same_bytes::<Count>(json);
+            same_bytes::<Either>(json);
+            same_bytes::<bool>(json);
+            same_bytes::<String>(json);
+            same_bytes::<char>(json);
+            same_bytes::<()>(json);
+            same_bytes::<serde_json::Value>(json);
+            same_bytes::<serde_json::Number>(json);
+            same_bytes::<Vec<u8>>(json);
+        }
+        let n: Box<RawValue> = from_json_bytes(b"42").expect("raw");
+        assert_eq!(n.get(), "42");
+        assert_eq!(small_uint(b"42"), Some(42));
+        for json in ["", "-1", "01", "1.0", "1234567890123456789", "4a"] {
+            assert_eq!(small_uint(json.as_bytes()), None, "{json}");
+        }
     }
 
     #[test]

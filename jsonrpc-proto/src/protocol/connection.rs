@@ -981,19 +981,25 @@ impl Connection {
     }
 }
 
-/// Writes `n` in decimal.
-fn write_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// Writes `,"id":N}`: the end of a call whose id is `n`.
+fn write_id_end(out: &mut Vec<u8>, mut n: u64) {
+    const START: &[u8] = b",\"id\":";
+    // the digits right-aligned after the member name, then the brace
+    let mut text = [0u8; START.len() + 20 + 1];
+    let mut i = text.len() - 1;
+    text[i] = b'}';
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+        text[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[i..]);
+    let digits_start = i;
+    i -= START.len();
+    text[i..digits_start].copy_from_slice(START);
+    out.extend_from_slice(&text[i..]);
 }
 
 /// An outgoing batch under construction; see [`Connection::batch`].
@@ -1054,9 +1060,7 @@ impl OutgoingBatch<'_> {
         let n = self.conn.register(now, timeout);
         self.sep();
         self.buf.extend_from_slice(head);
-        self.buf.extend_from_slice(b",\"id\":");
-        write_u64(&mut self.buf, n);
-        self.buf.push(b'}');
+        write_id_end(&mut self.buf, n);
         Ok(n)
     }
 
