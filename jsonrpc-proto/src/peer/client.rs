@@ -493,7 +493,7 @@ impl<R: DeserializeOwned> Future for ResponseFuture<R> {
 pub(crate) fn from_answer<R: DeserializeOwned>(answer: &RawAnswer) -> Result<R, serde_json::Error> {
     match answer {
         RawAnswer::Owned(raw) => from_raw(raw),
-        RawAnswer::Frame(b) => from_json_bytes(b),
+        other => from_json_bytes(other.bytes()),
     }
 }
 
@@ -533,6 +533,10 @@ fn small_uint(b: &[u8]) -> Option<u64> {
 pub(crate) fn from_raw<R: DeserializeOwned>(raw: &RawValue) -> Result<R, serde_json::Error> {
     if let Some(text) = plain_str(raw.get()) {
         if let Ok(value) = R::deserialize(PlainStr(text)) {
+            return Ok(value);
+        }
+    } else if let Some(n) = small_uint(raw.get().as_bytes()) {
+        if let Ok(value) = R::deserialize(SmallUint(n)) {
             return Ok(value);
         }
     }
@@ -987,11 +991,15 @@ mod from_raw_tests {
         assert!(plain_str(&long_escaped).is_none());
     }
 
-    /// `from_json_bytes` (answers read in their frame) gives exactly what serde_json gives.
+    /// `from_json_bytes` (answers read in their frame) and `from_raw` give exactly what
+    /// serde_json gives.
     fn same_bytes<R: DeserializeOwned + PartialEq + fmt::Debug>(json: &str) {
         let ours = from_json_bytes::<R>(json.as_bytes()).map_err(|e| e.to_string());
         let serde = serde_json::from_str::<R>(json).map_err(|e| e.to_string());
         assert_eq!(ours, serde, "{json}");
+        if serde_json::from_str::<&RawValue>(json).is_ok() {
+            same::<R>(json);
+        }
     }
 
     #[test]

@@ -30,27 +30,72 @@ pub(crate) struct CallSlot {
     pub(crate) waker: Option<Waker>,
 }
 
-/// Answers up to this long stay in their frame ([`RawAnswer::Frame`]); longer ones are copied
-/// out, so that a late reader keeps no large frame alive and reads the text as a `str`
-/// without checking its UTF-8 again.
+/// Answers up to this long are copied out of their frame as bytes ([`RawAnswer::Frame`]; the
+/// small answers of a frame of several share one copy); longer ones as a raw value
+/// ([`RawAnswer::Owned`]), read later as a `str` without checking their UTF-8 again.
 const IN_FRAME: usize = 4096;
+
+/// Answers up to this long (a number, a short string..) are kept in their call's slot
+/// ([`RawAnswer::Inline`]): no allocation.
+const INLINE: usize = 30;
 
 /// A call's result as JSON text.
 #[derive(Debug)]
 pub(crate) enum RawAnswer {
     /// Copied out of its frame.
     Owned(Box<RawValue>),
-    /// Where it is in the frame it came in (a shared view, no copy): valid JSON in valid
-    /// UTF-8, checked when the frame was read.
+    /// A view of the one copy of the answers of its frame (never of the frame itself, which
+    /// shares the transport's read buffer: an answer read late keeps only answer text
+    /// alive): valid JSON in valid UTF-8, checked when the frame was read.
     Frame(Bytes),
+    /// A short answer's text, in place: `bytes[..len]`, as [`RawAnswer::Frame`].
+    Inline {
+        /// Its length, at most [`INLINE`].
+        len: u8,
+        /// The text, then zeros.
+        bytes: [u8; INLINE],
+    },
+}
+
+/// Hands each answer `(id, start, end)` of `frame` to `f`, in order, copied out of the frame:
+/// the small answers of a frame of several share one copy of their part of it.
+pub(crate) fn copy_answers(
+    frame: &[u8],
+    answers: &[(u64, usize, usize)],
+    mut f: impl FnMut(u64, RawAnswer),
+) {
+    let medium =
+        |&&(_, start, end): &&(u64, usize, usize)| (INLINE + 1..=IN_FRAME).contains(&(end - start));
+    let shared = match (answers.iter().find(medium), answers.iter().rfind(medium)) {
+        (Some(first), Some(last)) if answers.len() > 1 => {
+            Some((first.1, Bytes::copy_from_slice(&frame[first.1..last.2])))
+        }
+        _ => None,
+    };
+    for &(n, start, end) in answers {
+        let text = &frame[start..end];
+        let small = text.len() <= IN_FRAME;
+        let answer = match &shared {
+            _ if text.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..text.len()].copy_from_slice(text);
+                RawAnswer::Inline {
+                    len: text.len() as u8,
+                    bytes,
+                }
+            }
+            Some((from, copy)) if small => RawAnswer::Frame(copy.slice(start - from..end - from)),
+            _ if small => RawAnswer::Frame(Bytes::copy_from_slice(text)),
+            _ => RawAnswer::owned(frame, start, end),
+        };
+        f(n, answer);
+    }
 }
 
 impl RawAnswer {
     /// The answer at `frame[start..end]`, which [`Connection::handle_answers`] checked.
-    pub(crate) fn in_frame(frame: &Bytes, start: usize, end: usize) -> Self {
-        if end - start <= IN_FRAME {
-            return RawAnswer::Frame(frame.slice(start..end));
-        }
+    fn owned(frame: &[u8], start: usize, end: usize) -> Self {
+        // checked: cannot fail
         let text = std::str::from_utf8(&frame[start..end]).unwrap_or_default();
         match borrow_raw(text) {
             Some(raw) => RawAnswer::Owned(raw.to_owned()),
@@ -66,6 +111,7 @@ impl RawAnswer {
         match self {
             RawAnswer::Owned(raw) => raw.get().as_bytes(),
             RawAnswer::Frame(b) => b,
+            RawAnswer::Inline { len, bytes } => &bytes[..usize::from(*len)],
         }
     }
 
@@ -73,7 +119,7 @@ impl RawAnswer {
     pub(crate) fn into_raw(self) -> Box<RawValue> {
         match self {
             RawAnswer::Owned(raw) => raw,
-            RawAnswer::Frame(b) => std::str::from_utf8(&b)
+            other => std::str::from_utf8(other.bytes())
                 .ok()
                 .and_then(borrow_raw)
                 .map(ToOwned::to_owned)
@@ -176,12 +222,12 @@ impl Inner {
         };
         let mut answers = std::mem::take(&mut client.answers);
         let handled = self.conn.handle_answers(frame, &mut answers);
-        for &(n, start, end) in &answers {
-            self.subs.client.on_response(n, Some(&frame[start..end]));
-            if let Some(w) = self.deliver(n, Ok(RawAnswer::in_frame(frame, start, end))) {
+        copy_answers(frame, &answers, |n, answer| {
+            self.subs.client.on_response(n, Some(answer.bytes()));
+            if let Some(w) = self.deliver(n, Ok(answer)) {
                 wake.push(w);
             }
-        }
+        });
         answers.clear();
         if let Some(client) = self.client.as_deref_mut() {
             client.answers = answers;
@@ -551,4 +597,56 @@ pub(crate) fn notification_frame<P: Serialize + ?Sized>(
     let mut out = Vec::with_capacity(call_len(method, params.as_deref(), None));
     write_call(&mut out, method, params.as_deref(), None);
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers are copied out of their frame (which shares the transport's read buffer), the
+    /// small ones of a frame of several into one shared copy, the others on their own.
+    #[test]
+    fn answers_are_copied_out_of_their_frame() {
+        let big = format!("\"{}\"", "x".repeat(IN_FRAME));
+        let medium = format!("\"{}\"", "y".repeat(40));
+        let text = format!("[{{\"result\":1,\"id\":7}},{big},{medium},\"ab\",[2]]");
+        let frame = Bytes::from(text.clone().into_bytes());
+        let at = |part: &str| {
+            let start = text.find(part).expect("part");
+            (start, start + part.len())
+        };
+        let mut answers = Vec::new();
+        for (n, part) in [
+            (1, "1"),
+            (2, big.as_str()),
+            (5, medium.as_str()),
+            (3, "\"ab\""),
+            (4, "[2]"),
+        ] {
+            let (start, end) = at(part);
+            answers.push((n, start, end));
+        }
+        let mut got = Vec::new();
+        copy_answers(&frame, &answers, |n, a| got.push((n, a)));
+        assert!(frame.is_unique(), "no answer keeps the frame");
+        let texts: Vec<(u64, &[u8])> = got.iter().map(|(n, a)| (*n, a.bytes())).collect();
+        assert_eq!(
+            texts,
+            [
+                (1, &b"1"[..]),
+                (2, big.as_bytes()),
+                (5, medium.as_bytes()),
+                (3, &b"\"ab\""[..]),
+                (4, &b"[2]"[..])
+            ]
+        );
+        assert!(matches!(got[0].1, RawAnswer::Inline { len: 1, .. }));
+        assert!(matches!(got[1].1, RawAnswer::Owned(_)));
+        assert!(matches!(got[2].1, RawAnswer::Frame(_)));
+        // the answer of a frame of one
+        let mut one = Vec::new();
+        copy_answers(&frame, &answers[2..3], |n, a| one.push((n, a)));
+        assert!(matches!(&one[..], [(5, RawAnswer::Frame(b))] if b == medium.as_bytes()));
+        assert!(frame.is_unique());
+    }
 }
