@@ -52,8 +52,8 @@ impl RpcClient for Ours {
                 b.request("add", p);
             }
             let mut out = Vec::with_capacity(pairs.len());
-            for r in b.send().await.map_err(err)? {
-                out.push(serde_json::from_str(r.map_err(err)?.get())?);
+            for r in b.send_as::<i64>().await.map_err(err)? {
+                out.push(r.map_err(err)?);
             }
             Ok(out)
         })
@@ -66,8 +66,8 @@ impl RpcClient for Ours {
                 b.request(method, ());
             }
             let mut out = Vec::with_capacity(n);
-            for r in b.send().await.map_err(err)? {
-                out.push(serde_json::from_str(r.map_err(err)?.get())?);
+            for r in b.send_as::<String>().await.map_err(err)? {
+                out.push(r.map_err(err)?);
             }
             Ok(out)
         })

@@ -19,9 +19,10 @@ use serde_json::value::RawValue;
 use crate::protocol::connection::{CallError, Config, SendError};
 use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
+use crate::protocol::message::write_call_head;
 use crate::protocol::message::Notification;
 
-use super::shared::{serialize_params, CallSlot, PeerShared, CANCEL_METHOD};
+use super::shared::{serialize_params, CallSlot, PeerShared, RawAnswer, CANCEL_METHOD};
 use super::subs::LagPolicy;
 use super::transport::TransportError;
 
@@ -273,8 +274,7 @@ impl Client {
     pub fn batch(&self) -> BatchBuilder<'_> {
         BatchBuilder {
             client: self,
-            names: String::new(),
-            params: Vec::new(),
+            text: Vec::new(),
             entries: Vec::new(),
             requests: 0,
             error: None,
@@ -450,7 +450,7 @@ impl<R> ResponseFuture<R> {
         self.shared.as_ref().map(|_| Id::from(self.id))
     }
 
-    fn poll_raw(&mut self, cx: &mut TaskCx<'_>) -> Poll<Result<Box<RawValue>, ClientError>> {
+    fn poll_raw(&mut self, cx: &mut TaskCx<'_>) -> Poll<Result<RawAnswer, ClientError>> {
         let Some(shared) = &self.shared else {
             return Poll::Ready(Err(self.error.take().unwrap_or(ClientError::Closed)));
         };
@@ -484,8 +484,44 @@ impl<R: DeserializeOwned> Future for ResponseFuture<R> {
     fn poll(self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.poll_raw(cx)
-            .map(|r| r.and_then(|raw| from_raw(&raw).map_err(ClientError::Deserialize)))
+            .map(|r| r.and_then(|raw| from_answer(&raw).map_err(ClientError::Deserialize)))
     }
+}
+
+/// Reads a call's result as `R`: [`from_raw`]'s reading, on the text of the answer wherever it
+/// is (in its frame or copied out).
+pub(crate) fn from_answer<R: DeserializeOwned>(answer: &RawAnswer) -> Result<R, serde_json::Error> {
+    match answer {
+        RawAnswer::Owned(raw) => from_raw(raw),
+        other => from_json_bytes(other.bytes()),
+    }
+}
+
+/// [`from_raw`] for JSON text given as bytes (valid UTF-8): the same plain string fast path,
+/// else serde_json's reading of the bytes (the same values and errors as of the text).
+fn from_json_bytes<R: DeserializeOwned>(b: &[u8]) -> Result<R, serde_json::Error> {
+    if let Some(text) = plain_str_bytes(b).and_then(|s| std::str::from_utf8(s).ok()) {
+        if let Ok(value) = R::deserialize(PlainStr(text)) {
+            return Ok(value);
+        }
+    } else if let Some(n) = small_uint(b) {
+        if let Ok(value) = R::deserialize(SmallUint(n)) {
+            return Ok(value);
+        }
+    }
+    serde_json::from_slice(b)
+}
+
+/// The value of `json` when it is an unsigned integer of at most 18 digits without leading
+/// zero (which serde_json reads as that `u64`).
+fn small_uint(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 18 || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    b.iter().try_fold(0u64, |n, &c| {
+        let d = c.wrapping_sub(b'0');
+        (d <= 9).then(|| n * 10 + u64::from(d))
+    })
 }
 
 /// Reads a result as `R`. A JSON string with nothing escaped (checked by our block scanner,
@@ -499,20 +535,29 @@ pub(crate) fn from_raw<R: DeserializeOwned>(raw: &RawValue) -> Result<R, serde_j
         if let Ok(value) = R::deserialize(PlainStr(text)) {
             return Ok(value);
         }
+    } else if let Some(n) = small_uint(raw.get().as_bytes()) {
+        if let Ok(value) = R::deserialize(SmallUint(n)) {
+            return Ok(value);
+        }
     }
     serde_json::from_str(raw.get())
 }
 
 /// The content of `json` when it is one JSON string with no escape and no control character.
 fn plain_str(json: &str) -> Option<&str> {
-    let b = json.as_bytes();
+    let len = plain_str_bytes(json.as_bytes())?.len();
+    // Quotes are ASCII: both ends are character boundaries.
+    Some(&json[1..1 + len])
+}
+
+/// [`plain_str`] of JSON text as bytes.
+fn plain_str_bytes(b: &[u8]) -> Option<&[u8]> {
     let last = b.len().checked_sub(1)?;
     let plain = last > 0
         && b[0] == b'"'
         && crate::protocol::message::scan::next_string_special(b, 1) == last
         && b[last] == b'"';
-    // Quotes are ASCII: both ends are character boundaries.
-    plain.then(|| &json[1..last])
+    plain.then(|| &b[1..last])
 }
 
 /// The deserializer of a plain JSON string's content (see [`from_raw`]): answers what
@@ -602,6 +647,70 @@ impl<'de> serde::Deserializer<'de> for PlainStr<'de> {
     }
 }
 
+/// The deserializer of a small unsigned integer (see [`small_uint`]): answers what
+/// serde_json answers for it (`visit_u64` for any value and every number request but
+/// 128-bit ones, `visit_some`, `visit_newtype_struct`) and refuses the rest, which then goes
+/// to serde_json.
+struct SmallUint(u64);
+
+macro_rules! small_uint_visits_u64 {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+                v.visit_u64(self.0)
+            }
+        )*
+    };
+}
+
+impl<'de> serde::Deserializer<'de> for SmallUint {
+    type Error = serde_json::Error;
+
+    small_uint_visits_u64! {
+        deserialize_any deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_f32
+        deserialize_f64
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        // a number is not null
+        v.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        // serde_json's own private types (`RawValue`, `Number`) are read by serde_json
+        if name.starts_with("$serde_json") {
+            return Err(not_plain());
+        }
+        v.visit_newtype_struct(self)
+    }
+
+    to_serde_json! {
+        deserialize_bool();
+        deserialize_i128();
+        deserialize_u128();
+        deserialize_char();
+        deserialize_str();
+        deserialize_string();
+        deserialize_bytes();
+        deserialize_byte_buf();
+        deserialize_unit();
+        deserialize_unit_struct(name: &'static str);
+        deserialize_seq();
+        deserialize_tuple(len: usize);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_map();
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+        deserialize_identifier();
+        deserialize_ignored_any();
+    }
+}
+
 impl<R> Drop for ResponseFuture<R> {
     fn drop(&mut self) {
         if let Some(shared) = self.shared.take() {
@@ -635,7 +744,7 @@ struct BatchAnswers<'s> {
     ids: Vec<u64>,
     /// Answers taken so far: `ids[..next]`.
     next: usize,
-    results: Vec<Result<Box<RawValue>, ClientError>>,
+    results: Vec<Result<RawAnswer, ClientError>>,
 }
 
 impl BatchAnswers<'_> {
@@ -673,20 +782,17 @@ impl Drop for BatchAnswers<'_> {
 /// Builds a batch; see [`Client::batch`].
 pub struct BatchBuilder<'c> {
     client: &'c Client,
-    /// The method names of every entry, back to back.
-    names: String,
-    /// The serialized params of every entry, back to back.
-    params: Vec<u8>,
+    /// Every entry's text up to its id, back to back: `{"jsonrpc":"2.0","method":M` and
+    /// `,"params":P` when it has params, as the frame holds it.
+    text: Vec<u8>,
     entries: Vec<BatchEntry>,
     requests: usize,
     error: Option<ClientError>,
 }
 
-/// One call of a [`BatchBuilder`]: where its name and params are in the builder's buffers.
+/// One call of a [`BatchBuilder`]: where its text ends in the builder's buffer.
 struct BatchEntry {
-    name_end: usize,
-    /// `None`: no params.
-    params: Option<(usize, usize)>,
+    end: usize,
     is_request: bool,
 }
 
@@ -699,28 +805,30 @@ impl fmt::Debug for BatchBuilder<'_> {
 }
 
 impl BatchBuilder<'_> {
-    /// Serializes one entry straight into the builder's buffers (no allocation per call).
+    /// Writes one entry's text up to its id straight into the builder's buffer, as the frame
+    /// holds it (no allocation per call; the method escaped once, here).
     fn push<P: Serialize>(&mut self, method: &str, params: &P, is_request: bool) {
-        let start = self.params.len();
-        let params = match serde_json::to_writer(&mut self.params, params) {
+        let start = self.text.len();
+        write_call_head(&mut self.text, method);
+        let head_end = self.text.len();
+        self.text.extend_from_slice(b",\"params\":");
+        let params_start = self.text.len();
+        let has_params = match serde_json::to_writer(&mut self.text, params) {
             Err(e) => Err(e.to_string()),
-            Ok(()) => params_shape(&self.params[start..])
-                .map(|has| has.then_some((start, self.params.len()))),
+            Ok(()) => params_shape(&self.text[params_start..]),
         };
-        match params {
-            Ok(params) => {
-                if params.is_none() {
-                    self.params.truncate(start);
+        match has_params {
+            Ok(has_params) => {
+                if !has_params {
+                    self.text.truncate(head_end);
                 }
-                self.names.push_str(method);
                 self.entries.push(BatchEntry {
-                    name_end: self.names.len(),
-                    params,
+                    end: self.text.len(),
                     is_request,
                 });
             }
             Err(e) => {
-                self.params.truncate(start);
+                self.text.truncate(start);
                 self.error.get_or_insert(ClientError::Params(e));
             }
         }
@@ -742,6 +850,28 @@ impl BatchBuilder<'_> {
     /// Sends the batch as one array and waits for every answer. The results are in the order
     /// the requests were added. `Err` when the batch could not be sent at all.
     pub async fn send(self) -> Result<Vec<Result<Box<RawValue>, ClientError>>, ClientError> {
+        let answers = self.send_answers().await?;
+        Ok(answers
+            .into_iter()
+            .map(|r| r.map(RawAnswer::into_raw))
+            .collect())
+    }
+
+    /// [`BatchBuilder::send`] with every result read as `T` (as [`Client::request`] reads
+    /// one), straight from the frame it came in: no raw value is kept per answer. A result
+    /// that does not deserialize as `T` is [`ClientError::Deserialize`] at its position; the
+    /// others are unaffected.
+    pub async fn send_as<T: DeserializeOwned>(
+        self,
+    ) -> Result<Vec<Result<T, ClientError>>, ClientError> {
+        let answers = self.send_answers().await?;
+        Ok(answers
+            .into_iter()
+            .map(|r| r.and_then(|a| from_answer(&a).map_err(ClientError::Deserialize)))
+            .collect())
+    }
+
+    async fn send_answers(self) -> Result<Vec<Result<RawAnswer, ClientError>>, ClientError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -761,18 +891,16 @@ impl BatchBuilder<'_> {
             }
             let inner = &mut *inner;
             let mut ids = Vec::with_capacity(self.requests);
-            // `{"jsonrpc":"2.0","method":,"params":,"id":}` and a separator: 44 bytes, plus
-            // the id's digits.
-            let size = self.names.len() + self.params.len() + self.entries.len() * 56 + 2;
+            // `,"id":`, the id's digits, `}` and a separator: at most 28 bytes.
+            let size = self.text.len() + self.entries.len() * 28 + 2;
             let mut batch = inner.conn.batch_with_capacity(size);
-            let mut name_start = 0;
+            let mut start = 0;
             for entry in &self.entries {
-                let method = &self.names[name_start..entry.name_end];
-                name_start = entry.name_end;
-                let params = entry.params.map(|(a, b)| &self.params[a..b]);
+                let head = &self.text[start..entry.end];
+                start = entry.end;
                 if entry.is_request {
-                    match batch.request_text(method, params, now, timeout) {
-                        Ok(id) => ids.push(id.as_u64().unwrap_or(0)),
+                    match batch.request_head(head, now, timeout) {
+                        Ok(n) => ids.push(n),
                         Err(e) => {
                             // Calls added so far are forgotten (their late answers are dropped).
                             drop(batch);
@@ -783,7 +911,7 @@ impl BatchBuilder<'_> {
                         }
                     }
                 } else {
-                    batch.notify_text(method, params)?;
+                    batch.notify_head(head)?;
                 }
             }
             batch.finish();
@@ -861,6 +989,76 @@ mod from_raw_tests {
         }
         assert!(plain_str(&long).is_some());
         assert!(plain_str(&long_escaped).is_none());
+    }
+
+    /// `from_json_bytes` (answers read in their frame) and `from_raw` give exactly what
+    /// serde_json gives.
+    fn same_bytes<R: DeserializeOwned + PartialEq + fmt::Debug>(json: &str) {
+        let ours = from_json_bytes::<R>(json.as_bytes()).map_err(|e| e.to_string());
+        let serde = serde_json::from_str::<R>(json).map_err(|e| e.to_string());
+        assert_eq!(ours, serde, "{json}");
+        if serde_json::from_str::<&RawValue>(json).is_ok() {
+            same::<R>(json);
+        }
+    }
+
+    #[test]
+    fn integers_and_strings_in_frames_read_as_serde_json_reads_them() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Count(u32);
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            N(u8),
+            S(String),
+        }
+        for json in [
+            "0",
+            "3",
+            "255",
+            "256",
+            "65536",
+            "4294967296",
+            "999999999999999999",
+            "9999999999999999999",
+            "18446744073709551616",
+            "-1",
+            "-0",
+            "01",
+            "1.5",
+            "1e3",
+            "\"3\"",
+            "\"a\\nb\"",
+            "null",
+            "true",
+            "[1]",
+        ] {
+            same_bytes::<i64>(json);
+            same_bytes::<u64>(json);
+            same_bytes::<u8>(json);
+            same_bytes::<i8>(json);
+            same_bytes::<u32>(json);
+            same_bytes::<f64>(json);
+            same_bytes::<f32>(json);
+            same_bytes::<i128>(json);
+            same_bytes::<u128>(json);
+            same_bytes::<Option<u16>>(json);
+            same_bytes::<Count>(json);
+            same_bytes::<Either>(json);
+            same_bytes::<bool>(json);
+            same_bytes::<String>(json);
+            same_bytes::<char>(json);
+            same_bytes::<()>(json);
+            same_bytes::<serde_json::Value>(json);
+            same_bytes::<serde_json::Number>(json);
+            same_bytes::<Vec<u8>>(json);
+        }
+        let n: Box<RawValue> = from_json_bytes(b"42").expect("raw");
+        assert_eq!(n.get(), "42");
+        assert_eq!(small_uint(b"42"), Some(42));
+        for json in ["", "-1", "01", "1.0", "1234567890123456789", "4a"] {
+            assert_eq!(small_uint(json.as_bytes()), None, "{json}");
+        }
     }
 
     #[test]

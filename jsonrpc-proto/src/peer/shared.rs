@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::protocol::connection::{CallError, Connection, Event, U64Map};
-use crate::protocol::message::{call_len, write_call, Notification};
+use crate::protocol::message::{borrow_raw, call_len, write_call, Notification};
 
 use super::info::PushError;
 use super::rt::{Rt, Signal};
@@ -26,8 +26,106 @@ pub(crate) const CANCEL_METHOD: &str = "$/cancelRequest";
 /// One outgoing call awaiting its answer.
 #[derive(Default)]
 pub(crate) struct CallSlot {
-    pub(crate) result: Option<Result<Box<RawValue>, CallError>>,
+    pub(crate) result: Option<Result<RawAnswer, CallError>>,
     pub(crate) waker: Option<Waker>,
+}
+
+/// Answers up to this long are copied out of their frame as bytes ([`RawAnswer::Frame`]; the
+/// small answers of a frame of several share one copy); longer ones as a raw value
+/// ([`RawAnswer::Owned`]), read later as a `str` without checking their UTF-8 again.
+const IN_FRAME: usize = 4096;
+
+/// Answers up to this long (a number, a short string..) are kept in their call's slot
+/// ([`RawAnswer::Inline`]): no allocation.
+const INLINE: usize = 30;
+
+/// A call's result as JSON text.
+#[derive(Debug)]
+pub(crate) enum RawAnswer {
+    /// Copied out of its frame.
+    Owned(Box<RawValue>),
+    /// A view of the one copy of the answers of its frame (never of the frame itself, which
+    /// shares the transport's read buffer: an answer read late keeps only answer text
+    /// alive): valid JSON in valid UTF-8, checked when the frame was read.
+    Frame(Bytes),
+    /// A short answer's text, in place: `bytes[..len]`, as [`RawAnswer::Frame`].
+    Inline {
+        /// Its length, at most [`INLINE`].
+        len: u8,
+        /// The text, then zeros.
+        bytes: [u8; INLINE],
+    },
+}
+
+/// Hands each answer `(id, start, end)` of `frame` to `f`, in order, copied out of the frame:
+/// the small answers of a frame of several share one copy of their part of it.
+pub(crate) fn copy_answers(
+    frame: &[u8],
+    answers: &[(u64, usize, usize)],
+    mut f: impl FnMut(u64, RawAnswer),
+) {
+    let medium =
+        |&&(_, start, end): &&(u64, usize, usize)| (INLINE + 1..=IN_FRAME).contains(&(end - start));
+    let shared = match (answers.iter().find(medium), answers.iter().rfind(medium)) {
+        (Some(first), Some(last)) if answers.len() > 1 => {
+            Some((first.1, Bytes::copy_from_slice(&frame[first.1..last.2])))
+        }
+        _ => None,
+    };
+    for &(n, start, end) in answers {
+        let text = &frame[start..end];
+        let small = text.len() <= IN_FRAME;
+        let answer = match &shared {
+            _ if text.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..text.len()].copy_from_slice(text);
+                RawAnswer::Inline {
+                    len: text.len() as u8,
+                    bytes,
+                }
+            }
+            Some((from, copy)) if small => RawAnswer::Frame(copy.slice(start - from..end - from)),
+            _ if small => RawAnswer::Frame(Bytes::copy_from_slice(text)),
+            _ => RawAnswer::owned(frame, start, end),
+        };
+        f(n, answer);
+    }
+}
+
+impl RawAnswer {
+    /// The answer at `frame[start..end]`, which [`Connection::handle_answers`] checked.
+    fn owned(frame: &[u8], start: usize, end: usize) -> Self {
+        // checked: cannot fail
+        let text = std::str::from_utf8(&frame[start..end]).unwrap_or_default();
+        match borrow_raw(text) {
+            Some(raw) => RawAnswer::Owned(raw.to_owned()),
+            None => RawAnswer::Owned(
+                serde_json::from_str::<Box<RawValue>>(text)
+                    .unwrap_or_else(|_| Box::<RawValue>::default()),
+            ),
+        }
+    }
+
+    /// The JSON text.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            RawAnswer::Owned(raw) => raw.get().as_bytes(),
+            RawAnswer::Frame(b) => b,
+            RawAnswer::Inline { len, bytes } => &bytes[..usize::from(*len)],
+        }
+    }
+
+    /// The text as an owned raw value.
+    pub(crate) fn into_raw(self) -> Box<RawValue> {
+        match self {
+            RawAnswer::Owned(raw) => raw,
+            other => std::str::from_utf8(other.bytes())
+                .ok()
+                .and_then(borrow_raw)
+                .map(ToOwned::to_owned)
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// This side's calls and notification streams: what a client uses. A served connection
@@ -46,6 +144,8 @@ pub(crate) struct ClientSide {
     /// How many early notifications are kept; 0 once someone subscribed (or on served
     /// connections, where nobody may ever subscribe).
     pub(crate) early_capacity: usize,
+    /// Room for the answers of one frame ([`Inner::handle_answers`]), kept between frames.
+    pub(crate) answers: Vec<(u64, usize, usize)>,
 }
 
 /// Everything behind the connection's lock.
@@ -106,11 +206,33 @@ impl Inner {
     pub(crate) fn deliver(
         &mut self,
         n: u64,
-        result: Result<Box<RawValue>, CallError>,
+        result: Result<RawAnswer, CallError>,
     ) -> Option<Waker> {
         let slot = self.client.as_deref_mut()?.calls.get_mut(&n)?;
         slot.result = Some(result);
         slot.waker.take()
+    }
+
+    /// Reads `frame` with [`Connection::handle_answers`] (a frame of answers only, the usual
+    /// frame of a client): hands each answer to its call without an event and without copying
+    /// it out of the frame; returns false, having done nothing, for any other frame.
+    pub(crate) fn handle_answers(&mut self, frame: &Bytes, wake: &mut Vec<Waker>) -> bool {
+        let Some(client) = self.client.as_deref_mut() else {
+            return false;
+        };
+        let mut answers = std::mem::take(&mut client.answers);
+        let handled = self.conn.handle_answers(frame, &mut answers);
+        copy_answers(frame, &answers, |n, answer| {
+            self.subs.client.on_response(n, Some(answer.bytes()));
+            if let Some(w) = self.deliver(n, Ok(answer)) {
+                wake.push(w);
+            }
+        });
+        answers.clear();
+        if let Some(client) = self.client.as_deref_mut() {
+            client.answers = answers;
+        }
+        handled
     }
 
     /// Applies the events that concern outgoing calls; returns the others.
@@ -119,8 +241,10 @@ impl Inner {
             match ev {
                 Event::Response { id, result } => {
                     if let Some(n) = id.as_u64() {
-                        self.subs.client.on_response(n, &result);
-                        if let Some(w) = self.deliver(n, result) {
+                        self.subs
+                            .client
+                            .on_response(n, result.as_ref().ok().map(|r| r.get().as_bytes()));
+                        if let Some(w) = self.deliver(n, result.map(RawAnswer::Owned)) {
                             wake.push(w);
                         }
                     }
@@ -473,4 +597,56 @@ pub(crate) fn notification_frame<P: Serialize + ?Sized>(
     let mut out = Vec::with_capacity(call_len(method, params.as_deref(), None));
     write_call(&mut out, method, params.as_deref(), None);
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers are copied out of their frame (which shares the transport's read buffer), the
+    /// small ones of a frame of several into one shared copy, the others on their own.
+    #[test]
+    fn answers_are_copied_out_of_their_frame() {
+        let big = format!("\"{}\"", "x".repeat(IN_FRAME));
+        let medium = format!("\"{}\"", "y".repeat(40));
+        let text = format!("[{{\"result\":1,\"id\":7}},{big},{medium},\"ab\",[2]]");
+        let frame = Bytes::from(text.clone().into_bytes());
+        let at = |part: &str| {
+            let start = text.find(part).expect("part");
+            (start, start + part.len())
+        };
+        let mut answers = Vec::new();
+        for (n, part) in [
+            (1, "1"),
+            (2, big.as_str()),
+            (5, medium.as_str()),
+            (3, "\"ab\""),
+            (4, "[2]"),
+        ] {
+            let (start, end) = at(part);
+            answers.push((n, start, end));
+        }
+        let mut got = Vec::new();
+        copy_answers(&frame, &answers, |n, a| got.push((n, a)));
+        assert!(frame.is_unique(), "no answer keeps the frame");
+        let texts: Vec<(u64, &[u8])> = got.iter().map(|(n, a)| (*n, a.bytes())).collect();
+        assert_eq!(
+            texts,
+            [
+                (1, &b"1"[..]),
+                (2, big.as_bytes()),
+                (5, medium.as_bytes()),
+                (3, &b"\"ab\""[..]),
+                (4, &b"[2]"[..])
+            ]
+        );
+        assert!(matches!(got[0].1, RawAnswer::Inline { len: 1, .. }));
+        assert!(matches!(got[1].1, RawAnswer::Owned(_)));
+        assert!(matches!(got[2].1, RawAnswer::Frame(_)));
+        // the answer of a frame of one
+        let mut one = Vec::new();
+        copy_answers(&frame, &answers[2..3], |n, a| one.push((n, a)));
+        assert!(matches!(&one[..], [(5, RawAnswer::Frame(b))] if b == medium.as_bytes()));
+        assert!(frame.is_unique());
+    }
 }

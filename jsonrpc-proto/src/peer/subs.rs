@@ -22,7 +22,6 @@ use futures::channel::oneshot;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::protocol::connection::CallError;
 use crate::protocol::error::ErrorObject;
 use crate::protocol::id::Id;
 use crate::protocol::message::Notification;
@@ -799,8 +798,9 @@ impl ClientSubs {
     }
 
     /// The answer to call `n` came: when it was a subscribe call that succeeded, its
-    /// subscription starts receiving (before anything else is read).
-    pub(crate) fn on_response(&mut self, n: u64, result: &Result<Box<RawValue>, CallError>) {
+    /// subscription starts receiving (before anything else is read). `result`: the result's
+    /// JSON text (valid UTF-8), `None` when the call failed.
+    pub(crate) fn on_response(&mut self, n: u64, result: Option<&[u8]>) {
         if self.tables.as_ref().is_none_or(|t| t.pending.is_empty()) {
             return;
         }
@@ -808,9 +808,10 @@ impl ClientSubs {
             return;
         };
         let lag = self.lag;
-        if let (Ok(raw), Some(t)) = (result, self.tables.as_mut()) {
+        let text = result.and_then(|b| std::str::from_utf8(b).ok());
+        if let (Some(text), Some(t)) = (text, self.tables.as_mut()) {
             t.by_id.insert(
-                raw.get().into(),
+                text.into(),
                 ClientEntry {
                     items: VecDeque::new(),
                     end: None,
@@ -1255,7 +1256,7 @@ mod tests {
             c.release_if_unused();
             assert!(c.has_tables(), "kept while a subscribe call is awaited");
             let id = RawValue::from_string(format!("\"s{round}\"")).expect("json");
-            c.on_response(round, &Ok(id));
+            c.on_response(round, Some(id.get().as_bytes()));
             assert_eq!(c.len(), 1);
             let item = format!(r#"{{"subscription":"s{round}","result":{round}}}"#);
             assert!(c.route(note(&item)).is_none(), "routed, round {round}");
@@ -1280,7 +1281,7 @@ mod tests {
         c.set_capacity(2);
         assert!(c.expect(7, "unsub".into()));
         let id = RawValue::from_string("\"s1\"".into()).expect("json");
-        c.on_response(7, &Ok(id));
+        c.on_response(7, Some(id.get().as_bytes()));
         assert!(c
             .route(note(r#"{"subscription":"other","result":1}"#))
             .is_some());
@@ -1316,7 +1317,7 @@ mod tests {
         c.set_capacity(2);
         c.set_default_lag(LagPolicy::End);
         c.expect(1, "stop".into());
-        c.on_response(1, &Ok(RawValue::from_string("\"s\"".into()).expect("json")));
+        c.on_response(1, Some(b"\"s\""));
         for n in 1..=5 {
             let note = note(&format!(r#"{{"subscription":"s","result":{n}}}"#));
             assert!(
@@ -1342,7 +1343,7 @@ mod tests {
         // Switching a paused subscription to End ends it and resumes reading.
         c.set_default_lag(LagPolicy::Pause);
         c.expect(2, "stop".into());
-        c.on_response(2, &Ok(RawValue::from_string("\"t\"".into()).expect("json")));
+        c.on_response(2, Some(b"\"t\""));
         for n in 1..=2 {
             c.route(note(&format!(r#"{{"subscription":"t","result":{n}}}"#)));
         }
@@ -1358,7 +1359,7 @@ mod tests {
         let mut c = ClientSubs::default();
         c.set_capacity(2);
         c.expect(1, "unsub".into());
-        c.on_response(1, &Ok(RawValue::from_string("\"s\"".into()).expect("json")));
+        c.on_response(1, Some(b"\"s\""));
         for n in ["1", "2", "3"] {
             let note = note(&format!(r#"{{"subscription":"s","result":{n}}}"#));
             assert!(c.route(note).is_none());

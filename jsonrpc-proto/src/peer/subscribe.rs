@@ -113,7 +113,7 @@ impl Drop for Opening<'_> {
                     .get(&self.n)
                     .and_then(|s| s.result.as_ref())
                 {
-                    Some(Ok(raw)) => Some(raw.get().to_owned()),
+                    Some(Ok(raw)) => String::from_utf8(raw.bytes().to_vec()).ok(),
                     _ => None,
                 }
             }

@@ -52,9 +52,9 @@ use crate::protocol::batch::BatchWriter;
 use crate::protocol::error::{ErrorObject, ParseError};
 use crate::protocol::id::Id;
 use crate::protocol::message::{
-    call_len, call_text_len, parse_compact, parse_general, response_frame, utf8_error, write_call,
-    write_call_text, Entry, Incoming, Invalid, InvalidKind, Message, Notification, Request,
-    Response, ResultText,
+    call_len, call_text_len, parse_compact, parse_general, response_frame, scan_answers,
+    utf8_error, write_call, write_call_text, Entry, Incoming, Invalid, InvalidKind, Message,
+    Notification, Request, Response, ResultText,
 };
 
 /// Limits and defaults of a [`Connection`].
@@ -257,7 +257,10 @@ impl Outgoing {
     /// Rebuilds the timer heap when most of its entries belong to calls that ended already,
     /// so memory stays proportional to the calls still pending.
     fn compact_timers(&mut self) {
-        if self.timers.len() > 2 * self.pending_with_deadline + 64 {
+        if self.pending_with_deadline == 0 {
+            // every entry left belongs to a call that ended
+            self.timers.clear();
+        } else if self.timers.len() > 2 * self.pending_with_deadline + 64 {
             let pending = &self.pending;
             self.timers
                 .retain(|Reverse((at, n))| pending.get(n) == Some(&Some(*at)));
@@ -465,6 +468,63 @@ impl Connection {
                 self.maybe_finish_batch(key);
             }
         }
+    }
+
+    /// The client's fast path of [`Connection::handle_frame`] for a frame that holds only
+    /// successful answers in compact form (one, or an array of them; see
+    /// [`scan_answers`]): no message is built and no event is queued for an answer to a
+    /// pending call. Returns false, having done nothing, for any other frame (then call
+    /// `handle_frame` or `handle_frame_calls` with it). On true, `answers` holds
+    /// `(id, start, end)` of each answer to a pending call, in frame order, with
+    /// `frame[start..end]` its result (valid JSON in valid UTF-8): each such call ended as if
+    /// `handle_frame` had queued its [`Event::Response`], and the caller delivers the result.
+    /// Answers to no pending call are handled as `handle_frame` handles them (dropped when
+    /// cancelled, else [`Event::UnmatchedResponse`]).
+    pub(crate) fn handle_answers(
+        &mut self,
+        frame: &[u8],
+        answers: &mut Vec<(u64, usize, usize)>,
+    ) -> bool {
+        answers.clear();
+        if self.closed {
+            return true;
+        }
+        let max_depth = crate::protocol::limits::DEFAULT_MAX_DEPTH;
+        if !scan_answers(frame, max_depth, self.config.max_batch_len, answers) {
+            answers.clear();
+            return false;
+        }
+        let mut kept = 0;
+        for k in 0..answers.len() {
+            let (n, start, end) = answers[k];
+            let pending = self.out.as_deref_mut().and_then(|out| {
+                let deadline = out.pending.remove(&n)?;
+                if deadline.is_some() {
+                    out.pending_with_deadline -= 1;
+                }
+                Some(())
+            });
+            if pending.is_some() {
+                answers[kept] = (n, start, end);
+                kept += 1;
+                continue;
+            }
+            // Unknown or answered already: as `handle_response` treats it (the text was
+            // checked to be valid JSON in valid UTF-8).
+            let text = std::str::from_utf8(&frame[start..end]).ok();
+            if let Some(raw) = text.and_then(|t| serde_json::from_str::<&RawValue>(t).ok()) {
+                self.handle_response(Response {
+                    id: Id::from(n),
+                    result: Ok(std::borrow::Cow::Borrowed(raw)),
+                });
+            }
+        }
+        answers.truncate(kept);
+        // Once for the frame rather than per answer (`handle_response` does it per answer).
+        if let Some(out) = self.out.as_deref_mut() {
+            out.compact_timers();
+        }
+        true
     }
 
     /// Answers a frame nested too deeply with -32700 (id null), without parsing it.
@@ -921,6 +981,27 @@ impl Connection {
     }
 }
 
+/// Writes `,"id":N}`: the end of a call whose id is `n`.
+fn write_id_end(out: &mut Vec<u8>, mut n: u64) {
+    const START: &[u8] = b",\"id\":";
+    // the digits right-aligned after the member name, then the brace
+    let mut text = [0u8; START.len() + 20 + 1];
+    let mut i = text.len() - 1;
+    text[i] = b'}';
+    loop {
+        i -= 1;
+        text[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits_start = i;
+    i -= START.len();
+    text[i..digits_start].copy_from_slice(START);
+    out.extend_from_slice(&text[i..]);
+}
+
 /// An outgoing batch under construction; see [`Connection::batch`].
 pub struct OutgoingBatch<'c> {
     conn: &'c mut Connection,
@@ -964,6 +1045,35 @@ impl OutgoingBatch<'_> {
         self.sep();
         write_call_text(&mut self.buf, method, params, Some(&id));
         Ok(id)
+    }
+
+    /// [`OutgoingBatch::request_text`] with the call's text up to its id written already
+    /// (`head`: [`write_call_head`](crate::protocol::message::write_call_head) and `,"params":P`, as [`write_call_text`] writes them):
+    /// adds the id and the end. Returns the id.
+    pub(crate) fn request_head(
+        &mut self,
+        head: &[u8],
+        now: Instant,
+        timeout: Option<Duration>,
+    ) -> Result<u64, SendError> {
+        self.conn.check_can_send()?;
+        let n = self.conn.register(now, timeout);
+        self.sep();
+        self.buf.extend_from_slice(head);
+        write_id_end(&mut self.buf, n);
+        Ok(n)
+    }
+
+    /// [`OutgoingBatch::notify_text`] with the notification's text but its end written
+    /// already (see [`OutgoingBatch::request_head`]).
+    pub(crate) fn notify_head(&mut self, head: &[u8]) -> Result<(), SendError> {
+        if self.conn.closed {
+            return Err(SendError::Closed);
+        }
+        self.sep();
+        self.buf.extend_from_slice(head);
+        self.buf.push(b'}');
+        Ok(())
     }
 
     /// [`OutgoingBatch::notify`] with params as JSON text.

@@ -309,6 +309,49 @@ pub async fn batches<C: Connector>(c: &C) {
         other => panic!("expected the application error, got {other:?}"),
     }
     assert_eq!(results[third].as_ref().expect("third").get(), "30");
+    // Typed results, read from the frame: all answers successes (the client's fast path for
+    // frames of answers), then an error and a result of the wrong type among them (the full
+    // path), by position either way.
+    let mut typed = client.batch();
+    for i in 0..50i64 {
+        typed.request("add", [i, 1]);
+    }
+    let sums: Vec<i64> = typed
+        .send_as::<i64>()
+        .await
+        .expect("typed batch sent")
+        .into_iter()
+        .map(|r| r.expect("sum"))
+        .collect();
+    assert_eq!(sums, (1..=50).collect::<Vec<i64>>());
+    let mut mixed = client.batch();
+    mixed.request("add", [1, 2]);
+    mixed.request("fail", ());
+    mixed.notify("bump", json!({"by": 1}));
+    mixed.request("add", [2, 2]);
+    let got = mixed.send_as::<String>().await.expect("mixed batch sent");
+    assert_eq!(got.len(), 3);
+    assert!(
+        matches!(&got[0], Err(ClientError::Deserialize(_))),
+        "{got:?}"
+    );
+    assert!(
+        matches!(&got[1], Err(ClientError::Rpc(e)) if e.code.0 == 42),
+        "{got:?}"
+    );
+    assert!(
+        matches!(&got[2], Err(ClientError::Deserialize(_))),
+        "{got:?}"
+    );
+    let mut raws = client.batch();
+    raws.request("add", [3, 4]);
+    raws.request("add", [5, 6]);
+    let raws = raws.send().await.expect("raw batch sent");
+    let raws: Vec<String> = raws
+        .into_iter()
+        .map(|r| r.expect("raw").get().to_owned())
+        .collect();
+    assert_eq!(raws, ["7", "11"]);
     // Params that are not an array or object: the batch is not sent at all.
     let mut bad = client.batch();
     bad.request("add", [1, 2]);
@@ -319,7 +362,7 @@ pub async fn batches<C: Connector>(c: &C) {
         other => panic!("expected a params error, got {other:?}"),
     }
     let n: i64 = client.request("count", ()).await.expect("count");
-    assert_eq!(n, 10);
+    assert_eq!(n, 11);
     // A batch whose answers are no longer awaited is forgotten, answered and unanswered
     // calls alike.
     let mut waits = client.batch();

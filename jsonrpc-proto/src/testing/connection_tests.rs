@@ -660,3 +660,140 @@ fn outgoing_tables_exist_only_while_this_side_has_calls() {
     );
     assert!(c.poll_event().is_none());
 }
+
+/// The client's fast path for frames of answers (`Connection::handle_answers`) ends the same
+/// calls with the same results as `handle_frame`, and leaves the same events for the rest:
+/// unknown ids unmatched, a cancelled call's late answer dropped, a second answer to the same
+/// call unmatched; frames it does not read (an error object among the answers, a request)
+/// are refused untouched.
+#[test]
+fn the_answers_fast_path_ends_calls_as_handle_frame_does() {
+    let now = Instant::now();
+    let frame = br#"[{"jsonrpc":"2.0","result":3,"id":1},{"jsonrpc":"2.0","id":2,"result":"two"},{"jsonrpc":"2.0","result":[1,{"a":null}],"id":99},{"jsonrpc":"2.0","result":4,"id":3},{"jsonrpc":"2.0","result":5,"id":1}]"#;
+    let setup = || {
+        let mut c = Connection::new(Config::default());
+        for _ in 0..3 {
+            c.request("m", None, now).unwrap();
+        }
+        assert!(c.cancel(&Id::from(3u64)));
+        drop(drain_frames(&mut c));
+        c
+    };
+    let mut slow = setup();
+    slow.handle_frame(frame, now);
+    let mut fast = setup();
+    let mut answers = Vec::new();
+    assert!(fast.handle_answers(frame, &mut answers));
+    let fast_results: Vec<(u64, String)> = answers
+        .iter()
+        .map(|&(n, s, e)| (n, String::from_utf8(frame[s..e].to_vec()).unwrap()))
+        .collect();
+    let mut slow_results = Vec::new();
+    let mut slow_rest = Vec::new();
+    for ev in drain_events(&mut slow) {
+        match ev {
+            Event::Response { id, result } => {
+                slow_results.push((id.as_u64().unwrap(), result.unwrap().get().to_owned()))
+            }
+            other => slow_rest.push(format!("{other:?}")),
+        }
+    }
+    assert_eq!(fast_results, slow_results);
+    assert_eq!(
+        fast_results,
+        vec![(1, "3".to_owned()), (2, "\"two\"".to_owned())]
+    );
+    let fast_rest: Vec<String> = drain_events(&mut fast)
+        .iter()
+        .map(|e| format!("{e:?}"))
+        .collect();
+    assert_eq!(fast_rest, slow_rest);
+    assert_eq!(
+        fast_rest.len(),
+        2,
+        "ids 99 and the second answer to 1: {fast_rest:?}"
+    );
+    assert_eq!(fast.pending(), 0);
+    assert_eq!(slow.pending(), 0);
+    assert!(drain_frames(&mut fast).is_empty());
+    assert!(drain_frames(&mut slow).is_empty());
+    assert_eq!(fast.poll_timeout().is_some(), slow.poll_timeout().is_some());
+    // no call pending: no deadline kept either way
+    assert_eq!((fast.timer_count(), slow.timer_count()), (0, 0));
+
+    // not read by the fast path: nothing happens, the full path is the caller's
+    let mut c = setup();
+    for other in [
+        &br#"[{"jsonrpc":"2.0","result":3,"id":1},{"jsonrpc":"2.0","error":{"code":1,"message":"m"},"id":2}]"#[..],
+        br#"{"jsonrpc":"2.0","method":"m","id":1}"#,
+        br#"{"jsonrpc":"2.0","result":3,"id":"1"}"#,
+        br#"{"jsonrpc":"2.0", "result":3,"id":1}"#,
+    ] {
+        assert!(!c.handle_answers(other, &mut answers));
+        assert!(answers.is_empty());
+        assert_eq!(c.pending(), 2);
+        assert!(drain_events(&mut c).is_empty());
+        assert!(drain_frames(&mut c).is_empty());
+    }
+    // closed: input is ignored, as by handle_frame
+    c.close();
+    drop(drain_events(&mut c));
+    assert!(c.handle_answers(br#"{"jsonrpc":"2.0","result":3,"id":1}"#, &mut answers));
+    assert!(answers.is_empty() && drain_events(&mut c).is_empty());
+}
+
+/// A batch written from each call's text up to its id (`OutgoingBatch::request_head`, what
+/// `BatchBuilder` does) is byte for byte the batch `request_text` writes, ids included, and
+/// registers the same calls.
+#[test]
+fn batch_calls_written_from_their_heads_are_the_usual_frame() {
+    use crate::protocol::message::write_call_head;
+    let now = Instant::now();
+    let timeout = Some(Duration::from_secs(5));
+    let calls: [(&str, Option<&[u8]>, bool); 5] = [
+        ("add", Some(b"[1,2]"), true),
+        ("say \"hi\"\n", Some(b"{\"a\":1}"), true),
+        ("bump", None, false),
+        ("caf\u{e9}", None, true),
+        ("n", Some(b"[]"), false),
+    ];
+    let mut usual = Connection::new(Config::default());
+    let mut from_heads = Connection::new(Config::default());
+    for _ in 0..8 {
+        // ids of more digits
+        usual.request("warm", None, now).unwrap();
+        from_heads.request("warm", None, now).unwrap();
+    }
+    drop(drain_frames(&mut usual));
+    drop(drain_frames(&mut from_heads));
+    let mut a = usual.batch();
+    let mut b = from_heads.batch();
+    for (method, params, is_request) in calls {
+        let mut head = Vec::new();
+        write_call_head(&mut head, method);
+        if let Some(p) = params {
+            head.extend_from_slice(b",\"params\":");
+            head.extend_from_slice(p);
+        }
+        if is_request {
+            let id = a.request_text(method, params, now, timeout).unwrap();
+            assert_eq!(
+                b.request_head(&head, now, timeout).unwrap(),
+                id.as_u64().unwrap()
+            );
+        } else {
+            a.notify_text(method, params).unwrap();
+            b.notify_head(&head).unwrap();
+        }
+    }
+    a.finish();
+    b.finish();
+    let (fa, fb) = (
+        usual.poll_transmit().unwrap(),
+        from_heads.poll_transmit().unwrap(),
+    );
+    assert_eq!(fa, fb);
+    assert_eq!(json(&fa)[1]["method"], "say \"hi\"\n");
+    assert_eq!(usual.pending(), from_heads.pending());
+    assert_eq!(usual.poll_timeout(), from_heads.poll_timeout());
+}

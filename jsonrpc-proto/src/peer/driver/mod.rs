@@ -973,7 +973,9 @@ where
                         while let Some(frame) = inner.conn.poll_transmit() {
                             push_lean(&mut self.local_out, frame);
                         }
-                        inner.conn.handle_frame_calls(&frame, now, &mut calls);
+                        if !inner.handle_answers(&frame, &mut self.wake) {
+                            inner.conn.handle_frame_calls(&frame, now, &mut calls);
+                        }
                         inner.drain_events(&mut self.wake, &mut self.events);
                         while let Some(frame) = inner.conn.poll_transmit() {
                             push_lean(&mut self.outbox, frame);

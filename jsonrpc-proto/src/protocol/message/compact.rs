@@ -183,7 +183,7 @@ fn plain_str(text: &str, i: usize) -> Option<(&str, usize)> {
 /// it is one string with no escape and no control character (a plain string: then it is
 /// certainly valid JSON). `None` at the end of input or when the value is empty or starts or
 /// ends with whitespace (serde_json would not include that whitespace in the raw value).
-fn value_end(b: &[u8], start: usize) -> Option<(usize, usize, bool)> {
+pub(super) fn value_end(b: &[u8], start: usize) -> Option<(usize, usize, bool)> {
     let mut i = start;
     let mut depth = 0usize;
     let mut deepest = 0usize;
@@ -239,7 +239,7 @@ fn value_end(b: &[u8], start: usize) -> Option<(usize, usize, bool)> {
 /// documented-by-use private newtype token (the way serde_json's own `RawValue` travels
 /// through other formats); `None` if that protocol ever changes (the caller then lets
 /// serde_json read the text).
-fn borrow_raw(text: &str) -> Option<&RawValue> {
+pub(crate) fn borrow_raw(text: &str) -> Option<&RawValue> {
     use serde::de::value::{BorrowedStrDeserializer, Error, MapDeserializer};
     use serde::Deserialize;
     const TOKEN: &str = "$serde_json::private::RawValue";

@@ -20,6 +20,7 @@
 //! - Method names starting with `rpc.` are reserved by the specification: they parse as
 //!   ordinary requests here, and [`is_reserved_method`] lets a router refuse to register them.
 
+mod answers;
 mod compact;
 mod fields;
 mod model;
@@ -27,12 +28,13 @@ mod parse;
 pub(crate) mod scan;
 mod write;
 
-pub(crate) use compact::parse_compact;
+pub(crate) use answers::scan_answers;
+pub(crate) use compact::{borrow_raw, parse_compact};
 pub use parse::{parse, parse_message, parse_reference, MessageError};
 pub(crate) use parse::{parse_general, utf8_error};
 pub(crate) use write::{
-    call_len, call_text_len, needs_escape, response_frame, response_len, write_call_text,
-    write_response_text, ResultText,
+    call_len, call_text_len, needs_escape, response_frame, response_len, write_call_head,
+    write_call_text, write_response_text, ResultText,
 };
 pub use write::{to_raw, write_call, write_response};
 

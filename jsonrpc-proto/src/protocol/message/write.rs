@@ -14,6 +14,21 @@ pub fn write_call(out: &mut Vec<u8>, method: &str, params: Option<&RawValue>, id
     write_call_text(out, method, params.map(|p| p.get().as_bytes()), id);
 }
 
+/// The start of every call [`write_call_text`] writes: `{"jsonrpc":"2.0","method":M`.
+pub(crate) fn write_call_head(out: &mut Vec<u8>, method: &str) {
+    const HEAD: &[u8] = b"{\"jsonrpc\":\"2.0\",\"method\":\"";
+    // method names are short: a plain test of each byte
+    if method.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(&HEAD[..HEAD.len() - 1]);
+        write_json_str(method, out);
+    } else {
+        out.reserve(HEAD.len() + method.len() + 1);
+        out.extend_from_slice(HEAD);
+        out.extend_from_slice(method.as_bytes());
+        out.push(b'"');
+    }
+}
+
 /// [`write_call`] with params given as JSON text the caller vouches for (an array or object
 /// serde_json wrote).
 pub(crate) fn write_call_text(
@@ -22,8 +37,7 @@ pub(crate) fn write_call_text(
     params: Option<&[u8]>,
     id: Option<&Id>,
 ) {
-    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
-    write_json_str(method, out);
+    write_call_head(out, method);
     if let Some(p) = params {
         out.extend_from_slice(b",\"params\":");
         out.extend_from_slice(p);
