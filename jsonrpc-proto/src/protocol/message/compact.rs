@@ -169,7 +169,7 @@ fn is_plain_id(text: &[u8]) -> bool {
 /// (optional `-`, no fraction or exponent; a leading `0` stands alone, so `01` is refused by
 /// the caller seeing `1` where a separator must be) or a string without escapes or control
 /// characters. `None` for anything else.
-fn plain_scalar_len(text: &[u8]) -> Option<usize> {
+pub(crate) fn plain_scalar_len(text: &[u8]) -> Option<usize> {
     let digits = |t: &[u8]| t.iter().take_while(|c| c.is_ascii_digit()).count();
     match *text.first()? {
         b'n' => text.starts_with(b"null").then_some(4),

@@ -27,7 +27,7 @@ mod parse;
 pub(crate) mod scan;
 mod write;
 
-pub(crate) use compact::parse_compact;
+pub(crate) use compact::{parse_compact, plain_scalar_len};
 pub use parse::{parse, parse_message, parse_reference, MessageError};
 pub(crate) use parse::{parse_general, utf8_error};
 pub(crate) use write::{
