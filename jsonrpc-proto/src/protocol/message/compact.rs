@@ -63,6 +63,40 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
     loop {
         let (key, after) = compact_key(text, i)?;
         i = after;
+        // The common values (a plain scalar id, `[5,3]` params) are measured and checked in
+        // one scan; any other goes through `value_end` (and serde_json) below.
+        let plain = match key {
+            Key::Id | Key::Params | Key::Result | Key::Error => plain_member_len(b, i),
+            _ => None,
+        };
+        let handled = match (&key, plain) {
+            (Key::Id, Some((len, 0))) => {
+                f.duplicate |= f.id.replace(&text[i..i + len]).is_some();
+                i += len;
+                true
+            }
+            (Key::Params | Key::Result | Key::Error, Some((len, d))) => {
+                depth = depth.max(d);
+                let raw = borrow_raw(&text[i..i + len])?;
+                let slot = match key {
+                    Key::Params => &mut f.params,
+                    Key::Result => &mut f.result,
+                    _ => &mut f.error,
+                };
+                f.duplicate |= slot.replace(raw).is_some();
+                i += len;
+                true
+            }
+            _ => false,
+        };
+        if handled {
+            match b.get(i)? {
+                b',' => i += 1,
+                b'}' => return Some((f, i + 1, depth + 1)),
+                _ => return None,
+            }
+            continue;
+        }
         match key {
             Key::Jsonrpc => {
                 let v = if b[i..].starts_with(b"\"2.0\"") {
@@ -190,6 +224,29 @@ pub(crate) fn plain_scalar_len(text: &[u8]) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// The length and depth of the plain value ([`is_plain_value`]) that starts at `i` when a
+/// member separator (`,` or `}`) follows it; `None` otherwise (then nothing is said).
+fn plain_member_len(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let rest = b.get(i..)?;
+    let (len, depth) = if rest.first() == Some(&b'[') {
+        let mut at = 1;
+        if rest.get(1) != Some(&b']') {
+            loop {
+                at += plain_scalar_len(&rest[at..])?;
+                match rest.get(at)? {
+                    b',' => at += 1,
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+        }
+        (at + 1, 1)
+    } else {
+        (plain_scalar_len(rest)?, 0)
+    };
+    matches!(rest.get(len), Some(b',' | b'}')).then_some((len, depth))
 }
 
 /// True for JSON text that is certainly one valid JSON value: a plain scalar
@@ -375,12 +432,63 @@ mod tests {
 
     #[test]
     fn requests_with_plain_params_parse_as_the_reference_does() {
-        for params in ["[5,3]", "[]", r#"["a",null,-7]"#, "[01]", "[1,]", "[1.5]"] {
-            let text = format!(r#"{{"jsonrpc":"2.0","method":"add","params":{params},"id":1}}"#);
+        let same = |text: &str| {
             let fast = format!("{:?}", super::super::parse(text.as_bytes()));
             let reference = format!("{:?}", super::super::parse_reference(text.as_bytes()));
             assert_eq!(fast, reference, "{text}");
+        };
+        let params = [
+            "[5,3]",
+            "[]",
+            r#"["a",null,-7]"#,
+            "[01]",
+            "[1,]",
+            "[1.5]",
+            "[1]x",
+            "[1] ",
+            "[[1]]",
+            "5",
+            "null",
+            r#""s""#,
+            "[1",
+            "[",
+            "[-]",
+            "[1,2]]",
+        ];
+        let ids = [
+            "1",
+            "0",
+            "01",
+            "-5",
+            "true",
+            "null",
+            r#""x""#,
+            r#""a\"b""#,
+            "1.5",
+            "[1]",
+            "{}",
+            "1x",
+            "",
+            r#""é""#,
+        ];
+        for p in params {
+            for id in ids {
+                same(&format!(
+                    r#"{{"jsonrpc":"2.0","method":"add","params":{p},"id":{id}}}"#
+                ));
+                same(&format!(
+                    r#"{{"id":{id},"jsonrpc":"2.0","params":{p},"method":"add"}}"#
+                ));
+                same(&format!(
+                    r#"[{{"jsonrpc":"2.0","method":"a","params":{p},"id":{id}}}]"#
+                ));
+                same(&format!(r#"{{"jsonrpc":"2.0","result":{p},"id":{id}}}"#));
+                same(&format!(r#"{{"jsonrpc":"2.0","error":{p},"id":{id}}}"#));
+            }
         }
+        // duplicates are still seen
+        same(r#"{"jsonrpc":"2.0","method":"a","params":[1],"params":[2],"id":1}"#);
+        same(r#"{"jsonrpc":"2.0","method":"a","id":1,"id":2}"#);
     }
 
     /// The result member of a compact response with `value` as its result, as parsed here and
