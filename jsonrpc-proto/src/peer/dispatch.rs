@@ -30,6 +30,58 @@ enum Repr {
     Json(Box<RawValue>),
     /// The content of a JSON string: no control character, `"` or `\\`.
     Plain(String),
+    /// A short JSON text serde_json wrote (a number, `true`, a short string or array), held
+    /// in place: no allocation for the small results most calls have.
+    Inline(Inline),
+}
+
+/// How long a JSON text [`Repr::Inline`] holds (the answer stays within the size of an
+/// [`ErrorObject`], so that a [`CallResult`] does not grow).
+const INLINE: usize = 30;
+
+/// A short JSON text serde_json wrote, in place.
+#[derive(Clone, Copy)]
+struct Inline {
+    len: u8,
+    buf: [u8; INLINE],
+}
+
+impl Inline {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    fn text(&self) -> &str {
+        // Only ever filled by serde_json's writer with a whole JSON text (UTF-8).
+        std::str::from_utf8(self.bytes()).unwrap_or("null")
+    }
+}
+
+/// An `io::Write` into an [`Inline`] that refuses to write past its end.
+struct InlineWriter(Inline);
+
+impl std::io::Write for InlineWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.write_all(data).map(|()| data.len())
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let at = usize::from(self.0.len);
+        match self.0.buf.get_mut(at..at + data.len()) {
+            Some(room) => {
+                room.copy_from_slice(data);
+                // At most INLINE (30): fits a u8.
+                self.0.len = (at + data.len()) as u8;
+                Ok(())
+            }
+            // An error without allocation: the caller then writes the text out in full.
+            None => Err(std::io::ErrorKind::WriteZero.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Answer {
@@ -52,17 +104,31 @@ impl Answer {
         }
     }
 
+    /// A value serialized as JSON by serde_json (the text `serde_json::to_string` writes). A
+    /// short text is kept in place, without an allocation; a longer one as raw JSON.
+    pub fn serialized<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<Self> {
+        let mut w = InlineWriter(Inline {
+            len: 0,
+            buf: [0; INLINE],
+        });
+        match serde_json::to_writer(&mut w, value) {
+            Ok(()) => Ok(Answer(Repr::Inline(w.0))),
+            // Too long to keep in place (or not serializable: then this fails the same way).
+            Err(_) => serde_json::value::to_raw_value(value).map(Answer::json),
+        }
+    }
+
     /// The length of the answer's JSON text.
     pub fn json_len(&self) -> usize {
         self.as_text().json_len()
     }
 
-    /// The answer as raw JSON when it is held as such (`None` for a text answer: see
-    /// [`Answer::to_json`]).
+    /// The answer as raw JSON when it is held as such (`None` for a text answer and for a
+    /// short one [`Answer::serialized`] kept in place: see [`Answer::to_json`]).
     pub fn as_json(&self) -> Option<&RawValue> {
         match &self.0 {
             Repr::Json(raw) => Some(raw),
-            Repr::Plain(_) => None,
+            Repr::Plain(_) | Repr::Inline(_) => None,
         }
     }
 
@@ -71,6 +137,7 @@ impl Answer {
         match &self.0 {
             Repr::Json(raw) => raw.clone(),
             Repr::Plain(text) => plain_json(text),
+            Repr::Inline(inline) => inline_json(inline),
         }
     }
 
@@ -79,6 +146,7 @@ impl Answer {
         match self.0 {
             Repr::Json(raw) => raw,
             Repr::Plain(text) => plain_json(&text),
+            Repr::Inline(inline) => inline_json(&inline),
         }
     }
 
@@ -87,8 +155,14 @@ impl Answer {
         match &self.0 {
             Repr::Json(raw) => ResultText::Json(raw),
             Repr::Plain(text) => ResultText::Plain(text),
+            Repr::Inline(inline) => ResultText::Text(inline.bytes()),
         }
     }
+}
+
+/// The raw JSON of a text kept in place (serde_json wrote it: it is valid).
+fn inline_json(inline: &Inline) -> Box<RawValue> {
+    RawValue::from_string(inline.text().to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// The JSON string of a text with nothing to escape.
@@ -108,6 +182,7 @@ impl std::fmt::Debug for Answer {
         match &self.0 {
             Repr::Json(raw) => f.debug_tuple("Answer").field(raw).finish(),
             Repr::Plain(text) => f.debug_tuple("Answer").field(text).finish(),
+            Repr::Inline(inline) => f.debug_tuple("Answer").field(&inline.text()).finish(),
         }
     }
 }
@@ -118,6 +193,12 @@ impl serde::Serialize for Answer {
         match &self.0 {
             Repr::Json(raw) => raw.serialize(s),
             Repr::Plain(text) => s.serialize_str(text),
+            Repr::Inline(inline) => {
+                // Borrowed as raw JSON (checked, no allocation) so that it serializes as such.
+                let raw: &RawValue =
+                    serde_json::from_str(inline.text()).map_err(serde::ser::Error::custom)?;
+                raw.serialize(s)
+            }
         }
     }
 }
@@ -128,6 +209,7 @@ impl std::fmt::Display for Answer {
         match &self.0 {
             Repr::Json(raw) => f.write_str(raw.get()),
             Repr::Plain(text) => write!(f, "\"{text}\""),
+            Repr::Inline(inline) => f.write_str(inline.text()),
         }
     }
 }
@@ -223,4 +305,65 @@ pub(crate) fn panicked(method: &str, panic: &(dyn std::any::Any + Send)) -> Erro
         .unwrap_or("(no message)");
     tracing::error!(method, panic = msg, "handler panicked; answered -32603");
     ErrorObject::internal_error()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::message::write_response_text;
+
+    /// The response frame an answer is written into.
+    fn frame(answer: &Answer) -> String {
+        let mut out = Vec::new();
+        write_response_text(&mut out, &Id::from(7u64), Ok(answer.as_text()));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn serialized_answers_carry_serde_json_text_short_or_long() {
+        let long = "x".repeat(100);
+        let values = [
+            serde_json::json!(3),
+            serde_json::json!(-9_223_372_036_854_775_808_i64),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(1.5),
+            serde_json::json!(true),
+            serde_json::json!(null),
+            serde_json::json!("a \"quoted\" é\n"),
+            serde_json::json!([1, 2, 3]),
+            serde_json::json!({"k": [1, {"n": null}]}),
+            serde_json::json!("x".repeat(INLINE - 2)),
+            serde_json::json!("x".repeat(INLINE - 1)),
+            serde_json::json!(long),
+            serde_json::json!({"long": long, "list": [1, 2, 3]}),
+        ];
+        for v in values {
+            let text = serde_json::to_string(&v).unwrap();
+            let answer = Answer::serialized(&v).unwrap();
+            assert_eq!(answer.json_len(), text.len(), "{text}");
+            assert_eq!(answer.to_json().get(), text);
+            assert_eq!(answer.clone().into_json().get(), text);
+            assert_eq!(answer.to_string(), text);
+            assert_eq!(serde_json::to_string(&answer).unwrap(), text);
+            assert_eq!(
+                frame(&answer),
+                format!(r#"{{"jsonrpc":"2.0","result":{text},"id":7}}"#)
+            );
+            // Short texts are kept in place, longer ones as raw JSON.
+            assert_eq!(answer.as_json().is_some(), text.len() > INLINE, "{text}");
+        }
+    }
+
+    #[test]
+    fn unserializable_values_fail_as_serde_json_fails() {
+        let mut map = std::collections::BTreeMap::new();
+        map.insert(vec![1u8], 1);
+        assert!(serde_json::to_string(&map).is_err());
+        assert!(Answer::serialized(&map).is_err());
+    }
+
+    #[test]
+    fn an_answer_is_no_larger_than_an_error_object() {
+        assert!(std::mem::size_of::<Answer>() <= std::mem::size_of::<ErrorObject>());
+    }
 }

@@ -109,13 +109,11 @@ fn serialize_result<T: Serialize + 'static>(value: T) -> CallResult {
     if let Some(answer) = text_result(&mut slot) {
         return Ok(answer);
     }
-    // `Some(value)` serializes exactly as `value` does.
-    serde_json::value::to_raw_value(&slot)
-        .map(Answer::json)
-        .map_err(|e| {
-            tracing::error!(error = %e, "a handler's result could not be serialized");
-            ErrorObject::internal_error()
-        })
+    // `Some(value)` serializes exactly as `value` does. A short result is written in place.
+    Answer::serialized(&slot).map_err(|e| {
+        tracing::error!(error = %e, "a handler's result could not be serialized");
+        ErrorObject::internal_error()
+    })
 }
 
 /// An [`Answer`] as it is, or a text result (`String`, `&'static str`, `Box<str>`) taken out of `slot` as an

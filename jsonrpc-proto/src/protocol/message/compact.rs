@@ -63,6 +63,40 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
     loop {
         let (key, after) = compact_key(text, i)?;
         i = after;
+        // The common values (a plain scalar id, `[5,3]` params) are measured and checked in
+        // one scan; any other goes through `value_end` (and serde_json) below.
+        let plain = match key {
+            Key::Id | Key::Params | Key::Result | Key::Error => plain_member_len(b, i),
+            _ => None,
+        };
+        let handled = match (&key, plain) {
+            (Key::Id, Some((len, 0))) => {
+                f.duplicate |= f.id.replace(&text[i..i + len]).is_some();
+                i += len;
+                true
+            }
+            (Key::Params | Key::Result | Key::Error, Some((len, d))) => {
+                depth = depth.max(d);
+                let raw = borrow_raw(&text[i..i + len])?;
+                let slot = match key {
+                    Key::Params => &mut f.params,
+                    Key::Result => &mut f.result,
+                    _ => &mut f.error,
+                };
+                f.duplicate |= slot.replace(raw).is_some();
+                i += len;
+                true
+            }
+            _ => false,
+        };
+        if handled {
+            match b.get(i)? {
+                b',' => i += 1,
+                b'}' => return Some((f, i + 1, depth + 1)),
+                _ => return None,
+            }
+            continue;
+        }
         match key {
             Key::Jsonrpc => {
                 let v = if b[i..].starts_with(b"\"2.0\"") {
@@ -102,7 +136,10 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
                 // A string with nothing escaped is valid as it is (`text` is UTF-8, and the
                 // scan found its end); serde_json checks any other value exactly. Either way
                 // the value is borrowed, as the slow path does.
-                let raw = match plain.then(|| borrow_raw(v)).flatten() {
+                // So is a flat array of plain scalars (`[5,3]`: most params), checked here in a
+                // few instructions per byte.
+                let simple = plain || is_plain_value(v.as_bytes());
+                let raw = match simple.then(|| borrow_raw(v)).flatten() {
                     Some(raw) => raw,
                     None => serde_json::from_str::<&RawValue>(v).ok()?,
                 };
@@ -159,6 +196,79 @@ fn is_plain_id(text: &[u8]) -> bool {
         [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
         [b'"', inner @ .., b'"'] => !inner.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20),
         _ => false,
+    }
+}
+
+/// The length of the plain scalar that `text` starts with: `null`, `true`, `false`, an integer
+/// (optional `-`, no fraction or exponent; a leading `0` stands alone, so `01` is refused by
+/// the caller seeing `1` where a separator must be) or a string without escapes or control
+/// characters. `None` for anything else.
+pub(crate) fn plain_scalar_len(text: &[u8]) -> Option<usize> {
+    let digits = |t: &[u8]| t.iter().take_while(|c| c.is_ascii_digit()).count();
+    match *text.first()? {
+        b'n' => text.starts_with(b"null").then_some(4),
+        b't' => text.starts_with(b"true").then_some(4),
+        b'f' => text.starts_with(b"false").then_some(5),
+        b'0' => Some(1),
+        b'1'..=b'9' => Some(1 + digits(&text[1..])),
+        b'-' => match *text.get(1)? {
+            b'0' => Some(2),
+            b'1'..=b'9' => Some(2 + digits(&text[2..])),
+            _ => None,
+        },
+        b'"' => {
+            let len = text[1..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            (text[1 + len] == b'"').then_some(len + 2)
+        }
+        _ => None,
+    }
+}
+
+/// The length and depth of the plain value ([`is_plain_value`]) that starts at `i` when a
+/// member separator (`,` or `}`) follows it; `None` otherwise (then nothing is said).
+fn plain_member_len(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let rest = b.get(i..)?;
+    let (len, depth) = if rest.first() == Some(&b'[') {
+        let mut at = 1;
+        if rest.get(1) != Some(&b']') {
+            loop {
+                at += plain_scalar_len(&rest[at..])?;
+                match rest.get(at)? {
+                    b',' => at += 1,
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+        }
+        (at + 1, 1)
+    } else {
+        (plain_scalar_len(rest)?, 0)
+    };
+    matches!(rest.get(len), Some(b',' | b'}')).then_some((len, depth))
+}
+
+/// True for JSON text that is certainly one valid JSON value: a plain scalar
+/// ([`plain_scalar_len`]) or an array of them, in compact form (`[5,3]`, `[]`, `["a",null]`).
+/// `text` is known to be UTF-8. False says nothing (serde_json then checks the text).
+fn is_plain_value(text: &[u8]) -> bool {
+    let Some(inner) = text.strip_prefix(b"[").and_then(|t| t.strip_suffix(b"]")) else {
+        return plain_scalar_len(text) == Some(text.len());
+    };
+    let mut rest = inner;
+    if rest.is_empty() {
+        return true;
+    }
+    loop {
+        let Some(len) = plain_scalar_len(rest) else {
+            return false;
+        };
+        match rest.get(len) {
+            None => return true,
+            Some(b',') => rest = &rest[len + 1..],
+            Some(_) => return false,
+        }
     }
 }
 
@@ -254,6 +364,132 @@ pub(crate) fn borrow_raw(text: &str) -> Option<&RawValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_values_are_exactly_those_serde_json_accepts_among_simple_shapes() {
+        let accepted = [
+            "[5,3]",
+            "[]",
+            "[0]",
+            "[-0]",
+            "[-12,0,7]",
+            "[null,true,false]",
+            r#"["a",1,"b,c"]"#,
+            r#"[""]"#,
+            "0",
+            "-1",
+            "123",
+            "true",
+            "null",
+            r#""x""#,
+            "[9223372036854775808]",
+            "[-99999999999999999999999]",
+        ];
+        for v in accepted {
+            assert!(is_plain_value(v.as_bytes()), "{v}");
+            assert!(serde_json::from_str::<&RawValue>(v).is_ok(), "{v}");
+            assert_eq!(both(v), (Some(v.to_owned()), true), "{v}");
+        }
+        // Not plain: read by serde_json, accepted exactly when it accepts them.
+        let others = [
+            "[01]",
+            "[1,]",
+            "[,1]",
+            "[-]",
+            "[-a]",
+            "[1.5]",
+            "[1e3]",
+            "[tru]",
+            "[nul]",
+            "[truee]",
+            r#"["a\"b"]"#,
+            r#"["a]"#,
+            "[[1]]",
+            "[1,[2]]",
+            "[ 1]",
+            "[1 ]",
+            "[1, 2]",
+            "[+1]",
+            "[--1]",
+            "[1-]",
+            "01",
+            "-",
+            "[\"\t\"]",
+            "[{}]",
+            "[falsy]",
+            "[\"a\"\"b\"]",
+        ];
+        for v in others {
+            assert!(!is_plain_value(v.as_bytes()), "{v}");
+            let (fast, serde) = both(v);
+            if serde {
+                assert_eq!(fast.as_deref(), Some(v), "{v}");
+            } else {
+                assert_eq!(fast, None, "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn requests_with_plain_params_parse_as_the_reference_does() {
+        let same = |text: &str| {
+            let fast = format!("{:?}", super::super::parse(text.as_bytes()));
+            let reference = format!("{:?}", super::super::parse_reference(text.as_bytes()));
+            assert_eq!(fast, reference, "{text}");
+        };
+        let params = [
+            "[5,3]",
+            "[]",
+            r#"["a",null,-7]"#,
+            "[01]",
+            "[1,]",
+            "[1.5]",
+            "[1]x",
+            "[1] ",
+            "[[1]]",
+            "5",
+            "null",
+            r#""s""#,
+            "[1",
+            "[",
+            "[-]",
+            "[1,2]]",
+        ];
+        let ids = [
+            "1",
+            "0",
+            "01",
+            "-5",
+            "true",
+            "null",
+            r#""x""#,
+            r#""a\"b""#,
+            "1.5",
+            "[1]",
+            "{}",
+            "1x",
+            "",
+            r#""é""#,
+        ];
+        for p in params {
+            for id in ids {
+                same(&format!(
+                    r#"{{"jsonrpc":"2.0","method":"add","params":{p},"id":{id}}}"#
+                ));
+                same(&format!(
+                    r#"{{"id":{id},"jsonrpc":"2.0","params":{p},"method":"add"}}"#
+                ));
+                same(&format!(
+                    r#"[{{"jsonrpc":"2.0","method":"a","params":{p},"id":{id}}}]"#
+                ));
+                same(&format!(r#"{{"jsonrpc":"2.0","result":{p},"id":{id}}}"#));
+                same(&format!(r#"{{"jsonrpc":"2.0","error":{p},"id":{id}}}"#));
+            }
+        }
+        // duplicates are still seen
+        same(r#"{"jsonrpc":"2.0","method":"a","params":[1],"params":[2],"id":1}"#);
+        same(r#"{"jsonrpc":"2.0","method":"a","id":1,"id":2}"#);
+    }
 
     /// The result member of a compact response with `value` as its result, as parsed here and
     /// as serde_json reads the value on its own.

@@ -29,7 +29,7 @@ pub(crate) mod scan;
 mod write;
 
 pub(crate) use answers::scan_answers;
-pub(crate) use compact::{borrow_raw, parse_compact};
+pub(crate) use compact::{borrow_raw, parse_compact, plain_scalar_len};
 pub use parse::{parse, parse_message, parse_reference, MessageError};
 pub(crate) use parse::{parse_general, utf8_error};
 pub(crate) use write::{

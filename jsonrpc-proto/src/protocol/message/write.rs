@@ -101,6 +101,8 @@ pub(crate) enum ResultText<'a> {
     Json(&'a RawValue),
     /// The content of a string literal with nothing to escape.
     Plain(&'a str),
+    /// JSON text as it is, that its maker vouches for (serde_json wrote it).
+    Text(&'a [u8]),
 }
 
 impl ResultText<'_> {
@@ -109,12 +111,14 @@ impl ResultText<'_> {
         match self {
             ResultText::Json(r) => r.get().len(),
             ResultText::Plain(s) => s.len() + 2,
+            ResultText::Text(s) => s.len(),
         }
     }
 
     fn write(self, out: &mut Vec<u8>) {
         match self {
             ResultText::Json(r) => out.extend_from_slice(r.get().as_bytes()),
+            ResultText::Text(s) => out.extend_from_slice(s),
             ResultText::Plain(s) => {
                 out.push(b'"');
                 out.extend_from_slice(s.as_bytes());
