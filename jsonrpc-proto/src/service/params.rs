@@ -74,83 +74,21 @@ mod plain {
 
     /// Hints answered by giving up.
     macro_rules! give_up {
-        ($($t:ident)*) => {$(
-            paste_hint!($t, |_s, _v| Err(give_up()));
+        ($($name:ident)*) => {$(
+            hint!($name, |_s, _v| Err(give_up()));
         )*};
     }
     /// Number hints: a number is read as by `deserialize_any`, anything else gives up.
     macro_rules! number {
-        ($($t:ident)*) => {$(
-            paste_hint!($t, |s: Self, v| { let n = s.is_number(); s.only(n, v) });
+        ($($name:ident)*) => {$(
+            hint!($name, |s: Self, v| { let n = s.is_number(); s.only(n, v) });
         )*};
     }
     /// Text hints: a string is read as by `deserialize_any`, anything else gives up.
     macro_rules! text {
-        ($($t:ident)*) => {$(
-            paste_hint!($t, |s: Self, v| { let t = s.is_string(); s.only(t, v) });
+        ($($name:ident)*) => {$(
+            hint!($name, |s: Self, v| { let t = s.is_string(); s.only(t, v) });
         )*};
-    }
-    macro_rules! paste_hint {
-        (bool, $f:expr) => {
-            hint!(deserialize_bool, $f);
-        };
-        (i8, $f:expr) => {
-            hint!(deserialize_i8, $f);
-        };
-        (i16, $f:expr) => {
-            hint!(deserialize_i16, $f);
-        };
-        (i32, $f:expr) => {
-            hint!(deserialize_i32, $f);
-        };
-        (i64, $f:expr) => {
-            hint!(deserialize_i64, $f);
-        };
-        (i128, $f:expr) => {
-            hint!(deserialize_i128, $f);
-        };
-        (u8, $f:expr) => {
-            hint!(deserialize_u8, $f);
-        };
-        (u16, $f:expr) => {
-            hint!(deserialize_u16, $f);
-        };
-        (u32, $f:expr) => {
-            hint!(deserialize_u32, $f);
-        };
-        (u64, $f:expr) => {
-            hint!(deserialize_u64, $f);
-        };
-        (u128, $f:expr) => {
-            hint!(deserialize_u128, $f);
-        };
-        (f32, $f:expr) => {
-            hint!(deserialize_f32, $f);
-        };
-        (f64, $f:expr) => {
-            hint!(deserialize_f64, $f);
-        };
-        (char, $f:expr) => {
-            hint!(deserialize_char, $f);
-        };
-        (str, $f:expr) => {
-            hint!(deserialize_str, $f);
-        };
-        (string, $f:expr) => {
-            hint!(deserialize_string, $f);
-        };
-        (identifier, $f:expr) => {
-            hint!(deserialize_identifier, $f);
-        };
-        (unit, $f:expr) => {
-            hint!(deserialize_unit, $f);
-        };
-        (seq, $f:expr) => {
-            hint!(deserialize_seq, $f);
-        };
-        (map, $f:expr) => {
-            hint!(deserialize_map, $f);
-        };
     }
     macro_rules! hint {
         ($name:ident, $f:expr) => {
@@ -242,12 +180,6 @@ mod plain {
         ) -> Result<V::Value, Error> {
             Err(give_up())
         }
-        fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
-            Err(give_up())
-        }
-        fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
-            Err(give_up())
-        }
         fn deserialize_struct<V: Visitor<'de>>(
             self,
             name: &'static str,
@@ -263,8 +195,8 @@ mod plain {
             Err(give_up())
         }
         give_up! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string identifier
-            unit
+            deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char deserialize_str deserialize_string deserialize_identifier
+            deserialize_unit deserialize_bytes deserialize_byte_buf
         }
         fn deserialize_unit_struct<V: Visitor<'de>>(
             self,
@@ -320,12 +252,6 @@ mod plain {
         ) -> Result<V::Value, Error> {
             Err(give_up())
         }
-        fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
-            Err(give_up())
-        }
-        fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
-            Err(give_up())
-        }
         fn deserialize_struct<V: Visitor<'de>>(
             self,
             _: &'static str,
@@ -359,9 +285,9 @@ mod plain {
         ) -> Result<V::Value, Error> {
             self.only(self.0 == "null", v)
         }
-        number! { i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 }
-        text! { char str string identifier }
-        give_up! { i128 u128 seq map }
+        number! { deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_f32 deserialize_f64 }
+        text! { deserialize_char deserialize_str deserialize_string deserialize_identifier }
+        give_up! { deserialize_i128 deserialize_u128 deserialize_seq deserialize_map deserialize_bytes deserialize_byte_buf }
         serde::forward_to_deserialize_any! { ignored_any }
     }
 
