@@ -39,6 +39,13 @@ use slots::{Guarded, Running, Slots, Work};
 const OUTBOX_HIGH: usize = 256;
 /// Frames read in one go before answers get their turn again.
 const READ_BUDGET: usize = 64;
+/// The same on a connection that serves: after this many calls read from one burst of input,
+/// their answers are written before the rest of the burst is read. A peer with many calls in
+/// flight then works on the first answers while this side works on its later calls, instead
+/// of both sides taking turns at bursts of 64 (wrk-style pipelining of a 64-in-flight
+/// WebSocket client: ~2x the calls per second on a 2-core machine, one more write per 16
+/// calls).
+const SERVE_READ_BUDGET: usize = 16;
 /// Loop turns before the driver yields to the executor.
 const TURN_BUDGET: usize = 128;
 /// How long a connection stays quiet (nothing in flight either way) before it gives back the
@@ -945,7 +952,12 @@ where
         // Read once per call, not per frame: the clock is not free (a vDSO call at best).
         let mut now = None;
         let mut woken = 0;
-        for _ in 0..READ_BUDGET {
+        let budget = if self.serving.is_some() {
+            SERVE_READ_BUDGET
+        } else {
+            READ_BUDGET
+        };
+        for _ in 0..budget {
             if self.state != State::Open
                 || self.outbox.len() >= OUTBOX_HIGH
                 || self.in_flight >= self.max_in_flight
@@ -1113,3 +1125,6 @@ where
         Poll::Pending
     }
 }
+
+#[cfg(test)]
+mod tests;
