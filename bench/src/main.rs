@@ -507,6 +507,9 @@ fn server_section(plan: &Plan, out: Option<&std::path::Path>) -> Result<bool> {
     let section = server_only::run(&exe, &plan.server, &command(plan))?;
     println!("server-only section\n{}\n", section.header);
     println!("{}", server_only::text(&section.rows));
+    for n in &section.notes {
+        println!("{n}\n");
+    }
     for e in &section.errors {
         println!("error: {e}");
     }

@@ -278,12 +278,48 @@ fn key_batch(client: Lib) -> String {
 }
 const KEY_MEM: &str = "idle WS conn, server RSS";
 
+/// What the batch rows allow at best: a batch is one request frame and one answer frame, one
+/// at a time, so the server's CPU time per batch is on the path of every batch. Were our
+/// server to cost only what the echo floor's does per call (no JSON at all), the calls per
+/// second of our server would be `1 / (1/ours - (cpu_ours - cpu_echo))`: the ratio against
+/// jsonrpsee that a server with the same client could reach at most on this machine.
+pub fn bounds(rows: &[Row]) -> Vec<String> {
+    let find = |name: &str| rows.iter().find(|r| r.name == name);
+    let mut out = Vec::new();
+    for client in Lib::BOTH {
+        let key = key_batch(client);
+        let (Some(rate), Some(cpu)) = (find(&key), find(&cpu_key(&key))) else {
+            continue;
+        };
+        let (Some(ours), Some(theirs), Some(cpu_ours), Some(cpu_echo)) =
+            (rate.ours, rate.theirs, cpu.ours, cpu.floor)
+        else {
+            continue;
+        };
+        let us_ours = 1e6 / ours;
+        let best = us_ours - (cpu_ours - cpu_echo).max(0.0);
+        if best <= 0.0 {
+            continue;
+        }
+        let at_most = (1e6 / best) / theirs;
+        out.push(format!(
+            "Bound of the row \"{key}\": {us_ours:.2} µs per call, {cpu_ours:.2} of them our \
+             server's CPU against the echo's {cpu_echo:.2}; a server with no JSON work at all \
+             (the echo's cost) would take {best:.2} µs per call with this client: at most \
+             {at_most:.2}x jsonrpsee's server in this run."
+        ));
+    }
+    out
+}
+
 /// The finished section.
 pub struct Section {
     /// date, machine, versions, command, load averages.
     pub header: String,
     /// The table.
     pub rows: Vec<Row>,
+    /// What the run's figures bound ([`bounds`]).
+    pub notes: Vec<String>,
     /// Failures (a row without figures says why here).
     pub errors: Vec<String>,
 }
@@ -296,6 +332,9 @@ impl Section {
         let _ = writeln!(out, "{heading}\n");
         let _ = writeln!(out, "```text\n{}\n```\n", self.header);
         out.push_str(&markdown(&self.rows));
+        for n in &self.notes {
+            let _ = writeln!(out, "\n{n}");
+        }
         out.push_str(
             "\nours/jsonrpsee and ours/floor are ratios of the medians (rates: higher is better, \
              times and memory: lower is better). Floors: `floor-http` is a keep-alive HTTP/1.1 \
@@ -311,8 +350,9 @@ impl Section {
              `bench/profile/server-http.sh` and `server-ws.sh` (callgrind). \
              Run alone (not part of the default run): \
              `cargo run --release -p bench --bin compare -- --only server` (needs `wrk`; \
-             `--quick` for a smoke run). The figures are the servers' on this machine, with \
-             each library's own client in the WS rows: compare ratios, not figures across runs.\n",
+             `--quick` for a smoke run). In a WS row both servers are driven by the client the \
+             row names, over one connection each. The figures are the servers' on this \
+             machine: compare ratios, not figures across runs.\n",
         );
         for e in &self.errors {
             let _ = writeln!(out, "\nerror: {e}");
@@ -588,9 +628,11 @@ pub fn run(exe: &Path, plan: &Plan, command: &str) -> Result<Section> {
         started.elapsed().as_secs_f64(),
         sysinfo::loadavg(),
     );
+    let rows = rows(plan, &s);
     Ok(Section {
         header,
-        rows: rows(plan, &s),
+        notes: bounds(&rows),
+        rows,
         errors: s.errors,
     })
 }
@@ -628,6 +670,36 @@ mod tests {
         r.ours = None;
         assert_eq!(r.met(), None);
         assert!(markdown(&[r]).contains("| - |"));
+    }
+
+    #[test]
+    fn the_batch_bound_takes_out_our_servers_cpu_above_the_echo() {
+        let key = key_batch(Lib::Ours);
+        let row = |name: String, unit, ours, theirs, floor| Row {
+            name,
+            unit,
+            better: Better::Higher,
+            ours: Some(ours),
+            theirs: Some(theirs),
+            floor: Some(floor),
+            floor_name: "echo",
+            target: None,
+        };
+        // ours 2 µs per call with 0.7 of server CPU, the echo 0.2: 1.5 µs at best, and
+        // jsonrpsee's 4 µs per call makes that 2.67x
+        let rows = [
+            row(key.clone(), "calls/s", 500_000.0, 250_000.0, 1_000_000.0),
+            row(cpu_key(&key), "µs CPU", 0.7, 1.8, 0.2),
+        ];
+        let notes = bounds(&rows);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("would take 1.50 µs per call"),
+            "{}",
+            notes[0]
+        );
+        assert!(notes[0].contains("at most 2.67x"), "{}", notes[0]);
+        assert!(bounds(&rows[..1]).is_empty());
     }
 
     #[test]
