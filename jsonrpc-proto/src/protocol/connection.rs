@@ -149,14 +149,20 @@ pub enum RespondError {
 #[derive(Debug, PartialEq, Eq, Hash)]
 #[must_use = "every incoming request must be answered with Connection::respond"]
 pub struct ResponseHandle {
+    /// The request's serial number on its connection (never reused).
     key: u64,
+    /// Where its slot is in the in-flight table (reused once answered: `key` tells).
+    index: u32,
 }
 
 #[cfg(test)]
 impl ResponseHandle {
     /// A handle no call of any connection has (tests of `respond`'s refusals).
     pub(crate) fn forged(key: u64) -> Self {
-        ResponseHandle { key }
+        ResponseHandle {
+            key,
+            index: key as u32,
+        }
     }
 }
 
@@ -237,6 +243,73 @@ type U64Set = HashSet<u64, BuildHasherDefault<U64Hasher>>;
 struct Slot {
     id: Id,
     batch: Option<u64>,
+}
+
+/// The incoming requests awaiting their answers: a slab (a vector of slots with a list of
+/// the free ones) rather than a hash map, since this side picks the keys. A handle names its
+/// slot's index and its request's serial number; a slot answers only the handle with its
+/// serial, so a stale or forged handle is refused even once its index is reused.
+#[derive(Default)]
+struct InFlight {
+    slots: Vec<Option<(u64, Slot)>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl InFlight {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+        self.len = 0;
+    }
+
+    /// Stores `slot` for the request of serial number `key`; gives its handle.
+    fn insert(&mut self, key: u64, slot: Slot) -> ResponseHandle {
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some((key, slot));
+                i
+            }
+            None => {
+                // `Config::max_in_flight` bounds the table far below u32::MAX slots.
+                let i = u32::try_from(self.slots.len()).expect("in-flight table under 2^32");
+                self.slots.push(Some((key, slot)));
+                i
+            }
+        };
+        self.len += 1;
+        ResponseHandle { key, index }
+    }
+
+    fn get(&self, handle: &ResponseHandle) -> Option<&Slot> {
+        match self.slots.get(handle.index as usize) {
+            Some(Some((key, slot))) if *key == handle.key => Some(slot),
+            _ => None,
+        }
+    }
+
+    fn remove(&mut self, handle: &ResponseHandle) -> Option<Slot> {
+        let entry = self.slots.get_mut(handle.index as usize)?;
+        if !matches!(entry, Some((key, _)) if *key == handle.key) {
+            return None;
+        }
+        let (_, slot) = entry.take()?;
+        self.free.push(handle.index);
+        self.len -= 1;
+        Some(slot)
+    }
 }
 
 /// This side's outgoing calls: allocated at the first request, given back when a quiet
@@ -324,7 +397,7 @@ pub struct Connection {
     /// This side's calls, once it made any.
     out: Option<Box<Outgoing>>,
     next_handle: u64,
-    incoming: U64Map<Slot>,
+    incoming: InFlight,
     next_batch: u64,
     batches: U64Map<BatchState>,
     events: VecDeque<Event>,
@@ -358,7 +431,7 @@ impl Connection {
             next_id: 1,
             out: None,
             next_handle: 0,
-            incoming: U64Map::default(),
+            incoming: InFlight::default(),
             next_batch: 0,
             batches: U64Map::default(),
             events: VecDeque::new(),
@@ -553,7 +626,7 @@ impl Connection {
                 }
                 let key = self.next_handle;
                 self.next_handle = self.next_handle.wrapping_add(1);
-                self.incoming.insert(
+                let handle = self.incoming.insert(
                     key,
                     Slot {
                         id: request.id.clone(),
@@ -563,7 +636,6 @@ impl Connection {
                 if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
                     b.outstanding += 1;
                 }
-                let handle = ResponseHandle { key };
                 match calls {
                     Some(calls) => calls.push(Call::Request(request, handle)),
                     None => push_lean(
@@ -689,7 +761,7 @@ impl Connection {
         }
         let slot = self
             .incoming
-            .remove(&handle.key)
+            .remove(&handle)
             .ok_or(RespondError::UnknownHandle)?;
         // One look-up of the batch for its entry, its count and its end.
         let batch = slot
@@ -710,7 +782,7 @@ impl Connection {
 
     /// The id of the request a handle answers, while it awaits its answer.
     pub fn request_id(&self, handle: &ResponseHandle) -> Option<&Id> {
-        self.incoming.get(&handle.key).map(|s| &s.id)
+        self.incoming.get(handle).map(|s| &s.id)
     }
 
     fn check_can_send(&self) -> Result<(), SendError> {

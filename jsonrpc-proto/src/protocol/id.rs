@@ -325,7 +325,14 @@ impl Id {
     /// Parses an id from the exact JSON text of a value. `None` when the text is a JSON value
     /// that is not a valid id (a boolean, array or object) or not JSON at all.
     pub fn from_json(text: &str) -> Option<Id> {
-        let text = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+        // Ids read from compact frames have no whitespace around them: checked in two bytes.
+        let b = text.as_bytes();
+        let text = if b.first().is_some_and(ws) || b.last().is_some_and(ws) {
+            text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+        } else {
+            text
+        };
         let bytes = text.as_bytes();
         match bytes.first()? {
             // Fast path: a plain string with no escapes.
@@ -356,15 +363,30 @@ fn itoa_buf() -> [u8; 20] {
     [0u8; 20]
 }
 
+/// Two decimal digits of each number below 100.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `v` in decimal, written at the end of `buf` two digits at a time.
 fn fmt_u64(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
-    loop {
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     &buf[i..]
 }
@@ -527,6 +549,49 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn integers_are_written_in_decimal_at_every_length() {
+        let mut values = vec![0u64, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        values.extend((0..20).map(|k| 10u64.pow(k)));
+        values.extend((1..20).map(|k| 10u64.pow(k) - 1));
+        values.extend((0..2000).map(|k| k * 37));
+        for v in values {
+            let mut out = Vec::new();
+            super::Id::from(v).write_json(&mut out);
+            assert_eq!(out, v.to_string().as_bytes(), "{v}");
+            let mut out = Vec::new();
+            let neg = -(v.min(i64::MAX as u64) as i64);
+            super::Id::from(neg).write_json(&mut out);
+            assert_eq!(out, neg.to_string().as_bytes(), "{neg}");
+        }
+        let mut out = Vec::new();
+        super::Id::from(i64::MIN).write_json(&mut out);
+        assert_eq!(out, i64::MIN.to_string().as_bytes());
+    }
+
+    #[test]
+    fn ids_with_and_without_surrounding_whitespace_read_alike() {
+        use super::Id;
+        for (text, id) in [
+            ("7", Id::from(7u64)),
+            (" 7", Id::from(7u64)),
+            ("7\n", Id::from(7u64)),
+            ("\t\"a\"\r", Id::from("a")),
+            ("null", Id::Null),
+            (" null ", Id::Null),
+        ] {
+            let read = Id::from_json(text).unwrap();
+            assert_eq!(read, id, "{text:?}");
+            let mut out = Vec::new();
+            read.write_json(&mut out);
+            let mut want = Vec::new();
+            id.write_json(&mut want);
+            assert_eq!(out, want, "{text:?}");
+        }
+        assert!(Id::from_json(" ").is_none());
+        assert!(Id::from_json("").is_none());
+    }
+
     #[test]
     fn plain_integers_read_in_one_pass_up_to_64_bits() {
         use super::IdNumber;

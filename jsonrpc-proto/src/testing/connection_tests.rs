@@ -190,6 +190,61 @@ fn handles_cannot_answer_twice_or_after_close() {
 }
 
 #[test]
+fn a_reused_in_flight_slot_answers_only_its_own_request() {
+    let mut c = Connection::default();
+    let now = Instant::now();
+    c.handle_frame(
+        br#"[{"jsonrpc":"2.0","method":"a","id":1},{"jsonrpc":"2.0","method":"a","id":"x"},{"jsonrpc":"2.0","method":"a","id":3}]"#,
+        now,
+    );
+    let mut batch = requests(&mut c);
+    assert_eq!(c.in_flight(), 3);
+    // Answered out of order: the array leaves with the last answer, each under its own id.
+    let third = batch.pop().unwrap();
+    let first = batch.remove(0);
+    let second = batch.pop().unwrap();
+    c.respond(third.handle, Ok(&raw("30"))).unwrap();
+    c.respond(first.handle, Ok(&raw("10"))).unwrap();
+    assert!(c.poll_transmit().is_none());
+    c.respond(second.handle, Ok(&raw("20"))).unwrap();
+    let frames = drain_frames(&mut c);
+    assert_eq!(frames.len(), 1);
+    let answers: Vec<(Value, Value)> = frames[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["id"].clone(), a["result"].clone()))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (Value::from(3), Value::from(30)),
+            (Value::from(1), Value::from(10)),
+            (Value::from("x"), Value::from(20)),
+        ]
+    );
+    assert_eq!(c.in_flight(), 0);
+    // The next request takes a freed slot; a handle of the first request's serial and slot
+    // (answered already) is refused and leaves the new request in flight.
+    c.handle_frame(br#"{"jsonrpc":"2.0","method":"a","id":4}"#, now);
+    let r = requests(&mut c).pop().unwrap();
+    for stale in 0..3 {
+        assert_eq!(
+            c.respond(ResponseHandle::forged(stale), Ok(&raw("0"))),
+            Err(RespondError::UnknownHandle)
+        );
+    }
+    assert_eq!(c.in_flight(), 1);
+    assert_eq!(c.request_id(&r.handle), Some(&Id::from(4u64)));
+    c.respond(r.handle, Ok(&raw("40"))).unwrap();
+    let frames = drain_frames(&mut c);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["id"], 4);
+    assert_eq!(frames[0]["result"], 40);
+    assert_eq!(c.in_flight(), 0);
+}
+
+#[test]
 fn invalid_response_is_reported_not_answered() {
     let mut c = Connection::default();
     c.handle_frame(
