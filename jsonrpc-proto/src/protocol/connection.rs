@@ -502,7 +502,9 @@ impl Connection {
                 self.reply(None, &Id::Null, Err(&ErrorObject::parse_error()));
                 push_lean(&mut self.events, Event::ParseError(e));
             }
-            Ok(Incoming::Single(entry)) => self.handle_entry(entry, None, &mut calls),
+            Ok(Incoming::Single(entry)) => {
+                self.handle_entry(entry, None, &mut calls);
+            }
             Ok(Incoming::Batch(entries)) if entries.len() > self.config.max_batch_len => {
                 let error = ErrorObject::invalid_request().with_data(format!(
                     "batch of {} calls exceeds the limit of {}",
@@ -535,8 +537,13 @@ impl Connection {
                 if let Some(calls) = calls.as_deref_mut() {
                     calls.reserve(entries.len());
                 }
+                // Counted once for the batch (nothing answers a member before the loop ends).
+                let mut started = 0;
                 for entry in entries {
-                    self.handle_entry(entry, Some(key), &mut calls);
+                    started += usize::from(self.handle_entry(entry, Some(key), &mut calls));
+                }
+                if let Some(b) = self.batches.get_mut(&key) {
+                    b.outstanding += started;
                 }
                 self.maybe_finish_batch(key);
             }
@@ -612,17 +619,19 @@ impl Connection {
         );
     }
 
+    /// Takes one message of a frame; true when it is a request now in flight (a batch member
+    /// then awaits its answer: the caller counts it in the batch).
     fn handle_entry<'a>(
         &mut self,
         entry: Entry<'a>,
         batch: Option<u64>,
         calls: &mut Option<&mut Vec<Call<'a>>>,
-    ) {
+    ) -> bool {
         match entry {
             Ok(Message::Request(request)) => {
                 if self.incoming.len() >= self.config.max_in_flight {
                     self.reply(batch, &request.id, Err(&ErrorObject::server_busy()));
-                    return;
+                    return false;
                 }
                 let key = self.next_handle;
                 self.next_handle = self.next_handle.wrapping_add(1);
@@ -633,9 +642,6 @@ impl Connection {
                         batch,
                     },
                 );
-                if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
-                    b.outstanding += 1;
-                }
                 match calls {
                     Some(calls) => calls.push(Call::Request(request, handle)),
                     None => push_lean(
@@ -646,6 +652,7 @@ impl Connection {
                         }),
                     ),
                 }
+                return true;
             }
             Ok(Message::Notification(n)) => match calls {
                 Some(calls) => calls.push(Call::Notification(n)),
@@ -659,6 +666,7 @@ impl Connection {
                 push_lean(&mut self.events, Event::Invalid(invalid));
             }
         }
+        false
     }
 
     fn handle_response(&mut self, response: Response<'_>) {

@@ -72,6 +72,7 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
         let handled = match (&key, plain) {
             (Key::Id, Some((len, 0))) => {
                 f.duplicate |= f.id.replace(&text[i..i + len]).is_some();
+                f.id_unsigned = plain_unsigned(&b[i..i + len]);
                 i += len;
                 true
             }
@@ -127,6 +128,7 @@ fn compact_object(text: &str, pos: usize) -> Option<(Fields<'_>, usize, usize)> 
                     serde_json::from_str::<&RawValue>(v).ok()?;
                 }
                 f.duplicate |= f.id.replace(v).is_some();
+                f.id_unsigned = None;
                 i = end;
             }
             _ => {
@@ -196,6 +198,21 @@ fn is_plain_id(text: &[u8]) -> bool {
         [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
         [b'"', inner @ .., b'"'] => !inner.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20),
         _ => false,
+    }
+}
+
+/// The value of a plain scalar ([`plain_scalar_len`] of all of it) that is an unsigned
+/// integer of at most 19 digits (so it fits in a u64), read in the same pass as its digits
+/// were checked; `None` for any other scalar (read by `Id::from_json` then).
+fn plain_unsigned(scalar: &[u8]) -> Option<u64> {
+    match scalar {
+        [b'0'] => Some(0),
+        [b'1'..=b'9', ..] if scalar.len() <= 19 => Some(
+            scalar
+                .iter()
+                .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0')),
+        ),
+        _ => None,
     }
 }
 
@@ -428,6 +445,55 @@ mod tests {
                 assert_eq!(fast, None, "{v}");
             }
         }
+    }
+
+    #[test]
+    fn plain_integer_ids_parse_as_the_reference_does() {
+        let ids = [
+            "0",
+            "7",
+            "20100",
+            "1234567890123456789",
+            "9999999999999999999",
+            "12345678901234567890",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999",
+            "-0",
+            "-7",
+            "00",
+            "01",
+            "1.0",
+            "1e3",
+            r#""7""#,
+            "null",
+            "true",
+            "[1]",
+        ];
+        for id in ids {
+            for text in [
+                format!(r#"{{"jsonrpc":"2.0","method":"add","params":[1,2],"id":{id}}}"#),
+                format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"add"}}"#),
+                format!(
+                    r#"[{{"jsonrpc":"2.0","method":"a","id":{id}}},{{"jsonrpc":"2.0","id":{id}}}]"#
+                ),
+                // A duplicate id is invalid either way, echoing the id read last.
+                format!(r#"{{"jsonrpc":"2.0","method":"a","id":5,"id":{id}}}"#),
+                format!(r#"{{"jsonrpc":"2.0","method":"a","id":{id},"id":"x"}}"#),
+                format!(r#"{{"jsonrpc":"2.0","method":"a","id":{id},"id":-1}}"#),
+            ] {
+                let fast = format!("{:?}", super::super::parse(text.as_bytes()));
+                let reference = format!("{:?}", super::super::parse_reference(text.as_bytes()));
+                assert_eq!(fast, reference, "{text}");
+            }
+        }
+        assert_eq!(
+            plain_unsigned(b"1234567890123456789"),
+            Some(1234567890123456789)
+        );
+        assert_eq!(plain_unsigned(b"12345678901234567890"), None);
+        assert_eq!(plain_unsigned(b"0"), Some(0));
+        assert_eq!(plain_unsigned(b"-1"), None);
     }
 
     #[test]

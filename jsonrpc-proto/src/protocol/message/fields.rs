@@ -21,6 +21,9 @@ pub(super) struct Fields<'a> {
     pub(super) params: Option<&'a RawValue>,
     /// The id's JSON text (checked to be JSON; whether it is a valid id is judged later).
     pub(super) id: Option<&'a str>,
+    /// The value of `id` when the compact scan read it as a plain unsigned integer (then
+    /// `Id::from_json` would read that text as `IdNumber::Unsigned` of it); `None` says nothing.
+    pub(super) id_unsigned: Option<u64>,
     pub(super) result: Option<&'a RawValue>,
     pub(super) error: Option<&'a RawValue>,
     pub(super) duplicate: bool,
@@ -322,7 +325,10 @@ impl<'a> Fields<'a> {
             InvalidKind::Request
         };
         // The id as far as it can be read: `None` when absent, `Some(None)` when not an id.
-        let id: Option<Option<Id>> = self.id.map(Id::from_json);
+        let id: Option<Option<Id>> = match (self.id, self.id_unsigned) {
+            (Some(_), Some(n)) => Some(Some(Id::from(n))),
+            (text, _) => text.map(Id::from_json),
+        };
         let echo = || id.clone().flatten().unwrap_or(Id::Null);
         let invalid = |reason: &'static str| {
             Err(Invalid {
