@@ -749,8 +749,20 @@ enum Awaiting {
     /// One [`BatchSlot`] for the whole batch (its ids contiguous from `first`).
     Batch { first: u64, len: usize },
     /// A [`CallSlot`] per call (ids that wrapped around), taken by position: `ids[..next]`
-    /// taken so far.
-    Calls { ids: Vec<u64>, next: usize },
+    /// taken so far, into `results`.
+    Calls {
+        ids: Vec<u64>,
+        next: usize,
+        results: Vec<Result<RawAnswer, ClientError>>,
+    },
+}
+
+/// The results of a batch, by position, as they were collected.
+enum Collected {
+    /// Those of its [`BatchSlot`] (every one `Some` once the batch completed).
+    Batch(Vec<Option<Result<RawAnswer, CallError>>>),
+    /// Taken call by call.
+    Calls(Vec<Result<RawAnswer, ClientError>>),
 }
 
 /// The answers a sent batch awaits, collected by position under one lock per wake-up.
@@ -760,41 +772,38 @@ struct BatchAnswers<'s> {
     shared: &'s PeerShared,
     awaiting: Awaiting,
     done: bool,
-    results: Vec<Result<RawAnswer, ClientError>>,
 }
 
 impl BatchAnswers<'_> {
-    fn poll_collect(&mut self, cx: &mut TaskCx<'_>) -> Poll<()> {
+    fn poll_collect(&mut self, cx: &mut TaskCx<'_>) -> Poll<Collected> {
         let mut inner = self.shared.lock();
-        match &mut self.awaiting {
+        let collected = match &mut self.awaiting {
             Awaiting::Batch { first, len } => {
                 let client = inner.client_side();
-                let Some(i) = client.batch_index(*first) else {
+                match client.batch_index(*first) {
                     // Forgotten (cannot happen while this waits): ended with the connection.
-                    self.results.clear();
-                    self.results.resize_with(*len, || Err(ClientError::Closed));
-                    self.done = true;
-                    return Poll::Ready(());
-                };
-                let batch = &mut client.batches[i];
-                if batch.missing > 0 {
-                    if !batch
-                        .waker
-                        .as_ref()
-                        .is_some_and(|w| w.will_wake(cx.waker()))
-                    {
-                        batch.waker = Some(cx.waker().clone());
+                    None => Collected::Calls(
+                        std::iter::repeat_with(|| Err(ClientError::Closed))
+                            .take(*len)
+                            .collect(),
+                    ),
+                    Some(i) => {
+                        let batch = &mut client.batches[i];
+                        if batch.missing > 0 {
+                            if !batch
+                                .waker
+                                .as_ref()
+                                .is_some_and(|w| w.will_wake(cx.waker()))
+                            {
+                                batch.waker = Some(cx.waker().clone());
+                            }
+                            return Poll::Pending;
+                        }
+                        Collected::Batch(client.batches.remove(i).results)
                     }
-                    return Poll::Pending;
                 }
-                let batch = client.batches.remove(i);
-                self.results
-                    .extend(batch.results.into_iter().map(|r| match r {
-                        Some(r) => r.map_err(ClientError::from),
-                        None => Err(ClientError::Closed),
-                    }));
             }
-            Awaiting::Calls { ids, next } => {
+            Awaiting::Calls { ids, next, results } => {
                 while let Some(&n) = ids.get(*next) {
                     let result = match inner.calls_mut().get_mut(&n) {
                         None => Err(ClientError::Closed),
@@ -809,13 +818,14 @@ impl BatchAnswers<'_> {
                         },
                     };
                     inner.calls_mut().remove(&n);
-                    self.results.push(result);
+                    results.push(result);
                     *next += 1;
                 }
+                Collected::Calls(std::mem::take(results))
             }
-        }
+        };
         self.done = true;
-        Poll::Ready(())
+        Poll::Ready(collected)
     }
 }
 
@@ -843,7 +853,7 @@ impl Drop for BatchAnswers<'_> {
                 };
                 forget_calls(self.shared, &unanswered);
             }
-            Awaiting::Calls { ids, next } => forget_calls(self.shared, &ids[*next..]),
+            Awaiting::Calls { ids, next, .. } => forget_calls(self.shared, &ids[*next..]),
         }
     }
 }
@@ -919,11 +929,7 @@ impl BatchBuilder<'_> {
     /// Sends the batch as one array and waits for every answer. The results are in the order
     /// the requests were added. `Err` when the batch could not be sent at all.
     pub async fn send(self) -> Result<Vec<Result<Box<RawValue>, ClientError>>, ClientError> {
-        let answers = self.send_answers().await?;
-        Ok(answers
-            .into_iter()
-            .map(|r| r.map(RawAnswer::into_raw))
-            .collect())
+        self.send_answers(|r| r.map(RawAnswer::into_raw)).await
     }
 
     /// [`BatchBuilder::send`] with every result read as `T` (as [`Client::request`] reads
@@ -933,14 +939,15 @@ impl BatchBuilder<'_> {
     pub async fn send_as<T: DeserializeOwned>(
         self,
     ) -> Result<Vec<Result<T, ClientError>>, ClientError> {
-        let answers = self.send_answers().await?;
-        Ok(answers
-            .into_iter()
-            .map(|r| r.and_then(|a| from_answer(&a).map_err(ClientError::Deserialize)))
-            .collect())
+        self.send_answers(|r| r.and_then(|a| from_answer(&a).map_err(ClientError::Deserialize)))
+            .await
     }
 
-    async fn send_answers(self) -> Result<Vec<Result<RawAnswer, ClientError>>, ClientError> {
+    /// Sends the batch and gives each request's result, as `read` makes it of the answer.
+    async fn send_answers<X>(
+        self,
+        mut read: impl FnMut(Result<RawAnswer, ClientError>) -> X,
+    ) -> Result<Vec<X>, ClientError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -959,42 +966,25 @@ impl BatchBuilder<'_> {
                 });
             }
             let inner = &mut *inner;
-            // The first id and how many were allocated (see `batch_ids`).
-            let mut first = None;
-            let mut count = 0;
             // `,"id":`, the id's digits, `}` and a separator: at most 28 bytes.
             let size = self.text.len() + self.entries.len() * 28 + 2;
-            let mut batch = inner.conn.batch_with_capacity(size);
-            let mut start = 0;
-            let mut last = 0;
-            for entry in &self.entries {
-                let head = &self.text[start..entry.end];
-                start = entry.end;
-                if entry.is_request {
-                    match batch.request_head(head, now, timeout) {
-                        Ok(n) => {
-                            first.get_or_insert(n);
-                            last = n;
-                            count += 1;
-                        }
-                        Err(e) => {
-                            // Calls added so far are forgotten (their late answers are dropped).
-                            drop(batch);
-                            for n in first.map(|f| batch_ids(f, count)).into_iter().flatten() {
-                                inner.conn.cancel(&Id::from(n));
-                            }
-                            return Err(e.into());
-                        }
-                    }
-                } else {
-                    batch.notify_head(head)?;
-                }
-            }
+            let mut batch = inner.conn.batch_with_capacity(size, self.requests);
+            let heads = self.entries.iter().scan(0, |start, entry| {
+                let head = &self.text[*start..entry.end];
+                *start = entry.end;
+                Some((head, entry.is_request))
+            });
+            // The first and last ids allocated (see `batch_ids`).
+            let ids = batch.calls_from_heads(heads, self.requests, now, timeout)?;
             batch.finish();
+            let count = self.requests;
+            let first = ids.map(|(first, _)| first);
+            let last = ids.map_or(0, |(_, last)| last);
             match first {
                 None => Awaiting::Calls {
                     ids: Vec::new(),
                     next: 0,
+                    results: Vec::new(),
                 },
                 // contiguous: one entry for the batch
                 Some(first) if last.wrapping_sub(first) == count as u64 - 1 => {
@@ -1007,19 +997,35 @@ impl BatchBuilder<'_> {
                     for &n in &ids {
                         inner.calls_mut().insert(n, CallSlot::default());
                     }
-                    Awaiting::Calls { ids, next: 0 }
+                    Awaiting::Calls {
+                        results: Vec::with_capacity(ids.len()),
+                        ids,
+                        next: 0,
+                    }
                 }
             }
         };
         shared.send_queued(self.requests);
         let mut answers = BatchAnswers {
             shared,
-            results: Vec::with_capacity(self.requests),
             awaiting,
             done: false,
         };
-        std::future::poll_fn(|cx| answers.poll_collect(cx)).await;
-        Ok(std::mem::take(&mut answers.results))
+        // Read outside the lock, in one pass.
+        Ok(
+            match std::future::poll_fn(|cx| answers.poll_collect(cx)).await {
+                Collected::Batch(results) => results
+                    .into_iter()
+                    .map(|r| {
+                        read(match r {
+                            Some(r) => r.map_err(ClientError::from),
+                            None => Err(ClientError::Closed),
+                        })
+                    })
+                    .collect(),
+                Collected::Calls(results) => results.into_iter().map(&mut read).collect(),
+            },
+        )
     }
 }
 
@@ -1367,6 +1373,94 @@ mod batch_tests {
                 matches!(&got[..], [Ok(3), Err(ClientError::Closed)]),
                 "{got:?}"
             );
+        });
+    }
+
+    /// A batch's frame spells each method (escaped where it must be), params and id as a
+    /// single call's would; a batch with params that cannot be sent is refused whole.
+    #[test]
+    fn batch_frames_spell_every_method_and_id_exactly() {
+        block_on(async {
+            let (client, mut from_client, mut to_client) = scripted(ClientConfig::default());
+            let methods = ["add", "add", "a\"", "a\\\"", "a\\\"", "ad", "add", "add"];
+            let c = client.clone();
+            let sent = Threads::spawn_result(async move {
+                let mut b = c.batch();
+                for (i, m) in methods.iter().enumerate() {
+                    if i == 5 {
+                        b.notify(m, ());
+                    } else {
+                        b.request(m, [i]);
+                    }
+                }
+                b.request("add", 5); // refused: the whole batch is
+                let refused = b.send_as::<i64>().await;
+                let mut b = c.batch();
+                for (i, m) in methods.iter().enumerate() {
+                    if i == 5 {
+                        b.notify(m, ());
+                    } else {
+                        b.request(m, [i]);
+                    }
+                }
+                (refused.is_err(), b.send_as::<i64>().await)
+            });
+            let frame = from_client.next().await.expect("the batch frame");
+            let calls: Vec<Value> = serde_json::from_slice(&frame).expect("an array");
+            let got: Vec<&str> = calls
+                .iter()
+                .map(|c| c["method"].as_str().unwrap())
+                .collect();
+            assert_eq!(got, methods);
+            for (i, call) in calls.iter().enumerate() {
+                assert_eq!(call["jsonrpc"], "2.0");
+                if i == 5 {
+                    assert!(call.get("id").is_none() && call.get("params").is_none());
+                } else {
+                    assert_eq!(call["params"], serde_json::json!([i]));
+                }
+            }
+            let ids = ids_of(&frame);
+            let answers: Vec<String> = ids.iter().map(|&n| answer(n, n as i64)).collect();
+            let answers = format!("[{}]", answers.join(","));
+            to_client.send(Bytes::from(answers)).await.expect("sent");
+            let (refused, got) = sent.await;
+            assert!(refused);
+            let got: Vec<i64> = got
+                .expect("sent")
+                .into_iter()
+                .map(|r| r.expect("ok"))
+                .collect();
+            let want: Vec<i64> = ids.iter().map(|&n| n as i64).collect();
+            assert_eq!(got, want);
+        });
+    }
+
+    /// Ids that wrap around (u64::MAX, then 1, 2) are not one run: the batch awaits them
+    /// call by call, with the same results.
+    #[test]
+    fn a_batch_whose_ids_wrap_around_is_answered_by_position() {
+        block_on(async {
+            let (client, mut from_client, mut to_client) = scripted(ClientConfig::default());
+            client.shared().lock().conn.set_next_id(u64::MAX);
+            let c = client.clone();
+            let sent = Threads::spawn_result(async move {
+                let mut b = c.batch();
+                for i in 0..3i64 {
+                    b.request("add", [i]);
+                }
+                b.send_as::<i64>().await
+            });
+            let frame = from_client.next().await.expect("the batch frame");
+            let ids = ids_of(&frame);
+            assert_eq!(ids, [u64::MAX, 1, 2]);
+            let answers = format!("[{},{}]", answer(ids[2], 2), answer(ids[1], 1));
+            to_client.send(Bytes::from(answers)).await.expect("sent");
+            let last = format!(r#"{{"jsonrpc":"2.0","result":0,"id":{}}}"#, u64::MAX);
+            to_client.send(Bytes::from(last)).await.expect("sent");
+            let got = sent.await.expect("sent");
+            assert!(matches!(&got[..], [Ok(0), Ok(1), Ok(2)]), "{got:?}");
+            assert_eq!(client.pending(), 0);
         });
     }
 
