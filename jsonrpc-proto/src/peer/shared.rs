@@ -310,8 +310,12 @@ impl Inner {
         };
         let mut answers = std::mem::take(&mut client.answers);
         let handled = self.conn.handle_answers(frame, &mut answers);
+        // once for the frame: no answer of it starts a subscribe call
+        let subscribing = self.subs.client.awaits_answers();
         copy_answers(frame, &answers, |n, answer| {
-            self.subs.client.on_response(n, Some(answer.bytes()));
+            if subscribing {
+                self.subs.client.on_response(n, Some(answer.bytes()));
+            }
             if let Some(w) = self.deliver(n, Ok(answer)) {
                 wake.push(w);
             }

@@ -1116,6 +1116,55 @@ fn write_id_end(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&text[i..]);
 }
 
+/// `,"id":N}` for N, N+1, N+2..: the ends of requests with contiguous ids, counted up in
+/// decimal in place instead of written from the number each time.
+pub(crate) struct IdEnds {
+    /// The text, right-aligned: `text[start..]`.
+    text: [u8; ID_START.len() + 20 + 1],
+    start: usize,
+}
+
+const ID_START: &[u8] = b",\"id\":";
+
+impl IdEnds {
+    /// The end of the call with id `n`, as [`write_id_end`] writes it.
+    pub(crate) fn new(n: u64) -> Self {
+        let mut first = Vec::with_capacity(ID_START.len() + 20 + 1);
+        write_id_end(&mut first, n);
+        let mut text = [0u8; ID_START.len() + 20 + 1];
+        let start = text.len() - first.len();
+        text[start..].copy_from_slice(&first);
+        IdEnds { text, start }
+    }
+
+    /// The current text.
+    pub(crate) fn get(&self) -> &[u8] {
+        &self.text[self.start..]
+    }
+
+    /// Moves on to the next id (at most `u64::MAX`: a caller never goes beyond).
+    pub(crate) fn advance(&mut self) {
+        // the last digit, before the brace
+        let mut i = self.text.len() - 2;
+        loop {
+            if self.text[i] != b'9' {
+                self.text[i] += 1;
+                return;
+            }
+            self.text[i] = b'0';
+            if i == self.start + ID_START.len() {
+                // all nines: one digit more, `1` then the zeros (the member name moves
+                // one to the left, over nothing of the digits)
+                self.start -= 1;
+                self.text[self.start..self.start + ID_START.len()].copy_from_slice(ID_START);
+                self.text[i - 1] = b'1';
+                return;
+            }
+            i -= 1;
+        }
+    }
+}
+
 /// An outgoing batch under construction; see [`Connection::batch`].
 pub struct OutgoingBatch<'c> {
     conn: &'c mut Connection,
@@ -1187,6 +1236,7 @@ impl OutgoingBatch<'_> {
         n
     }
 
+    #[inline]
     fn sep(&mut self) {
         self.buf.push(if self.entries == 0 { b'[' } else { b',' });
         self.entries += 1;
@@ -1291,18 +1341,24 @@ impl OutgoingBatch<'_> {
         // One run of contiguous ids, one deadline.
         self.conn.next_id = end;
         let mut n = first;
+        let mut ends = IdEnds::new(first);
         for (head, is_request) in heads {
             self.sep();
             self.buf.extend_from_slice(head);
             if is_request {
                 let id = if n < end {
+                    self.buf.extend_from_slice(ends.get());
                     n += 1;
+                    if n < end {
+                        ends.advance();
+                    }
                     n - 1
                 } else {
                     // more requests than announced: on their own
-                    self.conn.register(now, timeout)
+                    let id = self.conn.register(now, timeout);
+                    write_id_end(&mut self.buf, id);
+                    id
                 };
-                write_id_end(&mut self.buf, id);
                 ids = Some((first, id));
             } else {
                 self.buf.push(b'}');

@@ -993,3 +993,33 @@ fn batch_calls_from_heads_are_all_or_nothing_and_survive_wrapping_ids() {
     ] if *a == Id::from(1) && *b == Id::from(2)));
     assert_eq!(w.pending(), 0);
 }
+
+/// The ends of contiguous ids counted up in decimal are those written from each number,
+/// across every carry and the last id there is.
+#[test]
+fn id_ends_counted_up_are_the_ids_written_out() {
+    let written = |n: u64| format!(",\"id\":{n}}}").into_bytes();
+    let starts = [
+        1,
+        7,
+        9,
+        95,
+        999,
+        123_456_789,
+        9_999_999_999,
+        10_000_000_000_000_000_000 - 3,
+        u64::MAX - 5,
+    ];
+    for start in starts {
+        let mut ends = IdEnds::new(start);
+        let mut n = start;
+        loop {
+            assert_eq!(ends.get(), &written(n)[..], "id {n}");
+            if n == u64::MAX || n - start == 12 {
+                break;
+            }
+            ends.advance();
+            n += 1;
+        }
+    }
+}
