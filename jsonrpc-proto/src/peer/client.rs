@@ -274,8 +274,9 @@ impl Client {
     pub fn batch(&self) -> BatchBuilder<'_> {
         BatchBuilder {
             client: self,
-            text: Vec::new(),
-            entries: Vec::new(),
+            // room for a few calls; grows as usual beyond
+            text: Vec::with_capacity(BATCH_TEXT_ROOM),
+            entries: Vec::with_capacity(BATCH_TEXT_ROOM / 64),
             requests: 0,
             error: None,
         }
@@ -345,15 +346,22 @@ impl Client {
 
 /// The rules of [`serialize_params`] for params serialized as `text`: `null` is no params
 /// (`Ok(false)`), an array or an object is sent (`Ok(true)`), anything else cannot be.
+#[inline]
 fn params_shape(text: &[u8]) -> Result<bool, String> {
     match text.first() {
         Some(b'[') | Some(b'{') => Ok(true),
         _ if text == b"null" => Ok(false),
-        _ => Err(format!(
-            "params must serialize to an array or an object, not {}",
-            String::from_utf8_lossy(text)
-        )),
+        _ => Err(not_params(text)),
     }
+}
+
+/// The error of params that are not an array or an object (see [`params_shape`]).
+#[cold]
+fn not_params(text: &[u8]) -> String {
+    format!(
+        "params must serialize to an array or an object, not {}",
+        String::from_utf8_lossy(text)
+    )
 }
 
 /// Room on the stack for the params of one call; larger ones move to the heap.
@@ -857,6 +865,9 @@ impl Drop for BatchAnswers<'_> {
         }
     }
 }
+
+/// The text a new [`BatchBuilder`] has room for (about eight small calls) before it grows.
+const BATCH_TEXT_ROOM: usize = 512;
 
 /// Builds a batch; see [`Client::batch`].
 pub struct BatchBuilder<'c> {
