@@ -508,14 +508,23 @@ pub(crate) fn from_answer<R: DeserializeOwned>(answer: &RawAnswer) -> Result<R, 
 /// [`from_raw`] for JSON text given as bytes (valid UTF-8): the same plain string fast path,
 /// else serde_json's reading of the bytes (the same values and errors as of the text).
 fn from_json_bytes<R: DeserializeOwned>(b: &[u8]) -> Result<R, serde_json::Error> {
-    if let Some(text) = plain_str_bytes(b).and_then(|s| std::str::from_utf8(s).ok()) {
-        if let Ok(value) = R::deserialize(PlainStr(text)) {
-            return Ok(value);
+    // by the first byte: a string can be plain only, a number small only
+    match b.first() {
+        Some(b'"') => {
+            if let Some(text) = plain_str_bytes(b).and_then(|s| std::str::from_utf8(s).ok()) {
+                if let Ok(value) = R::deserialize(PlainStr(text)) {
+                    return Ok(value);
+                }
+            }
         }
-    } else if let Some(n) = small_uint(b) {
-        if let Ok(value) = R::deserialize(SmallUint(n)) {
-            return Ok(value);
+        Some(b'0'..=b'9') => {
+            if let Some(n) = small_uint(b) {
+                if let Ok(value) = R::deserialize(SmallUint(n)) {
+                    return Ok(value);
+                }
+            }
         }
+        _ => {}
     }
     serde_json::from_slice(b)
 }
