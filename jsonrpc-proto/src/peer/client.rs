@@ -22,7 +22,7 @@ use crate::protocol::id::Id;
 use crate::protocol::message::write_call_head;
 use crate::protocol::message::Notification;
 
-use super::shared::{serialize_params, CallSlot, PeerShared, RawAnswer, CANCEL_METHOD};
+use super::shared::{serialize_params, BatchSlot, CallSlot, PeerShared, RawAnswer, CANCEL_METHOD};
 use super::subs::LagPolicy;
 use super::transport::TransportError;
 
@@ -274,8 +274,9 @@ impl Client {
     pub fn batch(&self) -> BatchBuilder<'_> {
         BatchBuilder {
             client: self,
-            text: Vec::new(),
-            entries: Vec::new(),
+            // room for a few calls; grows as usual beyond
+            text: Vec::with_capacity(BATCH_TEXT_ROOM),
+            entries: Vec::with_capacity(BATCH_TEXT_ROOM / 64),
             requests: 0,
             error: None,
         }
@@ -345,15 +346,22 @@ impl Client {
 
 /// The rules of [`serialize_params`] for params serialized as `text`: `null` is no params
 /// (`Ok(false)`), an array or an object is sent (`Ok(true)`), anything else cannot be.
+#[inline]
 fn params_shape(text: &[u8]) -> Result<bool, String> {
     match text.first() {
         Some(b'[') | Some(b'{') => Ok(true),
         _ if text == b"null" => Ok(false),
-        _ => Err(format!(
-            "params must serialize to an array or an object, not {}",
-            String::from_utf8_lossy(text)
-        )),
+        _ => Err(not_params(text)),
     }
+}
+
+/// The error of params that are not an array or an object (see [`params_shape`]).
+#[cold]
+fn not_params(text: &[u8]) -> String {
+    format!(
+        "params must serialize to an array or an object, not {}",
+        String::from_utf8_lossy(text)
+    )
 }
 
 /// Room on the stack for the params of one call; larger ones move to the heap.
@@ -500,14 +508,23 @@ pub(crate) fn from_answer<R: DeserializeOwned>(answer: &RawAnswer) -> Result<R, 
 /// [`from_raw`] for JSON text given as bytes (valid UTF-8): the same plain string fast path,
 /// else serde_json's reading of the bytes (the same values and errors as of the text).
 fn from_json_bytes<R: DeserializeOwned>(b: &[u8]) -> Result<R, serde_json::Error> {
-    if let Some(text) = plain_str_bytes(b).and_then(|s| std::str::from_utf8(s).ok()) {
-        if let Ok(value) = R::deserialize(PlainStr(text)) {
-            return Ok(value);
+    // by the first byte: a string can be plain only, a number small only
+    match b.first() {
+        Some(b'"') => {
+            if let Some(text) = plain_str_bytes(b).and_then(|s| std::str::from_utf8(s).ok()) {
+                if let Ok(value) = R::deserialize(PlainStr(text)) {
+                    return Ok(value);
+                }
+            }
         }
-    } else if let Some(n) = small_uint(b) {
-        if let Ok(value) = R::deserialize(SmallUint(n)) {
-            return Ok(value);
+        Some(b'0'..=b'9') => {
+            if let Some(n) = small_uint(b) {
+                if let Ok(value) = R::deserialize(SmallUint(n)) {
+                    return Ok(value);
+                }
+            }
         }
+        _ => {}
     }
     serde_json::from_slice(b)
 }
@@ -736,48 +753,130 @@ fn forget_calls(shared: &PeerShared, ids: &[u64]) {
     shared.wake();
 }
 
+/// The ids of a batch of `len` requests from `first`, as [`Connection`]'s ids are allocated
+/// (one after the other, 0 skipped when they wrap around).
+///
+/// [`Connection`]: crate::protocol::connection::Connection
+fn batch_ids(first: u64, len: usize) -> impl Iterator<Item = u64> {
+    std::iter::successors(Some(first), |n| Some(n.wrapping_add(1).max(1))).take(len)
+}
+
+/// How a sent batch awaits its answers.
+enum Awaiting {
+    /// One [`BatchSlot`] for the whole batch (its ids contiguous from `first`).
+    Batch { first: u64, len: usize },
+    /// A [`CallSlot`] per call (ids that wrapped around), taken by position: `ids[..next]`
+    /// taken so far, into `results`.
+    Calls {
+        ids: Vec<u64>,
+        next: usize,
+        results: Vec<Result<RawAnswer, ClientError>>,
+    },
+}
+
+/// The results of a batch, by position, as they were collected.
+enum Collected {
+    /// Those of its [`BatchSlot`] (every one `Some` once the batch completed).
+    Batch(Vec<Option<Result<RawAnswer, CallError>>>),
+    /// Taken call by call.
+    Calls(Vec<Result<RawAnswer, ClientError>>),
+}
+
 /// The answers a sent batch awaits, collected by position under one lock per wake-up.
 /// Dropped before the last one came, it forgets the rest (as dropping a [`ResponseFuture`]
 /// does).
 struct BatchAnswers<'s> {
     shared: &'s PeerShared,
-    ids: Vec<u64>,
-    /// Answers taken so far: `ids[..next]`.
-    next: usize,
-    results: Vec<Result<RawAnswer, ClientError>>,
+    awaiting: Awaiting,
+    done: bool,
 }
 
 impl BatchAnswers<'_> {
-    fn poll_collect(&mut self, cx: &mut TaskCx<'_>) -> Poll<()> {
+    fn poll_collect(&mut self, cx: &mut TaskCx<'_>) -> Poll<Collected> {
         let mut inner = self.shared.lock();
-        while let Some(&n) = self.ids.get(self.next) {
-            let result = match inner.calls_mut().get_mut(&n) {
-                None => Err(ClientError::Closed),
-                Some(slot) => match slot.result.take() {
-                    Some(r) => r.map_err(ClientError::from),
-                    None => {
-                        if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                            slot.waker = Some(cx.waker().clone());
+        let collected = match &mut self.awaiting {
+            Awaiting::Batch { first, len } => {
+                let client = inner.client_side();
+                match client.batch_index(*first) {
+                    // Forgotten (cannot happen while this waits): ended with the connection.
+                    None => Collected::Calls(
+                        std::iter::repeat_with(|| Err(ClientError::Closed))
+                            .take(*len)
+                            .collect(),
+                    ),
+                    Some(i) => {
+                        let batch = &mut client.batches[i];
+                        if batch.missing > 0 {
+                            if !batch
+                                .waker
+                                .as_ref()
+                                .is_some_and(|w| w.will_wake(cx.waker()))
+                            {
+                                batch.waker = Some(cx.waker().clone());
+                            }
+                            return Poll::Pending;
                         }
-                        return Poll::Pending;
+                        Collected::Batch(client.batches.remove(i).results)
                     }
-                },
-            };
-            inner.calls_mut().remove(&n);
-            self.results.push(result);
-            self.next += 1;
-        }
-        Poll::Ready(())
+                }
+            }
+            Awaiting::Calls { ids, next, results } => {
+                while let Some(&n) = ids.get(*next) {
+                    let result = match inner.calls_mut().get_mut(&n) {
+                        None => Err(ClientError::Closed),
+                        Some(slot) => match slot.result.take() {
+                            Some(r) => r.map_err(ClientError::from),
+                            None => {
+                                if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                                    slot.waker = Some(cx.waker().clone());
+                                }
+                                return Poll::Pending;
+                            }
+                        },
+                    };
+                    inner.calls_mut().remove(&n);
+                    results.push(result);
+                    *next += 1;
+                }
+                Collected::Calls(std::mem::take(results))
+            }
+        };
+        self.done = true;
+        Poll::Ready(collected)
     }
 }
 
 impl Drop for BatchAnswers<'_> {
     fn drop(&mut self) {
-        if self.next < self.ids.len() {
-            forget_calls(self.shared, &self.ids[self.next..]);
+        if self.done {
+            return;
+        }
+        match &self.awaiting {
+            Awaiting::Batch { first, len } => {
+                let unanswered: Vec<u64> = {
+                    let mut inner = self.shared.lock();
+                    let client = inner.client_side();
+                    match client.batch_index(*first) {
+                        Some(i) => {
+                            let batch = client.batches.remove(i);
+                            batch_ids(*first, *len)
+                                .zip(&batch.results)
+                                .filter(|(_, r)| r.is_none())
+                                .map(|(n, _)| n)
+                                .collect()
+                        }
+                        None => batch_ids(*first, *len).collect(),
+                    }
+                };
+                forget_calls(self.shared, &unanswered);
+            }
+            Awaiting::Calls { ids, next, .. } => forget_calls(self.shared, &ids[*next..]),
         }
     }
 }
+
+/// The text a new [`BatchBuilder`] has room for (about eight small calls) before it grows.
+const BATCH_TEXT_ROOM: usize = 512;
 
 /// Builds a batch; see [`Client::batch`].
 pub struct BatchBuilder<'c> {
@@ -850,11 +949,7 @@ impl BatchBuilder<'_> {
     /// Sends the batch as one array and waits for every answer. The results are in the order
     /// the requests were added. `Err` when the batch could not be sent at all.
     pub async fn send(self) -> Result<Vec<Result<Box<RawValue>, ClientError>>, ClientError> {
-        let answers = self.send_answers().await?;
-        Ok(answers
-            .into_iter()
-            .map(|r| r.map(RawAnswer::into_raw))
-            .collect())
+        self.send_answers(|r| r.map(RawAnswer::into_raw)).await
     }
 
     /// [`BatchBuilder::send`] with every result read as `T` (as [`Client::request`] reads
@@ -864,20 +959,21 @@ impl BatchBuilder<'_> {
     pub async fn send_as<T: DeserializeOwned>(
         self,
     ) -> Result<Vec<Result<T, ClientError>>, ClientError> {
-        let answers = self.send_answers().await?;
-        Ok(answers
-            .into_iter()
-            .map(|r| r.and_then(|a| from_answer(&a).map_err(ClientError::Deserialize)))
-            .collect())
+        self.send_answers(|r| r.and_then(|a| from_answer(&a).map_err(ClientError::Deserialize)))
+            .await
     }
 
-    async fn send_answers(self) -> Result<Vec<Result<RawAnswer, ClientError>>, ClientError> {
+    /// Sends the batch and gives each request's result, as `read` makes it of the answer.
+    async fn send_answers<X>(
+        self,
+        mut read: impl FnMut(Result<RawAnswer, ClientError>) -> X,
+    ) -> Result<Vec<X>, ClientError> {
         if let Some(e) = self.error {
             return Err(e);
         }
         let shared = &self.client.shared;
         let now = shared.rt.now();
-        let ids: Vec<u64> = {
+        let awaiting = {
             let mut inner = shared.lock();
             if inner.finished {
                 return Err(ClientError::Closed);
@@ -890,46 +986,66 @@ impl BatchBuilder<'_> {
                 });
             }
             let inner = &mut *inner;
-            let mut ids = Vec::with_capacity(self.requests);
             // `,"id":`, the id's digits, `}` and a separator: at most 28 bytes.
             let size = self.text.len() + self.entries.len() * 28 + 2;
-            let mut batch = inner.conn.batch_with_capacity(size);
-            let mut start = 0;
-            for entry in &self.entries {
-                let head = &self.text[start..entry.end];
-                start = entry.end;
-                if entry.is_request {
-                    match batch.request_head(head, now, timeout) {
-                        Ok(n) => ids.push(n),
-                        Err(e) => {
-                            // Calls added so far are forgotten (their late answers are dropped).
-                            drop(batch);
-                            for n in ids {
-                                inner.conn.cancel(&Id::from(n));
-                            }
-                            return Err(e.into());
-                        }
+            let mut batch = inner.conn.batch_with_capacity(size, self.requests);
+            let heads = self.entries.iter().scan(0, |start, entry| {
+                let head = &self.text[*start..entry.end];
+                *start = entry.end;
+                Some((head, entry.is_request))
+            });
+            // The first and last ids allocated (see `batch_ids`).
+            let ids = batch.calls_from_heads(heads, self.requests, now, timeout)?;
+            batch.finish();
+            let count = self.requests;
+            let first = ids.map(|(first, _)| first);
+            let last = ids.map_or(0, |(_, last)| last);
+            match first {
+                None => Awaiting::Calls {
+                    ids: Vec::new(),
+                    next: 0,
+                    results: Vec::new(),
+                },
+                // contiguous: one entry for the batch
+                Some(first) if last.wrapping_sub(first) == count as u64 - 1 => {
+                    inner.client_side().add_batch(BatchSlot::new(first, count));
+                    Awaiting::Batch { first, len: count }
+                }
+                Some(first) => {
+                    let ids: Vec<u64> = batch_ids(first, count).collect();
+                    inner.calls_mut().reserve(ids.len());
+                    for &n in &ids {
+                        inner.calls_mut().insert(n, CallSlot::default());
                     }
-                } else {
-                    batch.notify_head(head)?;
+                    Awaiting::Calls {
+                        results: Vec::with_capacity(ids.len()),
+                        ids,
+                        next: 0,
+                    }
                 }
             }
-            batch.finish();
-            inner.calls_mut().reserve(ids.len());
-            for &n in &ids {
-                inner.calls_mut().insert(n, CallSlot::default());
-            }
-            ids
         };
         shared.send_queued(self.requests);
         let mut answers = BatchAnswers {
             shared,
-            results: Vec::with_capacity(ids.len()),
-            ids,
-            next: 0,
+            awaiting,
+            done: false,
         };
-        std::future::poll_fn(|cx| answers.poll_collect(cx)).await;
-        Ok(std::mem::take(&mut answers.results))
+        // Read outside the lock, in one pass.
+        Ok(
+            match std::future::poll_fn(|cx| answers.poll_collect(cx)).await {
+                Collected::Batch(results) => results
+                    .into_iter()
+                    .map(|r| {
+                        read(match r {
+                            Some(r) => r.map_err(ClientError::from),
+                            None => Err(ClientError::Closed),
+                        })
+                    })
+                    .collect(),
+                Collected::Calls(results) => results.into_iter().map(&mut read).collect(),
+            },
+        )
     }
 }
 
@@ -1098,6 +1214,286 @@ mod from_raw_tests {
         assert_eq!(back.get(), "\"abc\"");
         for json in ["", "\"", "x\"", "\"a\"b\"", "\"\\\"", "a"] {
             assert_eq!(plain_str(json), None, "{json}");
+        }
+    }
+}
+
+/// The batch path against a scripted peer: answers matched by id exactly, in any order and
+/// over several frames, with duplicates and unknown ids dropped, a missing answer ended by
+/// its deadline, the rest of a batch ended by the connection's end.
+#[cfg(test)]
+mod batch_tests {
+    use std::time::Instant;
+
+    use bytes::Bytes;
+    use futures::channel::mpsc;
+    use futures::executor::block_on;
+    use futures::future::BoxFuture;
+    use futures::{SinkExt, StreamExt};
+    use serde_json::Value;
+
+    use super::*;
+    use crate::peer::{BoxTransport, Runtime, TransportInfo, TransportKind};
+
+    #[derive(Clone)]
+    struct Threads;
+    impl Runtime for Threads {
+        fn spawn(&self, task: BoxFuture<'static, ()>) {
+            std::thread::spawn(move || block_on(task));
+        }
+        fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
+            let (tx, rx) = futures::channel::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                let _ = tx.send(());
+            });
+            Box::pin(async move {
+                let _ = rx.await;
+            })
+        }
+    }
+
+    /// A client over an in-memory pair; the test plays the other side with the channels.
+    fn scripted(config: ClientConfig) -> (Client, mpsc::Receiver<Bytes>, mpsc::Sender<Bytes>) {
+        let (client_tx, peer_rx) = mpsc::channel(16);
+        let (peer_tx, client_rx) = mpsc::channel(16);
+        let transport = BoxTransport::new(
+            TransportInfo::new(TransportKind::Memory),
+            client_tx.sink_map_err(|_| TransportError::Closed),
+            client_rx.map(Ok),
+        );
+        (Client::new(transport, Threads, config), peer_rx, peer_tx)
+    }
+
+    /// The ids of the requests of a batch frame, in order.
+    fn ids_of(frame: &[u8]) -> Vec<u64> {
+        let calls: Vec<Value> = serde_json::from_slice(frame).expect("a batch array");
+        calls
+            .iter()
+            .filter_map(|c| c.get("id").map(|id| id.as_u64().expect("numeric id")))
+            .collect()
+    }
+
+    fn answer(id: u64, result: i64) -> String {
+        format!(r#"{{"jsonrpc":"2.0","result":{result},"id":{id}}}"#)
+    }
+
+    #[test]
+    fn batch_answers_are_matched_by_id_in_any_order_over_frames() {
+        block_on(async {
+            let (client, mut from_client, mut to_client) = scripted(ClientConfig::default());
+            let c = client.clone();
+            let sent = Threads::spawn_result(async move {
+                let mut b = c.batch();
+                for i in 0..6i64 {
+                    b.request("add", [i, 100]);
+                }
+                b.notify("note", [1]);
+                b.send_as::<i64>().await
+            });
+            let frame = from_client.next().await.expect("the batch frame");
+            let ids = ids_of(&frame);
+            assert_eq!(ids.len(), 6);
+            // Reverse order, a duplicate of one, an unknown id, an error object; two answers
+            // come in a later frame.
+            let error = format!(
+                r#"{{"jsonrpc":"2.0","error":{{"code":7,"message":"no"}},"id":{}}}"#,
+                ids[2]
+            );
+            let first = [
+                answer(ids[5], 5),
+                answer(ids[3], 3),
+                answer(ids[3], 33),
+                answer(ids[5] + 1000, 9),
+                error,
+                answer(ids[0], 0),
+            ];
+            let first = format!("[{}]", first.join(","));
+            to_client.send(Bytes::from(first)).await.expect("sent");
+            let second = format!("[{},{}]", answer(ids[4], 4), answer(ids[1], 1));
+            to_client.send(Bytes::from(second)).await.expect("sent");
+            let got = sent.await.expect("batch sent");
+            assert_eq!(got.len(), 6);
+            for (i, r) in got.iter().enumerate() {
+                match (i, r) {
+                    (2, Err(ClientError::Rpc(e))) => assert_eq!(e.code.0, 7),
+                    (i, Ok(v)) => assert_eq!(*v, i as i64, "position {i}"),
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert_eq!(client.pending(), 0);
+            // A late duplicate of an answered call is dropped; the client goes on.
+            to_client
+                .send(Bytes::from(answer(ids[0], 99)))
+                .await
+                .expect("sent");
+            let c = client.clone();
+            let sent = Threads::spawn_result(async move {
+                let mut again = c.batch();
+                again.request("add", [1, 1]);
+                again.send_as::<i64>().await
+            });
+            let frame = from_client.next().await.expect("the second batch");
+            let id = ids_of(&frame)[0];
+            assert!(id > ids[5], "fresh ids");
+            to_client
+                .send(Bytes::from(answer(id, 2)))
+                .await
+                .expect("sent");
+            let got = sent.await.expect("sent");
+            assert!(matches!(&got[..], [Ok(2)]), "{got:?}");
+        });
+    }
+
+    #[test]
+    fn a_batch_answer_that_never_comes_times_out_and_the_end_closes_the_rest() {
+        block_on(async {
+            let config = ClientConfig::default().with_connection(
+                Config::default().with_request_timeout(Some(Duration::from_millis(200))),
+            );
+            let (client, mut from_client, mut to_client) = scripted(config);
+            let c = client.clone();
+            let sent = Threads::spawn_result(async move {
+                let mut b = c.batch();
+                b.request("add", [1, 2]);
+                b.request("add", [3, 4]);
+                b.send_as::<i64>().await
+            });
+            let frame = from_client.next().await.expect("the batch frame");
+            let ids = ids_of(&frame);
+            to_client
+                .send(Bytes::from(answer(ids[1], 7)))
+                .await
+                .expect("sent");
+            let got = sent.await.expect("sent");
+            assert!(
+                matches!(&got[..], [Err(ClientError::Timeout), Ok(7)]),
+                "{got:?}"
+            );
+            assert_eq!(client.pending(), 0);
+            // The connection ends with a batch half answered: the rest is Closed.
+            let c = client.clone();
+            let sent = Threads::spawn_result(async move {
+                let mut b = c.batch();
+                b.request("add", [1, 2]);
+                b.request("add", [3, 4]);
+                b.send_as::<i64>().await
+            });
+            let frame = from_client.next().await.expect("the batch frame");
+            let ids = ids_of(&frame);
+            to_client
+                .send(Bytes::from(answer(ids[0], 3)))
+                .await
+                .expect("sent");
+            // give the driver the answer before the end of input
+            std::thread::sleep(Duration::from_millis(50));
+            drop(to_client);
+            let got = sent.await.expect("sent");
+            assert!(
+                matches!(&got[..], [Ok(3), Err(ClientError::Closed)]),
+                "{got:?}"
+            );
+        });
+    }
+
+    /// A batch's frame spells each method (escaped where it must be), params and id as a
+    /// single call's would; a batch with params that cannot be sent is refused whole.
+    #[test]
+    fn batch_frames_spell_every_method_and_id_exactly() {
+        block_on(async {
+            let (client, mut from_client, mut to_client) = scripted(ClientConfig::default());
+            let methods = ["add", "add", "a\"", "a\\\"", "a\\\"", "ad", "add", "add"];
+            let c = client.clone();
+            let sent = Threads::spawn_result(async move {
+                let mut b = c.batch();
+                for (i, m) in methods.iter().enumerate() {
+                    if i == 5 {
+                        b.notify(m, ());
+                    } else {
+                        b.request(m, [i]);
+                    }
+                }
+                b.request("add", 5); // refused: the whole batch is
+                let refused = b.send_as::<i64>().await;
+                let mut b = c.batch();
+                for (i, m) in methods.iter().enumerate() {
+                    if i == 5 {
+                        b.notify(m, ());
+                    } else {
+                        b.request(m, [i]);
+                    }
+                }
+                (refused.is_err(), b.send_as::<i64>().await)
+            });
+            let frame = from_client.next().await.expect("the batch frame");
+            let calls: Vec<Value> = serde_json::from_slice(&frame).expect("an array");
+            let got: Vec<&str> = calls
+                .iter()
+                .map(|c| c["method"].as_str().unwrap())
+                .collect();
+            assert_eq!(got, methods);
+            for (i, call) in calls.iter().enumerate() {
+                assert_eq!(call["jsonrpc"], "2.0");
+                if i == 5 {
+                    assert!(call.get("id").is_none() && call.get("params").is_none());
+                } else {
+                    assert_eq!(call["params"], serde_json::json!([i]));
+                }
+            }
+            let ids = ids_of(&frame);
+            let answers: Vec<String> = ids.iter().map(|&n| answer(n, n as i64)).collect();
+            let answers = format!("[{}]", answers.join(","));
+            to_client.send(Bytes::from(answers)).await.expect("sent");
+            let (refused, got) = sent.await;
+            assert!(refused);
+            let got: Vec<i64> = got
+                .expect("sent")
+                .into_iter()
+                .map(|r| r.expect("ok"))
+                .collect();
+            let want: Vec<i64> = ids.iter().map(|&n| n as i64).collect();
+            assert_eq!(got, want);
+        });
+    }
+
+    /// Ids that wrap around (u64::MAX, then 1, 2) are not one run: the batch awaits them
+    /// call by call, with the same results.
+    #[test]
+    fn a_batch_whose_ids_wrap_around_is_answered_by_position() {
+        block_on(async {
+            let (client, mut from_client, mut to_client) = scripted(ClientConfig::default());
+            client.shared().lock().conn.set_next_id(u64::MAX);
+            let c = client.clone();
+            let sent = Threads::spawn_result(async move {
+                let mut b = c.batch();
+                for i in 0..3i64 {
+                    b.request("add", [i]);
+                }
+                b.send_as::<i64>().await
+            });
+            let frame = from_client.next().await.expect("the batch frame");
+            let ids = ids_of(&frame);
+            assert_eq!(ids, [u64::MAX, 1, 2]);
+            let answers = format!("[{},{}]", answer(ids[2], 2), answer(ids[1], 1));
+            to_client.send(Bytes::from(answers)).await.expect("sent");
+            let last = format!(r#"{{"jsonrpc":"2.0","result":0,"id":{}}}"#, u64::MAX);
+            to_client.send(Bytes::from(last)).await.expect("sent");
+            let got = sent.await.expect("sent");
+            assert!(matches!(&got[..], [Ok(0), Ok(1), Ok(2)]), "{got:?}");
+            assert_eq!(client.pending(), 0);
+        });
+    }
+
+    impl Threads {
+        /// Runs `f` on its own thread; its output comes back through the returned future.
+        fn spawn_result<T: Send + 'static>(
+            f: impl std::future::Future<Output = T> + Send + 'static,
+        ) -> impl std::future::Future<Output = T> {
+            let (tx, rx) = futures::channel::oneshot::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(block_on(f));
+            });
+            async move { rx.await.expect("the task ended") }
         }
     }
 }

@@ -30,6 +30,62 @@ pub(crate) struct CallSlot {
     pub(crate) waker: Option<Waker>,
 }
 
+/// The requests of one sent batch awaiting their answers: ids `first..first + results.len()`
+/// (a batch's ids are contiguous unless they wrapped around, when its calls get a
+/// [`CallSlot`] each instead). One entry for the whole batch: no table entry per call.
+pub(crate) struct BatchSlot {
+    /// The id of its first request.
+    pub(crate) first: u64,
+    /// Each request's result once it ended, by position (id - `first`).
+    pub(crate) results: Vec<Option<Result<RawAnswer, CallError>>>,
+    /// How many of `results` are still `None`.
+    pub(crate) missing: usize,
+    /// Woken when the last result came (not per answer).
+    pub(crate) waker: Option<Waker>,
+}
+
+impl BatchSlot {
+    /// A batch of `len` requests from id `first`, none answered yet.
+    pub(crate) fn new(first: u64, len: usize) -> Self {
+        let mut results = Vec::with_capacity(len);
+        results.resize_with(len, || None);
+        BatchSlot {
+            first,
+            results,
+            missing: len,
+            waker: None,
+        }
+    }
+
+    /// Records the result of the call at `at` (an earlier one there is replaced, as a
+    /// [`CallSlot`]'s is); gives the waker once none is missing.
+    fn set(&mut self, at: usize, result: Result<RawAnswer, CallError>) -> Option<Waker> {
+        let slot = &mut self.results[at];
+        if slot.is_none() {
+            self.missing -= 1;
+        }
+        *slot = Some(result);
+        if self.missing == 0 {
+            self.waker.take()
+        } else {
+            None
+        }
+    }
+
+    /// Ends every call without a result yet with `error`; gives the waker when that
+    /// completed the batch.
+    pub(crate) fn fail_missing(&mut self, error: impl Fn() -> CallError) -> Option<Waker> {
+        if self.missing == 0 {
+            return None;
+        }
+        for slot in self.results.iter_mut().filter(|s| s.is_none()) {
+            *slot = Some(Err(error()));
+        }
+        self.missing = 0;
+        self.waker.take()
+    }
+}
+
 /// Answers up to this long are copied out of their frame as bytes ([`RawAnswer::Frame`]; the
 /// small answers of a frame of several share one copy); longer ones as a raw value
 /// ([`RawAnswer::Owned`]), read later as a `str` without checking their UTF-8 again.
@@ -146,6 +202,33 @@ pub(crate) struct ClientSide {
     pub(crate) early_capacity: usize,
     /// Room for the answers of one frame ([`Inner::handle_answers`]), kept between frames.
     pub(crate) answers: Vec<(u64, usize, usize)>,
+    /// Sent batches awaiting answers, sorted by first id (ranges never overlap: ids are
+    /// unique among calls pending).
+    pub(crate) batches: Vec<BatchSlot>,
+}
+
+impl ClientSide {
+    /// The position in `batches` of the batch whose first id is `first`.
+    pub(crate) fn batch_index(&self, first: u64) -> Option<usize> {
+        self.batches.binary_search_by_key(&first, |b| b.first).ok()
+    }
+
+    /// Records a sent batch (kept sorted by first id).
+    pub(crate) fn add_batch(&mut self, batch: BatchSlot) {
+        let at = self.batches.partition_point(|b| b.first < batch.first);
+        self.batches.insert(at, batch);
+    }
+
+    /// The batch holding call `n` and the call's position in it.
+    fn batch_of(&mut self, n: u64) -> Option<(&mut BatchSlot, usize)> {
+        let i = self
+            .batches
+            .partition_point(|b| b.first <= n)
+            .checked_sub(1)?;
+        let b = &mut self.batches[i];
+        let at = usize::try_from(n - b.first).ok()?;
+        (at < b.results.len()).then_some((b, at))
+    }
 }
 
 /// Everything behind the connection's lock.
@@ -192,13 +275,14 @@ impl Inner {
         let Some(c) = self.client.as_deref_mut() else {
             return;
         };
-        if !c.calls.is_empty() {
+        if !c.calls.is_empty() || !c.batches.is_empty() {
             return;
         }
         if c.subscribers.is_empty() && c.early.is_empty() && c.early_capacity == 0 {
             self.client = None;
         } else {
             c.calls = Default::default();
+            c.batches = Vec::new();
         }
     }
 
@@ -208,7 +292,11 @@ impl Inner {
         n: u64,
         result: Result<RawAnswer, CallError>,
     ) -> Option<Waker> {
-        let slot = self.client.as_deref_mut()?.calls.get_mut(&n)?;
+        let client = self.client.as_deref_mut()?;
+        if let Some((batch, at)) = client.batch_of(n) {
+            return batch.set(at, result);
+        }
+        let slot = client.calls.get_mut(&n)?;
         slot.result = Some(result);
         slot.waker.take()
     }
@@ -222,8 +310,12 @@ impl Inner {
         };
         let mut answers = std::mem::take(&mut client.answers);
         let handled = self.conn.handle_answers(frame, &mut answers);
+        // once for the frame: no answer of it starts a subscribe call
+        let subscribing = self.subs.client.awaits_answers();
         copy_answers(frame, &answers, |n, answer| {
-            self.subs.client.on_response(n, Some(answer.bytes()));
+            if subscribing {
+                self.subs.client.on_response(n, Some(answer.bytes()));
+            }
             if let Some(w) = self.deliver(n, Ok(answer)) {
                 wake.push(w);
             }

@@ -797,6 +797,13 @@ impl ClientSubs {
         Some(pending.swap_remove(i).1)
     }
 
+    /// True while a subscribe call awaits its answer: [`ClientSubs::on_response`] has
+    /// nothing to do otherwise (and no answer it is not given can make it true).
+    #[inline]
+    pub(crate) fn awaits_answers(&self) -> bool {
+        self.tables.as_ref().is_some_and(|t| !t.pending.is_empty())
+    }
+
     /// The answer to call `n` came: when it was a subscribe call that succeeded, its
     /// subscription starts receiving (before anything else is read). `result`: the result's
     /// JSON text (valid UTF-8), `None` when the call failed.

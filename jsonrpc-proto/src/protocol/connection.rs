@@ -324,9 +324,90 @@ struct Outgoing {
     /// Ids forgotten by [`Connection::cancel`] whose late answers are dropped quietly.
     cancelled: U64Set,
     cancelled_order: VecDeque<u64>,
+    /// Requests of outgoing batches, one entry per batch (not in `pending`), sorted by first
+    /// id; an entry goes when its last request ended.
+    batches: Vec<PendingBatch>,
+    /// Requests of `batches` still pending.
+    batch_pending: usize,
+}
+
+/// The requests of one outgoing batch with one deadline and contiguous ids
+/// `first..first + waiting.len()`: one entry and one timer for the batch.
+struct PendingBatch {
+    first: u64,
+    deadline: Option<Instant>,
+    /// By position (id - `first`): still awaiting its answer.
+    waiting: Vec<bool>,
+    /// How many of `waiting` are true (the entry goes at 0).
+    left: usize,
 }
 
 impl Outgoing {
+    /// Ends pending call `n` (answered, cancelled or timed out): gives its deadline, `None`
+    /// when it was not pending.
+    fn take(&mut self, n: u64) -> Option<Option<Instant>> {
+        if !self.batches.is_empty() {
+            let i = self.batches.partition_point(|b| b.first <= n);
+            if let Some(b) = i.checked_sub(1).map(|i| &mut self.batches[i]) {
+                if let Some(w) = usize::try_from(n - b.first)
+                    .ok()
+                    .and_then(|at| b.waiting.get_mut(at))
+                {
+                    if !*w {
+                        return None;
+                    }
+                    *w = false;
+                    b.left -= 1;
+                    self.batch_pending -= 1;
+                    let deadline = b.deadline;
+                    if b.left == 0 {
+                        // the batch's one timer entry is stale now
+                        if deadline.is_some() {
+                            self.pending_with_deadline -= 1;
+                        }
+                        self.batches.remove(i - 1);
+                    }
+                    return Some(deadline);
+                }
+            }
+        }
+        let deadline = self.pending.remove(&n)?;
+        if deadline.is_some() {
+            self.pending_with_deadline -= 1;
+        }
+        Some(deadline)
+    }
+
+    /// The position in `batches` of the batch whose first id is `first`.
+    fn batch_index(&self, first: u64) -> Option<usize> {
+        self.batches.binary_search_by_key(&first, |b| b.first).ok()
+    }
+
+    /// True while call `n` awaits its answer.
+    fn is_pending(&self, n: u64) -> bool {
+        let i = self.batches.partition_point(|b| b.first <= n);
+        let in_batch = i.checked_sub(1).and_then(|i| {
+            let b = &self.batches[i];
+            usize::try_from(n - b.first)
+                .ok()
+                .and_then(|at| b.waiting.get(at).copied())
+        });
+        in_batch.unwrap_or_else(|| self.pending.contains_key(&n))
+    }
+
+    /// True when the timer entry `(at, n)` still belongs to a pending call or batch.
+    fn timer_live(
+        pending: &U64Map<Option<Instant>>,
+        batches: &[PendingBatch],
+        at: Instant,
+        n: u64,
+    ) -> bool {
+        pending.get(&n) == Some(&Some(at))
+            || batches
+                .binary_search_by_key(&n, |b| b.first)
+                .is_ok_and(|i| batches[i].deadline == Some(at))
+    }
+
     /// Rebuilds the timer heap when most of its entries belong to calls that ended already,
     /// so memory stays proportional to the calls still pending.
     fn compact_timers(&mut self) {
@@ -334,9 +415,9 @@ impl Outgoing {
             // every entry left belongs to a call that ended
             self.timers.clear();
         } else if self.timers.len() > 2 * self.pending_with_deadline + 64 {
-            let pending = &self.pending;
+            let (pending, batches) = (&self.pending, &self.batches);
             self.timers
-                .retain(|Reverse((at, n))| pending.get(n) == Some(&Some(*at)));
+                .retain(|Reverse((at, n))| Outgoing::timer_live(pending, batches, *at, *n));
         }
     }
 }
@@ -438,6 +519,12 @@ impl Connection {
             transmit: VecDeque::new(),
             closed: false,
         }
+    }
+
+    /// Sets the next outgoing id (tests of ids wrapping around).
+    #[cfg(test)]
+    pub(crate) fn set_next_id(&mut self, n: u64) {
+        self.next_id = n;
     }
 
     /// Entries in the deadline heap (tests check that it follows the calls still pending).
@@ -577,13 +664,7 @@ impl Connection {
         let mut kept = 0;
         for k in 0..answers.len() {
             let (n, start, end) = answers[k];
-            let pending = self.out.as_deref_mut().and_then(|out| {
-                let deadline = out.pending.remove(&n)?;
-                if deadline.is_some() {
-                    out.pending_with_deadline -= 1;
-                }
-                Some(())
-            });
+            let pending = self.out.as_deref_mut().and_then(|out| out.take(n));
             if pending.is_some() {
                 answers[kept] = (n, start, end);
                 kept += 1;
@@ -684,10 +765,9 @@ impl Connection {
             );
             return;
         };
-        match out.pending.remove(&n) {
+        match out.take(n) {
             Some(deadline) => {
                 if deadline.is_some() {
-                    out.pending_with_deadline -= 1;
                     out.compact_timers();
                 }
                 let result = match response.result {
@@ -877,15 +957,17 @@ impl Connection {
     /// Starts an outgoing batch; it is sent as one array frame by [`OutgoingBatch::finish`]
     /// (or when dropped).
     pub fn batch(&mut self) -> OutgoingBatch<'_> {
-        self.batch_with_capacity(0)
+        self.batch_with_capacity(0, 0)
     }
 
-    /// [`Connection::batch`] with room for `bytes` of array text.
-    pub(crate) fn batch_with_capacity(&mut self, bytes: usize) -> OutgoingBatch<'_> {
+    /// [`Connection::batch`] with room for `bytes` of array text and `calls` requests.
+    pub(crate) fn batch_with_capacity(&mut self, bytes: usize, calls: usize) -> OutgoingBatch<'_> {
         OutgoingBatch {
             conn: self,
             buf: Vec::with_capacity(bytes),
             entries: 0,
+            run: None,
+            calls_hint: calls,
         }
     }
 
@@ -896,11 +978,10 @@ impl Connection {
         let Some(out) = self.out.as_deref_mut() else {
             return false;
         };
-        let Some(deadline) = out.pending.remove(&n) else {
+        let Some(deadline) = out.take(n) else {
             return false;
         };
         if deadline.is_some() {
-            out.pending_with_deadline -= 1;
             out.compact_timers();
         }
         out.cancelled.insert(n);
@@ -952,6 +1033,23 @@ impl Connection {
                         result: Err(CallError::TimedOut),
                     },
                 );
+            } else if let Some(i) = out
+                .batch_index(n)
+                .filter(|&i| out.batches[i].deadline == Some(at))
+            {
+                // The batch's calls still pending, in id order.
+                let batch = out.batches.remove(i);
+                out.pending_with_deadline -= 1;
+                out.batch_pending -= batch.left;
+                for (k, _) in batch.waiting.iter().enumerate().filter(|(_, w)| **w) {
+                    push_lean(
+                        &mut self.events,
+                        Event::Response {
+                            id: Id::from(batch.first + k as u64),
+                            result: Err(CallError::TimedOut),
+                        },
+                    );
+                }
             }
         }
     }
@@ -965,7 +1063,18 @@ impl Connection {
         }
         self.closed = true;
         let mut ids: Vec<u64> = match self.out.take() {
-            Some(out) => out.pending.into_keys().collect(),
+            Some(out) => {
+                let in_batches = out.batches.iter().flat_map(|b| {
+                    let first = b.first;
+                    b.waiting
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, w)| **w)
+                        .map(move |(k, _)| first + k as u64)
+                });
+                let in_batches: Vec<u64> = in_batches.collect();
+                out.pending.into_keys().chain(in_batches).collect()
+            }
             None => Vec::new(),
         };
         ids.sort_unstable();
@@ -999,7 +1108,7 @@ impl Connection {
         }
         release!(incoming, batches, events, transmit);
         if let Some(out) = self.out.as_deref_mut() {
-            if out.pending.is_empty() && out.cancelled.is_empty() {
+            if out.pending.is_empty() && out.batches.is_empty() && out.cancelled.is_empty() {
                 // Nothing pending: the late-answer list and stale deadlines go too.
                 self.out = None;
             } else {
@@ -1035,7 +1144,10 @@ impl Connection {
             && self.events.is_empty()
             && self.transmit.is_empty()
             && self.out.as_ref().is_none_or(|o| {
-                o.pending.is_empty() && o.cancelled.is_empty() && o.timers.is_empty()
+                o.pending.is_empty()
+                    && o.batches.is_empty()
+                    && o.cancelled.is_empty()
+                    && o.timers.is_empty()
             })
             && self.incoming.capacity() <= KEEP
             && self.batches.capacity() <= KEEP
@@ -1050,14 +1162,16 @@ impl Connection {
 
     /// Outgoing requests awaiting an answer.
     pub fn pending(&self) -> usize {
-        self.out.as_ref().map_or(0, |o| o.pending.len())
+        self.out
+            .as_ref()
+            .map_or(0, |o| o.pending.len() + o.batch_pending)
     }
 
     /// True when an outgoing request with this id awaits its answer.
     pub fn is_pending(&self, id: &Id) -> bool {
         id.as_u64()
             .zip(self.out.as_ref())
-            .is_some_and(|(n, o)| o.pending.contains_key(&n))
+            .is_some_and(|(n, o)| o.is_pending(n))
     }
 }
 
@@ -1082,14 +1196,127 @@ fn write_id_end(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&text[i..]);
 }
 
+/// `,"id":N}` for N, N+1, N+2..: the ends of requests with contiguous ids, counted up in
+/// decimal in place instead of written from the number each time.
+pub(crate) struct IdEnds {
+    /// The text, right-aligned: `text[start..]`.
+    text: [u8; ID_START.len() + 20 + 1],
+    start: usize,
+}
+
+const ID_START: &[u8] = b",\"id\":";
+
+impl IdEnds {
+    /// The end of the call with id `n`, as [`write_id_end`] writes it.
+    pub(crate) fn new(n: u64) -> Self {
+        let mut first = Vec::with_capacity(ID_START.len() + 20 + 1);
+        write_id_end(&mut first, n);
+        let mut text = [0u8; ID_START.len() + 20 + 1];
+        let start = text.len() - first.len();
+        text[start..].copy_from_slice(&first);
+        IdEnds { text, start }
+    }
+
+    /// The current text.
+    pub(crate) fn get(&self) -> &[u8] {
+        &self.text[self.start..]
+    }
+
+    /// Moves on to the next id (at most `u64::MAX`: a caller never goes beyond).
+    pub(crate) fn advance(&mut self) {
+        // the last digit, before the brace
+        let mut i = self.text.len() - 2;
+        loop {
+            if self.text[i] != b'9' {
+                self.text[i] += 1;
+                return;
+            }
+            self.text[i] = b'0';
+            if i == self.start + ID_START.len() {
+                // all nines: one digit more, `1` then the zeros (the member name moves
+                // one to the left, over nothing of the digits)
+                self.start -= 1;
+                self.text[self.start..self.start + ID_START.len()].copy_from_slice(ID_START);
+                self.text[i - 1] = b'1';
+                return;
+            }
+            i -= 1;
+        }
+    }
+}
+
 /// An outgoing batch under construction; see [`Connection::batch`].
 pub struct OutgoingBatch<'c> {
     conn: &'c mut Connection,
     buf: Vec<u8>,
     entries: usize,
+    /// The run of requests recorded as one [`PendingBatch`] when the batch is queued: ids
+    /// contiguous from the first, one deadline. A request that cannot join it (another
+    /// deadline, ids wrapping around) is registered on its own.
+    run: Option<Run>,
+    /// Room for this many requests in the run.
+    calls_hint: usize,
+}
+
+/// The requests of an [`OutgoingBatch`] that will be one [`PendingBatch`].
+struct Run {
+    batch: PendingBatch,
+    /// The `now` and timeout its deadline was made of: a request given the same joins it.
+    now: Instant,
+    timeout: Option<Duration>,
 }
 
 impl OutgoingBatch<'_> {
+    /// [`Connection::check_can_send`], the requests of the run counted.
+    fn check_can_send(&self) -> Result<(), SendError> {
+        let run = self.run.as_ref().map_or(0, |r| r.batch.waiting.len());
+        if self.conn.closed {
+            return Err(SendError::Closed);
+        }
+        if self.conn.pending() + run >= self.conn.config.max_pending {
+            return Err(SendError::TooManyPending {
+                limit: self.conn.config.max_pending,
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Connection::register`] for a request of the batch: joins the batch's run when it
+    /// can (recorded pending when the batch is queued).
+    fn register(&mut self, now: Instant, timeout: Option<Duration>) -> u64 {
+        let n = self.conn.next_id;
+        if n == u64::MAX {
+            return self.conn.register(now, timeout);
+        }
+        match &mut self.run {
+            Some(run) => {
+                let next = run.batch.first + run.batch.waiting.len() as u64;
+                let same = run.timeout == timeout && (timeout.is_none() || run.now == now);
+                if n != next || !same {
+                    return self.conn.register(now, timeout);
+                }
+                run.batch.waiting.push(true);
+            }
+            None => {
+                let mut waiting = Vec::with_capacity(self.calls_hint.max(1));
+                waiting.push(true);
+                self.run = Some(Run {
+                    batch: PendingBatch {
+                        first: n,
+                        deadline: timeout.and_then(|t| now.checked_add(t)),
+                        waiting,
+                        left: 0,
+                    },
+                    now,
+                    timeout,
+                });
+            }
+        }
+        self.conn.next_id = n + 1;
+        n
+    }
+
+    #[inline]
     fn sep(&mut self) {
         self.buf.push(if self.entries == 0 { b'[' } else { b',' });
         self.entries += 1;
@@ -1120,8 +1347,8 @@ impl OutgoingBatch<'_> {
         now: Instant,
         timeout: Option<Duration>,
     ) -> Result<Id, SendError> {
-        self.conn.check_can_send()?;
-        let id = Id::from(self.conn.register(now, timeout));
+        self.check_can_send()?;
+        let id = Id::from(self.register(now, timeout));
         self.sep();
         write_call_text(&mut self.buf, method, params, Some(&id));
         Ok(id)
@@ -1136,12 +1363,101 @@ impl OutgoingBatch<'_> {
         now: Instant,
         timeout: Option<Duration>,
     ) -> Result<u64, SendError> {
-        self.conn.check_can_send()?;
-        let n = self.conn.register(now, timeout);
+        self.check_can_send()?;
+        let n = self.register(now, timeout);
         self.sep();
         self.buf.extend_from_slice(head);
         write_id_end(&mut self.buf, n);
         Ok(n)
+    }
+
+    /// Adds calls written up to their ids (see [`OutgoingBatch::request_head`]), in order:
+    /// `(head, is_request)`, `requests` of them requests, all with the deadline of `timeout`
+    /// from `now`. All or nothing: refused as a whole (closed, or `requests` more would
+    /// exceed `max_pending`) before any is added. Returns the first and last ids of the
+    /// requests, allocated one after the other ([`Connection::register`]'s order).
+    pub(crate) fn calls_from_heads<'h>(
+        &mut self,
+        heads: impl Iterator<Item = (&'h [u8], bool)>,
+        requests: usize,
+        now: Instant,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(u64, u64)>, SendError> {
+        if self.conn.closed {
+            return Err(SendError::Closed);
+        }
+        let run = self.run.as_ref().map_or(0, |r| r.batch.waiting.len());
+        if self.conn.pending() + run + requests > self.conn.config.max_pending {
+            return Err(SendError::TooManyPending {
+                limit: self.conn.config.max_pending,
+            });
+        }
+        if requests == 0 {
+            for (head, _) in heads {
+                self.sep();
+                self.buf.extend_from_slice(head);
+                self.buf.push(b'}');
+            }
+            return Ok(None);
+        }
+        let first = self.conn.next_id;
+        let mut ids = None;
+        let Some(end) = first
+            .checked_add(requests as u64)
+            .filter(|_| self.run.is_none())
+        else {
+            // Ids that would wrap around, or a run started already: call by call (checked
+            // above: none is refused).
+            for (head, is_request) in heads {
+                if is_request {
+                    let n = self.request_head(head, now, timeout)?;
+                    ids = Some((ids.map_or(n, |(f, _)| f), n));
+                } else {
+                    self.notify_head(head)?;
+                }
+            }
+            return Ok(ids);
+        };
+        // One run of contiguous ids, one deadline.
+        self.conn.next_id = end;
+        let mut n = first;
+        let mut ends = IdEnds::new(first);
+        for (head, is_request) in heads {
+            self.sep();
+            self.buf.extend_from_slice(head);
+            if is_request {
+                let id = if n < end {
+                    self.buf.extend_from_slice(ends.get());
+                    n += 1;
+                    if n < end {
+                        ends.advance();
+                    }
+                    n - 1
+                } else {
+                    // more requests than announced: on their own
+                    let id = self.conn.register(now, timeout);
+                    write_id_end(&mut self.buf, id);
+                    id
+                };
+                ids = Some((first, id));
+            } else {
+                self.buf.push(b'}');
+            }
+        }
+        let taken = usize::try_from(n - first).unwrap_or(usize::MAX);
+        if taken > 0 {
+            self.run = Some(Run {
+                batch: PendingBatch {
+                    first,
+                    deadline: timeout.and_then(|t| now.checked_add(t)),
+                    waiting: vec![true; taken],
+                    left: 0,
+                },
+                now,
+                timeout,
+            });
+        }
+        Ok(ids)
     }
 
     /// [`OutgoingBatch::notify_text`] with the notification's text but its end written
@@ -1188,6 +1504,17 @@ impl OutgoingBatch<'_> {
 
 impl Drop for OutgoingBatch<'_> {
     fn drop(&mut self) {
+        if let Some(Run { batch: mut run, .. }) = self.run.take() {
+            run.left = run.waiting.len();
+            let out = self.conn.out.get_or_insert_with(Box::default);
+            out.batch_pending += run.left;
+            if let Some(at) = run.deadline {
+                out.timers.push(Reverse((at, run.first)));
+                out.pending_with_deadline += 1;
+            }
+            let at = out.batches.partition_point(|b| b.first < run.first);
+            out.batches.insert(at, run);
+        }
         if self.entries == 0 || self.conn.closed {
             return;
         }

@@ -852,3 +852,229 @@ fn batch_calls_written_from_their_heads_are_the_usual_frame() {
     assert_eq!(usual.pending(), from_heads.pending());
     assert_eq!(usual.poll_timeout(), from_heads.poll_timeout());
 }
+
+/// An outgoing batch's requests with one deadline and contiguous ids are one pending entry
+/// with one timer, and each still ends exactly once on its own: answered by id in any order
+/// (a duplicate or unknown id is unmatched), cancelled, timed out in id order with the other
+/// calls of that deadline, or closed. A request with another deadline is registered alone.
+#[test]
+fn a_batch_is_one_pending_entry_whose_calls_end_one_by_one() {
+    let t = Duration::from_secs(5);
+    let now = Instant::now();
+    let mut c = Connection::new(Config::default().with_request_timeout(Some(t)));
+    let alone = c.request("x", None, now).unwrap();
+    let ids: Vec<Id> = {
+        let mut batch = c.batch();
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            ids.push(batch.request("x", None, now, Some(t)).unwrap());
+        }
+        // another deadline: registered on its own, as is the next one (ids not contiguous)
+        ids.push(batch.request("x", None, now, None).unwrap());
+        ids.push(batch.request("x", None, now, Some(t)).unwrap());
+        batch.finish();
+        ids
+    };
+    let n: Vec<u64> = ids.iter().map(|id| id.as_u64().unwrap()).collect();
+    assert_eq!(n, (2..8).collect::<Vec<u64>>());
+    let sent = drain_frames(&mut c);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].as_array().unwrap().len(), 6);
+    assert_eq!(c.pending(), 7);
+    assert!(ids.iter().all(|id| c.is_pending(id)));
+    assert!(!c.is_pending(&Id::from(8)));
+    // the lone call, the batch's run and its last request
+    assert_eq!(c.timer_count(), 3);
+    let answer = |n: u64| format!(r#"{{"jsonrpc":"2.0","result":{n},"id":{n}}}"#);
+    let frame = format!("[{},{},{}]", answer(n[1]), answer(n[1]), answer(999));
+    c.handle_frame(frame.as_bytes(), now);
+    let events = drain_events(&mut c);
+    assert!(matches!(&events[..], [
+        Event::Response { id, result: Ok(v) },
+        Event::UnmatchedResponse(dup),
+        Event::UnmatchedResponse(unknown),
+    ] if *id == ids[1] && v.get() == "3" && dup.id == ids[1] && unknown.id == Id::from(999)));
+    assert!(!c.is_pending(&ids[1]));
+    assert!(c.cancel(&ids[2]));
+    assert!(!c.cancel(&ids[2]));
+    c.handle_frame(answer(n[2]).as_bytes(), now);
+    assert!(
+        drain_events(&mut c).is_empty(),
+        "late answer to a cancelled call"
+    );
+    assert_eq!(c.pending(), 5);
+    c.handle_timeout(now + t);
+    let timed_out: Vec<Id> = drain_events(&mut c)
+        .into_iter()
+        .map(|e| match e {
+            Event::Response {
+                id,
+                result: Err(CallError::TimedOut),
+            } => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        timed_out,
+        [alone, ids[0].clone(), ids[3].clone(), ids[5].clone()]
+    );
+    assert_eq!(c.pending(), 1);
+    c.close();
+    assert!(matches!(
+        &drain_events(&mut c)[..],
+        [Event::Response { id, result: Err(CallError::Closed) }] if *id == ids[4]
+    ));
+}
+
+/// The answers fast path ends a batch's calls in any order; the batch's entry and timer go
+/// with its last answer and the quiet connection gives its tables back.
+#[test]
+fn a_batch_answered_in_any_order_leaves_nothing_pending() {
+    let now = Instant::now();
+    let mut c = Connection::default();
+    let ids: Vec<u64> = {
+        let mut batch = c.batch();
+        let ids = (0..5)
+            .map(|_| batch.request("x", None, now, Some(Duration::from_secs(1))))
+            .map(|id| id.unwrap().as_u64().unwrap())
+            .collect();
+        batch.finish();
+        ids
+    };
+    let _ = drain_frames(&mut c);
+    let answers: Vec<String> = [3, 0, 4, 2]
+        .iter()
+        .map(|&k| format!(r#"{{"jsonrpc":"2.0","result":{k},"id":{}}}"#, ids[k]))
+        .collect();
+    let frame = format!("[{}]", answers.join(","));
+    let mut got = Vec::new();
+    assert!(c.handle_answers(frame.as_bytes(), &mut got));
+    let matched: Vec<u64> = got.iter().map(|a| a.0).collect();
+    assert_eq!(matched, [ids[3], ids[0], ids[4], ids[2]]);
+    assert_eq!(c.pending(), 1);
+    assert!(c.is_pending(&Id::from(ids[1])));
+    assert_eq!(c.timer_count(), 1);
+    let last = format!(r#"{{"jsonrpc":"2.0","result":1,"id":{}}}"#, ids[1]);
+    assert!(c.handle_answers(last.as_bytes(), &mut got));
+    assert_eq!(got.len(), 1);
+    assert_eq!(c.pending(), 0);
+    assert_eq!(c.timer_count(), 0);
+    assert!(drain_events(&mut c).is_empty());
+    c.release_idle_memory();
+    assert!(!c.has_outgoing());
+    // the same answer again: unmatched
+    assert!(c.handle_answers(last.as_bytes(), &mut got));
+    assert!(got.is_empty());
+    assert!(matches!(
+        &drain_events(&mut c)[..],
+        [Event::UnmatchedResponse(_)]
+    ));
+}
+
+/// A batch's calls added at once from their heads: the usual frame, ids one after the other,
+/// refused whole when they would exceed `max_pending`; ids that would wrap around are taken
+/// call by call (0 skipped) and still end one by one.
+#[test]
+fn batch_calls_from_heads_are_all_or_nothing_and_survive_wrapping_ids() {
+    let now = Instant::now();
+    let t = Some(Duration::from_secs(5));
+    let heads: Vec<(&[u8], bool)> = vec![
+        (br#"{"jsonrpc":"2.0","method":"a","params":[1]"#, true),
+        (br#"{"jsonrpc":"2.0","method":"n""#, false),
+        (br#"{"jsonrpc":"2.0","method":"b""#, true),
+        (br#"{"jsonrpc":"2.0","method":"c","params":{}"#, true),
+    ];
+    let expected = |ids: [u64; 3]| {
+        format!(
+            r#"[{{"jsonrpc":"2.0","method":"a","params":[1],"id":{}}},{{"jsonrpc":"2.0","method":"n"}},{{"jsonrpc":"2.0","method":"b","id":{}}},{{"jsonrpc":"2.0","method":"c","params":{{}},"id":{}}}]"#,
+            ids[0], ids[1], ids[2]
+        )
+    };
+    let mut c = Connection::new(Config::default().with_max_pending(4));
+    c.request("x", None, now).unwrap();
+    let _ = drain_frames(&mut c);
+    {
+        let mut b = c.batch();
+        let refused = b.calls_from_heads(heads.iter().copied().cycle().take(8), 6, now, t);
+        assert!(matches!(
+            refused,
+            Err(SendError::TooManyPending { limit: 4 })
+        ));
+        assert!(b.is_empty());
+    }
+    assert!(c.poll_transmit().is_none());
+    assert_eq!(c.pending(), 1);
+    {
+        let mut b = c.batch();
+        let ids = b
+            .calls_from_heads(heads.iter().copied(), 3, now, t)
+            .unwrap();
+        assert_eq!(ids, Some((2, 4)));
+        b.finish();
+    }
+    assert_eq!(
+        &c.poll_transmit().unwrap()[..],
+        expected([2, 3, 4]).as_bytes()
+    );
+    assert_eq!(c.pending(), 4);
+    assert_eq!(c.timer_count(), 2);
+    // wrapping ids: u64::MAX, then 1 and 2
+    let mut w = Connection::new(Config::default());
+    w.set_next_id(u64::MAX);
+    {
+        let mut b = w.batch();
+        let ids = b
+            .calls_from_heads(heads.iter().copied(), 3, now, t)
+            .unwrap();
+        assert_eq!(ids, Some((u64::MAX, 2)));
+        b.finish();
+    }
+    assert_eq!(
+        &w.poll_transmit().unwrap()[..],
+        expected([u64::MAX, 1, 2]).as_bytes()
+    );
+    assert_eq!(w.pending(), 3);
+    let answer = format!(r#"{{"jsonrpc":"2.0","result":0,"id":{}}}"#, u64::MAX);
+    w.handle_frame(answer.as_bytes(), now);
+    assert!(matches!(
+        &drain_events(&mut w)[..],
+        [Event::Response { id, result: Ok(_) }] if *id == Id::from(u64::MAX)
+    ));
+    w.handle_timeout(now + Duration::from_secs(5));
+    let timed_out: Vec<Event> = drain_events(&mut w);
+    assert!(matches!(&timed_out[..], [
+        Event::Response { id: a, result: Err(CallError::TimedOut) },
+        Event::Response { id: b, result: Err(CallError::TimedOut) },
+    ] if *a == Id::from(1) && *b == Id::from(2)));
+    assert_eq!(w.pending(), 0);
+}
+
+/// The ends of contiguous ids counted up in decimal are those written from each number,
+/// across every carry and the last id there is.
+#[test]
+fn id_ends_counted_up_are_the_ids_written_out() {
+    let written = |n: u64| format!(",\"id\":{n}}}").into_bytes();
+    let starts = [
+        1,
+        7,
+        9,
+        95,
+        999,
+        123_456_789,
+        9_999_999_999,
+        10_000_000_000_000_000_000 - 3,
+        u64::MAX - 5,
+    ];
+    for start in starts {
+        let mut ends = IdEnds::new(start);
+        let mut n = start;
+        loop {
+            assert_eq!(ends.get(), &written(n)[..], "id {n}");
+            if n == u64::MAX || n - start == 12 {
+                break;
+            }
+            ends.advance();
+            n += 1;
+        }
+    }
+}

@@ -415,11 +415,19 @@ impl<Si, St> Driver<Si, St> {
             push_lean(&mut self.outbox, frame);
         }
         // Calls registered but never answered (e.g. raced with the close) end too.
-        let calls = inner.client.as_deref_mut().map(|c| &mut c.calls);
-        for slot in calls.into_iter().flat_map(|c| c.values_mut()) {
-            if slot.result.is_none() {
-                slot.result = Some(Err(crate::protocol::connection::CallError::Closed));
-                if let Some(w) = slot.waker.take() {
+        if let Some(c) = inner.client.as_deref_mut() {
+            for slot in c.calls.values_mut() {
+                if slot.result.is_none() {
+                    slot.result = Some(Err(crate::protocol::connection::CallError::Closed));
+                    if let Some(w) = slot.waker.take() {
+                        self.wake.push(w);
+                    }
+                }
+            }
+            for batch in &mut c.batches {
+                if let Some(w) =
+                    batch.fail_missing(|| crate::protocol::connection::CallError::Closed)
+                {
                     self.wake.push(w);
                 }
             }
