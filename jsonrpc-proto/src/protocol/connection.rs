@@ -249,16 +249,36 @@ struct Slot {
 /// the free ones) rather than a hash map, since this side picks the keys. A handle names its
 /// slot's index and its request's serial number; a slot answers only the handle with its
 /// serial, so a stale or forged handle is refused even once its index is reused.
-#[derive(Default)]
 struct InFlight {
-    slots: Vec<Option<(u64, Slot)>>,
-    free: Vec<u32>,
-    len: usize,
+    slots: Vec<InFlightEntry>,
+    /// The first free slot, whose entry names the next one ([`NO_SLOT`]: none).
+    free: u32,
+    len: u32,
+}
+
+/// The end of [`InFlight`]'s list of free slots.
+const NO_SLOT: u32 = u32::MAX;
+
+enum InFlightEntry {
+    /// The request of this serial number and what its answer needs.
+    Used(u64, Slot),
+    /// Free; the next free slot.
+    Free(u32),
+}
+
+impl Default for InFlight {
+    fn default() -> Self {
+        InFlight {
+            slots: Vec::new(),
+            free: NO_SLOT,
+            len: 0,
+        }
+    }
 }
 
 impl InFlight {
     fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     fn is_empty(&self) -> bool {
@@ -271,22 +291,29 @@ impl InFlight {
 
     fn clear(&mut self) {
         self.slots.clear();
-        self.free.clear();
+        self.free = NO_SLOT;
         self.len = 0;
     }
 
     /// Stores `slot` for the request of serial number `key`; gives its handle.
     fn insert(&mut self, key: u64, slot: Slot) -> ResponseHandle {
-        let index = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some((key, slot));
-                i
+        let entry = InFlightEntry::Used(key, slot);
+        let index = match self.slots.get_mut(self.free as usize) {
+            Some(free) => {
+                let index = self.free;
+                if let InFlightEntry::Free(next) = std::mem::replace(free, entry) {
+                    self.free = next;
+                }
+                index
             }
             None => {
                 // `Config::max_in_flight` bounds the table far below u32::MAX slots.
-                let i = u32::try_from(self.slots.len()).expect("in-flight table under 2^32");
-                self.slots.push(Some((key, slot)));
-                i
+                let index = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&i| i != NO_SLOT)
+                    .expect("in-flight table under 2^32 - 1");
+                self.slots.push(entry);
+                index
             }
         };
         self.len += 1;
@@ -295,18 +322,21 @@ impl InFlight {
 
     fn get(&self, handle: &ResponseHandle) -> Option<&Slot> {
         match self.slots.get(handle.index as usize) {
-            Some(Some((key, slot))) if *key == handle.key => Some(slot),
+            Some(InFlightEntry::Used(key, slot)) if *key == handle.key => Some(slot),
             _ => None,
         }
     }
 
     fn remove(&mut self, handle: &ResponseHandle) -> Option<Slot> {
         let entry = self.slots.get_mut(handle.index as usize)?;
-        if !matches!(entry, Some((key, _)) if *key == handle.key) {
+        if !matches!(entry, InFlightEntry::Used(key, _) if *key == handle.key) {
             return None;
         }
-        let (_, slot) = entry.take()?;
-        self.free.push(handle.index);
+        let InFlightEntry::Used(_, slot) = std::mem::replace(entry, InFlightEntry::Free(self.free))
+        else {
+            return None;
+        };
+        self.free = handle.index;
         self.len -= 1;
         Some(slot)
     }
