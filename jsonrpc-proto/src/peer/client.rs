@@ -1223,35 +1223,18 @@ mod from_raw_tests {
 /// its deadline, the rest of a batch ended by the connection's end.
 #[cfg(test)]
 mod batch_tests {
-    use std::time::Instant;
 
     use bytes::Bytes;
     use futures::channel::mpsc;
     use futures::executor::block_on;
-    use futures::future::BoxFuture;
+
     use futures::{SinkExt, StreamExt};
     use serde_json::Value;
 
     use super::*;
-    use crate::peer::{BoxTransport, Runtime, TransportInfo, TransportKind};
+    use crate::peer::{BoxTransport, TransportInfo, TransportKind};
 
-    #[derive(Clone)]
-    struct Threads;
-    impl Runtime for Threads {
-        fn spawn(&self, task: BoxFuture<'static, ()>) {
-            std::thread::spawn(move || block_on(task));
-        }
-        fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
-            let (tx, rx) = futures::channel::oneshot::channel::<()>();
-            std::thread::spawn(move || {
-                std::thread::sleep(at.saturating_duration_since(Instant::now()));
-                let _ = tx.send(());
-            });
-            Box::pin(async move {
-                let _ = rx.await;
-            })
-        }
-    }
+    use crate::peer::rt::Threads;
 
     /// A client over an in-memory pair; the test plays the other side with the channels.
     fn scripted(config: ClientConfig) -> (Client, mpsc::Receiver<Bytes>, mpsc::Sender<Bytes>) {
@@ -1352,13 +1335,7 @@ mod batch_tests {
                 Config::default().with_request_timeout(Some(Duration::from_millis(200))),
             );
             let (client, mut from_client, mut to_client) = scripted(config);
-            let c = client.clone();
-            let sent = Threads::spawn_result(async move {
-                let mut b = c.batch();
-                b.request("add", [1, 2]);
-                b.request("add", [3, 4]);
-                b.send_as::<i64>().await
-            });
+            let sent = two_adds(&client);
             let frame = from_client.next().await.expect("the batch frame");
             let ids = ids_of(&frame);
             to_client
@@ -1372,13 +1349,7 @@ mod batch_tests {
             );
             assert_eq!(client.pending(), 0);
             // The connection ends with a batch half answered: the rest is Closed.
-            let c = client.clone();
-            let sent = Threads::spawn_result(async move {
-                let mut b = c.batch();
-                b.request("add", [1, 2]);
-                b.request("add", [3, 4]);
-                b.send_as::<i64>().await
-            });
+            let sent = two_adds(&client);
             let frame = from_client.next().await.expect("the batch frame");
             let ids = ids_of(&frame);
             to_client
@@ -1482,6 +1453,20 @@ mod batch_tests {
             assert!(matches!(&got[..], [Ok(0), Ok(1), Ok(2)]), "{got:?}");
             assert_eq!(client.pending(), 0);
         });
+    }
+
+    /// Sends the batch `add [1,2]`, `add [3,4]` from a thread of its own; its results come
+    /// back through the returned future.
+    fn two_adds(
+        client: &Client,
+    ) -> impl std::future::Future<Output = Result<Vec<Result<i64, ClientError>>, ClientError>> {
+        let c = client.clone();
+        Threads::spawn_result(async move {
+            let mut b = c.batch();
+            b.request("add", [1, 2]);
+            b.request("add", [3, 4]);
+            b.send_as::<i64>().await
+        })
     }
 
     impl Threads {

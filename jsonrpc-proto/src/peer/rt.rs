@@ -192,6 +192,29 @@ impl<F> Drop for WaitUntil<'_, F> {
     }
 }
 
+/// A runtime of plain threads for this crate's tests: each task runs on a thread of its own,
+/// and so does each sleep.
+#[cfg(test)]
+#[derive(Clone)]
+pub(crate) struct Threads;
+
+#[cfg(test)]
+impl Runtime for Threads {
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        std::thread::spawn(move || futures::executor::block_on(task));
+    }
+    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            let _ = tx.send(());
+        });
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! Router and dispatch tests through `Server::handle_http` (no transport needed).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -10,28 +10,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::peer::{Runtime, Server, ServerConfig, TransportInfo, TransportKind};
+use crate::peer::{Server, ServerConfig, TransportInfo, TransportKind};
 use crate::protocol::error::ErrorObject;
 use serde_json::value::RawValue;
 
-/// Spawns each task on its own thread; sleeps on a thread too. Tests only.
-#[derive(Clone)]
-struct Threads;
-impl Runtime for Threads {
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        std::thread::spawn(move || futures::executor::block_on(task));
-    }
-    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            std::thread::sleep(at.saturating_duration_since(Instant::now()));
-            let _ = tx.send(());
-        });
-        Box::pin(async move {
-            let _ = rx.await;
-        })
-    }
-}
+use crate::peer::rt::Threads;
 
 #[derive(Deserialize)]
 struct Add {

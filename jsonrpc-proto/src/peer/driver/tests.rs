@@ -4,7 +4,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskCx, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
 use futures::executor::block_on;
@@ -13,7 +12,7 @@ use futures::{Sink, Stream};
 
 use super::SERVE_READ_BUDGET;
 use crate::peer::{
-    Answer, BoxTransport, Context, Dispatch, Extensions, Reply, Runtime, Server, ServerConfig,
+    Answer, BoxTransport, Context, Dispatch, Extensions, Reply, Server, ServerConfig,
     TransportError, TransportInfo, TransportKind,
 };
 use crate::protocol::error::ErrorObject;
@@ -51,23 +50,7 @@ impl Dispatch for Add {
     }
 }
 
-#[derive(Clone)]
-struct Threads;
-impl Runtime for Threads {
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        std::thread::spawn(move || block_on(task));
-    }
-    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            std::thread::sleep(at.saturating_duration_since(Instant::now()));
-            let _ = tx.send(());
-        });
-        Box::pin(async move {
-            let _ = rx.await;
-        })
-    }
-}
+use crate::peer::rt::Threads;
 
 /// Every frame ready at once (one burst of input, as from one read of a socket), then the
 /// end of input; counts the frames taken.

@@ -8,26 +8,10 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::peer::{Runtime, Server, ServerConfig, TransportInfo, TransportKind};
+use crate::peer::{Server, ServerConfig, TransportInfo, TransportKind};
 use crate::service::{CallInfo, Hooks, Router, RouterBuilder};
 
-#[derive(Clone)]
-struct Threads;
-impl Runtime for Threads {
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        std::thread::spawn(move || futures::executor::block_on(task));
-    }
-    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            std::thread::sleep(at.saturating_duration_since(Instant::now()));
-            let _ = tx.send(());
-        });
-        Box::pin(async move {
-            let _ = rx.await;
-        })
-    }
-}
+use crate::peer::rt::Threads;
 
 type Log = Arc<Mutex<Vec<String>>>;
 

@@ -4,12 +4,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::channel::mpsc;
 use futures::executor::block_on;
-use futures::future::BoxFuture;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
@@ -20,24 +19,7 @@ use crate::peer::{
 };
 use crate::service::Router;
 
-/// Spawns each task on its own thread; sleeps on a thread too. Tests only.
-#[derive(Clone)]
-struct Threads;
-impl Runtime for Threads {
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        std::thread::spawn(move || block_on(task));
-    }
-    fn sleep_until(&self, at: Instant) -> BoxFuture<'static, ()> {
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            std::thread::sleep(at.saturating_duration_since(Instant::now()));
-            let _ = tx.send(());
-        });
-        Box::pin(async move {
-            let _ = rx.await;
-        })
-    }
-}
+use crate::peer::rt::Threads;
 
 /// Two connected in-memory ends.
 fn pair() -> (BoxTransport, BoxTransport) {
