@@ -602,6 +602,31 @@ macro_rules! to_serde_json {
     };
 }
 
+/// What a plain value answers as serde_json does: `Some` of itself (a string or a number is
+/// not null) and a newtype of itself, except serde_json's own private types (`RawValue`,
+/// `Number`), which go to serde_json.
+macro_rules! some_and_newtype {
+    () => {
+        fn deserialize_option<V: serde::de::Visitor<'de>>(
+            self,
+            v: V,
+        ) -> Result<V::Value, Self::Error> {
+            v.visit_some(self)
+        }
+
+        fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+            self,
+            name: &'static str,
+            v: V,
+        ) -> Result<V::Value, Self::Error> {
+            if name.starts_with("$serde_json") {
+                return Err(not_plain());
+            }
+            v.visit_newtype_struct(self)
+        }
+    };
+}
+
 impl<'de> serde::Deserializer<'de> for PlainStr<'de> {
     type Error = serde_json::Error;
 
@@ -617,22 +642,7 @@ impl<'de> serde::Deserializer<'de> for PlainStr<'de> {
         v.visit_borrowed_str(self.0)
     }
 
-    fn deserialize_option<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
-        // a string is not null
-        v.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
-        self,
-        name: &'static str,
-        v: V,
-    ) -> Result<V::Value, Self::Error> {
-        // serde_json's own private types (`RawValue`) are read by serde_json
-        if name.starts_with("$serde_json") {
-            return Err(not_plain());
-        }
-        v.visit_newtype_struct(self)
-    }
+    some_and_newtype!();
 
     to_serde_json! {
         deserialize_bool();
@@ -689,22 +699,7 @@ impl<'de> serde::Deserializer<'de> for SmallUint {
         deserialize_f64
     }
 
-    fn deserialize_option<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
-        // a number is not null
-        v.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
-        self,
-        name: &'static str,
-        v: V,
-    ) -> Result<V::Value, Self::Error> {
-        // serde_json's own private types (`RawValue`, `Number`) are read by serde_json
-        if name.starts_with("$serde_json") {
-            return Err(not_plain());
-        }
-        v.visit_newtype_struct(self)
-    }
+    some_and_newtype!();
 
     to_serde_json! {
         deserialize_bool();
