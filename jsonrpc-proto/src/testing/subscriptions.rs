@@ -6,7 +6,7 @@
 //! depends on wall-clock time: waiting is done by round trips, and the queue lengths the API
 //! reports are asserted, never durations.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use serde_json::json;
@@ -29,17 +29,29 @@ pub const FLOOD_LIMIT: u64 = 5_000_000;
 pub const BUFFER: usize = 32;
 
 /// What the producers saw.
-#[derive(Default)]
 struct Probe {
     /// The largest queue length a producer read from its sink.
     max_queue: AtomicUsize,
     topic: SubscriptionTopic,
+    /// Items the last `flood` producer queued before its send failed (`FLOOD_LIMIT` when it
+    /// never failed); `u64::MAX` until one finished.
+    flood_queued: AtomicU64,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            max_queue: AtomicUsize::new(0),
+            topic: SubscriptionTopic::default(),
+            flood_queued: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 /// The router the suite expects: `count` (n items then the end), `ticks` (n items, then
 /// open until closed),
 /// `dropping` (DropNewest, buffer 4, n try_sends), `topic` (joins one topic), `reject`,
-/// plus `topic_len`, `topic_send` and `max_queue`.
+/// plus `topic_len`, `topic_send`, `max_queue` and `flood_queued`.
 pub fn router() -> Router {
     Router::builder()
         .state(Probe::default())
@@ -95,14 +107,19 @@ pub fn router() -> Router {
             "flood_subscribe",
             "flood_unsubscribe",
             "flood",
-            |_ctx: Context, (): (), pending: PendingSubscription| async move {
+            |ctx: Context, (): (), pending: PendingSubscription| async move {
                 let pending = pending.overflow(OverflowPolicy::Disconnect).buffer(1);
                 let Ok(sink) = pending.accept() else { return };
                 // Bounded: a client that never reads is cut off long before.
+                let mut queued = FLOOD_LIMIT;
                 for i in 0..FLOOD_LIMIT {
                     if sink.send(i).await.is_err() {
-                        return;
+                        queued = i;
+                        break;
                     }
+                }
+                if let Some(p) = ctx.state::<Probe>() {
+                    p.flood_queued.store(queued, Ordering::SeqCst);
                 }
             },
         )
@@ -142,6 +159,12 @@ pub fn router() -> Router {
         .method("pause", |ctx: Context, (ms,): (u64,)| async move {
             ctx.sleep(std::time::Duration::from_millis(ms)).await;
             Ok::<_, ErrorObject>(())
+        })
+        .method("flood_queued", |ctx: Context, (): ()| async move {
+            Ok::<_, ErrorObject>(ctx.state::<Probe>().and_then(|p| {
+                let n = p.flood_queued.swap(u64::MAX, Ordering::SeqCst);
+                (n != u64::MAX).then_some(n)
+            }))
         })
         .method("max_queue", |ctx: Context, (): ()| async move {
             Ok::<_, ErrorObject>(
@@ -542,10 +565,32 @@ pub async fn disconnect_policy(c: &dyn Connector, router: &Router) {
     until_count(&watcher, router, before).await;
     let mut last = None;
     while let Some(n) = next_u64(&mut flood).await {
-        assert!(!matches!(last, Some(l) if n != l + 1), "in order, no gap");
+        assert_eq!(n, last.map_or(0, |l| l + 1), "from 0, in order, no gap");
         last = Some(n);
     }
     assert_eq!(flood.end_reason(), Some(&EndReason::ConnectionClosed));
-    assert!(last.is_some_and(|l| l + 1 < FLOOD_LIMIT), "cut off early");
+    // The producer's send failed well before its limit. (A loaded machine may cut the
+    // client off before its first item was written: the abort drops what is queued.)
+    let mut queued = None;
+    for i in 0..10_000 {
+        queued = watcher
+            .request::<Option<u64>, _>("flood_queued", ())
+            .await
+            .expect("flood_queued");
+        if queued.is_some() {
+            break;
+        }
+        if i >= 5_000 {
+            let _ = watcher.request::<(), _>("pause", [1]).await;
+        }
+        yield_now().await;
+    }
+    let queued = queued.expect("the flood producer ends once its client is cut off");
+    assert!(queued < FLOOD_LIMIT, "cut off early: {queued} items queued");
+    let read = last.map_or(0, |l| l + 1);
+    assert!(
+        read <= queued,
+        "the client read {read} items, the producer queued {queued}"
+    );
     watcher.close().await;
 }
