@@ -10,16 +10,19 @@ use jsonrpc_proto::ErrorObject;
 use crate::client::{BoxFut, RpcClient};
 use crate::common::{Result, FAST_ANSWER, MIB, SLOW_ANSWER};
 
-/// The router our servers offer: `add` by position and jsonrpsee's matrix methods.
+/// The router our servers offer: `add` by position and jsonrpsee's matrix methods, registered
+/// as jsonrpsee's servers in this crate register them.
 pub fn router() -> Result<Router> {
     Ok(Router::builder()
-        .method("add", |_ctx: Context, (a, b): (i64, i64)| async move {
+        // Synchronous handlers where jsonrpsee's servers register synchronous ones
+        // (`register_method`), the async one where they register an async one.
+        .method_sync("add", |_ctx: Context, (a, b): (i64, i64)| {
             Ok::<i64, ErrorObject>(a + b)
         })
-        .method("fast_call", |_ctx: Context, _: ()| async {
+        .method_sync("fast_call", |_ctx: Context, _: ()| {
             Ok::<&str, ErrorObject>(FAST_ANSWER)
         })
-        .method("memory_intense", |_ctx: Context, _: ()| async {
+        .method_sync("memory_intense", |_ctx: Context, _: ()| {
             Ok::<String, ErrorObject>("A".repeat(MIB))
         })
         .method("slow_call", |_ctx: Context, _: ()| async {

@@ -163,6 +163,20 @@ where
     }
 }
 
+/// A method answered by a plain function, on the connection's task (no future).
+struct Immediate<F, P>(F, PhantomData<fn(P)>);
+
+impl<F, P, T> MethodHandler for Immediate<F, P>
+where
+    F: Fn(Context, P) -> Result<T, ErrorObject> + Send + Sync + 'static,
+    P: DeserializeOwned + 'static,
+    T: Serialize + 'static,
+{
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply {
+        Reply::Ready(parse_params::<P>(params).and_then(|p| serialize_result((self.0)(ctx, p)?)))
+    }
+}
+
 struct Raw<F>(F);
 
 impl<F, Fut, T> MethodHandler for Raw<F>
@@ -726,6 +740,39 @@ impl RouterBuilder {
         T: Serialize + 'static,
     {
         self.add(name, Entry::Method(Box::new(Typed(handler, PhantomData))))
+    }
+
+    /// Registers a method answered by a plain function: [`RouterBuilder::method`] for a
+    /// handler that has its answer at once (no `.await`). It runs on the connection's task as
+    /// the call is read, and its answer is written without a future being allocated or
+    /// polled: the cheapest kind of method (jsonrpsee's `register_method`). A handler that
+    /// blocks (IO, a lock held long, heavy work) stalls its connection's other calls: give
+    /// those to [`RouterBuilder::method`] and spawn the work. A panic is answered -32603.
+    /// Called as a notification it runs at once and its result is dropped.
+    ///
+    /// ```
+    /// use jsonrpc_proto::service::{Context, Router};
+    /// use jsonrpc_proto::ErrorObject;
+    ///
+    /// let router = Router::builder()
+    ///     .method_sync("add", |_ctx: Context, (a, b): (i64, i64)| {
+    ///         a.checked_add(b)
+    ///             .ok_or_else(|| ErrorObject::invalid_params("the sum overflows i64"))
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(router.has_method("add"));
+    /// ```
+    pub fn method_sync<P, T, F>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, P) -> Result<T, ErrorObject> + Send + Sync + 'static,
+        P: DeserializeOwned + 'static,
+        T: Serialize + 'static,
+    {
+        self.add(
+            name,
+            Entry::Method(Box::new(Immediate(handler, PhantomData))),
+        )
     }
 
     /// Registers a method that takes its params as raw JSON (`None`: no params).

@@ -98,6 +98,7 @@ fn router(log: Arc<Log>) -> Router {
             Ok::<_, ErrorObject>(c.notify("x", ()).is_err() && c.peer().is_none())
         })
         .notification("note", |_c: Context, (): ()| async move {})
+        .method_sync("sync_add", |_c: Context, p: Add| Ok(p.a + p.b))
         .build()
         .expect("valid router")
 }
@@ -182,6 +183,93 @@ fn positional_named_and_errors() {
     assert!(log.contains(&"add 1 8".to_owned()), "{log:?}");
     assert!(log.contains(&"panic 4 -32603".to_owned()), "{log:?}");
     assert!(log.contains(&"fail 5 7".to_owned()), "{log:?}");
+}
+
+/// `method_sync` handlers without middleware (answered as the call is read) and behind the
+/// hooks of [`router`]: params, errors, panics, state, notifications, batches.
+#[test]
+fn sync_methods_answer_like_async_ones() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let plain = Router::builder()
+        .state(AtomicU32::new(0))
+        .method_sync("add", |_c: Context, (a, b): (i64, i64)| {
+            a.checked_add(b)
+                .ok_or_else(|| ErrorObject::invalid_params("the sum overflows i64"))
+        })
+        .method_sync("bump", |c: Context, (): ()| {
+            let n = c.state::<AtomicU32>().expect("state");
+            Ok(n.fetch_add(1, Ordering::SeqCst) + 1)
+        })
+        .method_sync("boom", |_c: Context, (): ()| -> Result<(), ErrorObject> {
+            panic!("boom")
+        })
+        .method_sync("text", |_c: Context, (s,): (String,)| Ok(s))
+        .build()
+        .expect("valid router");
+    let s = Server::new(plain, Threads, ServerConfig::default());
+    let v = post(
+        &s,
+        r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":1}"#,
+    )
+    .unwrap();
+    assert_eq!(v, json!({"jsonrpc": "2.0", "result": 8, "id": 1}));
+    let v = post(
+        &s,
+        r#"{"jsonrpc":"2.0","method":"add","params":[5],"id":2}"#,
+    )
+    .unwrap();
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+    let big = i64::MAX;
+    let v = post(
+        &s,
+        &format!(r#"{{"jsonrpc":"2.0","method":"add","params":[{big},1],"id":3}}"#),
+    )
+    .unwrap();
+    assert_eq!(
+        v["error"],
+        json!({"code": -32602, "message": "Invalid params: the sum overflows i64"})
+    );
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"boom","id":4}"#).unwrap();
+    assert_eq!(
+        (v["error"]["code"].clone(), v["id"].clone()),
+        (json!(-32603), json!(4))
+    );
+    let v = post(
+        &s,
+        r#"{"jsonrpc":"2.0","method":"text","params":["a\"b"],"id":5}"#,
+    )
+    .unwrap();
+    assert_eq!(v["result"], "a\"b");
+    // As a notification it runs (no answer); the next call sees its effect.
+    assert_eq!(post(&s, r#"{"jsonrpc":"2.0","method":"bump"}"#), None);
+    let v = post(&s, r#"{"jsonrpc":"2.0","method":"bump","id":6}"#).unwrap();
+    assert_eq!(v["result"], 2);
+    let v = post(
+        &s,
+        r#"[{"jsonrpc":"2.0","method":"add","params":[1,2],"id":"a"},
+            {"jsonrpc":"2.0","method":"bump"},
+            {"jsonrpc":"2.0","method":"boom","id":"b"},
+            {"jsonrpc":"2.0","method":"add","params":[3,4],"id":"c"}]"#,
+    )
+    .unwrap();
+    assert_eq!(
+        v,
+        json!([
+            {"jsonrpc": "2.0", "result": 3, "id": "a"},
+            {"jsonrpc": "2.0", "error": {"code": -32603, "message": "Internal error"}, "id": "b"},
+            {"jsonrpc": "2.0", "result": 7, "id": "c"},
+        ]),
+        "{v}"
+    );
+    // Behind hooks: observed like any method.
+    let (s, log) = server();
+    let v = post(
+        &s,
+        r#"{"jsonrpc":"2.0","method":"sync_add","params":{"a":2,"b":2},"id":7}"#,
+    )
+    .unwrap();
+    assert_eq!(v["result"], 4);
+    assert!(log.0.lock().unwrap().contains(&"sync_add 7 4".to_owned()));
 }
 
 #[test]

@@ -130,6 +130,10 @@ pub fn router() -> Router {
         .method("add", |_ctx: Context, p: AddParams| async move {
             Ok::<_, ErrorObject>(p.a + p.b)
         })
+        .method_sync("add_sync", |_ctx: Context, p: AddParams| {
+            p.a.checked_add(p.b)
+                .ok_or_else(|| ErrorObject::invalid_params("the sum overflows i64"))
+        })
         .method_raw("echo", |_ctx, params: Option<Box<RawValue>>| async move {
             Ok::<_, ErrorObject>(params)
         })
@@ -247,6 +251,13 @@ pub async fn requests<C: Connector>(c: &C) {
         .await
         .expect("add by name");
     assert_eq!(s, 8);
+    let s: i64 = client
+        .request("add_sync", json!({"a": 5, "b": 3}))
+        .await
+        .expect("a synchronous method");
+    assert_eq!(s, 8);
+    let overflow = client.request::<i64, _>("add_sync", [i64::MAX, 1]).await;
+    assert_eq!(code(overflow.map(Value::from)), -32602);
     let ok: String = client.request("none", ()).await.expect("no params");
     assert_eq!(ok, "ok");
     let a: i64 = client
