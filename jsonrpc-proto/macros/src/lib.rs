@@ -22,8 +22,8 @@ use syn::{
     Pat, PathArguments, ReturnType, Token, TraitItem, TraitItemFn, Type,
 };
 
-/// One trait of `async fn`s: the server, a typed client, typed batch calls and the OpenRPC
-/// document.
+/// One trait of `async fn`s (and plain `fn`s for methods that answer at once): the server, a
+/// typed client, typed batch calls and the OpenRPC document.
 ///
 /// ```
 /// use jsonrpc_proto::peer::{Runtime, Server, ServerConfig};
@@ -109,7 +109,8 @@ use syn::{
 ///
 /// # What it generates
 /// - The trait, each `async fn` turned into `fn .. -> impl Future<Output = ..> + Send` (so
-///   handlers run on multi-threaded runtimes); implement it with plain `async fn`s. A
+///   handlers run on multi-threaded runtimes; plain `fn`s stay as they are); implement it
+///   with plain `async fn`s. A
 ///   provided method `into_router(self) -> RouterBuilder` registers every method on a builder
 ///   that carries their OpenRPC descriptions ([`RouterBuilder::discover`] serves them,
 ///   [`RouterBuilder::merge`] combines services, possibly from separate crates).
@@ -129,6 +130,12 @@ use syn::{
 ///   ``Invalid params: parameter `b`: invalid type: string "x", expected i64``.
 /// - The result is any `Serialize + DeserializeOwned` type, or `Result<T, E>` with
 ///   `E: Into<ErrorObject>` (the error object goes out exactly).
+/// - A plain `fn` (not `async`) is a method that answers at once, as
+///   [`RouterBuilder::method_sync`]: it stays as written in the trait and runs on the
+///   connection's task when the call is read, with no future allocated or polled (jsonrpsee's
+///   `register_method`). It must not block: anything that waits belongs in an `async fn`.
+///   Notifications and subscriptions are always `async fn`. The client side is the same for
+///   both forms.
 /// - Doc comments become the OpenRPC summary (first line) and description; param and result
 ///   schemas come from `schemars::JsonSchema` where the type implements it, else "any value".
 ///
@@ -202,6 +209,7 @@ use syn::{
 ///
 /// [`RouterBuilder::discover`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.discover
 /// [`RouterBuilder::merge`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.merge
+/// [`RouterBuilder::method_sync`]: https://docs.rs/jsonrpc-proto/latest/jsonrpc_proto/service/struct.RouterBuilder.html#method.method_sync
 #[proc_macro_attribute]
 pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
     match expand(attr.into(), item.into()) {
@@ -477,6 +485,8 @@ struct Method {
     span: Span,
     /// Set for a `#[subscription]` method.
     subscription: Option<SubscriptionInfo>,
+    /// False for a plain `fn`: answered at once on the connection's task.
+    is_async: bool,
 }
 
 fn doc_lines(attrs: &[Attribute]) -> Vec<String> {
@@ -535,16 +545,12 @@ fn check_method(f: &TraitItemFn, opts: &TraitOptions) -> syn::Result<Method> {
              #[subscription(name = \"..\", aliases = [..])]",
         ));
     }
-    if sig.asyncness.is_none() {
-        let example = if sopts.is_some() {
-            format!("async fn {ident}(&self, pending: PendingSubscription, ..)")
-        } else {
-            format!("async fn {ident}(&self, ..)")
-        };
+    if sig.asyncness.is_none() && sopts.is_some() {
         return Err(syn::Error::new_spanned(
             sig.fn_token,
             format!(
-                "#[rpc] methods must be `async fn`: write `{example}` \
+                "#[rpc] subscriptions must be `async fn`: write \
+                 `async fn {ident}(&self, pending: PendingSubscription, ..)` \
                  (the macro makes the future `Send` for you)"
             ),
         ));
@@ -724,6 +730,15 @@ fn check_method(f: &TraitItemFn, opts: &TraitOptions) -> syn::Result<Method> {
             "a `notification` returns nothing (no answer goes back): remove the return type",
         ));
     }
+    if mopts.notification && sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(
+            sig.fn_token,
+            format!(
+                "a `notification` must be an `async fn` (notifications run one after another, \
+                 in arrival order): write `async fn {ident}(&self, ..)`"
+            ),
+        ));
+    }
     if mopts.notification && fallible {
         return Err(syn::Error::new_spanned(
             &sig.output,
@@ -801,6 +816,7 @@ fn check_method(f: &TraitItemFn, opts: &TraitOptions) -> syn::Result<Method> {
                 .map_or_else(|| full(&base), |n| full(&n.value())),
             item: so.item,
         }),
+        is_async: f.sig.asyncness.is_some(),
     })
 }
 
@@ -883,6 +899,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         if let TraitItem::Fn(f) = item {
             f.attrs
                 .retain(|a| !a.path().is_ident("method") && !a.path().is_ident("subscription"));
+            if f.sig.asyncness.is_none() {
+                // A synchronous method stays as written (it answers on the connection's task).
+                continue;
+            }
             let output = match &f.sig.output {
                 ReturnType::Default => quote!(()),
                 ReturnType::Type(_, t) => quote!(#t),
@@ -1129,6 +1149,25 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
                     }
                 };
                 #( __builder = __builder.notification_raw(#all_names, __make(#p::Arc::clone(&__this))); )*
+            });
+        } else if !m.is_async {
+            let call = quote_spanned!(span=> __this.#ident(#ctx_arg #(#idents),*));
+            let wrap = if m.fallible {
+                quote!(#p::result(#call))
+            } else {
+                quote!(#p::ok(#call))
+            };
+            regs.push(quote! {
+                let __make = |__this: #p::Arc<Self>| {
+                    move |__ctx: ::jsonrpc_proto::service::Context,
+                          __params: ::core::option::Option<&#p::RawValue>|
+                          -> ::core::result::Result<_, ::jsonrpc_proto::ErrorObject> {
+                        #decode
+                        #unused_ctx
+                        #wrap
+                    }
+                };
+                #( __builder = #p::method_sync(__builder, #all_names, __make(#p::Arc::clone(&__this))); )*
             });
         } else {
             let wrap = if m.fallible {

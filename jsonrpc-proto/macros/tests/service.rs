@@ -485,3 +485,100 @@ fn rpc_discover_describes_every_merged_method() {
     // RawValue has no JSON Schema: any value.
     assert_eq!(methods[7]["params"][0]["schema"], json!(true));
 }
+
+/// Methods that answer at once: plain `fn`s beside an `async fn`.
+#[rpc]
+pub trait Quick {
+    /// Multiplies.
+    fn mul(&self, a: i64, b: i64) -> i64;
+
+    /// Subtracts, refusing to overflow; names its caller in the error.
+    #[method(name = "checked_sub", aliases = ["csub"])]
+    fn sub(&self, ctx: Context, a: i64, b: Option<i64>) -> Result<i64, ErrorObject>;
+
+    /// Panics.
+    fn boom(&self) -> u8;
+
+    /// Waits for nothing.
+    async fn later(&self) -> u8;
+}
+
+struct QuickService;
+
+impl Quick for QuickService {
+    fn mul(&self, a: i64, b: i64) -> i64 {
+        a.wrapping_mul(b)
+    }
+    fn sub(&self, ctx: Context, a: i64, b: Option<i64>) -> Result<i64, ErrorObject> {
+        a.checked_sub(b.unwrap_or(1)).ok_or_else(|| {
+            ErrorObject::invalid_params(format!("overflow for client {}", ctx.client_id()))
+        })
+    }
+    fn boom(&self) -> u8 {
+        panic!("quick boom")
+    }
+    async fn later(&self) -> u8 {
+        7
+    }
+}
+
+#[test]
+fn synchronous_methods_answer_like_async_ones() {
+    let rt = Pool(ThreadPool::new().unwrap());
+    let router = QuickService
+        .into_router()
+        .discover(Info::new("quick", "1.0.0"))
+        .build()
+        .unwrap();
+    let server = Server::new(router, rt.clone(), ServerConfig::default());
+    let c = transport_memory::serve_memory(&server, rt);
+    block_on(async {
+        assert_eq!(c.mul(6, 7).await.unwrap(), 42);
+        assert_eq!(c.sub(10, Some(3)).await.unwrap(), 7);
+        assert_eq!(c.sub(10, None).await.unwrap(), 9);
+        let e = rpc_err(c.sub(i64::MIN, Some(1)).await);
+        assert_eq!(e.code.0, -32602);
+        assert!(
+            e.message
+                .starts_with("Invalid params: overflow for client "),
+            "{}",
+            e.message
+        );
+        assert_eq!(c.later().await.unwrap(), 7);
+        assert_eq!(rpc_err(c.boom().await).code.0, -32603);
+        // By name, through the alias, and with a param's error naming it.
+        let v: i64 = c.request("csub", json!({"a": 5, "b": 5})).await.unwrap();
+        assert_eq!(v, 0);
+        let e = rpc_err(c.request::<i64, _>("mul", json!([1, "x"])).await);
+        assert_eq!(e.code.0, -32602);
+        assert!(e.message.contains("parameter `b`"), "{}", e.message);
+        // Inside one batch with the async method.
+        let mut batch = c.batch();
+        let product = QuickBatch::mul(&mut batch, 3, 4);
+        let waited = QuickBatch::later(&mut batch);
+        let failed = QuickBatch::boom(&mut batch);
+        let mut answers = batch.send().await.unwrap();
+        assert_eq!(product.take(&mut answers).unwrap(), 12);
+        assert_eq!(waited.take(&mut answers).unwrap(), 7);
+        assert_eq!(
+            failed
+                .take(&mut answers)
+                .unwrap_err()
+                .as_rpc()
+                .unwrap()
+                .code
+                .0,
+            -32603
+        );
+        // OpenRPC describes them like any method.
+        let doc: Value = c.request("rpc.discover", ()).await.unwrap();
+        let names: Vec<&str> = doc["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["mul", "checked_sub", "boom", "later"]);
+        assert_eq!(doc["methods"][1]["params"][1]["required"], false);
+    });
+}

@@ -220,6 +220,19 @@ where
     }
 }
 
+/// A method that reads its params itself and answers at once (a synchronous `#[rpc]` fn).
+struct DecodingSync<F>(F);
+
+impl<F, T> MethodHandler for DecodingSync<F>
+where
+    F: Fn(Context, Option<&RawValue>) -> Result<T, ErrorObject> + Send + Sync + 'static,
+    T: Serialize + 'static,
+{
+    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply {
+        Reply::Ready((self.0)(ctx, params).and_then(serialize_result))
+    }
+}
+
 struct TypedNote<F, P>(F, PhantomData<fn(P)>);
 
 impl<F, P, Fut> NotificationHandler for TypedNote<F, P>
@@ -810,6 +823,16 @@ impl RouterBuilder {
         T: Serialize + 'static,
     {
         self.add(name, Entry::Method(Box::new(Decoding(handler))))
+    }
+
+    /// [`RouterBuilder::method_decoded`] for a handler that answers at once: what `#[rpc]`
+    /// expands a synchronous `fn` to (see [`RouterBuilder::method_sync`]).
+    pub(crate) fn method_decoded_sync<T, F>(self, name: &str, handler: F) -> Self
+    where
+        F: Fn(Context, Option<&RawValue>) -> Result<T, ErrorObject> + Send + Sync + 'static,
+        T: Serialize + 'static,
+    {
+        self.add(name, Entry::Method(Box::new(DecodingSync(handler))))
     }
 
     /// Registers a notification handler (never answers). Notifications run one after another

@@ -327,6 +327,17 @@ where
     builder.subscription_names(subscribe, unsubscribe, notification, make)
 }
 
+/// Registers a synchronous `#[rpc]` method: `make` reads the params (borrowed from the
+/// frame) and answers at once, on the connection's task.
+#[doc(hidden)]
+pub fn method_sync<T, F>(builder: RouterBuilder, name: &str, make: F) -> RouterBuilder
+where
+    F: Fn(Context, Option<&RawValue>) -> Result<T, ErrorObject> + Send + Sync + 'static,
+    T: Serialize + 'static,
+{
+    builder.method_decoded_sync(name, make)
+}
+
 /// The schema of a subscription id (a string) in the OpenRPC document.
 #[doc(hidden)]
 pub fn subscription_id_schema() -> Value {
@@ -337,8 +348,8 @@ pub fn subscription_id_schema() -> Value {
 #[doc(hidden)]
 pub mod __private {
     pub use super::{
-        notification_dropped, notify, schema_generator, subscription, subscription_id_schema,
-        SchemaProbe, ViaAnyValue, ViaJsonSchema,
+        method_sync, notification_dropped, notify, schema_generator, subscription,
+        subscription_id_schema, SchemaProbe, ViaAnyValue, ViaJsonSchema,
     };
     pub use serde;
     pub use serde_json;
