@@ -704,6 +704,19 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
                     }
                 }
             }
+            // one `slow_call` (1 ms server sleep) at a time: the timer's share of the matrix
+            "slow-call" => {
+                let mut ms = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let t = Instant::now();
+                    let s = side.ws.call_str("slow_call").await?;
+                    ms.push(t.elapsed().as_secs_f64() * 1e3);
+                    if s != bench::common::SLOW_ANSWER {
+                        return Err("slow_call answered wrongly".into());
+                    }
+                }
+                eprintln!("slow-call: median {:.2} ms", bench::stats::median(&mut ms));
+            }
             other => return Err(format!("unknown workload {other}").into()),
         }
         eprintln!(
@@ -719,7 +732,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: compare [--quick] [--rounds N] [--only core|matrix|memory|server] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee|floor-http|echo\n       \
          compare micro [SCALE]\n       compare crates [--clean-build]\n       \
-         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-SIZE|matrix-batch-SIZE|memory-intense N"
+         compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-SIZE|matrix-batch-SIZE|memory-intense|slow-call N"
     );
     std::process::exit(2)
 }

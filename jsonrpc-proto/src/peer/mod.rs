@@ -31,6 +31,7 @@ pub(crate) use dispatch::panicked;
 pub use dispatch::{Answer, CallResult, Dispatch, Reply};
 pub use info::{ClientId, ClientInfo, PushError};
 pub use registry::ServerHandle;
+#[cfg(any(feature = "http-service", test))]
 pub(crate) use server::HttpScratch;
 pub use server::Server;
 pub(crate) use shared::PeerShared;

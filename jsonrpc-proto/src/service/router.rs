@@ -221,8 +221,10 @@ where
 }
 
 /// A method that reads its params itself and answers at once (a synchronous `#[rpc]` fn).
+#[cfg(feature = "macros")]
 struct DecodingSync<F>(F);
 
+#[cfg(feature = "macros")]
 impl<F, T> MethodHandler for DecodingSync<F>
 where
     F: Fn(Context, Option<&RawValue>) -> Result<T, ErrorObject> + Send + Sync + 'static,
@@ -827,6 +829,7 @@ impl RouterBuilder {
 
     /// [`RouterBuilder::method_decoded`] for a handler that answers at once: what `#[rpc]`
     /// expands a synchronous `fn` to (see [`RouterBuilder::method_sync`]).
+    #[cfg(feature = "macros")]
     pub(crate) fn method_decoded_sync<T, F>(self, name: &str, handler: F) -> Self
     where
         F: Fn(Context, Option<&RawValue>) -> Result<T, ErrorObject> + Send + Sync + 'static,
