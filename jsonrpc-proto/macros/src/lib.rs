@@ -1150,45 +1150,42 @@ fn server_fn(methods: &[Method], opts: &TraitOptions) -> TokenStream2 {
                 };
                 #( __builder = __builder.notification_raw(#all_names, __make(#p::Arc::clone(&__this))); )*
             });
-        } else if !m.is_async {
-            let call = quote_spanned!(span=> __this.#ident(#ctx_arg #(#idents),*));
-            let wrap = if m.fallible {
-                quote!(#p::result(#call))
-            } else {
-                quote!(#p::ok(#call))
-            };
-            regs.push(quote! {
-                let __make = |__this: #p::Arc<Self>| {
-                    move |__ctx: ::jsonrpc_proto::service::Context,
-                          __params: ::core::option::Option<&#p::RawValue>|
-                          -> ::core::result::Result<_, ::jsonrpc_proto::ErrorObject> {
-                        #decode
-                        #unused_ctx
-                        #wrap
-                    }
-                };
-                #( __builder = #p::method_sync(__builder, #all_names, __make(#p::Arc::clone(&__this))); )*
-            });
         } else {
+            // An `async fn` answers through a future; a plain `fn` at once (`method_sync`).
+            let call = if m.is_async {
+                call
+            } else {
+                quote_spanned!(span=> __this.#ident(#ctx_arg #(#idents),*))
+            };
             let wrap = if m.fallible {
                 quote!(#p::result(#call))
             } else {
                 quote!(#p::ok(#call))
             };
-            regs.push(quote! {
-                let __make = |__this: #p::Arc<Self>| {
-                    move |__ctx: ::jsonrpc_proto::service::Context,
-                          __params: ::core::option::Option<&#p::RawValue>|
-                          -> ::core::result::Result<_, ::jsonrpc_proto::ErrorObject> {
-                        #decode
+            let (answer, register) = if m.is_async {
+                (
+                    quote! {
                         let __this = #p::Arc::clone(&__this);
                         ::core::result::Result::Ok(async move {
                             #unused_ctx
                             #wrap
                         })
+                    },
+                    quote!(::jsonrpc_proto::service::RouterBuilder::method_decoded),
+                )
+            } else {
+                (quote! { #unused_ctx #wrap }, quote!(#p::method_sync))
+            };
+            regs.push(quote! {
+                let __make = |__this: #p::Arc<Self>| {
+                    move |__ctx: ::jsonrpc_proto::service::Context,
+                          __params: ::core::option::Option<&#p::RawValue>|
+                          -> ::core::result::Result<_, ::jsonrpc_proto::ErrorObject> {
+                        #decode
+                        #answer
                     }
                 };
-                #( __builder = __builder.method_decoded(#all_names, __make(#p::Arc::clone(&__this))); )*
+                #( __builder = #register(__builder, #all_names, __make(#p::Arc::clone(&__this))); )*
             });
         }
         if opts.spark {
