@@ -211,6 +211,17 @@ async fn raw_status(path: &Path, request: &'static str) -> u16 {
         .unwrap_or_else(|| panic!("no status line in {text:?}"))
 }
 
+/// Waits (bounded: 20 s in 5 ms steps) until `open()` is 0.
+async fn until_no_connection(a: &Under, open: impl Fn() -> usize) {
+    for _ in 0..4000 {
+        if open() == 0 {
+            return;
+        }
+        sleep(a, Duration::from_millis(5)).await;
+    }
+    panic!("the server still holds {} connections", open());
+}
+
 /// The HTTP port's limits hold on the socket: 413, 400, 405, and the connection limit.
 pub async fn limits(a: &Under) {
     let path = sock(a, "limits");
@@ -224,17 +235,16 @@ pub async fn limits(a: &Under) {
         .unwrap();
     let big = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n";
     assert_eq!(raw_status(&path, big).await, 413);
+    // Each exchange closes its connection; the next one waits until the server has let go of
+    // it (the only slot), else it would be answered 503.
+    until_no_connection(a, || server.open_connections()).await;
     let no_host = "POST / HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
     assert_eq!(raw_status(&path, no_host).await, 400);
+    until_no_connection(a, || server.open_connections()).await;
     let get = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     assert_eq!(raw_status(&path, get).await, 405);
     // The connection limit counts the socket's connections: one WebSocket holds the only slot.
-    for _ in 0..4000 {
-        if server.open_connections() == 0 {
-            break;
-        }
-        sleep(a, Duration::from_millis(5)).await;
-    }
+    until_no_connection(a, || server.open_connections()).await;
     let ws = connect_ws_unix_with(&path, "ws://localhost/ws", a.options())
         .await
         .unwrap();
