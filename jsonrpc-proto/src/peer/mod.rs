@@ -31,7 +31,9 @@ pub(crate) use dispatch::panicked;
 pub use dispatch::{Answer, CallResult, Dispatch, Reply};
 pub use info::{ClientId, ClientInfo, PushError};
 pub use registry::ServerHandle;
-#[cfg(any(feature = "http-service", test))]
+// For the HTTP glue above (adapter::http, feature `http-service`, which this layer does not
+// name) and the tests: unused in other builds.
+#[allow(unused_imports)]
 pub(crate) use server::HttpScratch;
 pub use server::Server;
 pub(crate) use shared::PeerShared;
