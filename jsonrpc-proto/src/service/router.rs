@@ -591,14 +591,14 @@ impl Routes {
         params: Option<Cow<'_, RawValue>>,
     ) -> Reply {
         match self.lookup(method) {
-            Some(Entry::Method(h)) => guard(|| {
+            Some(Entry::Method(h)) => guard(method, || {
                 if h.wants_owned() {
                     h.call_owned(ctx, params.map(Cow::into_owned))
                 } else {
                     h.call(ctx, params.as_deref())
                 }
             }),
-            Some(Entry::Call(h)) => guard(|| {
+            Some(Entry::Call(h)) => guard(method, || {
                 let call = RawCall {
                     method: method.to_owned(),
                     params: params.map(Cow::into_owned),
@@ -693,11 +693,12 @@ fn delegate(
     }
 }
 
-/// Runs the synchronous part of starting a handler, turning a panic into -32603.
-fn guard(start: impl FnOnce() -> Reply) -> Reply {
+/// Runs the synchronous part of starting `method`'s handler, turning a panic into -32603.
+fn guard(method: &str, start: impl FnOnce() -> Reply) -> Reply {
     match catch_unwind(AssertUnwindSafe(start)) {
         Ok(d) => d,
-        Err(panic) => Reply::Ready(Err(panicked("(handler)", &*panic))),
+        // The log names the method (a `method_sync` handler runs all of its work here).
+        Err(panic) => Reply::Ready(Err(panicked(method, &*panic))),
     }
 }
 
