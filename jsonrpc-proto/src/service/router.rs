@@ -163,20 +163,6 @@ where
     }
 }
 
-/// A method answered by a plain function, on the connection's task (no future).
-struct Immediate<F, P>(F, PhantomData<fn(P)>);
-
-impl<F, P, T> MethodHandler for Immediate<F, P>
-where
-    F: Fn(Context, P) -> Result<T, ErrorObject> + Send + Sync + 'static,
-    P: DeserializeOwned + 'static,
-    T: Serialize + 'static,
-{
-    fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply {
-        Reply::Ready(parse_params::<P>(params).and_then(|p| serialize_result((self.0)(ctx, p)?)))
-    }
-}
-
 struct Raw<F>(F);
 
 impl<F, Fut, T> MethodHandler for Raw<F>
@@ -220,11 +206,10 @@ where
     }
 }
 
-/// A method that reads its params itself and answers at once (a synchronous `#[rpc]` fn).
-#[cfg(feature = "macros")]
+/// A method answered at once, on the connection's task (no future): it reads its params
+/// itself (`method_sync` wraps a typed handler in the reading).
 struct DecodingSync<F>(F);
 
-#[cfg(feature = "macros")]
 impl<F, T> MethodHandler for DecodingSync<F>
 where
     F: Fn(Context, Option<&RawValue>) -> Result<T, ErrorObject> + Send + Sync + 'static,
@@ -785,10 +770,9 @@ impl RouterBuilder {
         P: DeserializeOwned + 'static,
         T: Serialize + 'static,
     {
-        self.add(
-            name,
-            Entry::Method(Box::new(Immediate(handler, PhantomData))),
-        )
+        self.method_decoded_sync(name, move |ctx: Context, params: Option<&RawValue>| {
+            handler(ctx, parse_params::<P>(params)?)
+        })
     }
 
     /// Registers a method that takes its params as raw JSON (`None`: no params).
@@ -830,7 +814,6 @@ impl RouterBuilder {
 
     /// [`RouterBuilder::method_decoded`] for a handler that answers at once: what `#[rpc]`
     /// expands a synchronous `fn` to (see [`RouterBuilder::method_sync`]).
-    #[cfg(feature = "macros")]
     pub(crate) fn method_decoded_sync<T, F>(self, name: &str, handler: F) -> Self
     where
         F: Fn(Context, Option<&RawValue>) -> Result<T, ErrorObject> + Send + Sync + 'static,

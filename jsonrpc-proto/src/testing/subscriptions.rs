@@ -51,7 +51,7 @@ impl Default for Probe {
 /// The router the suite expects: `count` (n items then the end), `ticks` (n items, then
 /// open until closed),
 /// `dropping` (DropNewest, buffer 4, n try_sends), `topic` (joins one topic), `reject`,
-/// plus `topic_len`, `topic_send`, `max_queue` and `flood_queued`.
+/// plus `topic_len`, `topic_send` and `max_queue`.
 pub fn router() -> Router {
     Router::builder()
         .state(Probe::default())
@@ -160,12 +160,6 @@ pub fn router() -> Router {
             ctx.sleep(std::time::Duration::from_millis(ms)).await;
             Ok::<_, ErrorObject>(())
         })
-        .method("flood_queued", |ctx: Context, (): ()| async move {
-            Ok::<_, ErrorObject>(ctx.state::<Probe>().and_then(|p| {
-                let n = p.flood_queued.swap(u64::MAX, Ordering::SeqCst);
-                (n != u64::MAX).then_some(n)
-            }))
-        })
         .method("max_queue", |ctx: Context, (): ()| async move {
             Ok::<_, ErrorObject>(
                 ctx.state::<Probe>()
@@ -183,13 +177,13 @@ async fn server_count(client: &Client) -> usize {
         .expect("a round trip")
 }
 
-/// Round trips until the server's subscription count is `want` (bounded): first quick ones,
-/// then ones that wait 1 ms on the server's timer, so a loaded machine (the connection's
-/// clean-up is another task) gets a few seconds before the check gives up.
-async fn until_count(client: &Client, router: &Router, want: usize) {
+/// Round trips on `client` until `done()` (bounded): first quick ones, then ones that wait
+/// 1 ms on the server's timer, so a loaded machine (a connection's clean-up is another task)
+/// gets a few seconds before the check gives up. Answers whether `done()` came true.
+async fn until(client: &Client, mut done: impl FnMut() -> bool) -> bool {
     for i in 0..10_000 {
-        if router.subscription_count() == want {
-            return;
+        if done() {
+            return true;
         }
         if i < 5_000 {
             let _ = server_count(client).await;
@@ -198,10 +192,17 @@ async fn until_count(client: &Client, router: &Router, want: usize) {
         }
         yield_now().await;
     }
-    panic!(
-        "the server still holds {} subscriptions, expected {want}",
-        router.subscription_count()
-    );
+    done()
+}
+
+/// [`until`] the server's subscription count is `want`.
+async fn until_count(client: &Client, router: &Router, want: usize) {
+    if !until(client, || router.subscription_count() == want).await {
+        panic!(
+            "the server still holds {} subscriptions, expected {want}",
+            router.subscription_count()
+        );
+    }
 }
 
 async fn next_u64(sub: &mut Subscription<u64>) -> Option<u64> {
@@ -571,21 +572,16 @@ pub async fn disconnect_policy(c: &dyn Connector, router: &Router) {
     assert_eq!(flood.end_reason(), Some(&EndReason::ConnectionClosed));
     // The producer's send failed well before its limit. (A loaded machine may cut the
     // client off before its first item was written: the abort drops what is queued.)
-    let mut queued = None;
-    for i in 0..10_000 {
-        queued = watcher
-            .request::<Option<u64>, _>("flood_queued", ())
-            .await
-            .expect("flood_queued");
-        if queued.is_some() {
-            break;
-        }
-        if i >= 5_000 {
-            let _ = watcher.request::<(), _>("pause", [1]).await;
-        }
-        yield_now().await;
-    }
-    let queued = queued.expect("the flood producer ends once its client is cut off");
+    let probe = router
+        .extensions()
+        .get_ref::<Probe>()
+        .expect("the suite's router holds its probe");
+    let ended = until(&watcher, || {
+        probe.flood_queued.load(Ordering::SeqCst) != u64::MAX
+    })
+    .await;
+    assert!(ended, "the flood producer ends once its client is cut off");
+    let queued = probe.flood_queued.swap(u64::MAX, Ordering::SeqCst);
     assert!(queued < FLOOD_LIMIT, "cut off early: {queued} items queued");
     let read = last.map_or(0, |l| l + 1);
     assert!(
