@@ -514,6 +514,11 @@ mod tests {
         same_as_serde::<(i64, i64)>("[9223372036854775808,0]", false);
         same_as_serde::<(i64, i64)>("[-9223372036854775809,0]", false);
         same_as_serde::<(i64, i64)>("[-0,1]", false);
+        same_as_serde::<(u64, i64)>("[18446744073709551615,-1]", true);
+        same_as_serde::<(u64,)>("[18446744073709551616]", false);
+        same_as_serde::<(u64,)>("[99999999999999999999]", false);
+        same_as_serde::<(i64,)>("[-99999999999999999999]", false);
+        same_as_serde::<(f64,)>("[18446744073709551616]", false);
         same_as_serde::<(i64, i64)>("[5,3,1]", false);
         same_as_serde::<(i64, i64)>("[5]", false);
         same_as_serde::<(i64, i64)>("[5,]", false);
