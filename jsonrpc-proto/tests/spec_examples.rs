@@ -566,6 +566,42 @@ fn lone_surrogate_escapes_are_valid_json_but_invalid_strings() {
         panic!("a valid request")
     };
     assert_eq!(req.params.expect("params").get(), r#"["\ud800"]"#);
+    // Where no request could stand (the top level, a batch member, a member name): -32600
+    // too, and the batch's other members are answered as usual.
+    invalid_request(r#""\ud800""#, "null");
+    invalid_request(r#"  "a\udc00b"  "#, "null");
+    invalid_request(
+        r#"{"\ud800":1,"jsonrpc":"2.0","method":"subtract","id":4}"#,
+        "null",
+    );
+    exchange(
+        r#"["\ud800"]"#,
+        Some(&format!(
+            r#"[{{"jsonrpc": "2.0", "error": {INVALID_REQUEST}, "id": null}}]"#
+        )),
+    );
+    exchange(
+        r#"[{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":5},"\ud800",
+            {"\udbff":0},["\udc00"],{"jsonrpc":"2.0","method":"subtract","params":[1,1],"id":6}]"#,
+        Some(&format!(
+            r#"[{{"jsonrpc": "2.0", "result": 19, "id": 5}},
+                {{"jsonrpc": "2.0", "error": {INVALID_REQUEST}, "id": null}},
+                {{"jsonrpc": "2.0", "error": {INVALID_REQUEST}, "id": null}},
+                {{"jsonrpc": "2.0", "error": {INVALID_REQUEST}, "id": null}},
+                {{"jsonrpc": "2.0", "result": 0, "id": 6}}]"#
+        )),
+    );
+    // Still -32700 when the text is no JSON at all.
+    for input in [
+        r#""\ud800"#,
+        r#"["\ud800",]"#,
+        r#"{"\ud800"}"#,
+        r#""\uZZZZ""#,
+    ] {
+        let answer = serve(input.as_bytes()).expect("an answer");
+        let answer: Value = serde_json::from_slice(&answer).expect("JSON");
+        assert_eq!(answer["error"]["code"], -32700, "{input}");
+    }
 }
 
 #[test]

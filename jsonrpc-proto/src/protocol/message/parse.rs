@@ -44,9 +44,48 @@ pub(crate) fn parse_general<'a>(
         Ok(top) => Ok(top.into_incoming()),
         Err(_) => match serde_json::from_slice::<Top<'_, false>>(input) {
             Ok(top) => Ok(top.into_incoming()),
-            Err(e) => Err(ParseError(e.to_string())),
+            Err(e) => read_opaque(text).ok_or_else(|| ParseError(e.to_string())),
         },
     }
+}
+
+/// The last reading of valid JSON that the others refused: serde_json decodes a string it
+/// hands to a visitor, and refuses a lone surrogate escape (`"\ud800"`) there, which the
+/// grammar of RFC 8259 allows. Read as raw JSON text instead, such a string is no request:
+/// at the top level -32600; in a batch that member's -32600 (the other members read as
+/// usual); an object named with one (`{"\ud800":1}`) -32600 with id null. `None`: the text
+/// is not JSON at all (-32700).
+fn read_opaque(text: &str) -> Option<Incoming<'_>> {
+    let raw = serde_json::from_str::<&serde_json::value::RawValue>(text).ok()?;
+    let not_a_request = |reason| Invalid {
+        id: Id::Null,
+        kind: InvalidKind::Request,
+        reason,
+    };
+    let members = match raw.get().as_bytes().first() {
+        Some(b'[') => serde_json::from_str::<Vec<&serde_json::value::RawValue>>(raw.get()).ok()?,
+        Some(b'{') => {
+            return Some(Incoming::Single(Err(not_a_request(
+                "member name not a string",
+            ))))
+        }
+        _ => {
+            return Some(Incoming::Single(Err(not_a_request(
+                "not an object or array",
+            ))))
+        }
+    };
+    let entries = members
+        .into_iter()
+        .map(|m| match serde_json::from_str::<Top<'_, false>>(m.get()) {
+            Ok(Top::Object(entry)) => entry,
+            Ok(_) => Err(not_a_request("batch member is not an object")),
+            Err(_) if m.get().starts_with('{') => Err(not_a_request("member name not a string")),
+            Err(_) => Err(not_a_request("batch member is not an object")),
+        })
+        .collect::<Vec<_>>();
+    // Never empty: `[]` reads in the first place.
+    Some(Incoming::Batch(entries))
 }
 
 pub(crate) fn utf8_error(e: std::str::Utf8Error) -> ParseError {
@@ -59,7 +98,8 @@ pub fn parse_reference(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
     std::str::from_utf8(input).map_err(utf8_error)?;
     match serde_json::from_slice::<Top<'_, false>>(input) {
         Ok(top) => Ok(top.into_incoming()),
-        Err(e) => Err(ParseError(e.to_string())),
+        Err(e) => read_opaque(std::str::from_utf8(input).map_err(utf8_error)?)
+            .ok_or_else(|| ParseError(e.to_string())),
     }
 }
 
