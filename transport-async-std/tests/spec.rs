@@ -91,6 +91,7 @@ fn ws_close_codes() {
                 pki.as_ref().map(|p| p.client(false)),
             );
             conformance::ws_close_codes(&connect).await;
+            conformance::ws_handshake_errors(&connect).await;
             server.shutdown().await;
         }
         .boxed()

@@ -99,6 +99,7 @@ async fn ws_close_codes_plain_and_tls() {
         let t = start(tls).await;
         let connect = raw_connector(t.server.http_addr().unwrap(), t.tls.clone());
         within(conformance::ws_close_codes(&connect)).await;
+        within(conformance::ws_handshake_errors(&connect)).await;
         t.server.shutdown().await;
     }
 }

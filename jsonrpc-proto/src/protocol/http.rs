@@ -169,6 +169,23 @@ impl Rejection {
         body: "Bad request: /ws expects a WebSocket upgrade (GET with Upgrade: websocket)",
         close: false,
     };
+    /// 426 for a WebSocket upgrade asking for a version other than 13: RFC 6455 §4.4 asks
+    /// for the versions the server speaks in `Sec-WebSocket-Version` ([`WEBSOCKET_VERSION`]),
+    /// which the adapters add.
+    pub const WS_VERSION: Rejection = Rejection {
+        status: 426,
+        allow: None,
+        body: "Upgrade required: this server speaks WebSocket version 13 (RFC 6455 section 4.4)",
+        close: false,
+    };
+    /// 400 for a WebSocket upgrade without a valid `Sec-WebSocket-Key` or without
+    /// `Sec-WebSocket-Version` (RFC 6455 §4.1, §4.2.1).
+    pub const BAD_WS_HANDSHAKE: Rejection = Rejection {
+        status: 400,
+        allow: None,
+        body: "Bad request: send Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key of 16 bytes in base64 (RFC 6455 section 4.1)",
+        close: false,
+    };
     /// 503 for a connection over the server's connection limit (send `Connection: close`).
     pub const TOO_MANY_CONNECTIONS: Rejection = Rejection {
         status: 503,
@@ -445,6 +462,36 @@ pub fn is_json_content_type(value: &str) -> bool {
     essence.eq_ignore_ascii_case(JSON_CONTENT_TYPE)
 }
 
+/// The WebSocket version servers speak (RFC 6455 §4.4), sent in `Sec-WebSocket-Version` with
+/// [`Rejection::WS_VERSION`].
+pub const WEBSOCKET_VERSION: &str = "13";
+
+/// What an upgrade's `Sec-WebSocket-Version` and `Sec-WebSocket-Key` (`None`: absent or not
+/// text) call for: `Ok(())` to accept, else the rejection. The key must be 16 bytes in base64
+/// (RFC 6455 §4.1): 22 characters of the base64 alphabet, then `==`.
+pub fn check_websocket_handshake(
+    version: Option<&str>,
+    key: Option<&[u8]>,
+) -> Result<(), Rejection> {
+    match version.map(str::trim) {
+        Some(WEBSOCKET_VERSION) => {}
+        Some(_) => return Err(Rejection::WS_VERSION),
+        None => return Err(Rejection::BAD_WS_HANDSHAKE),
+    }
+    let valid_key = key.map(<[u8]>::trim_ascii).is_some_and(|k| {
+        k.len() == 24
+            && k.ends_with(b"==")
+            && k[..22]
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+    });
+    if valid_key {
+        Ok(())
+    } else {
+        Err(Rejection::BAD_WS_HANDSHAKE)
+    }
+}
+
 /// True when a `Connection`/`Upgrade` header pair asks for a WebSocket upgrade.
 pub fn is_websocket_upgrade(connection: Option<&str>, upgrade: Option<&str>) -> bool {
     let conn_ok = connection.is_some_and(|c| {
@@ -518,6 +565,50 @@ fn request_id(entry: crate::protocol::message::Entry<'_>) -> Option<Id> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn websocket_handshakes_are_checked_as_rfc_6455_asks() {
+        // The key of RFC 6455 section 1.3, and one with surrounding whitespace.
+        let key = Some(&b"dGhlIHNhbXBsZSBub25jZQ=="[..]);
+        assert_eq!(check_websocket_handshake(Some("13"), key), Ok(()));
+        assert_eq!(
+            check_websocket_handshake(Some(" 13 "), Some(b" dGhlIHNhbXBsZSBub25jZQ== ")),
+            Ok(())
+        );
+        // Another version: 426 (the adapters add Sec-WebSocket-Version: 13); none: 400.
+        for v in ["8", "12", "13, 8", ""] {
+            assert_eq!(
+                check_websocket_handshake(Some(v), key),
+                Err(Rejection::WS_VERSION),
+                "{v}"
+            );
+        }
+        assert_eq!(
+            check_websocket_handshake(None, key),
+            Err(Rejection::BAD_WS_HANDSHAKE)
+        );
+        // Keys that are not 16 bytes in base64.
+        for k in [
+            &b"abc"[..],
+            b"",
+            b"dGhlIHNhbXBsZSBub25jZQ=",
+            b"dGhlIHNhbXBsZSBub25jZQ===",
+            b"dGhlIHNhbXBsZSBub25jZ===",
+            b"dGhlIHNhbXBsZSBub25j*Q==",
+            b"dGhlIHNhbXBsZSBub25jZQAA",
+        ] {
+            assert_eq!(
+                check_websocket_handshake(Some("13"), Some(k)),
+                Err(Rejection::BAD_WS_HANDSHAKE),
+                "{}",
+                String::from_utf8_lossy(k)
+            );
+        }
+        assert_eq!(
+            check_websocket_handshake(Some("13"), None),
+            Err(Rejection::BAD_WS_HANDSHAKE)
+        );
+    }
 
     fn head<'a>(method: &'a str, path: &'a str, ct: Option<&'a str>) -> RequestHead<'a> {
         RequestHead {

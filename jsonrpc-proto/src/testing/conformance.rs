@@ -817,6 +817,52 @@ pub fn ws_close_code(mut bytes: &[u8]) -> Option<(u16, String)> {
     None
 }
 
+/// RFC 6455 §4.2.2 and §4.4: an upgrade at `/ws` asking for another version than 13 gets 426
+/// with `Sec-WebSocket-Version: 13`; one without a version, or without a key of 16 bytes in
+/// base64, gets 400. Each on a fresh connection to the HTTP port, with `Connection: close` so
+/// that the server closes after its answer.
+pub async fn ws_handshake_errors(connect: ConnectRaw<'_>) {
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+    let cases = [
+        (
+            "version 8",
+            format!("Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 8\r\n"),
+            426,
+        ),
+        ("no version", format!("Sec-WebSocket-Key: {KEY}\r\n"), 400),
+        ("no key", "Sec-WebSocket-Version: 13\r\n".to_owned(), 400),
+        (
+            "short key",
+            "Sec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n".to_owned(),
+            400,
+        ),
+        (
+            "key of 17 bytes",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZSE=\r\nSec-WebSocket-Version: 13\r\n"
+                .to_owned(),
+            400,
+        ),
+    ];
+    for (what, fields, status) in cases {
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n{fields}\r\n"
+        );
+        let answer = exchange(connect, request.as_bytes()).await;
+        let status_line = answer.lines().next().unwrap_or("");
+        assert!(
+            status_line.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{what}: {answer}"
+        );
+        let lower = answer.to_ascii_lowercase();
+        assert!(!lower.contains("sec-websocket-accept"), "{what}: {answer}");
+        assert_eq!(
+            lower.contains("\r\nsec-websocket-version: 13\r\n"),
+            status == 426,
+            "{what}: {answer}"
+        );
+    }
+}
+
 /// RFC 6455 §7.1.7: a client that breaks the protocol gets a Close frame with the reason's
 /// code before the server closes TCP: 1007 for invalid UTF-8 in a text message, 1002 for
 /// reserved bits, reserved opcodes, fragmented or oversized control frames, unmasked frames and

@@ -5,8 +5,8 @@ use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 
 use crate::protocol::http::{
-    decide, is_websocket_upgrade, Decision, Limits, Rejection, RequestHead, TargetForm,
-    JSON_CONTENT_TYPE,
+    check_websocket_handshake, decide, is_websocket_upgrade, Decision, Limits, Rejection,
+    RequestHead, TargetForm, JSON_CONTENT_TYPE, WEBSOCKET_VERSION,
 };
 
 /// For a server at its connection limit: the `Sec-WebSocket-Key` of a request that is a
@@ -23,9 +23,31 @@ pub fn busy_upgrade_key<B>(req: &Request<B>) -> Option<HeaderValue> {
         ..RequestHead::new(req.method().as_str(), req.uri().path())
     };
     match decide(&head, &Limits::default()) {
-        Decision::WebSocket => headers.get(header::SEC_WEBSOCKET_KEY).cloned(),
+        Decision::WebSocket => headers
+            .get(header::SEC_WEBSOCKET_KEY)
+            .cloned()
+            .filter(|key| {
+                check_websocket_handshake(
+                    header_str(headers, header::SEC_WEBSOCKET_VERSION),
+                    Some(key.as_bytes()),
+                )
+                .is_ok()
+            }),
         _ => None,
     }
+}
+
+/// [`reject`] for a refused WebSocket handshake: with `Sec-WebSocket-Version: 13` when the
+/// version was the reason (RFC 6455 §4.4).
+pub(super) fn reject_websocket(r: Rejection) -> Response<Full<Bytes>> {
+    let mut response = reject(r);
+    if r == Rejection::WS_VERSION {
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static(WEBSOCKET_VERSION),
+        );
+    }
+    response
 }
 
 /// [`reject`] with `Connection: close` whatever [`Rejection::close`] says.

@@ -14,13 +14,14 @@ use http_body_util::Full;
 
 use crate::peer::{HeaderSource, Headers, Server, TransportInfo, TransportKind};
 use crate::protocol::http::{
-    check_message, decide, health_body, is_websocket_upgrade, Decision, Limits, Rejection,
-    RequestHead,
+    check_message, check_websocket_handshake, decide, health_body, is_websocket_upgrade, Decision,
+    Limits, Rejection, RequestHead,
 };
 
 use super::layers::{ConnService, HttpLayers, HttpRequest};
 use super::response::{
-    empty, header_str, json_response, reject, reject_and_close, target_form, version_of,
+    empty, header_str, json_response, reject, reject_and_close, reject_websocket, target_form,
+    version_of,
 };
 
 /// What the adapter knows about the connection a request came on.
@@ -265,10 +266,14 @@ impl HttpService {
                     return respond(reject(Rejection::SHUTTING_DOWN));
                 }
                 let key = req.headers().get(header::SEC_WEBSOCKET_KEY).cloned();
-                let version_ok = header_str(req.headers(), header::SEC_WEBSOCKET_VERSION)
-                    .is_some_and(|v| v.trim() == "13");
-                let Some(key) = key.filter(|_| version_ok) else {
-                    return respond(reject(Rejection::BAD_UPGRADE));
+                let checked = check_websocket_handshake(
+                    header_str(req.headers(), header::SEC_WEBSOCKET_VERSION),
+                    key.as_ref().map(HeaderValue::as_bytes),
+                );
+                let key = match (checked, key) {
+                    (Ok(()), Some(key)) => key,
+                    (Err(r), _) => return respond(reject_websocket(r)),
+                    (Ok(()), None) => return respond(reject(Rejection::BAD_WS_HANDSHAKE)),
                 };
                 let mut info = conn.transport_info(TransportKind::WebSocket);
                 // Kept as long as the connection lives: packed, not a pair of strings each.
