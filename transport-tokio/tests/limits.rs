@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -247,12 +247,45 @@ async fn frame_and_body_over_the_limit() {
     server.shutdown().await;
 
     // TCP frames: StreamTransport::max_frame on the TCP listener is the codec default;
-    // an over-long line ends the connection (the codec cannot find the next frame safely).
+    // an over-long line ends the connection (the codec cannot find the next frame safely),
+    // after the answers already due and a -32600 that says why.
     let server = start(builder(Arc::default())).await;
-    let mut tcp = RawTcp::connect(server.tcp_addr().unwrap()).await;
+    let RawTcp {
+        mut reader,
+        mut writer,
+    } = RawTcp::connect(server.tcp_addr().unwrap()).await;
+    writer
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[2,3],\"id\":1}\n")
+        .await
+        .expect("write a call");
+    let mut first = String::new();
+    bounded("the answer", reader.read_line(&mut first))
+        .await
+        .expect("read");
+    let answer: Value = serde_json::from_str(&first).expect("JSON");
+    assert_eq!(answer["result"], 5);
+    // Written while the answer is read: the server stops reading (and resets) mid-line.
     let line = vec![b' '; jsonrpc_proto::DEFAULT_MAX_FRAME_SIZE + 10];
-    let _ = tcp.writer.write_all(&line).await;
-    tcp.closed().await;
+    let write = tokio::spawn(async move {
+        let _ = writer.write_all(&line).await;
+        writer
+    });
+    let mut error = String::new();
+    bounded("the error line", reader.read_line(&mut error))
+        .await
+        .expect("read");
+    let error: Value = serde_json::from_str(&error).expect("JSON");
+    assert_eq!(error["error"]["code"], -32600, "{error}");
+    assert_eq!(error["id"], Value::Null);
+    let data = error["error"]["data"].as_str().unwrap_or_default();
+    assert!(
+        data.contains(&jsonrpc_proto::DEFAULT_MAX_FRAME_SIZE.to_string()),
+        "{data}"
+    );
+    let mut rest = Vec::new();
+    let _ = bounded("the close", reader.read_to_end(&mut rest)).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    drop(write.await);
     server.shutdown().await;
 }
 

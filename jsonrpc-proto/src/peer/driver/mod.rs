@@ -1028,6 +1028,22 @@ where
                 }
                 Poll::Ready(Some(Err(e))) => {
                     tracing::debug!(error = %e, "transport failed; closing the connection");
+                    if let (Some(_), TransportError::FrameTooLarge { limit, .. }) =
+                        (&self.serving, &e)
+                    {
+                        // The stream cannot be read on, but the peer can learn why: the answer
+                        // goes out (best effort) with those already queued before it closes.
+                        let error = ErrorObject::invalid_request().with_data(format!(
+                            "a frame over the limit of {limit} bytes: the connection closes"
+                        ));
+                        push_lean(
+                            &mut self.outbox,
+                            Bytes::from(crate::protocol::message::response_frame(
+                                &Id::Null,
+                                Err(&error),
+                            )),
+                        );
+                    }
                     return Read::Failed;
                 }
                 Poll::Ready(None) => return Read::Ended,
