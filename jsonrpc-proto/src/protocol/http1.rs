@@ -292,8 +292,21 @@ impl ServerConn {
 
     /// The bytes received and not consumed yet (the start of the next request, when
     /// [`Event::Head`] has not been handed out for it): for handing the connection on.
+    /// Right after an [`Event::Head`], use [`ServerConn::unread`]: a body that came with its
+    /// head is held apart from these bytes.
     pub fn buffered(&self) -> &[u8] {
         &self.buf[self.start..self.end]
+    }
+
+    /// Right after an [`Event::Head`], before any of its body is read: what was received after
+    /// that head, in order (the part of the body that came with it, then the bytes after
+    /// that). With the head's own bytes in front, they are the input as it arrived, for
+    /// handing the connection on.
+    pub fn unread(&self) -> [&[u8]; 2] {
+        [
+            self.early_body.as_deref().unwrap_or_default(),
+            self.buffered(),
+        ]
     }
 
     /// True while no byte of a next request has arrived and none is being answered: the

@@ -261,6 +261,23 @@ pub fn cases() -> Vec<(&'static str, Send)> {
             ))),
         ),
         (
+            // curl --http2 on http://: the body came with the head and goes to hyper with it.
+            "handed to hyper: a POST asking for h2c, with its body",
+            ThenProbe(s(post(
+                "1.1",
+                "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n",
+                ADD,
+            ))),
+        ),
+        (
+            "handed to hyper: a POST with Upgrade and its body, then another POST",
+            ThenProbe(s(format!(
+                "{}{}",
+                post("1.1", "Connection: Upgrade\r\nUpgrade: foo\r\n", ADD),
+                post("1.1", "", ADD)
+            ))),
+        ),
+        (
             "handed to hyper: /ws without upgrade",
             ThenProbe(s("GET /ws HTTP/1.1\r\nHost: a\r\n\r\n".into())),
         ),

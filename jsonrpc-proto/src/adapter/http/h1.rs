@@ -153,8 +153,11 @@ where
                 let path = head.path();
                 if (path != RPC_PATH && !path.is_empty()) || head.has_upgrade() {
                     flush(&mut io, &mut conn).await?;
+                    // The input as it came: the head, the body that came with it, the rest.
                     let mut replay = BytesMut::from(head.as_bytes());
-                    replay.extend_from_slice(conn.buffered());
+                    for part in conn.unread() {
+                        replay.extend_from_slice(part);
+                    }
                     return Ok(Http1Outcome::HandOff(Rewind::new(io, replay.freeze())));
                 }
                 served += 1;

@@ -547,3 +547,29 @@ proptest! {
         prop_assert_eq!(seen.last(), Some(&Seen::Closed));
     }
 }
+
+proptest! {
+    /// Handing a connection on right after a head: the head's bytes and `unread()` are the
+    /// input as it arrived, however much of the body (and of what follows) came with the head.
+    #[test]
+    fn the_head_and_the_unread_bytes_are_the_input(body in 0usize..40, after in 0usize..40, fed in 0usize..200) {
+        let mut input = format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nContent-Length: {body}\r\n\r\n"
+        )
+        .into_bytes();
+        input.extend((0..body).map(|i| b'a' + (i % 26) as u8));
+        input.extend((0..after).map(|i| b'A' + (i % 26) as u8));
+        let head_len = input.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let fed = fed.clamp(head_len, input.len());
+        let mut conn = ServerConn::new(Http1Limits::default());
+        let buf = conn.read_buf();
+        buf[..fed].copy_from_slice(&input[..fed]);
+        conn.filled(fed);
+        let Event::Head(head) = conn.poll_event() else { panic!("a head") };
+        let mut replay = head.as_bytes().to_vec();
+        for part in conn.unread() {
+            replay.extend_from_slice(part);
+        }
+        prop_assert_eq!(&replay[..], &input[..fed]);
+    }
+}
