@@ -173,6 +173,54 @@ async fn stdio_like_pipe_answers_after_end_of_input() {
     within(serving).await.expect("the server task ends");
 }
 
+/// stdio-like: framing that cannot be followed (a Content-Length that is no number, a frame
+/// over the limit) is answered with -32600 saying why, after the answers already due, and the
+/// stream then closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_like_pipe_tells_why_it_stops_reading() {
+    let bad_inputs: [(&str, &[u8]); 2] = [
+        ("Content-Length: abc\r\n\r\n", b"Content-Length"),
+        ("Content-Length: 99999999999\r\n\r\n", b"limit"),
+    ];
+    for (bad, why) in bad_inputs {
+        let server = ProtoServer::new(
+            conformance::router(),
+            TokioRuntime::new(),
+            conformance::server_config(),
+        );
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let (r, w) = tokio::io::split(theirs);
+        let transport = StreamTransport::content_length(r, w)
+            .with_info(TransportInfo::new(TransportKind::Stdio));
+        let serving = tokio::spawn(async move { server.serve(transport).await });
+        let (mut r, mut w) = tokio::io::split(ours);
+        let body = r#"{"jsonrpc":"2.0","method":"add","params":[2,3],"id":1}"#;
+        let good = format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        w.write_all(format!("{good}{bad}").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        within(r.read_to_string(&mut out))
+            .await
+            .expect("read to EOF");
+        let answers: Vec<serde_json::Value> = out
+            .split("Content-Length: ")
+            .filter_map(|part| part.split_once("\r\n\r\n"))
+            .map(|(_, json)| serde_json::from_str(json).expect("a JSON answer"))
+            .collect();
+        assert_eq!(answers.len(), 2, "{bad}: {out}");
+        assert_eq!(answers[0]["result"], 5, "{out}");
+        assert_eq!(answers[1]["error"]["code"], -32600, "{out}");
+        assert_eq!(answers[1]["id"], serde_json::Value::Null, "{out}");
+        let data = answers[1]["error"]["data"].as_str().unwrap_or_default();
+        assert!(
+            data.contains(std::str::from_utf8(why).unwrap()),
+            "{bad}: {data}"
+        );
+        within(serving).await.expect("the server task ends");
+    }
+}
+
 /// Our WebSocket client facing a server that breaks the protocol: it sends a Close frame with
 /// the reason's code before closing TCP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,12 +66,33 @@ pub(crate) struct Serving {
     pub(crate) spawn_calls: bool,
 }
 
+/// Why a serving byte stream (TCP, Unix socket, stdio) can no longer be read, told to the
+/// peer before it closes: a frame over the limit, or framing that cannot be followed (a bad
+/// Content-Length header). `None` for other failures, and for WebSocket and HTTP, whose
+/// layers answer in their own protocol (a Close frame, a status).
+fn unreadable(serving: &Serving, e: &TransportError) -> Option<String> {
+    use super::TransportKind::{Stdio, Tcp, Unix};
+    match e {
+        TransportError::FrameTooLarge { limit, .. } => {
+            Some(format!("a frame over the limit of {limit} bytes"))
+        }
+        TransportError::Protocol(why)
+            if matches!(serving.ctx.transport().kind, Tcp | Stdio | Unix) =>
+        {
+            Some(format!("unreadable framing ({why})"))
+        }
+        _ => None,
+    }
+}
+
 enum Read {
     More(bool),
     /// The peer ended its input cleanly (end of stream; for TCP a half-close).
     Ended,
     /// The transport failed: nothing more can be read, and likely nothing written.
     Failed,
+    /// Nothing more can be read, and the answer saying why is queued: flush, then close.
+    Unreadable,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy, Debug)]
@@ -1028,14 +1049,12 @@ where
                 }
                 Poll::Ready(Some(Err(e))) => {
                     tracing::debug!(error = %e, "transport failed; closing the connection");
-                    if let (Some(_), TransportError::FrameTooLarge { limit, .. }) =
-                        (&self.serving, &e)
-                    {
+                    if let Some(why) = self.serving.as_ref().and_then(|s| unreadable(s, &e)) {
                         // The stream cannot be read on, but the peer can learn why: the answer
-                        // goes out (best effort) with those already queued before it closes.
-                        let error = ErrorObject::invalid_request().with_data(format!(
-                            "a frame over the limit of {limit} bytes: the connection closes"
-                        ));
+                        // goes out (best effort) after those already due, before it closes.
+                        self.flush_answers();
+                        let error = ErrorObject::invalid_request()
+                            .with_data(format!("{why}: the connection closes"));
                         push_lean(
                             &mut self.outbox,
                             Bytes::from(crate::protocol::message::response_frame(
@@ -1043,6 +1062,7 @@ where
                                 Err(&error),
                             )),
                         );
+                        return Read::Unreadable;
                     }
                     return Read::Failed;
                 }
@@ -1134,6 +1154,12 @@ where
                     let _ = self.poll_write(cx);
                     self.finish();
                     return Poll::Ready(());
+                }
+                Read::Unreadable => {
+                    // The write side still works: the answers and the reason go out (bounded
+                    // by the close flush limit), then the connection closes.
+                    self.begin_closing();
+                    continue;
                 }
                 Read::More(p) => progress |= p,
             }
