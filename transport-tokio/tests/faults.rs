@@ -361,3 +361,89 @@ async fn garbage_on_websocket_then_a_call() {
     assert_eq!(errors, n);
     server.shutdown().await;
 }
+
+/// A server whose answer to a POST leaves its calls unanswered (no body, an error with id
+/// null): over HTTP that answer is all the calls will get, so each fails at once with a
+/// reason (the server's own error when it gave one), long before its deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_calls_left_unanswered_by_the_answer_fail_at_once() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Each request's body decides the answer; one request per connection.
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut input = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body = loop {
+                    let n = tcp.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    input.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&input).into_owned();
+                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break body.to_owned();
+                    }
+                };
+                // A batch holding a "none" call is answered with no body, as a lone one is.
+                let answer = if body.contains("\"none\"") {
+                    String::new()
+                } else {
+                    r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#
+                        .to_owned()
+                };
+                let head = if answer.is_empty() {
+                    "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n".to_owned()
+                } else {
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", answer.len())
+                };
+                let _ = tcp.write_all(format!("{head}{answer}").as_bytes()).await;
+            });
+        }
+    });
+    let client = transport_tokio::connect_http(&format!("http://{addr}/"))
+        .await
+        .unwrap();
+    // Far below the 30 s deadline of each call.
+    let client = &client;
+    let quick = |what: &'static str| async move {
+        match tokio::time::timeout(Duration::from_secs(5), client.request::<Value, _>(what, ()))
+            .await
+        {
+            Ok(Err(ClientError::Rpc(e))) => e,
+            other => panic!("{what}: {other:?}"),
+        }
+    };
+    let e = quick("none").await;
+    assert_eq!(e.code.0, -32000, "{e:?}");
+    assert!(e.message.contains("without a body"), "{e:?}");
+    let e = quick("unreadable").await;
+    assert_eq!(e.code.0, -32700, "{e:?}");
+    let mut batch = client.batch();
+    batch.request("none", ());
+    batch.request("second", ());
+    let answers = tokio::time::timeout(Duration::from_secs(5), batch.send_as::<Value>())
+        .await
+        .expect("in time")
+        .expect("sent");
+    assert_eq!(answers.len(), 2);
+    for a in &answers {
+        assert!(
+            matches!(a, Err(ClientError::Rpc(e)) if e.code.0 == -32000),
+            "{answers:?}"
+        );
+    }
+}

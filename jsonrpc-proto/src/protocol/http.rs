@@ -555,6 +555,63 @@ pub fn failure_responses(frame: &[u8], error: &ErrorObject) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// For a request frame whose POST was answered (`answer`: the response body, `None` for 204 or
+/// an empty 200), the response frame an HTTP client transport hands to its connection after
+/// the answer so that the calls the answer leaves unanswered fail at once instead of at their
+/// deadline: over HTTP the answer to a POST is all its calls will get. Such a call fails with
+/// the server's own error when the answer holds one with id null (it could not read the
+/// request), else with -32000 saying that the answer held no response for it. `None` when
+/// every call was answered (or the frame holds none).
+pub fn unanswered_responses(frame: &[u8], answer: Option<&[u8]>) -> Option<Vec<u8>> {
+    let (mut ids, batch): (Vec<Id>, bool) = match parse(frame).ok()? {
+        Incoming::Single(entry) => (request_id(entry).into_iter().collect(), false),
+        Incoming::Batch(entries) => (entries.into_iter().filter_map(request_id).collect(), true),
+    };
+    if ids.is_empty() {
+        return None;
+    }
+    let mut null_error = None;
+    let answers = match answer.map(parse) {
+        Some(Ok(Incoming::Single(entry))) => vec![entry],
+        Some(Ok(Incoming::Batch(entries))) => entries,
+        Some(Err(_)) | None => Vec::new(),
+    };
+    for entry in answers {
+        if let Ok(Message::Response(r)) = entry {
+            match (&r.id, r.result) {
+                (Id::Null, Err(e)) => {
+                    null_error.get_or_insert(e);
+                }
+                (id, _) => ids.retain(|sent| sent != id),
+            }
+        }
+    }
+    if ids.is_empty() {
+        return None;
+    }
+    let error = null_error.unwrap_or_else(|| {
+        transport_failure(match answer {
+            Some(_) => "the server's answer holds no response to this call",
+            None => "the server answered the POST without a body",
+        })
+    });
+    let mut out = Vec::new();
+    let array = batch || ids.len() > 1;
+    if array {
+        out.push(b'[');
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_response(&mut out, id, Err(&error));
+    }
+    if array {
+        out.push(b']');
+    }
+    Some(out)
+}
+
 fn request_id(entry: crate::protocol::message::Entry<'_>) -> Option<Id> {
     match entry {
         Ok(Message::Request(req)) => Some(req.id),
@@ -565,6 +622,62 @@ fn request_id(entry: crate::protocol::message::Entry<'_>) -> Option<Id> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_an_answer_leaves_unanswered_fail_with_a_reason() {
+        let call = br#"{"jsonrpc":"2.0","method":"m","id":1}"#;
+        let batch = br#"[{"jsonrpc":"2.0","method":"m","id":1},{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","method":"m","id":"b"}]"#;
+        let codes = |frame: Option<Vec<u8>>| -> Vec<(String, i64)> {
+            let v: serde_json::Value = serde_json::from_slice(&frame.expect("errors")).unwrap();
+            let list = match v {
+                serde_json::Value::Array(a) => a,
+                one => vec![one],
+            };
+            list.iter()
+                .map(|r| (r["id"].to_string(), r["error"]["code"].as_i64().unwrap()))
+                .collect()
+        };
+        // Answered (the same number in another spelling counts): nothing to add.
+        assert_eq!(
+            unanswered_responses(call, Some(br#"{"jsonrpc":"2.0","result":1,"id":1.0}"#)),
+            None
+        );
+        assert_eq!(
+            unanswered_responses(br#"{"jsonrpc":"2.0","method":"n"}"#, None),
+            None
+        );
+        // No body, another id, garbage: -32000 for each call.
+        assert_eq!(
+            codes(unanswered_responses(call, None)),
+            [("1".into(), -32000)]
+        );
+        let other = br#"{"jsonrpc":"2.0","result":1,"id":"1"}"#;
+        assert_eq!(
+            codes(unanswered_responses(call, Some(other))),
+            [("1".into(), -32000)]
+        );
+        assert_eq!(
+            codes(unanswered_responses(call, Some(b"nope"))),
+            [("1".into(), -32000)]
+        );
+        // The server's own error with id null is passed on.
+        let null =
+            br#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#;
+        assert_eq!(
+            codes(unanswered_responses(call, Some(null))),
+            [("1".into(), -32700)]
+        );
+        // A batch answered in part: the rest, as an array.
+        let part = br#"[{"jsonrpc":"2.0","result":1,"id":1}]"#;
+        assert_eq!(
+            codes(unanswered_responses(batch, Some(part))),
+            [("\"b\"".into(), -32000)]
+        );
+        assert_eq!(
+            codes(unanswered_responses(batch, None)),
+            [("1".into(), -32000), ("\"b\"".into(), -32000)]
+        );
+    }
 
     #[test]
     fn websocket_handshakes_are_checked_as_rfc_6455_asks() {
