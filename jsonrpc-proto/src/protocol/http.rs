@@ -456,10 +456,28 @@ fn route(head: &RequestHead<'_>, limits: &Limits) -> Decision {
     }
 }
 
-/// True for `application/json`, in any case, with or without parameters such as `charset`.
+/// True for a JSON media type, in any case, with or without parameters such as `charset`:
+/// `application/json`, the `application/json-rpc` and `application/jsonrequest` of the
+/// JSON-RPC over HTTP draft (which older clients send), and any `application/...+json`
+/// (RFC 6839 structured syntax suffix).
 pub fn is_json_content_type(value: &str) -> bool {
     let essence = value.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case(JSON_CONTENT_TYPE)
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    let suffix = subtype
+        .len()
+        .checked_sub("+json".len())
+        .filter(|&at| at > 0);
+    kind.eq_ignore_ascii_case("application")
+        && (["json", "json-rpc", "jsonrequest"]
+            .iter()
+            .any(|t| subtype.eq_ignore_ascii_case(t))
+            || suffix.is_some_and(|at| {
+                subtype
+                    .get(at..)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+            }))
 }
 
 /// The WebSocket version servers speak (RFC 6455 §4.4), sent in `Sec-WebSocket-Version` with
@@ -928,6 +946,29 @@ mod tests {
             status(decide(&head("POST", "/", Some("application/jsonx")), &l)),
             415
         );
+        for other_json in [
+            "application/json-rpc",
+            "Application/JSONRequest",
+            "application/vnd.api+json; charset=utf-8",
+        ] {
+            assert_eq!(
+                decide(&head("POST", "/", Some(other_json)), &l),
+                Decision::Rpc
+            );
+        }
+        for not_json in [
+            "application/+json",
+            "text/json",
+            "application",
+            "json",
+            "text/x+json",
+        ] {
+            assert_eq!(
+                status(decide(&head("POST", "/", Some(not_json)), &l)),
+                415,
+                "{not_json}"
+            );
+        }
         assert_eq!(status(decide(&head("PUT", "/", json), &l)), 405);
         assert_eq!(status(decide(&head("GET", "/nope", None), &l)), 404);
         assert_eq!(decide(&head("GET", "/health", None), &l), Decision::Health);
