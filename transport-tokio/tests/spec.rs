@@ -138,9 +138,13 @@ async fn half_closed_tcp_gets_every_answer() {
     }
 }
 
-/// stdio-like: Content-Length framing over a pipe whose input ends while calls run.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stdio_like_pipe_answers_after_end_of_input() {
+/// The conformance server on one end of an in-memory pipe, Content-Length framed as over
+/// stdio: its task, and our end's two halves.
+fn stdio_pipe() -> (
+    tokio::task::JoinHandle<()>,
+    tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    tokio::io::WriteHalf<tokio::io::DuplexStream>,
+) {
     let server = ProtoServer::new(
         conformance::router(),
         TokioRuntime::new(),
@@ -151,7 +155,14 @@ async fn stdio_like_pipe_answers_after_end_of_input() {
     let transport =
         StreamTransport::content_length(r, w).with_info(TransportInfo::new(TransportKind::Stdio));
     let serving = tokio::spawn(async move { server.serve(transport).await });
-    let (mut r, mut w) = tokio::io::split(ours);
+    let (r, w) = tokio::io::split(ours);
+    (serving, r, w)
+}
+
+/// stdio-like: Content-Length framing over a pipe whose input ends while calls run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_like_pipe_answers_after_end_of_input() {
+    let (serving, mut r, mut w) = stdio_pipe();
     for n in 1..=3 {
         let body =
             format!("{{\"jsonrpc\":\"2.0\",\"method\":\"slow\",\"params\":[{n}],\"id\":{n}}}");
@@ -183,17 +194,7 @@ async fn stdio_like_pipe_tells_why_it_stops_reading() {
         ("Content-Length: 99999999999\r\n\r\n", b"limit"),
     ];
     for (bad, why) in bad_inputs {
-        let server = ProtoServer::new(
-            conformance::router(),
-            TokioRuntime::new(),
-            conformance::server_config(),
-        );
-        let (ours, theirs) = tokio::io::duplex(64 * 1024);
-        let (r, w) = tokio::io::split(theirs);
-        let transport = StreamTransport::content_length(r, w)
-            .with_info(TransportInfo::new(TransportKind::Stdio));
-        let serving = tokio::spawn(async move { server.serve(transport).await });
-        let (mut r, mut w) = tokio::io::split(ours);
+        let (serving, mut r, mut w) = stdio_pipe();
         let body = r#"{"jsonrpc":"2.0","method":"add","params":[2,3],"id":1}"#;
         let good = format!("Content-Length: {}\r\n\r\n{body}", body.len());
         w.write_all(format!("{good}{bad}").as_bytes())
