@@ -186,6 +186,13 @@ impl Rejection {
         body: "Bad request: send Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key of 16 bytes in base64 (RFC 6455 section 4.1)",
         close: false,
     };
+    /// 501 for a request method the server does not recognize (RFC 9110 §9.1).
+    pub const UNKNOWN_METHOD: Rejection = Rejection {
+        status: 501,
+        allow: None,
+        body: "Not implemented: unknown request method (methods are case-sensitive: POST JSON-RPC to /)",
+        close: false,
+    };
     /// 503 for a connection over the server's connection limit (send `Connection: close`).
     pub const TOO_MANY_CONNECTIONS: Rejection = Rejection {
         status: 503,
@@ -419,7 +426,21 @@ const HOST_CHAR: [bool; 256] = {
     table
 };
 
+/// The request methods of RFC 9110 section 9 and RFC 5789 (PATCH): any other token is a
+/// method this server does not recognize (methods are case-sensitive: `post` is not `POST`).
+fn is_known_method(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "CONNECT" | "OPTIONS" | "TRACE" | "PATCH"
+    )
+}
+
 fn route(head: &RequestHead<'_>, limits: &Limits) -> Decision {
+    // RFC 9110 section 9.1: an unrecognized method SHOULD get 501; a known one this resource
+    // does not take gets 405 with Allow (below).
+    if !is_known_method(head.method) {
+        return Decision::Reject(Rejection::UNKNOWN_METHOD);
+    }
     match head.path {
         RPC_PATH | "" => {
             if head.method != "POST" {
@@ -970,6 +991,18 @@ mod tests {
             );
         }
         assert_eq!(status(decide(&head("PUT", "/", json), &l)), 405);
+        for unknown in ["post", "FOO", "Get"] {
+            assert_eq!(
+                status(decide(&head(unknown, "/", json), &l)),
+                501,
+                "{unknown}"
+            );
+            assert_eq!(
+                status(decide(&head(unknown, "/health", None), &l)),
+                501,
+                "{unknown}"
+            );
+        }
         assert_eq!(status(decide(&head("GET", "/nope", None), &l)), 404);
         assert_eq!(decide(&head("GET", "/health", None), &l), Decision::Health);
         assert_eq!(status(decide(&head("POST", "/health", json), &l)), 405);

@@ -282,6 +282,10 @@ pub fn cases() -> Vec<(&'static str, Send)> {
             ThenProbe(s("GET /ws HTTP/1.1\r\nHost: a\r\n\r\n".into())),
         ),
         (
+            "unknown method (case-sensitive)",
+            ThenProbe(s(post("1.1", "", ADD).replacen("POST", "post", 1))),
+        ),
+        (
             "malformed request line",
             ThenProbe(s("POST  / HTTP/1.1\r\nHost: a\r\n\r\n".into())),
         ),
