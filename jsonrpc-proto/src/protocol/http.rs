@@ -571,27 +571,8 @@ pub fn transport_failure(reason: &str) -> ErrorObject {
 /// transport hands to its connection so that each waiting call fails at once with `error`.
 /// `None` when the frame holds no request with an id (only notifications, or unparsable).
 pub fn failure_responses(frame: &[u8], error: &ErrorObject) -> Option<Vec<u8>> {
-    let (ids, batch): (Vec<Id>, bool) = match parse(frame).ok()? {
-        Incoming::Single(entry) => (request_id(entry).into_iter().collect(), false),
-        Incoming::Batch(entries) => (entries.into_iter().filter_map(request_id).collect(), true),
-    };
-    if ids.is_empty() {
-        return None;
-    }
-    let mut out = Vec::new();
-    if batch {
-        out.push(b'[');
-    }
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_response(&mut out, id, Err(error));
-    }
-    if batch {
-        out.push(b']');
-    }
-    Some(out)
+    let (ids, batch) = request_ids(frame)?;
+    Some(error_responses(&ids, batch, error))
 }
 
 /// For a request frame whose POST was answered (`answer`: the response body, `None` for 204 or
@@ -602,13 +583,7 @@ pub fn failure_responses(frame: &[u8], error: &ErrorObject) -> Option<Vec<u8>> {
 /// request), else with -32000 saying that the answer held no response for it. `None` when
 /// every call was answered (or the frame holds none).
 pub fn unanswered_responses(frame: &[u8], answer: Option<&[u8]>) -> Option<Vec<u8>> {
-    let (mut ids, batch): (Vec<Id>, bool) = match parse(frame).ok()? {
-        Incoming::Single(entry) => (request_id(entry).into_iter().collect(), false),
-        Incoming::Batch(entries) => (entries.into_iter().filter_map(request_id).collect(), true),
-    };
-    if ids.is_empty() {
-        return None;
-    }
+    let (mut ids, batch) = request_ids(frame)?;
     let mut null_error = None;
     let answers = match answer.map(parse) {
         Some(Ok(Incoming::Single(entry))) => vec![entry],
@@ -634,8 +609,22 @@ pub fn unanswered_responses(frame: &[u8], answer: Option<&[u8]>) -> Option<Vec<u
             None => "the server answered the POST without a body",
         })
     });
+    Some(error_responses(&ids, batch || ids.len() > 1, &error))
+}
+
+/// The ids of the requests in a frame, and whether it is a batch; `None` when it holds no
+/// request with an id (only notifications, or unparsable).
+fn request_ids(frame: &[u8]) -> Option<(Vec<Id>, bool)> {
+    let (ids, batch): (Vec<Id>, bool) = match parse(frame).ok()? {
+        Incoming::Single(entry) => (request_id(entry).into_iter().collect(), false),
+        Incoming::Batch(entries) => (entries.into_iter().filter_map(request_id).collect(), true),
+    };
+    (!ids.is_empty()).then_some((ids, batch))
+}
+
+/// One error response with `error` per id, as an array when `array` (else the only one).
+fn error_responses(ids: &[Id], array: bool, error: &ErrorObject) -> Vec<u8> {
     let mut out = Vec::new();
-    let array = batch || ids.len() > 1;
     if array {
         out.push(b'[');
     }
@@ -643,12 +632,12 @@ pub fn unanswered_responses(frame: &[u8], answer: Option<&[u8]>) -> Option<Vec<u
         if i > 0 {
             out.push(b',');
         }
-        write_response(&mut out, id, Err(&error));
+        write_response(&mut out, id, Err(error));
     }
     if array {
         out.push(b']');
     }
-    Some(out)
+    out
 }
 
 fn request_id(entry: crate::protocol::message::Entry<'_>) -> Option<Id> {

@@ -95,11 +95,10 @@ pub(crate) fn utf8_error(e: std::str::Utf8Error) -> ParseError {
 /// [`parse`] without its fast path: the reference the fuzzer compares it with.
 #[doc(hidden)]
 pub fn parse_reference(input: &[u8]) -> Result<Incoming<'_>, ParseError> {
-    std::str::from_utf8(input).map_err(utf8_error)?;
+    let text = std::str::from_utf8(input).map_err(utf8_error)?;
     match serde_json::from_slice::<Top<'_, false>>(input) {
         Ok(top) => Ok(top.into_incoming()),
-        Err(e) => read_opaque(std::str::from_utf8(input).map_err(utf8_error)?)
-            .ok_or_else(|| ParseError(e.to_string())),
+        Err(e) => read_opaque(text).ok_or_else(|| ParseError(e.to_string())),
     }
 }
 
