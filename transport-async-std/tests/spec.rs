@@ -92,6 +92,7 @@ fn ws_close_codes() {
             );
             conformance::ws_close_codes(&connect).await;
             conformance::ws_handshake_errors(&connect).await;
+            conformance::ws_burst(&connect).await;
             server.shutdown().await;
         }
         .boxed()

@@ -18,7 +18,7 @@ use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use jsonrpc_proto::adapter::builder::{Listen, ServerOptions};
 use jsonrpc_proto::adapter::http::{
     busy_upgrade_key, reject_and_close, serve_http1, switching_protocols, ConnInfo, ConnTimer,
-    Http1Outcome, Http1Serve, HttpOutcome, HttpService, PrefaceDeadline, Rewind,
+    Http1Outcome, Http1Serve, HttpOutcome, HttpService, PrefaceDeadline, ReadAhead, Rewind,
     H2_KEEP_ALIVE_INTERVAL, H2_KEEP_ALIVE_TIMEOUT,
 };
 use jsonrpc_proto::adapter::lifecycle::Lifecycle;
@@ -222,8 +222,9 @@ impl Shared {
                             return;
                         }
                     };
+                    // Read ahead in bursts: tungstenite reads the socket 384 bytes at a time.
                     let ws = WebSocketStream::from_raw_socket(
-                        TokioIo::new(upgraded),
+                        TokioIo::new(ReadAhead::new(upgraded)),
                         Role::Server,
                         Some(ws_config(shared.max_ws_message)),
                     )

@@ -100,6 +100,7 @@ async fn ws_close_codes_plain_and_tls() {
         let connect = raw_connector(t.server.http_addr().unwrap(), t.tls.clone());
         within(conformance::ws_close_codes(&connect)).await;
         within(conformance::ws_handshake_errors(&connect)).await;
+        within(conformance::ws_burst(&connect)).await;
         t.server.shutdown().await;
     }
 }

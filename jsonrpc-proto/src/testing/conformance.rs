@@ -905,6 +905,69 @@ pub async fn ws_close_codes(connect: ConnectRaw<'_>) {
     }
 }
 
+/// The text frames in `bytes` (server frames: unmasked, lengths up to 64 KiB), up to the
+/// first Close frame or the first incomplete frame.
+pub fn ws_texts(mut bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    while bytes.len() >= 2 && bytes[1] & 0x80 == 0 {
+        let (len, at) = match bytes[1] & 0x7f {
+            126 if bytes.len() >= 4 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
+            126 | 127 => break,
+            n => (usize::from(n), 2),
+        };
+        let Some(payload) = bytes.get(at..at + len) else {
+            break;
+        };
+        match bytes[0] & 0x0f {
+            0x1 => out.push(String::from_utf8_lossy(payload).into_owned()),
+            0x8 => break,
+            _ => {}
+        }
+        bytes = &bytes[at + len..];
+    }
+    out
+}
+
+/// A burst far larger than the server's read buffer, in one write: 400 calls in frames of
+/// their own with a 40 KB one among them (larger than a read ahead), then a Close. Every call
+/// is answered once and correctly, whatever the reads the burst is cut into.
+pub async fn ws_burst(connect: ConnectRaw<'_>) {
+    let mut request = WS_HANDSHAKE.as_bytes().to_vec();
+    let big = "y".repeat(40_000);
+    for i in 0..400u64 {
+        let call = if i == 200 {
+            json!({"jsonrpc": "2.0", "method": "echo", "params": [big], "id": i}).to_string()
+        } else {
+            json!({"jsonrpc": "2.0", "method": "add_sync", "params": [i, 1], "id": i}).to_string()
+        };
+        request.extend_from_slice(&ws_client_frame(0x81, call.as_bytes()));
+    }
+    request.extend_from_slice(&ws_client_frame(0x88, &1000u16.to_be_bytes()));
+    let answer = exchange_bytes(connect, &request).await;
+    let head_end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .expect("a 101 head");
+    assert!(answer.starts_with(b"HTTP/1.1 101"));
+    let mut seen = vec![false; 400];
+    for text in ws_texts(&answer[head_end..]) {
+        let v: Value = serde_json::from_str(&text).expect("an answer is JSON");
+        let id = v["id"].as_u64().expect("an answer has its call's id") as usize;
+        assert!(
+            !std::mem::replace(&mut seen[id], true),
+            "id {id} answered twice"
+        );
+        if id == 200 {
+            assert_eq!(v["result"][0].as_str(), Some(big.as_str()));
+        } else {
+            assert_eq!(v["result"], json!(id + 1), "{text}");
+        }
+    }
+    let missing: Vec<usize> = (0..400).filter(|&i| !seen[i]).collect();
+    assert!(missing.is_empty(), "unanswered: {missing:?}");
+}
+
 async fn exchange_bytes(connect: ConnectRaw<'_>, request: &[u8]) -> Vec<u8> {
     use futures::io::{AsyncReadExt, AsyncWriteExt};
     let mut io = connect().await;

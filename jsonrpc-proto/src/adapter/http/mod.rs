@@ -68,6 +68,7 @@ mod h2;
 mod layers;
 mod post;
 mod poster;
+mod read_ahead;
 mod response;
 mod server;
 mod timer;
@@ -90,6 +91,7 @@ pub use post::{
     HttpSink, HttpStream,
 };
 pub use poster::HyperPoster;
+pub use read_ahead::{ReadAhead, READ_AHEAD};
 pub use response::{
     busy_upgrade_key, headers_of, json_response, reject, reject_and_close, switching_protocols,
 };
