@@ -222,7 +222,7 @@ impl Shared {
                             return;
                         }
                     };
-                    // Read ahead in bursts: tungstenite reads the socket 384 bytes at a time.
+                    // Read ahead in bursts: tungstenite asks for READ_BUFFER_SIZE bytes at a time.
                     let ws = WebSocketStream::from_raw_socket(
                         HyperIo(ReadAhead::new(upgraded)),
                         Role::Server,

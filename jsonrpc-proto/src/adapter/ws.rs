@@ -112,16 +112,17 @@ impl<R: Runtime> Clock for R {
     }
 }
 
-/// The read buffer of a server's WebSocket connection, allocated up front and kept: 384 bytes.
+/// The read buffer of a server's WebSocket connection, allocated up front and kept: 256 bytes.
 /// tungstenite's default (128 KiB, allocated eagerly) made an idle connection cost ~137 KiB of
 /// server memory, and tungstenite zero-fills up to this many free bytes of the buffer before
 /// each read, so a small one is also cheaper per read. Each read takes at most this many bytes
-/// (since tungstenite 0.27): the adapters put `adapter::http::ReadAhead` under it, so
-/// that a burst (many small frames pipelined back to back, a large request) is read from the
-/// socket 16 KiB at a time rather than in ~2,730 reads per MiB. 384 against 512 bytes: 0.2 KiB less
-/// per idle connection (3.97 -> 3.77 KiB) for +0.3% instructions per call with 64 `add` calls
-/// in flight; 256 bytes cost +1.1%.
-pub const READ_BUFFER_SIZE: usize = 384;
+/// (since tungstenite 0.27): the adapters put `adapter::http::ReadAhead` under it, so that a
+/// burst (many small frames pipelined back to back, a large request) is read from the socket
+/// 16 KiB at a time, not in a system call per 256 bytes. With it, 256 against 384 bytes costs
+/// +0.25% instructions per call with 64 `add` calls in flight (6,108 -> 6,123 Ir per request,
+/// `bench/profile/server-ws.sh ours ours ws-throughput 20000 20020`) and nothing measurable on
+/// 1 MiB requests, for 128 bytes less per idle connection (without it, 256 cost +1.1%).
+pub const READ_BUFFER_SIZE: usize = 256;
 
 /// The read buffer of a client's WebSocket connection: 16 KiB. A client has few connections
 /// and reads whole answers, some large: a 1 MiB answer takes 64 reads (2,048 with the server's

@@ -1,9 +1,9 @@
 //! [`ReadAhead`]: larger reads under a reader that asks for little at a time.
 //!
-//! A server's WebSocket reads through a small buffer ([`crate::adapter::ws::READ_BUFFER_SIZE`],
-//! 384 bytes, kept small for idle connections), and tungstenite asks the socket for at most
-//! that much per read: a 5.5 KB batch took 15 reads, one system call each (`strace -c` of our
-//! server under `compare profile ours batch 1000`: 16,919 `recvfrom` for 1,000 batches). Under
+//! A server's WebSocket reads through a small buffer (`adapter::ws::READ_BUFFER_SIZE`, kept
+//! small for idle connections), and tungstenite asks the socket for at most that much per read:
+//! with 384 bytes a 5.5 KB batch took 15 reads, one system call each (`strace -c` of our server
+//! under `compare profile ours batch 1000`: 16,919 `recvfrom` for 1,000 batches). Under
 //! this wrapper a read that fills the caller's buffer is taken as the sign of a burst, and the
 //! next read asks the socket for [`READ_AHEAD`] bytes at once, handed out from memory
 //! afterwards. The room is allocated for the burst only: it goes when it is handed out (unless
@@ -17,7 +17,6 @@ use hyper::rt::{Read, ReadBuf, ReadBufCursor};
 
 /// How much one read ahead asks for: 16 KiB (held only while a burst is handed out).
 pub const READ_AHEAD: usize = 16 * 1024;
-const _: () = assert!(READ_AHEAD <= u16::MAX as usize);
 
 /// A read straight through (no burst seen) asks for at most this much: the caller's buffer, up
 /// to 1 KiB, read through the stack.
@@ -27,48 +26,56 @@ const DIRECT_MAX: usize = 1024;
 #[derive(Debug)]
 pub struct ReadAhead<I> {
     inner: I,
-    /// Bytes read ahead: `buf[start..end]` not handed out yet. Empty (no allocation) between
-    /// bursts. Small fields: the wrapper lives in every connection's task, idle ones too.
-    buf: Box<[u8]>,
-    start: u16,
-    end: u16,
-    /// The last read filled what it asked for: more is likely waiting.
-    burst: bool,
+    /// `Some` during a burst (a read filled what it asked for: more is likely waiting), with
+    /// the room to read ahead into. One pointer: the wrapper lives in every connection's task,
+    /// idle ones too.
+    ahead: Option<Box<Ahead>>,
+}
+
+#[derive(Debug)]
+struct Ahead {
+    /// `buf[start..end]`: read ahead, not handed out yet.
+    start: usize,
+    end: usize,
+    /// The last read ahead filled `buf`: the burst goes on once it is handed out.
+    refill: bool,
+    buf: [u8; READ_AHEAD],
 }
 
 impl<I> ReadAhead<I> {
     /// `inner`, with nothing read ahead yet.
     pub fn new(inner: I) -> Self {
-        ReadAhead {
-            inner,
-            buf: Box::default(),
-            start: 0,
-            end: 0,
-            burst: false,
-        }
+        ReadAhead { inner, ahead: None }
     }
 
     /// The bytes read ahead and not handed out yet.
     pub fn buffered(&self) -> usize {
-        usize::from(self.end - self.start)
+        self.ahead.as_ref().map_or(0, |a| a.end - a.start)
     }
 
     /// The room held for reading ahead (zero between bursts).
     pub fn capacity(&self) -> usize {
-        self.buf.len()
+        if self.ahead.is_some() {
+            READ_AHEAD
+        } else {
+            0
+        }
     }
 
+    /// Hands out what was read ahead; the room goes once it is empty, unless the burst goes on.
     fn hand_out(&mut self, out: &mut ReadBufCursor<'_>) {
-        let n = self.buffered().min(out.remaining());
-        let at = usize::from(self.start);
-        out.put_slice(&self.buf[at..at + n]);
-        // n <= end - start: fits.
-        self.start += n as u16;
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-            if !self.burst {
-                self.buf = Box::default();
+        let Some(a) = self.ahead.as_mut() else {
+            return;
+        };
+        let n = (a.end - a.start).min(out.remaining());
+        out.put_slice(&a.buf[a.start..a.start + n]);
+        a.start += n;
+        if a.start == a.end {
+            if a.refill {
+                a.start = 0;
+                a.end = 0;
+            } else {
+                self.ahead = None;
             }
         }
     }
@@ -90,47 +97,48 @@ impl<I: Read + Unpin> Read for ReadAhead<I> {
         }
         if out.remaining() >= READ_AHEAD {
             // Asks for as much as a read ahead would: nothing to gain from a copy.
-            this.burst = false;
-            this.buf = Box::default();
+            this.ahead = None;
             return Pin::new(&mut this.inner).poll_read(cx, out);
         }
-        if !this.burst {
+        let Some(a) = this.ahead.as_mut() else {
             let mut stack = [0u8; DIRECT_MAX];
             let want = out.remaining().min(DIRECT_MAX);
             let mut rb = ReadBuf::new(&mut stack[..want]);
             ready!(Pin::new(&mut this.inner).poll_read(cx, rb.unfilled()))?;
             let got = rb.filled();
-            this.burst = got.len() == want;
             out.put_slice(got);
+            if got.len() == want {
+                // A burst: the next read reads ahead.
+                this.ahead = Some(Box::new(Ahead {
+                    start: 0,
+                    end: 0,
+                    refill: false,
+                    buf: [0; READ_AHEAD],
+                }));
+            }
             return Poll::Ready(Ok(()));
-        }
-        if this.buf.len() < READ_AHEAD {
-            this.buf = vec![0; READ_AHEAD].into_boxed_slice();
-        }
-        let mut rb = ReadBuf::new(&mut this.buf[..]);
+        };
+        let mut rb = ReadBuf::new(&mut a.buf);
         match Pin::new(&mut this.inner).poll_read(cx, rb.unfilled()) {
             Poll::Pending => {
                 // The burst is over: the room goes until the next one.
-                this.burst = false;
-                this.buf = Box::default();
+                this.ahead = None;
                 Poll::Pending
             }
             Poll::Ready(Err(e)) => {
-                this.burst = false;
-                this.buf = Box::default();
+                this.ahead = None;
                 Poll::Ready(Err(e))
             }
             Poll::Ready(Ok(())) => {
                 let got = rb.filled().len();
-                this.burst = got == READ_AHEAD;
-                this.start = 0;
-                // got <= READ_AHEAD < 2^16.
-                this.end = got as u16;
                 if got == 0 {
                     // End of input: nothing to hand out, nothing to keep.
-                    this.buf = Box::default();
+                    this.ahead = None;
                     return Poll::Ready(Ok(()));
                 }
+                a.start = 0;
+                a.end = got;
+                a.refill = got == READ_AHEAD;
                 this.hand_out(&mut out);
                 Poll::Ready(Ok(()))
             }
