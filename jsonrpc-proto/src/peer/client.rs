@@ -238,12 +238,12 @@ impl Client {
                         .calls_mut()
                         .insert(id.as_u64().unwrap_or(0), CallSlot::default());
                 }
-                r
+                r.map(|id| (id, inner.may_write_direct(1)))
             }
         };
         match sent {
-            Ok(id) => {
-                self.shared.send_queued(1);
+            Ok((id, may_direct)) => {
+                self.shared.send_queued_if(1, may_direct);
                 ResponseFuture::pending(Arc::clone(&self.shared), id.as_u64().unwrap_or(0))
             }
             Err(e) => ResponseFuture::failed(e.into()),

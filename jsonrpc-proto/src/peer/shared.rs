@@ -258,6 +258,17 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// Whether a caller that just queued one frame holding `calls` requests may write it itself
+    /// ([`PeerShared::send_queued`]): exactly that frame is queued, no other call is in flight,
+    /// the driver holds no frame that must go first and the connection is not closing.
+    pub(crate) fn may_write_direct(&self, calls: usize) -> bool {
+        !(self.driver_busy
+            || self.finished
+            || self.close_requested
+            || self.conn.transmit_len() != 1
+            || self.conn.pending() != calls)
+    }
+
     /// This side's calls and notification streams, allocated at first use.
     pub(crate) fn client_side(&mut self) -> &mut ClientSide {
         self.client.get_or_insert_with(Box::default)
@@ -535,7 +546,14 @@ impl PeerShared {
     /// the transport takes it without waiting; else wakes the driver to write it (with others
     /// queued meanwhile, in one flush).
     pub(crate) fn send_queued(&self, calls: usize) {
-        if !self.write_direct(calls) {
+        self.send_queued_if(calls, true);
+    }
+
+    /// [`Self::send_queued`], told what the caller saw under the lock when it queued its frame
+    /// ([`Inner::may_write_direct`]): when that already rules out the direct write (other calls
+    /// in flight, the driver busy), the driver is woken without taking the lock again.
+    pub(crate) fn send_queued_if(&self, calls: usize, may_direct: bool) {
+        if !(may_direct && self.write_direct(calls)) {
             self.wake();
         }
     }
@@ -555,12 +573,7 @@ impl PeerShared {
             let mut inner = self.lock();
             // Exactly one queued frame (this caller's) and none held by the driver: writing it
             // now keeps the order of frames.
-            if inner.driver_busy
-                || inner.finished
-                || inner.close_requested
-                || inner.conn.transmit_len() != 1
-                || inner.conn.pending() != calls
-            {
+            if !inner.may_write_direct(calls) {
                 return false;
             }
             let Some(frame) = inner.conn.poll_transmit() else {
