@@ -125,7 +125,7 @@ impl<R: Runtime> Clock for R {
 pub const READ_BUFFER_SIZE: usize = 256;
 
 /// The read buffer of a client's WebSocket connection: 16 KiB. A client has few connections
-/// and reads whole answers, some large: a 1 MiB answer takes 64 reads (2,048 with the server's
+/// and reads whole answers, some large: a 1 MiB answer takes 64 reads (4,096 with the server's
 /// [`READ_BUFFER_SIZE`]). Larger buffers cost more than they save, as tungstenite zero-fills
 /// up to this many bytes before every read, small answers included, and a client with many
 /// connections allocates one per connection.
