@@ -8,6 +8,8 @@
 //! - HTTP/1.1 fast path: [`serve_http1`] serves JSON-RPC POSTs with the sans-IO codec of
 //!   [`crate::http1`] over hyper's IO and timer traits, with [`HttpService::handle`]'s answers,
 //!   and hands every other request (and HTTP/2) to hyper on the same connection ([`Rewind`]).
+//! - WebSocket upgrades: [`ReadAhead`] under the upgraded connection, so that tungstenite's
+//!   small reads (a server's buffer is 256 bytes) cost one system call per burst, not per read.
 //! - Client: [`Endpoint`] (URL parsing), [`post_request`] and [`read_response`] around one
 //!   POST, and [`HttpPostTransport`], a [`Transport`](crate::peer::Transport) that posts each frame through an
 //!   adapter-provided [`HttpPoster`] with retries (only when the request cannot have been
