@@ -781,40 +781,47 @@ pub fn ws_client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The code of the first Close frame in `bytes` (masked or not), with its reason; `None`
-/// when the bytes hold no complete Close frame.
-pub fn ws_close_code(mut bytes: &[u8]) -> Option<(u16, String)> {
+/// The complete frames at the start of `bytes` (masked or not, payloads up to 64 KiB), as
+/// opcode and unmasked payload; stops at the first incomplete frame.
+fn ws_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
     while bytes.len() >= 2 {
         let opcode = bytes[0] & 0x0f;
         let masked = bytes[1] & 0x80 != 0;
         let (len, mut at) = match bytes[1] & 0x7f {
-            126 => (
-                usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?])),
-                4,
-            ),
-            127 => return None,
+            126 if bytes.len() >= 4 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
+            126 | 127 => break,
             n => (usize::from(n), 2),
         };
         let mask = if masked {
-            let m = bytes.get(at..at + 4)?;
+            let Some(m) = bytes.get(at..at + 4) else {
+                break;
+            };
             at += 4;
             [m[0], m[1], m[2], m[3]]
         } else {
             [0; 4]
         };
-        let payload: Vec<u8> = bytes
-            .get(at..at + len)?
+        let Some(payload) = bytes.get(at..at + len) else {
+            break;
+        };
+        let payload = payload
             .iter()
             .enumerate()
             .map(|(i, b)| b ^ mask[i % 4])
             .collect();
-        if opcode == 0x8 {
-            let code = u16::from_be_bytes([*payload.first()?, *payload.get(1)?]);
-            return Some((code, String::from_utf8_lossy(&payload[2..]).into_owned()));
-        }
+        frames.push((opcode, payload));
         bytes = &bytes[at + len..];
     }
-    None
+    frames
+}
+
+/// The code of the first Close frame in `bytes` (masked or not), with its reason; `None`
+/// when the bytes hold no complete Close frame.
+pub fn ws_close_code(bytes: &[u8]) -> Option<(u16, String)> {
+    let (_, payload) = ws_frames(bytes).into_iter().find(|(op, _)| *op == 0x8)?;
+    let code = u16::from_be_bytes([*payload.first()?, *payload.get(1)?]);
+    Some((code, String::from_utf8_lossy(&payload[2..]).into_owned()))
 }
 
 /// RFC 6455 §4.2.2 and §4.4: an upgrade at `/ws` asking for another version than 13 gets 426
@@ -905,27 +912,15 @@ pub async fn ws_close_codes(connect: ConnectRaw<'_>) {
     }
 }
 
-/// The text frames in `bytes` (server frames: unmasked, lengths up to 64 KiB), up to the
-/// first Close frame or the first incomplete frame.
-pub fn ws_texts(mut bytes: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    while bytes.len() >= 2 && bytes[1] & 0x80 == 0 {
-        let (len, at) = match bytes[1] & 0x7f {
-            126 if bytes.len() >= 4 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
-            126 | 127 => break,
-            n => (usize::from(n), 2),
-        };
-        let Some(payload) = bytes.get(at..at + len) else {
-            break;
-        };
-        match bytes[0] & 0x0f {
-            0x1 => out.push(String::from_utf8_lossy(payload).into_owned()),
-            0x8 => break,
-            _ => {}
-        }
-        bytes = &bytes[at + len..];
-    }
-    out
+/// The text frames in `bytes` (lengths up to 64 KiB), up to the first Close frame or the
+/// first incomplete frame.
+pub fn ws_texts(bytes: &[u8]) -> Vec<String> {
+    ws_frames(bytes)
+        .into_iter()
+        .take_while(|(op, _)| *op != 0x8)
+        .filter(|(op, _)| *op == 0x1)
+        .map(|(_, payload)| String::from_utf8_lossy(&payload).into_owned())
+        .collect()
 }
 
 /// A burst far larger than the server's read buffer, in one write: 400 calls in frames of
