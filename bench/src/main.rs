@@ -8,6 +8,7 @@
 //! cargo run --release -p bench --bin compare -- --only server # server-only section, ~2 min
 //! compare serve ours|jsonrpsee|floor-http|echo          # one server as a child process
 //! compare profile ours|jsonrpsee|ours-memory WORKLOAD N          # one workload alone, for callgrind
+//!                                       # (BENCH_WORKERS=N: its runtime's workers, 2 unless set)
 //! compare micro [SCALE [CASE]]                              # ns/op of the sans-IO core
 //! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
 //! compare compile-time [--release] [--runs N]           # one 20-method #[rpc] crate's build time
@@ -490,6 +491,9 @@ fn command(plan: &Plan) -> String {
     if let Some(o) = &plan.only {
         args.push(format!("--only {o}"));
     }
+    if plan.server.client_workers != 1 {
+        args.push(format!("--client-workers {}", plan.server.client_workers));
+    }
     if args.is_empty() {
         "cargo run --release -p bench --bin compare".into()
     } else {
@@ -626,7 +630,13 @@ fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
 
 fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(
+            std::env::var("BENCH_WORKERS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n: &usize| n > 0)
+                .unwrap_or(2),
+        )
         .enable_all()
         .build()?;
     rt.block_on(async {
@@ -730,7 +740,7 @@ fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--quick] [--rounds N] [--only core|matrix|memory|server] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee|floor-http|echo\n       \
+        "usage: compare [--quick] [--rounds N] [--only core|matrix|memory|server] [--client-workers N] [--out FILE | --no-write]\n       compare serve ours|jsonrpsee|floor-http|echo\n       \
          compare micro [SCALE]\n       compare crates [--clean-build]\n       \
          compare profile ours|jsonrpsee|ours-memory ws-latency|ws-throughput|http-latency|http-throughput|batch|matrix-SIZE|matrix-batch-SIZE|memory-intense|slow-call N"
     );
@@ -790,6 +800,7 @@ fn main() {
             let mut out = None;
             let mut write = true;
             let mut only = None;
+            let mut client_workers = None;
             let mut it = args.iter();
             while let Some(a) = it.next() {
                 match a.as_str() {
@@ -802,6 +813,14 @@ fn main() {
                     }
                     "--out" => out = Some(PathBuf::from(it.next().unwrap_or_else(|| usage()))),
                     "--no-write" => write = false,
+                    "--client-workers" => {
+                        client_workers = Some(
+                            it.next()
+                                .and_then(|s| s.parse::<usize>().ok())
+                                .filter(|&n| n > 0)
+                                .unwrap_or_else(|| usage()),
+                        )
+                    }
                     "--only" => {
                         let section = it.next().cloned().unwrap_or_else(|| usage());
                         // the server-only section has a block of its own in RESULTS.md
@@ -817,6 +836,9 @@ fn main() {
                 Plan::full(rounds.max(1))
             };
             plan.only = only;
+            if let Some(n) = client_workers {
+                plan.server.client_workers = n;
+            }
             if out.is_none() && write && !quick {
                 out = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("RESULTS.md"));
             }

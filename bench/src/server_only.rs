@@ -42,6 +42,12 @@ pub struct Plan {
     pub mem_conns: usize,
     /// Rounds of the memory row.
     pub mem_rounds: usize,
+    /// Worker threads of the clients' tokio runtime: 1 by default, as wrk runs here with one
+    /// thread (`-t1`). A load generator must not be what bounds a server's figure: with two
+    /// workers, our client's 64 calling tasks are handed between the threads on every answer
+    /// (work stealing) and its process, not the server, sets the 64-in-flight rate
+    /// (`--client-workers 2` measures that).
+    pub client_workers: usize,
 }
 
 impl Plan {
@@ -57,6 +63,7 @@ impl Plan {
             cap: Duration::from_millis(1_000),
             mem_conns: 1_000,
             mem_rounds: 3,
+            client_workers: 1,
         }
     }
 
@@ -72,6 +79,7 @@ impl Plan {
             cap: Duration::from_millis(300),
             mem_conns: 100,
             mem_rounds: 1,
+            client_workers: 1,
         }
     }
 }
@@ -598,14 +606,15 @@ fn rows(plan: &Plan, s: &Samples) -> Vec<Row> {
     rows
 }
 
-/// Runs the section (its own 2-worker runtime for the clients in this process); `exe` is this
+/// Runs the section (its own runtime of [`Plan::client_workers`] for the clients in this
+/// process); `exe` is this
 /// binary (the children run `exe serve KIND`), `command` the line that reproduces the run.
 pub fn run(exe: &Path, plan: &Plan, command: &str) -> Result<Section> {
     let started = Instant::now();
     let date = sysinfo::date();
     let load_before = sysinfo::loadavg();
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(plan.client_workers.max(1))
         .enable_all()
         .build()?;
     let mut s = Samples::default();
@@ -616,12 +625,14 @@ pub fn run(exe: &Path, plan: &Plan, command: &str) -> Result<Section> {
     let wrk_version = sysinfo::sh("sh", &["-c", "wrk --version 2>&1 | head -1"]);
     let header = format!(
         "date: {date}\nmachine: {}\ncommand: {command}\njsonrpsee {}; {}\n\
-         servers in child processes (2 tokio workers each), clients and wrk in other processes, 127.0.0.1\n\
+         servers in child processes (2 tokio workers each), clients and wrk in other processes, 127.0.0.1; \
+         WS clients on a {}-worker tokio runtime, wrk -t1\n\
          rounds: {} (memory {}), ours/jsonrpsee/floor interleaved (order rotates per round), figures are medians; \
          wrk -d{}s per sample; ran {:.0} s; load average before {load_before}, after {}",
         sysinfo::machine(),
         sysinfo::jsonrpsee_version(),
         wrk_version.split(" Copyright").next().unwrap_or(&wrk_version).trim(),
+        plan.client_workers.max(1),
         plan.rounds,
         plan.mem_rounds,
         plan.wrk_secs,
