@@ -8,7 +8,8 @@
 //! cargo run --release -p bench --bin compare -- --only server # server-only section, ~2 min
 //! compare serve ours|jsonrpsee|floor-http|echo          # one server as a child process
 //! compare profile ours|jsonrpsee|ours-memory WORKLOAD N          # one workload alone, for callgrind
-//!                                       # (BENCH_WORKERS=N: its runtime's workers, 2 unless set)
+//!                                       # (BENCH_WORKERS=N: its runtime's workers, 2 unless set;
+//!                                       # BENCH_QUANTILES=1: matrix-SIZE prints its spread)
 //! compare micro [SCALE [CASE]]                              # ns/op of the sans-IO core
 //! compare crates [--clean-build]                        # crates compiled, ours vs jsonrpsee
 //! compare compile-time [--release] [--runs N]           # one 20-method #[rpc] crate's build time

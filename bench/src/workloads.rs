@@ -216,7 +216,38 @@ pub async fn matrix_round_trip(
             break;
         }
     }
+    if std::env::var_os("BENCH_QUANTILES").is_some() {
+        eprintln!("{}", spread(&samples));
+    }
     Ok(median(&mut samples))
+}
+
+/// Mean, quantiles and an 8-bin histogram from the least sample to the 95th percentile of
+/// `samples` (milliseconds): a cell whose median jumps between runs shows its modes here.
+fn spread(samples: &[f64]) -> String {
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return "no samples".into();
+    }
+    let q = |p: f64| v[((v.len() - 1) as f64 * p) as usize];
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let (lo, hi) = (v[0], q(0.95));
+    let width = ((hi - lo) / 8.0).max(1e-9);
+    let mut bins = [0usize; 8];
+    for &x in v.iter().filter(|&&x| x <= hi) {
+        bins[(((x - lo) / width) as usize).min(7)] += 1;
+    }
+    format!(
+        "n {} mean {mean:.3} p10 {:.3} p25 {:.3} p50 {:.3} p75 {:.3} p90 {:.3}; \
+         histogram {lo:.2}..{hi:.2} ms by {width:.3}: {bins:?}",
+        v.len(),
+        q(0.1),
+        q(0.25),
+        q(0.5),
+        q(0.75),
+        q(0.9)
+    )
 }
 
 /// jsonrpsee's batch cell: one batch of `size` `fast_call`s at a time. Answers the median
