@@ -607,8 +607,8 @@ fn rows(plan: &Plan, s: &Samples) -> Vec<Row> {
 }
 
 /// Runs the section (its own runtime of [`Plan::client_workers`] for the clients in this
-/// process); `exe` is this
-/// binary (the children run `exe serve KIND`), `command` the line that reproduces the run.
+/// process); `exe` is this binary (the children run `exe serve KIND`), `command` the line that
+/// reproduces the run.
 pub fn run(exe: &Path, plan: &Plan, command: &str) -> Result<Section> {
     let started = Instant::now();
     let date = sysinfo::date();
