@@ -348,6 +348,30 @@ pub fn check_message(head: &RequestHead<'_>) -> Result<(), Rejection> {
 /// True for a `Host` value of the form `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2);
 /// the empty value is valid (a target without authority).
 pub fn is_valid_host(value: &[u8]) -> bool {
+    plain_host(value).unwrap_or_else(|| full_host_check(value))
+}
+
+/// The usual `Host` in one pass: a reg-name or IPv4 address of plain bytes, then an optional
+/// `:` and digits. `None` for anything else (brackets, percent-encoding, surrounding
+/// whitespace, a port that is not digits), which [`full_host_check`] decides: the same answer
+/// either way, for ~half the instructions of the full rules on `127.0.0.1:8080`.
+fn plain_host(value: &[u8]) -> Option<bool> {
+    for (i, &b) in value.iter().enumerate() {
+        if b == b':' {
+            return value[i + 1..]
+                .iter()
+                .all(u8::is_ascii_digit)
+                .then_some(true);
+        }
+        if !HOST_CHAR[usize::from(b)] {
+            return None;
+        }
+    }
+    Some(true)
+}
+
+/// [`is_valid_host`] by the full rules.
+fn full_host_check(value: &[u8]) -> bool {
     let value = value.trim_ascii();
     let (host, port) = if let Some(rest) = value.strip_prefix(b"[") {
         // IP-literal: `[` IPv6address / IPvFuture `]`.
@@ -482,6 +506,12 @@ fn route(head: &RequestHead<'_>, limits: &Limits) -> Decision {
 /// JSON-RPC over HTTP draft (which older clients send), and any `application/...+json`
 /// (RFC 6839 structured syntax suffix).
 pub fn is_json_content_type(value: &str) -> bool {
+    // What nearly every client sends (curl, wrk scripts, requests, jsonrpsee), decided without
+    // splitting the value: ~300 of the codec's ~12k instructions per request otherwise
+    // (callgrind, `bench/profile/server-http.sh ours 64 5`).
+    if value == "application/json" {
+        return true;
+    }
     let essence = value.split(';').next().unwrap_or("").trim();
     let Some((kind, subtype)) = essence.split_once('/') else {
         return false;
@@ -650,6 +680,23 @@ fn request_id(entry: crate::protocol::message::Entry<'_>) -> Option<Id> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass check of the usual `Host` answers as the full rules do, on values
+        /// made of the bytes that matter to either.
+        #[test]
+        fn plain_host_agrees_with_the_full_rules(
+            value in proptest::collection::vec(
+                proptest::sample::select(b"az09.-_~!:%[]@ \t/5fF".to_vec()),
+                0..24,
+            )
+        ) {
+            proptest::prop_assert_eq!(is_valid_host(&value), full_host_check(&value));
+            if let Some(ok) = plain_host(&value) {
+                proptest::prop_assert_eq!(ok, full_host_check(&value));
+            }
+        }
+    }
 
     #[test]
     fn calls_an_answer_leaves_unanswered_fail_with_a_reason() {
@@ -957,6 +1004,7 @@ mod tests {
             415
         );
         for other_json in [
+            "application/json",
             "application/json-rpc",
             "Application/JSONRequest",
             "application/vnd.api+json; charset=utf-8",
