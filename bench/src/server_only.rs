@@ -48,6 +48,31 @@ pub struct Plan {
     /// (work stealing) and its process, not the server, sets the 64-in-flight rate
     /// (`--client-workers 2` measures that).
     pub client_workers: usize,
+    /// Also run wrk -c1 with the server and wrk pinned ([`Pin`]): the unpinned -c1 figure is
+    /// mostly where the scheduler puts the two processes.
+    pub pinned_c1: bool,
+}
+
+/// Where the pinned -c1 rows put the server (every thread) and wrk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pin {
+    /// Both on CPU 0: every hand-over is a context switch on one CPU.
+    Same,
+    /// Server on CPU 0, wrk on CPU 1: every hand-over wakes the other CPU.
+    Apart,
+}
+
+impl Pin {
+    /// Both placements.
+    pub const BOTH: [Pin; 2] = [Pin::Same, Pin::Apart];
+
+    /// `taskset -c` lists: (server, wrk).
+    fn cpus(self) -> (&'static str, &'static str) {
+        match self {
+            Pin::Same => ("0", "0"),
+            Pin::Apart => ("0", "1"),
+        }
+    }
 }
 
 impl Plan {
@@ -64,6 +89,7 @@ impl Plan {
             mem_conns: 1_000,
             mem_rounds: 3,
             client_workers: 1,
+            pinned_c1: true,
         }
     }
 
@@ -80,6 +106,7 @@ impl Plan {
             mem_conns: 100,
             mem_rounds: 1,
             client_workers: 1,
+            pinned_c1: false,
         }
     }
 }
@@ -275,6 +302,12 @@ fn order(round: usize) -> [&'static str; 3] {
 fn key_wrk(c: usize) -> String {
     format!("HTTP wrk -t1 -c{c}, add")
 }
+fn key_wrk_pinned(pin: Pin) -> String {
+    match pin {
+        Pin::Same => "HTTP wrk -t1 -c1, add, server and wrk pinned to CPU 0".into(),
+        Pin::Apart => "HTTP wrk -t1 -c1, add, server pinned to CPU 0, wrk to CPU 1".into(),
+    }
+}
 fn key_lat(client: Lib) -> String {
     format!("WS latency median, {} client", client.name())
 }
@@ -356,6 +389,11 @@ impl Section {
              answers were checked on a sample (`bench/wrk/add_check.lua`), every WS answer is \
              checked. Instruction counts of one server under the same load: \
              `bench/profile/server-http.sh` and `server-ws.sh` (callgrind). \
+             The pinned -c1 rows set the CPU affinity of every thread of the server's process \
+             and of wrk for the sample only (`taskset`): with one connection, every request and \
+             every answer hands the turn to the other process, and where the scheduler puts \
+             the two sets the figure more than either server does (on one CPU each hand-over \
+             is a context switch; across CPUs it wakes the other one, an IPI, costly in a VM). \
              Run alone (not part of the default run): \
              `cargo run --release -p bench --bin compare -- --only server` (needs `wrk`; \
              `--quick` for a smoke run). In a WS row both servers are driven by the client the \
@@ -447,10 +485,30 @@ impl Children {
     }
 }
 
-async fn wrk_run(script: &Path, url: &str, conns: usize, secs: u32) -> Result<wrk::Report> {
+async fn wrk_run(
+    script: &Path,
+    url: &str,
+    conns: usize,
+    secs: u32,
+    cpus: Option<&'static str>,
+) -> Result<wrk::Report> {
     let script = script.to_path_buf();
     let url = url.to_string();
-    tokio::task::spawn_blocking(move || wrk::run(&script, &url, conns, secs)).await?
+    tokio::task::spawn_blocking(move || wrk::run(&script, &url, conns, secs, cpus)).await?
+}
+
+/// One wrk -c1 sample with the server child `pid` and wrk pinned as `pin` says; the server's
+/// threads are given every CPU again afterwards, whatever the sample gave.
+async fn pinned_c1(script: &Path, url: &str, pid: u32, pin: Pin, secs: u32) -> Result<f64> {
+    let (server_cpus, wrk_cpus) = pin.cpus();
+    let all = format!("0-{}", sysinfo::cores().max(1) - 1);
+    wrk::pin_process(pid, server_cpus)?;
+    let r = wrk_run(script, url, 1, secs, Some(wrk_cpus)).await;
+    let restored = wrk::pin_process(pid, &all);
+    let r = r?;
+    restored?;
+    r.ensure_clean()?;
+    Ok(r.per_sec)
 }
 
 async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
@@ -464,6 +522,11 @@ async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
     let cpu = Cpu::new();
     let have_wrk = wrk::available();
     let scripts = wrk::Scripts::write()?;
+    let pin_rows = have_wrk && plan.pinned_c1 && wrk::taskset_available() && sysinfo::cores() >= 2;
+    if have_wrk && plan.pinned_c1 && !pin_rows {
+        s.errors
+            .push("taskset or a second CPU missing: pinned -c1 rows skipped".into());
+    }
     if !have_wrk {
         s.errors
             .push("wrk not found (apt-get install wrk): HTTP rows skipped".into());
@@ -471,7 +534,7 @@ async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
         // every HTTP server's answers checked on a sample before the timed runs
         for who in ["ours", "jsonrpsee", "floor"] {
             let url = &kids.server(who).ready.http_url;
-            let r = wrk_run(&scripts.check, url, 4, 1).await;
+            let r = wrk_run(&scripts.check, url, 4, 1, None).await;
             match r.and_then(|r| r.ensure_clean().map(|_| r)) {
                 Ok(r) => eprintln!("wrk sample of {who}: {:?} answers right", r.checked),
                 Err(e) => s.errors.push(format!("wrk check of {who}: {e}")),
@@ -498,11 +561,21 @@ async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
                     let child = kids.server(who);
                     let url = &child.ready.http_url;
                     let run = async {
-                        let r = wrk_run(&scripts.add, url, c, plan.wrk_secs).await?;
+                        let r = wrk_run(&scripts.add, url, c, plan.wrk_secs, None).await?;
                         r.ensure_clean()?;
                         Ok(r.per_sec)
                     };
                     sample(s, &cpu, child.pid(), &key_wrk(c), who, run).await;
+                }
+            }
+            if pin_rows {
+                for pin in Pin::BOTH {
+                    for who in who3 {
+                        let child = kids.server(who);
+                        let (url, pid) = (&child.ready.http_url, child.pid());
+                        let run = pinned_c1(&scripts.add, url, pid, pin, plan.wrk_secs);
+                        sample(s, &cpu, pid, &key_wrk_pinned(pin), who, run).await;
+                    }
                 }
             }
         }
@@ -578,6 +651,18 @@ fn rows(plan: &Plan, s: &Samples) -> Vec<Row> {
         let target = (c == 64).then_some(Target::VsTheirs(1.3));
         rows.push(row(key_wrk(c), "calls/s", rate, "floor-http", target));
         rows.push(cpu_row(&key_wrk(c), "floor-http"));
+    }
+    if plan.pinned_c1 {
+        for pin in Pin::BOTH {
+            rows.push(row(
+                key_wrk_pinned(pin),
+                "calls/s",
+                rate,
+                "floor-http",
+                None,
+            ));
+            rows.push(cpu_row(&key_wrk_pinned(pin), "floor-http"));
+        }
     }
     for client in Lib::BOTH {
         let target = (client == Lib::Ours).then_some(Target::VsFloor(1.1));

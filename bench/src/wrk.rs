@@ -135,9 +135,48 @@ pub fn available() -> bool {
     Command::new("wrk").arg("--version").output().is_ok()
 }
 
-/// `wrk -t1 -cCONNS -dSECSs -s SCRIPT URL`, blocking; the parsed report.
-pub fn run(script: &std::path::Path, url: &str, conns: usize, secs: u32) -> Result<Report> {
-    let out = Command::new("wrk")
+/// Whether `taskset` (util-linux) is on PATH, for the pinned rows.
+pub fn taskset_available() -> bool {
+    Command::new("taskset")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Sets the CPU affinity of every thread of process `pid` (`taskset -a -p -c CPUS PID`).
+pub fn pin_process(pid: u32, cpus: &str) -> Result<()> {
+    let out = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "taskset -a -p -c {cpus} {pid} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// `wrk -t1 -cCONNS -dSECSs -s SCRIPT URL`, blocking; the parsed report. With `cpus`
+/// (a `taskset -c` list such as `"1"`), wrk runs pinned to those CPUs.
+pub fn run(
+    script: &std::path::Path,
+    url: &str,
+    conns: usize,
+    secs: u32,
+    cpus: Option<&str>,
+) -> Result<Report> {
+    let mut cmd = match cpus {
+        Some(list) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(list).arg("wrk");
+            c
+        }
+        None => Command::new("wrk"),
+    };
+    let out = cmd
         .arg("-t1")
         .arg(format!("-c{conns}"))
         .arg(format!("-d{secs}s"))
