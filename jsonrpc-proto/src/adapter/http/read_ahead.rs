@@ -6,10 +6,17 @@
 //! under `compare profile ours batch 1000`: 16,919 `recvfrom` for 1,000 batches). Under
 //! this wrapper a read that fills the caller's buffer is taken as the sign of a burst, and the
 //! next read asks the socket for [`READ_AHEAD`] bytes at once, handed out from memory
-//! afterwards. The room is allocated for the burst only: it goes when it is handed out (unless
+//! afterwards. The room is held for the burst only: it goes when it is handed out (unless
 //! that read filled it) and when the socket has nothing more, so an idle connection holds none.
+//!
+//! A room that goes is kept for the next burst of any connection on the same thread (at most
+//! [`POOL_MAX`] per thread), not freed: a fresh one is 16 KiB to zero, and a batch of 100 is
+//! one burst, so zeroing it was 174 of the server's 3,076 instructions per call (callgrind,
+//! `bench/profile/server-ws.sh ours ours batch 200 20100`, nearly all of libc's `memset`).
 
+use std::cell::RefCell;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -21,6 +28,46 @@ pub const READ_AHEAD: usize = 16 * 1024;
 /// A read straight through (no burst seen) asks for at most this much: the caller's buffer, up
 /// to 1 KiB, read through the stack.
 const DIRECT_MAX: usize = 1024;
+
+/// Rooms kept per thread between bursts (64 KiB at most, whatever the number of connections).
+const POOL_MAX: usize = 4;
+
+thread_local! {
+    static POOL: RefCell<Vec<Box<Ahead>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A room for a burst: one the thread kept, else a new one.
+fn room() -> Box<Ahead> {
+    let kept = POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten();
+    let mut a = kept.unwrap_or_else(|| {
+        Box::new(Ahead {
+            start: 0,
+            end: 0,
+            refill: false,
+            buf: [0; READ_AHEAD],
+        })
+    });
+    a.start = 0;
+    a.end = 0;
+    a.refill = false;
+    a
+}
+
+/// Keeps `a` for the thread's next burst, unless the thread keeps enough already.
+fn keep(a: Box<Ahead>) {
+    let _ = POOL.try_with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_MAX {
+            p.push(a);
+        }
+    });
+}
+
+/// How many rooms this thread keeps for its next bursts.
+#[cfg(test)]
+fn kept() -> usize {
+    POOL.with(|p| p.borrow().len())
+}
 
 /// `inner`, read ahead in bursts (see the module docs); writes go straight through.
 #[derive(Debug)]
@@ -53,6 +100,13 @@ impl<I> ReadAhead<I> {
         self.ahead.as_ref().map_or(0, |a| a.end - a.start)
     }
 
+    /// Ends the burst: the room goes back to the thread's pool.
+    fn release(&mut self) {
+        if let Some(a) = self.ahead.take() {
+            keep(a);
+        }
+    }
+
     /// The room held for reading ahead (zero between bursts).
     pub fn capacity(&self) -> usize {
         if self.ahead.is_some() {
@@ -75,9 +129,15 @@ impl<I> ReadAhead<I> {
                 a.start = 0;
                 a.end = 0;
             } else {
-                self.ahead = None;
+                self.release();
             }
         }
+    }
+}
+
+impl<I> Drop for ReadAhead<I> {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -97,24 +157,20 @@ impl<I: Read + Unpin> Read for ReadAhead<I> {
         }
         if out.remaining() >= READ_AHEAD {
             // Asks for as much as a read ahead would: nothing to gain from a copy.
-            this.ahead = None;
+            this.release();
             return Pin::new(&mut this.inner).poll_read(cx, out);
         }
         let Some(a) = this.ahead.as_mut() else {
-            let mut stack = [0u8; DIRECT_MAX];
+            // Uninitialized: `filled` gives only what the read wrote, and nothing is zeroed.
+            let mut stack = [MaybeUninit::<u8>::uninit(); DIRECT_MAX];
             let want = out.remaining().min(DIRECT_MAX);
-            let mut rb = ReadBuf::new(&mut stack[..want]);
+            let mut rb = ReadBuf::uninit(&mut stack[..want]);
             ready!(Pin::new(&mut this.inner).poll_read(cx, rb.unfilled()))?;
             let got = rb.filled();
             out.put_slice(got);
             if got.len() == want {
                 // A burst: the next read reads ahead.
-                this.ahead = Some(Box::new(Ahead {
-                    start: 0,
-                    end: 0,
-                    refill: false,
-                    buf: [0; READ_AHEAD],
-                }));
+                this.ahead = Some(room());
             }
             return Poll::Ready(Ok(()));
         };
@@ -122,18 +178,18 @@ impl<I: Read + Unpin> Read for ReadAhead<I> {
         match Pin::new(&mut this.inner).poll_read(cx, rb.unfilled()) {
             Poll::Pending => {
                 // The burst is over: the room goes until the next one.
-                this.ahead = None;
+                this.release();
                 Poll::Pending
             }
             Poll::Ready(Err(e)) => {
-                this.ahead = None;
+                this.release();
                 Poll::Ready(Err(e))
             }
             Poll::Ready(Ok(())) => {
                 let got = rb.filled().len();
                 if got == 0 {
                     // End of input: nothing to hand out, nothing to keep.
-                    this.ahead = None;
+                    this.release();
                     return Poll::Ready(Ok(()));
                 }
                 a.start = 0;
@@ -313,6 +369,43 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(r.capacity(), 0);
+    }
+
+    #[test]
+    fn a_room_that_goes_is_kept_for_the_next_burst_and_the_pool_is_bounded() {
+        let batch = vec![3u8; 5_500];
+        // Each burst ends at a `Pending`: the room goes back to this thread's pool.
+        let before = kept();
+        let script = Script::new(vec![Some(batch.clone()), None]);
+        let mut r = ReadAhead::new(script);
+        let (got, _) = drain(&mut r, 384);
+        assert_eq!(got, batch);
+        let after_one = kept();
+        assert!((1..=POOL_MAX).contains(&after_one));
+        assert!(after_one >= before.min(POOL_MAX));
+        // A second connection's burst takes the kept room (stale bytes never come out) and
+        // gives it back.
+        let other: Vec<u8> = (0..5_500).map(|i| (i % 7) as u8).collect();
+        let script = Script::new(vec![Some(other.clone()), None]);
+        let mut r2 = ReadAhead::new(script);
+        let (got, _) = drain(&mut r2, 384);
+        assert_eq!(got, other);
+        assert_eq!(kept(), after_one);
+        // Many connections mid-burst at once, all dropped: the pool keeps at most POOL_MAX.
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut many = Vec::new();
+        for _ in 0..POOL_MAX * 3 {
+            let mut r = ReadAhead::new(Script::new(vec![Some(vec![1u8; 5_000]), None]));
+            let mut space = [0u8; 384];
+            let mut rb = ReadBuf::new(&mut space);
+            assert!(Pin::new(&mut r)
+                .poll_read(&mut cx, rb.unfilled())
+                .is_ready());
+            assert_eq!(r.capacity(), READ_AHEAD, "mid-burst: the room is held");
+            many.push(r);
+        }
+        drop(many);
+        assert_eq!(kept(), POOL_MAX);
     }
 
     proptest! {
