@@ -630,16 +630,14 @@ fn compare(plan: Plan, out: Option<PathBuf>) -> Result<bool> {
 }
 
 fn profile(lib: Option<Lib>, workload: &str, n: usize) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(
-            std::env::var("BENCH_WORKERS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .filter(|&n: &usize| n > 0)
-                .unwrap_or(2),
-        )
-        .enable_all()
-        .build()?;
+    // BENCH_WORKERS=1: a current-thread runtime, as the server-only section's clients run.
+    let rt = bench::server_only::client_runtime(
+        std::env::var("BENCH_WORKERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .unwrap_or(2),
+    )?;
     rt.block_on(async {
         let side = match lib {
             // BENCH_WS_URL / BENCH_HTTP_URL: call a server running elsewhere (for example

@@ -42,23 +42,24 @@ pub struct Plan {
     pub mem_conns: usize,
     /// Rounds of the memory row.
     pub mem_rounds: usize,
-    /// Worker threads of the clients' tokio runtime: 1 by default, as wrk runs here with one
-    /// thread (`-t1`). A load generator must not be what bounds a server's figure: with two
+    /// Worker threads of the clients' tokio runtime: 1 by default (a current-thread runtime:
+    /// callers and connection tasks on one thread), as wrk runs here with one thread (`-t1`). A load generator must not be what bounds a server's figure: with two
     /// workers, our client's 64 calling tasks are handed between the threads on every answer
     /// (work stealing) and its process, not the server, sets the 64-in-flight rate
     /// (`--client-workers 2` measures that).
     pub client_workers: usize,
-    /// Also run wrk -c1 with the server and wrk pinned ([`Pin`]): the unpinned -c1 figure is
+    /// Also run wrk -c1 and the WS latency with the server and the load (wrk, or this
+    /// process's clients) pinned ([`Pin`]): the unpinned figures of one call at a time are
     /// mostly where the scheduler puts the two processes.
-    pub pinned_c1: bool,
+    pub pinned_rows: bool,
 }
 
-/// Where the pinned -c1 rows put the server (every thread) and wrk.
+/// Where the pinned rows put the server (every thread) and wrk or the clients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pin {
     /// Both on CPU 0: every hand-over is a context switch on one CPU.
     Same,
-    /// Server on CPU 0, wrk on CPU 1: every hand-over wakes the other CPU.
+    /// Server on CPU 0, wrk (or the clients) on CPU 1: every hand-over wakes the other CPU.
     Apart,
 }
 
@@ -66,7 +67,7 @@ impl Pin {
     /// Both placements.
     pub const BOTH: [Pin; 2] = [Pin::Same, Pin::Apart];
 
-    /// `taskset -c` lists: (server, wrk).
+    /// `taskset -c` lists: (server, wrk or the clients).
     fn cpus(self) -> (&'static str, &'static str) {
         match self {
             Pin::Same => ("0", "0"),
@@ -89,7 +90,7 @@ impl Plan {
             mem_conns: 1_000,
             mem_rounds: 3,
             client_workers: 1,
-            pinned_c1: true,
+            pinned_rows: true,
         }
     }
 
@@ -106,7 +107,7 @@ impl Plan {
             mem_conns: 100,
             mem_rounds: 1,
             client_workers: 1,
-            pinned_c1: false,
+            pinned_rows: false,
         }
     }
 }
@@ -311,6 +312,15 @@ fn key_wrk_pinned(pin: Pin) -> String {
 fn key_lat(client: Lib) -> String {
     format!("WS latency median, {} client", client.name())
 }
+fn key_lat_pinned(client: Lib, pin: Pin) -> String {
+    let c = client.name();
+    match pin {
+        Pin::Same => format!("WS latency median, {c} client, server and client pinned to CPU 0"),
+        Pin::Apart => {
+            format!("WS latency median, {c} client, server pinned to CPU 0, client to CPU 1")
+        }
+    }
+}
 fn key_tput(client: Lib) -> String {
     format!("WS 64 in flight, 1 conn, {} client", client.name())
 }
@@ -389,9 +399,10 @@ impl Section {
              answers were checked on a sample (`bench/wrk/add_check.lua`), every WS answer is \
              checked. Instruction counts of one server under the same load: \
              `bench/profile/server-http.sh` and `server-ws.sh` (callgrind). \
-             The pinned -c1 rows set the CPU affinity of every thread of the server's process \
-             and of wrk for the sample only (`taskset`): with one connection, every request and \
-             every answer hands the turn to the other process, and where the scheduler puts \
+             The pinned rows (wrk -c1, WS latency) set the CPU affinity of every thread of the \
+             server's process and of wrk (or of the clients' process) for the sample only \
+             (`taskset`): with one call at a time, every request and every answer hands the \
+             turn to the other process, and where the scheduler puts \
              the two sets the figure more than either server does (on one CPU each hand-over \
              is a context switch; across CPUs it wakes the other one, an IPI, costly in a VM). \
              Run alone (not part of the default run): \
@@ -511,6 +522,28 @@ async fn pinned_c1(script: &Path, url: &str, pid: u32, pin: Pin, secs: u32) -> R
     Ok(r.per_sec)
 }
 
+/// Runs `work` with the server child `pid` and this process (the clients) pinned as `pin`
+/// says (the client in wrk's place); both get every CPU again afterwards.
+async fn pinned<T>(
+    pid: u32,
+    pin: Pin,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let (server_cpus, client_cpus) = pin.cpus();
+    let all = format!("0-{}", sysinfo::cores().max(1) - 1);
+    let me = std::process::id();
+    wrk::pin_process(pid, server_cpus)?;
+    let r = match wrk::pin_process(me, client_cpus) {
+        Ok(()) => work.await,
+        Err(e) => Err(e),
+    };
+    let restored = (wrk::pin_process(pid, &all), wrk::pin_process(me, &all));
+    let r = r?;
+    restored.0?;
+    restored.1?;
+    Ok(r)
+}
+
 async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
     let kids = Children {
         ours: ServerChild::spawn(exe, ServeKind::Lib(Lib::Ours)).await?,
@@ -522,10 +555,12 @@ async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
     let cpu = Cpu::new();
     let have_wrk = wrk::available();
     let scripts = wrk::Scripts::write()?;
-    let pin_rows = have_wrk && plan.pinned_c1 && wrk::taskset_available() && sysinfo::cores() >= 2;
-    if have_wrk && plan.pinned_c1 && !pin_rows {
+    let can_pin = wrk::taskset_available() && sysinfo::cores() >= 2;
+    let pin_rows = have_wrk && plan.pinned_rows && can_pin;
+    let pin_lat = plan.pinned_rows && can_pin;
+    if plan.pinned_rows && !can_pin {
         s.errors
-            .push("taskset or a second CPU missing: pinned -c1 rows skipped".into());
+            .push("taskset or a second CPU missing: pinned rows skipped".into());
     }
     if !have_wrk {
         s.errors
@@ -588,6 +623,23 @@ async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
                     workloads::latency(&**c, plan.lat_calls, plan.cap).await
                 };
                 s.record(&key_lat(client), who, r.map(|l| l.p50));
+            }
+            if pin_lat {
+                for pin in Pin::BOTH {
+                    for who in who3 {
+                        let pid = kids.ws_server(who).pid();
+                        let r = pinned(pid, pin, async {
+                            if who == "floor" {
+                                workloads::floor_latency(echo, plan.lat_calls, plan.cap).await
+                            } else {
+                                let c = &clients[&(client.name(), who)];
+                                workloads::latency(&**c, plan.lat_calls, plan.cap).await
+                            }
+                        })
+                        .await;
+                        s.record(&key_lat_pinned(client, pin), who, r.map(|l| l.p50));
+                    }
+                }
             }
             for who in who3 {
                 let pid = kids.ws_server(who).pid();
@@ -652,7 +704,7 @@ fn rows(plan: &Plan, s: &Samples) -> Vec<Row> {
         rows.push(row(key_wrk(c), "calls/s", rate, "floor-http", target));
         rows.push(cpu_row(&key_wrk(c), "floor-http"));
     }
-    if plan.pinned_c1 {
+    if plan.pinned_rows {
         for pin in Pin::BOTH {
             rows.push(row(
                 key_wrk_pinned(pin),
@@ -667,6 +719,12 @@ fn rows(plan: &Plan, s: &Samples) -> Vec<Row> {
     for client in Lib::BOTH {
         let target = (client == Lib::Ours).then_some(Target::VsFloor(1.1));
         rows.push(row(key_lat(client), "µs", Better::Lower, "echo", target));
+        if plan.pinned_rows {
+            for pin in Pin::BOTH {
+                let key = key_lat_pinned(client, pin);
+                rows.push(row(key, "µs", Better::Lower, "echo", None));
+            }
+        }
     }
     for client in Lib::BOTH {
         let target = (client == Lib::Ours).then_some(Target::VsTheirs(3.0));
@@ -691,6 +749,24 @@ fn rows(plan: &Plan, s: &Samples) -> Vec<Row> {
     rows
 }
 
+/// The clients' runtime: with one worker, a current-thread runtime, so that a caller and its
+/// connection's task run on one thread as the echo floor's client does (a multi-thread runtime
+/// of one worker ran the callers on the thread of `block_on` and the connection tasks on the
+/// worker: a futex wake-up each way per round trip, `strace -c` of our client under
+/// `compare profile ours ws-latency 5000`: 11,330 futex calls for 5,000 calls).
+pub fn client_runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if workers <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+    }
+}
+
 /// Runs the section (its own runtime of [`Plan::client_workers`] for the clients in this
 /// process); `exe` is this binary (the children run `exe serve KIND`), `command` the line that
 /// reproduces the run.
@@ -698,10 +774,7 @@ pub fn run(exe: &Path, plan: &Plan, command: &str) -> Result<Section> {
     let started = Instant::now();
     let date = sysinfo::date();
     let load_before = sysinfo::loadavg();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(plan.client_workers.max(1))
-        .enable_all()
-        .build()?;
+    let rt = client_runtime(plan.client_workers)?;
     let mut s = Samples::default();
     if let Err(e) = rt.block_on(run_async(exe, plan, &mut s)) {
         s.errors.push(format!("server-only section: {e}"));
@@ -711,13 +784,16 @@ pub fn run(exe: &Path, plan: &Plan, command: &str) -> Result<Section> {
     let header = format!(
         "date: {date}\nmachine: {}\ncommand: {command}\njsonrpsee {}; {}\n\
          servers in child processes (2 tokio workers each), clients and wrk in other processes, 127.0.0.1; \
-         WS clients on a {}-worker tokio runtime, wrk -t1\n\
+         WS clients on {}, wrk -t1\n\
          rounds: {} (memory {}), ours/jsonrpsee/floor interleaved (order rotates per round), figures are medians; \
          wrk -d{}s per sample; ran {:.0} s; load average before {load_before}, after {}",
         sysinfo::machine(),
         sysinfo::jsonrpsee_version(),
         wrk_version.split(" Copyright").next().unwrap_or(&wrk_version).trim(),
-        plan.client_workers.max(1),
+        match plan.client_workers {
+            0 | 1 => "one thread (a current-thread tokio runtime)".to_owned(),
+            n => format!("a {n}-worker tokio runtime"),
+        },
         plan.rounds,
         plan.mem_rounds,
         plan.wrk_secs,
