@@ -43,9 +43,10 @@ pub struct Plan {
     /// Rounds of the memory row.
     pub mem_rounds: usize,
     /// Worker threads of the clients' tokio runtime: 1 by default (a current-thread runtime:
-    /// callers and connection tasks on one thread), as wrk runs here with one thread (`-t1`). A load generator must not be what bounds a server's figure: with two
-    /// workers, our client's 64 calling tasks are handed between the threads on every answer
-    /// (work stealing) and its process, not the server, sets the 64-in-flight rate
+    /// callers and connection tasks on one thread), as wrk runs here with one thread (`-t1`).
+    /// A load generator must not be what bounds a server's figure: with two workers, our
+    /// client's 64 calling tasks are handed between the threads on every answer (work
+    /// stealing) and its process, not the server, sets the 64-in-flight rate
     /// (`--client-workers 2` measures that).
     pub client_workers: usize,
     /// Also run wrk -c1 and the WS latency with the server and the load (wrk, or this
@@ -508,40 +509,44 @@ async fn wrk_run(
     tokio::task::spawn_blocking(move || wrk::run(&script, &url, conns, secs, cpus)).await?
 }
 
-/// One wrk -c1 sample with the server child `pid` and wrk pinned as `pin` says; the server's
-/// threads are given every CPU again afterwards, whatever the sample gave.
-async fn pinned_c1(script: &Path, url: &str, pid: u32, pin: Pin, secs: u32) -> Result<f64> {
-    let (server_cpus, wrk_cpus) = pin.cpus();
-    let all = format!("0-{}", sysinfo::cores().max(1) - 1);
-    wrk::pin_process(pid, server_cpus)?;
-    let r = wrk_run(script, url, 1, secs, Some(wrk_cpus)).await;
-    let restored = wrk::pin_process(pid, &all);
+/// Runs `work` with every thread of process `pid` pinned to `cpus`; the process gets every
+/// CPU again afterwards, whatever `work` gave.
+async fn pinned_to<T>(
+    pid: u32,
+    cpus: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    wrk::pin_process(pid, cpus)?;
+    let r = work.await;
+    let restored = wrk::pin_process(pid, &format!("0-{}", sysinfo::cores().max(1) - 1));
     let r = r?;
     restored?;
+    Ok(r)
+}
+
+/// One wrk -c1 sample with the server child `pid` and wrk pinned as `pin` says.
+async fn pinned_c1(script: &Path, url: &str, pid: u32, pin: Pin, secs: u32) -> Result<f64> {
+    let (server_cpus, wrk_cpus) = pin.cpus();
+    let r = pinned_to(
+        pid,
+        server_cpus,
+        wrk_run(script, url, 1, secs, Some(wrk_cpus)),
+    )
+    .await?;
     r.ensure_clean()?;
     Ok(r.per_sec)
 }
 
 /// Runs `work` with the server child `pid` and this process (the clients) pinned as `pin`
-/// says (the client in wrk's place); both get every CPU again afterwards.
+/// says (the clients in wrk's place).
 async fn pinned<T>(
     pid: u32,
     pin: Pin,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     let (server_cpus, client_cpus) = pin.cpus();
-    let all = format!("0-{}", sysinfo::cores().max(1) - 1);
-    let me = std::process::id();
-    wrk::pin_process(pid, server_cpus)?;
-    let r = match wrk::pin_process(me, client_cpus) {
-        Ok(()) => work.await,
-        Err(e) => Err(e),
-    };
-    let restored = (wrk::pin_process(pid, &all), wrk::pin_process(me, &all));
-    let r = r?;
-    restored.0?;
-    restored.1?;
-    Ok(r)
+    let clients = pinned_to(std::process::id(), client_cpus, work);
+    pinned_to(pid, server_cpus, clients).await
 }
 
 async fn run_async(exe: &Path, plan: &Plan, s: &mut Samples) -> Result<()> {
