@@ -263,6 +263,17 @@ pub trait Dispatch: Send + Sync + 'static {
     /// True when `method` has a handler.
     fn has_method(&self, method: &str) -> bool;
 
+    /// True when every request for `method` is answered by [`Dispatch::request`] with
+    /// [`Reply::Ready`]: a synchronous handler that nothing wraps in a future. The driver then
+    /// answers a batch whose every member is such a request whole, on the connection's task,
+    /// without recording each call as in flight (the answers are the same). A dispatcher that
+    /// says true and then gives [`Reply::Pending`] gets the call answered with -32603 (the
+    /// future is dropped). Default: false.
+    fn answers_at_once(&self, method: &str) -> bool {
+        let _ = method;
+        false
+    }
+
     /// The shared typed state every [`Context`] of this dispatcher carries.
     fn state(&self) -> &Extensions;
 

@@ -842,6 +842,15 @@ impl Connection {
         push_lean(&mut self.transmit, Bytes::from(response_frame(id, result)));
     }
 
+    /// Queues the answers to a batch that its caller answered whole without handing its
+    /// requests to this connection (all of them at once, in member order: the driver's path
+    /// for batches of calls answered at once). Dropped once closed, as an answer would be.
+    pub(crate) fn push_answered_batch(&mut self, array: Vec<u8>) {
+        if !self.closed {
+            push_lean(&mut self.transmit, Bytes::from(array));
+        }
+    }
+
     fn maybe_finish_batch(&mut self, key: u64) {
         if self.batches.get(&key).is_some_and(|b| b.outstanding == 0) {
             if let Some(state) = self.batches.remove(&key) {

@@ -53,6 +53,10 @@ trait MethodHandler: Send + Sync + 'static {
     fn wants_owned(&self) -> bool {
         false
     }
+    /// True when `call` always gives [`Reply::Ready`].
+    fn at_once(&self) -> bool {
+        false
+    }
 }
 
 /// A call handed whole to a handler registered with [`RouterBuilder::call_raw`] or
@@ -217,6 +221,9 @@ where
 {
     fn call(&self, ctx: Context, params: Option<&RawValue>) -> Reply {
         Reply::Ready((self.0)(ctx, params).and_then(serialize_result))
+    }
+    fn at_once(&self) -> bool {
+        true
     }
 }
 
@@ -1143,6 +1150,13 @@ impl Dispatch for Router {
 
     fn has_method(&self, method: &str) -> bool {
         Router::has_method(self, method)
+    }
+
+    fn answers_at_once(&self, method: &str) -> bool {
+        // Middleware runs every call as a future; metrics and tracing wrap a ready answer
+        // and leave it ready.
+        self.inner.top.is_none()
+            && matches!(self.inner.routes.lookup(method), Some(Entry::Method(h)) if h.at_once())
     }
 
     fn state(&self) -> &Extensions {

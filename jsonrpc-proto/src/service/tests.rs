@@ -511,3 +511,29 @@ fn bodies_sharing_a_scratch_see_their_own_client() {
     assert_eq!(kept[0].transport().header("x-n"), Some("c"));
     assert!(ids[0] != ids[1] && ids[1] != ids[2] && kept[0].client_id().0 != ids[2]);
 }
+
+#[test]
+fn only_synchronous_methods_with_nothing_around_them_are_answered_at_once() {
+    use crate::peer::Dispatch;
+    let build = |hooked: bool| {
+        let b = Router::builder()
+            .method_sync("now", |_ctx: Context, (): ()| Ok::<i64, ErrorObject>(1))
+            .method("later", |_ctx: Context, (): ()| async {
+                Ok::<i64, ErrorObject>(1)
+            })
+            .notification("note", |_ctx: Context, (): ()| async {});
+        let b = if hooked {
+            b.hooks(Recorder(Arc::default()))
+        } else {
+            b
+        };
+        b.build().expect("router")
+    };
+    let plain = build(false);
+    assert!(plain.answers_at_once("now"));
+    for method in ["later", "note", "missing", "rpc.discover"] {
+        assert!(!plain.answers_at_once(method), "{method}");
+    }
+    // Hooks and middleware run every call as a future.
+    assert!(!build(true).answers_at_once("now"));
+}

@@ -27,6 +27,7 @@ use super::context::Context;
 use super::dispatch::{panicked, Answer, CallResult, Dispatch, Reply};
 use super::registry::Registry;
 
+mod at_once;
 mod slots;
 
 use super::shared::{PeerShared, CANCEL_METHOD};
@@ -816,6 +817,39 @@ where
         }
     }
 
+    /// Answers a batch [`at_once::take`] gave and queues its array, after the answers
+    /// collected before it (as [`Driver::flush_answers`] would have queued them).
+    fn answer_whole(&mut self, entries: Vec<crate::protocol::message::Entry<'_>>) {
+        self.flush_answers();
+        let Some(serving) = &self.serving else {
+            return;
+        };
+        let Some(array) = at_once::answer(serving, entries, self.max_response) else {
+            return;
+        };
+        let mut inner = self.shared.lock();
+        inner.driver_busy = true;
+        // Pushes made by handlers before they returned go out before their answers.
+        while self.outbox.len() < OUTBOX_HIGH {
+            match inner.pushes.pop_front() {
+                Some(frame) => push_lean(&mut self.outbox, frame),
+                None => break,
+            }
+        }
+        while let Some(frame) = inner.conn.poll_transmit() {
+            push_lean(&mut self.local_out, frame);
+        }
+        inner.conn.push_answered_batch(array);
+        while let Some(frame) = inner.conn.poll_transmit() {
+            push_lean(&mut self.outbox, frame);
+        }
+        self.in_flight = inner.conn.in_flight();
+        drop(inner);
+        for w in self.wake.drain(..) {
+            w.wake();
+        }
+    }
+
     /// Arms and polls the one timer (outgoing deadlines, handler deadlines, grace/flush limit).
     fn poll_timer(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let target = [
@@ -1006,6 +1040,8 @@ where
                     self.may_release = true;
                     // The frame's calls, borrowed from it: started once the lock is released.
                     let mut calls = Vec::new();
+                    // A batch answered whole ([`at_once`]), run once the lock is released.
+                    let mut whole = None;
                     {
                         let mut inner = self.shared.lock();
                         inner.driver_busy = true;
@@ -1015,7 +1051,13 @@ where
                             push_lean(&mut self.local_out, frame);
                         }
                         if !inner.handle_answers(&frame, &mut self.wake) {
-                            inner.conn.handle_frame_calls(&frame, now, &mut calls);
+                            whole = self
+                                .serving
+                                .as_ref()
+                                .and_then(|s| at_once::take(&frame, &inner, s));
+                            if whole.is_none() {
+                                inner.conn.handle_frame_calls(&frame, now, &mut calls);
+                            }
                         }
                         inner.drain_events(&mut self.wake, &mut self.events);
                         while let Some(frame) = inner.conn.poll_transmit() {
@@ -1038,6 +1080,9 @@ where
                         }
                     }
                     self.events = events;
+                    if let Some(entries) = whole {
+                        self.answer_whole(entries);
+                    }
                     for call in calls {
                         match call {
                             Call::Request(request, handle) => {
