@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 
 use super::fields::{Fields, Key, StrValue, Version};
-use super::{Incoming, VERSION};
+use super::{Entry, Incoming, Message, Request, VERSION};
+use crate::protocol::id::Id;
 
 // ---------------------------------------------------------------------------------------------
 // The compact fast path: what clients and servers write (no whitespace between tokens, plain
@@ -20,8 +21,8 @@ pub(crate) fn parse_compact(text: &str) -> Option<(Incoming<'_>, usize)> {
     let b = text.as_bytes();
     match b.first()? {
         b'{' => {
-            let (fields, end, depth) = compact_object(text, 0)?;
-            (end == b.len()).then(|| (Incoming::Single(fields.validate()), depth))
+            let (entry, end, depth) = compact_entry(text, 0)?;
+            (end == b.len()).then_some((Incoming::Single(entry), depth))
         }
         b'[' => {
             // Room for the members a compact frame of this size can hold (bounded).
@@ -32,9 +33,9 @@ pub(crate) fn parse_compact(text: &str) -> Option<(Incoming<'_>, usize)> {
                 if b.get(pos) != Some(&b'{') {
                     return None;
                 }
-                let (fields, end, d) = compact_object(text, pos)?;
+                let (entry, end, d) = compact_entry(text, pos)?;
                 depth = depth.max(d);
-                members.push(fields.validate());
+                members.push(entry);
                 match b.get(end)? {
                     b',' => pos = end + 1,
                     b']' => {
@@ -48,6 +49,94 @@ pub(crate) fn parse_compact(text: &str) -> Option<(Incoming<'_>, usize)> {
         }
         _ => None,
     }
+}
+
+/// The message of the object that starts at `pos` (a `{`), the index after it and its
+/// nesting depth: a request in the shape clients write read straight into its message, any
+/// other object member by member.
+fn compact_entry(text: &str, pos: usize) -> Option<(Entry<'_>, usize, usize)> {
+    if let Some((request, end, depth)) = canonical_request(text, pos) {
+        return Some((Ok(Message::Request(request)), end, depth));
+    }
+    let (fields, end, depth) = compact_object(text, pos)?;
+    Some((fields.validate(), end, depth))
+}
+
+/// A request in the shape this crate's client (and most others) writes, read in one pass
+/// with no member bookkeeping: `{"jsonrpc":"2.0","method":M,"params":P,"id":I}` or
+/// `{"jsonrpc":"2.0","id":I,"method":M,"params":P}`, `"params"` optional, where M is a string
+/// without escapes, P an array of plain scalars ([`plain_member_len`]) and I an unsigned
+/// integer of at most 19 digits or a string without escapes. `None` for anything else (the
+/// member loop then reads it, and judges it). What it gives is what that loop and
+/// [`Fields::validate`] give for the same text: each member appears once, so there is no
+/// duplicate, and every value is one the loop would have taken as it is.
+fn canonical_request(text: &str, pos: usize) -> Option<(Request<'_>, usize, usize)> {
+    const HEAD: &[u8] = b"{\"jsonrpc\":\"2.0\",";
+    let b = text.as_bytes();
+    let mut i = pos;
+    if !b.get(i..)?.starts_with(HEAD) {
+        return None;
+    }
+    i += HEAD.len();
+    let mut id = None;
+    if b.get(i..)?.starts_with(b"\"id\":") {
+        let (v, after) = canonical_id(text, i + 5)?;
+        id = Some(v);
+        if b.get(after) != Some(&b',') {
+            return None;
+        }
+        i = after + 1;
+    }
+    if !b.get(i..)?.starts_with(b"\"method\":") {
+        return None;
+    }
+    let (method, after) = plain_str(text, i + 9)?;
+    i = after;
+    let mut params = None;
+    let mut depth = 1;
+    if b.get(i..)?.starts_with(b",\"params\":[") {
+        i += 10;
+        // an array of plain scalars followed by `,` or `}`
+        let (len, d) = plain_member_len(b, i)?;
+        params = Some(Cow::Borrowed(borrow_raw(&text[i..i + len])?));
+        depth += d;
+        i += len;
+    }
+    let id = match id {
+        Some(id) => id,
+        None => {
+            if !b.get(i..)?.starts_with(b",\"id\":") {
+                return None;
+            }
+            let (v, after) = canonical_id(text, i + 6)?;
+            i = after;
+            v
+        }
+    };
+    if b.get(i) != Some(&b'}') {
+        return None;
+    }
+    let request = Request {
+        id,
+        method: Cow::Borrowed(method),
+        params,
+    };
+    Some((request, i + 1, depth))
+}
+
+/// The id that starts at `i` when it is an unsigned integer of at most 19 digits or a string
+/// without escapes ([`plain_scalar_len`]), and the index after it.
+fn canonical_id(text: &str, i: usize) -> Option<(Id, usize)> {
+    let b = text.as_bytes();
+    let len = plain_scalar_len(b.get(i..)?)?;
+    let scalar = &b[i..i + len];
+    let id = match scalar[0] {
+        b'0'..=b'9' => Id::from(plain_unsigned(scalar)?),
+        // Quotes are ASCII: both ends are character boundaries.
+        b'"' => Id::String(text[i + 1..i + len - 1].to_owned()),
+        _ => return None,
+    };
+    Some((id, i + len))
 }
 
 /// Reads the object that starts at `pos` (a `{`); returns its fields, the index after it and
@@ -555,6 +644,76 @@ mod tests {
         // duplicates are still seen
         same(r#"{"jsonrpc":"2.0","method":"a","params":[1],"params":[2],"id":1}"#);
         same(r#"{"jsonrpc":"2.0","method":"a","id":1,"id":2}"#);
+    }
+
+    #[test]
+    fn requests_in_the_usual_shape_are_read_straight_and_as_the_reference_reads_them() {
+        let same = |text: &str| {
+            let fast = format!("{:?}", super::super::parse(text.as_bytes()));
+            let reference = format!("{:?}", super::super::parse_reference(text.as_bytes()));
+            assert_eq!(fast, reference, "{text}");
+            let batch = format!("[{text},{text}]");
+            let fast = format!("{:?}", super::super::parse(batch.as_bytes()));
+            let reference = format!("{:?}", super::super::parse_reference(batch.as_bytes()));
+            assert_eq!(fast, reference, "{batch}");
+        };
+        let straight = |text: &str| canonical_request(text, 0).is_some();
+        // read straight: both orders, with and without params, the ids it takes
+        let ids = [
+            "0",
+            "7",
+            "1234567890123456789",
+            r#""""#,
+            r#""a-1""#,
+            r#""é""#,
+        ];
+        for id in ids {
+            for text in [
+                format!(r#"{{"jsonrpc":"2.0","method":"add","params":[5,3],"id":{id}}}"#),
+                format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"add","params":[5,3]}}"#),
+                format!(r#"{{"jsonrpc":"2.0","method":"add","id":{id}}}"#),
+                format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"add"}}"#),
+                format!(r#"{{"jsonrpc":"2.0","method":"a.b","params":[],"id":{id}}}"#),
+                format!(r#"{{"jsonrpc":"2.0","method":"","params":["x",null,-1],"id":{id}}}"#),
+            ] {
+                assert!(straight(&text), "{text}");
+                same(&text);
+            }
+        }
+        // left to the member loop, and read as the reference reads them
+        let others = [
+            r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":12345678901234567890}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":-1}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":null}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":1.5}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":01}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":"a\"b"}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[5,3],"id":true}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[5,3]}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":{"a":1},"id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[[1]],"id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":5,"id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"a\nb","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"a\\b","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":5,"id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[1],"id":1,"x":2}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[1],"id":1,"id":2}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"add","params":[1],"id":2}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"add","id":2}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[1],"params":[2],"id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"add","result":1,"id":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"params":[1],"method":"add"}"#,
+            r#"{"jsonrpc":"2.0" ,"method":"add","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"add","id":1 }"#,
+            r#"{"jsonrpc":"1.0","method":"add","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"add","id":1"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[1,"id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[1],"id":}"#,
+        ];
+        for text in others {
+            assert!(!straight(text), "{text}");
+            same(text);
+        }
     }
 
     /// The result member of a compact response with `value` as its result, as parsed here and
