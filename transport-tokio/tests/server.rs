@@ -750,3 +750,96 @@ async fn http_notifications_sent_before_close_are_delivered() {
     assert_eq!(got, vec![0, 1, 2, 3, 4, 5]);
     server.shutdown().await;
 }
+
+// ------------------------------------------------------------------------------------------
+// Batches answered whole (every member a request to a `method_sync` handler, no hooks).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_of_synchronous_calls_over_tcp_and_websocket() {
+    let router = Router::builder()
+        .method_sync("add", |_ctx: Context, (a, b): (i64, i64)| {
+            a.checked_add(b)
+                .ok_or_else(|| ErrorObject::invalid_params("the sum overflows i64"))
+        })
+        .method_sync("whoami", |ctx: Context, (): ()| {
+            Ok::<String, ErrorObject>(format!(
+                "{}:{:?}",
+                ctx.method().unwrap_or("?"),
+                ctx.request_id()
+            ))
+        })
+        .build()
+        .unwrap();
+    let server = Server::builder(router)
+        .http("127.0.0.1:0")
+        .tcp("127.0.0.1:0")
+        .start()
+        .await
+        .expect("start");
+    let ws_url = format!("ws://{}/ws", server.http_addr().unwrap());
+    let tcp = server.tcp_addr().unwrap().to_string();
+    let clients = [
+        connect_ws_with(&ws_url, ConnectOptions::default())
+            .await
+            .unwrap(),
+        connect_tcp_with(&tcp, ConnectOptions::default())
+            .await
+            .unwrap(),
+    ];
+    for client in &clients {
+        // 100 calls in one batch: the sums, by position.
+        let mut b = client.batch();
+        for i in 0..100i64 {
+            b.request("add", (i, 1));
+        }
+        let sums: Vec<i64> = b
+            .send_as::<i64>()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(sums, (1..=100).collect::<Vec<i64>>());
+        // Errors stay per member; each handler sees its own call.
+        let mut b = client.batch();
+        let ok = b.request("add", (1, 2));
+        let overflow = b.request("add", (i64::MAX, 1));
+        let bad = b.request("add", ("x", 1));
+        let who = b.request("whoami", ());
+        let got = b.send().await.unwrap();
+        assert_eq!(got[ok].as_ref().unwrap().get(), "3");
+        assert!(matches!(&got[overflow], Err(ClientError::Rpc(e)) if e.code.0 == -32602));
+        assert!(matches!(&got[bad], Err(ClientError::Rpc(e)) if e.code.0 == -32602));
+        let who: String = serde_json::from_str(got[who].as_ref().unwrap().get()).unwrap();
+        assert!(who.starts_with("whoami:Some("), "{who}");
+    }
+    for client in clients {
+        client.close().await;
+    }
+    // The same batch as raw text over TCP: one array, in member order, ids as sent.
+    let mut raw = TcpStream::connect(&tcp).await.unwrap();
+    raw.write_all(
+        concat!(
+            r#"[{"jsonrpc":"2.0","method":"add","params":[1,2],"id":"a"},"#,
+            r#"{"jsonrpc":"2.0","id":7,"method":"add","params":[3,4]},"#,
+            r#"{"jsonrpc":"2.0","method":"add","params":[1],"id":8}]"#,
+            "\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    while !buf.ends_with(b"\n") {
+        let mut chunk = [0u8; 1024];
+        let n = raw.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed before the answer: {buf:?}");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let v: Value = serde_json::from_slice(&buf).unwrap();
+    assert_eq!(v[0], json!({"jsonrpc":"2.0","result":3,"id":"a"}));
+    assert_eq!(v[1], json!({"jsonrpc":"2.0","result":7,"id":7}));
+    assert_eq!(v[2]["error"]["code"], -32602);
+    assert_eq!(v[2]["id"], 8);
+    server.shutdown().await;
+}
