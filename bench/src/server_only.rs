@@ -509,16 +509,19 @@ async fn wrk_run(
     tokio::task::spawn_blocking(move || wrk::run(&script, &url, conns, secs, cpus)).await?
 }
 
-/// Runs `work` with every thread of process `pid` pinned to `cpus`; the process gets every
-/// CPU again afterwards, whatever `work` gave.
+/// Runs `work` with every thread of process `pid` pinned to `cpus`; the process gets the
+/// affinity it had before again afterwards, whatever `work` gave. (Not "every CPU" by count:
+/// the count this process sees while it is pinned itself is its pinned set, which left it,
+/// and the wrk processes it started, on CPU 0 for the rest of the run.)
 async fn pinned_to<T>(
     pid: u32,
     cpus: &str,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    let before = wrk::process_affinity(pid)?;
     wrk::pin_process(pid, cpus)?;
     let r = work.await;
-    let restored = wrk::pin_process(pid, &format!("0-{}", sysinfo::cores().max(1) - 1));
+    let restored = wrk::restore_affinity(pid, &before);
     let r = r?;
     restored?;
     Ok(r)

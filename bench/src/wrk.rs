@@ -145,18 +145,37 @@ pub fn taskset_available() -> bool {
 
 /// Sets the CPU affinity of every thread of process `pid` (`taskset -a -p -c CPUS PID`).
 pub fn pin_process(pid: u32, cpus: &str) -> Result<()> {
-    let out = Command::new("taskset")
-        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
-        .output()?;
+    taskset(&["-a", "-p", "-c", cpus, &pid.to_string()]).map(drop)
+}
+
+/// The CPU affinity mask of process `pid` (its main thread's), as `taskset -p PID` prints it
+/// (hexadecimal, `3` for CPUs 0 and 1).
+pub fn process_affinity(pid: u32) -> Result<String> {
+    let out = taskset(&["-p", &pid.to_string()])?;
+    // "pid 123's current affinity mask: 3"
+    match out.trim().rsplit_once(": ") {
+        Some((_, mask)) if !mask.is_empty() => Ok(mask.to_string()),
+        _ => Err(format!("taskset -p {pid}: unexpected output {out:?}").into()),
+    }
+}
+
+/// Gives every thread of process `pid` the affinity mask `mask` ([`process_affinity`]).
+pub fn restore_affinity(pid: u32, mask: &str) -> Result<()> {
+    taskset(&["-a", "-p", mask, &pid.to_string()]).map(drop)
+}
+
+fn taskset(args: &[&str]) -> Result<String> {
+    let out = Command::new("taskset").args(args).output()?;
     if !out.status.success() {
         return Err(format!(
-            "taskset -a -p -c {cpus} {pid} failed ({}): {}",
+            "taskset {} failed ({}): {}",
+            args.join(" "),
             out.status,
             String::from_utf8_lossy(&out.stderr)
         )
         .into());
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `wrk -t1 -cCONNS -dSECSs -s SCRIPT URL`, blocking; the parsed report. With `cpus`
@@ -194,4 +213,26 @@ pub fn run(
         .into());
     }
     Report::parse(&stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinned_process_gets_its_own_affinity_back() {
+        if !taskset_available() || crate::sysinfo::cores() < 2 {
+            eprintln!("skipped: needs taskset and two CPUs");
+            return;
+        }
+        let mut child = Command::new("sleep").arg("30").spawn().expect("sleep");
+        let pid = child.id();
+        let before = process_affinity(pid).expect("affinity");
+        pin_process(pid, "0").expect("pin");
+        assert_eq!(process_affinity(pid).expect("affinity"), "1");
+        restore_affinity(pid, &before).expect("restore");
+        assert_eq!(process_affinity(pid).expect("affinity"), before);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
