@@ -38,6 +38,25 @@ use slots::{Guarded, Running, Slots, Work};
 /// Frames queued for the transport beyond which the driver stops reading input and stops
 /// taking server pushes.
 const OUTBOX_HIGH: usize = 256;
+
+/// What goes out before answers that are about to be recorded: pushes the handlers made before
+/// they returned (as many as the outgoing queue has room for), then the frames the connection
+/// queued earlier (this side's own calls).
+fn before_answers(
+    inner: &mut super::shared::Inner,
+    outbox: &mut VecDeque<Bytes>,
+    local_out: &mut VecDeque<Bytes>,
+) {
+    while outbox.len() < OUTBOX_HIGH {
+        match inner.pushes.pop_front() {
+            Some(frame) => push_lean(outbox, frame),
+            None => break,
+        }
+    }
+    while let Some(frame) = inner.conn.poll_transmit() {
+        push_lean(local_out, frame);
+    }
+}
 /// Frames read in one go before answers get their turn again.
 const READ_BUDGET: usize = 64;
 /// The same on a connection that serves: after this many calls read from one burst of input,
@@ -769,16 +788,7 @@ where
         let n = self.answers.len();
         let mut inner = self.shared.lock();
         inner.driver_busy = true;
-        // Pushes made by handlers before they returned go out before their answers.
-        while self.outbox.len() < OUTBOX_HIGH {
-            match inner.pushes.pop_front() {
-                Some(frame) => push_lean(&mut self.outbox, frame),
-                None => break,
-            }
-        }
-        while let Some(frame) = inner.conn.poll_transmit() {
-            push_lean(&mut self.local_out, frame);
-        }
+        before_answers(&mut inner, &mut self.outbox, &mut self.local_out);
         let max = self.max_response;
         for (handle, result) in self.answers.drain(..) {
             let result = cap_response(result, max);
@@ -829,16 +839,7 @@ where
         };
         let mut inner = self.shared.lock();
         inner.driver_busy = true;
-        // Pushes made by handlers before they returned go out before their answers.
-        while self.outbox.len() < OUTBOX_HIGH {
-            match inner.pushes.pop_front() {
-                Some(frame) => push_lean(&mut self.outbox, frame),
-                None => break,
-            }
-        }
-        while let Some(frame) = inner.conn.poll_transmit() {
-            push_lean(&mut self.local_out, frame);
-        }
+        before_answers(&mut inner, &mut self.outbox, &mut self.local_out);
         inner.conn.push_answered_batch(array);
         while let Some(frame) = inner.conn.poll_transmit() {
             push_lean(&mut self.outbox, frame);
