@@ -515,6 +515,12 @@ mod tests {
         same_as_serde::<(i64, i64)>("[-9223372036854775809,0]", false);
         same_as_serde::<(i64, i64)>("[-0,1]", false);
         same_as_serde::<(u64, i64)>("[18446744073709551615,-1]", true);
+        // 18 and 19 digits, on either side of the direct reading's limits
+        same_as_serde::<(i64, i64)>("[-999999999999999999,999999999999999999]", true);
+        same_as_serde::<(i64, u64)>("[-1000000000000000000,9999999999999999999]", true);
+        same_as_serde::<(i64,)>("[9999999999999999999]", false);
+        same_as_serde::<(u64,)>("[10000000000000000000]", true);
+        same_as_serde::<(i64, u8)>("[0,0]", true);
         same_as_serde::<(u64,)>("[18446744073709551616]", false);
         same_as_serde::<(u64,)>("[99999999999999999999]", false);
         same_as_serde::<(i64,)>("[-99999999999999999999]", false);
