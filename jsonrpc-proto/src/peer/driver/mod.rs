@@ -39,6 +39,24 @@ use slots::{Guarded, Running, Slots, Work};
 /// taking server pushes.
 const OUTBOX_HIGH: usize = 256;
 
+/// After answers were recorded: takes the frames they produced into the outgoing queue,
+/// releases the lock, wakes whom the answers concerned; gives the calls still in flight.
+fn after_answers(
+    mut inner: MutexGuard<'_, super::shared::Inner>,
+    outbox: &mut VecDeque<Bytes>,
+    wake: &mut Vec<Waker>,
+) -> usize {
+    while let Some(frame) = inner.conn.poll_transmit() {
+        push_lean(outbox, frame);
+    }
+    let in_flight = inner.conn.in_flight();
+    drop(inner);
+    for w in wake.drain(..) {
+        w.wake();
+    }
+    in_flight
+}
+
 /// What goes out before answers that are about to be recorded: pushes the handlers made before
 /// they returned (as many as the outgoing queue has room for), then the frames the connection
 /// queued earlier (this side's own calls).
@@ -814,14 +832,7 @@ where
                 inner.subs.server.answers_out();
             }
         }
-        while let Some(frame) = inner.conn.poll_transmit() {
-            push_lean(&mut self.outbox, frame);
-        }
-        self.in_flight = inner.conn.in_flight();
-        drop(inner);
-        for w in self.wake.drain(..) {
-            w.wake();
-        }
+        self.in_flight = after_answers(inner, &mut self.outbox, &mut self.wake);
         if let Some(server) = self.server() {
             server.calls_done(n);
         }
@@ -841,14 +852,7 @@ where
         inner.driver_busy = true;
         before_answers(&mut inner, &mut self.outbox, &mut self.local_out);
         inner.conn.push_answered_batch(array);
-        while let Some(frame) = inner.conn.poll_transmit() {
-            push_lean(&mut self.outbox, frame);
-        }
-        self.in_flight = inner.conn.in_flight();
-        drop(inner);
-        for w in self.wake.drain(..) {
-            w.wake();
-        }
+        self.in_flight = after_answers(inner, &mut self.outbox, &mut self.wake);
     }
 
     /// Arms and polls the one timer (outgoing deadlines, handler deadlines, grace/flush limit).
