@@ -587,6 +587,19 @@ impl Connection {
         self.handle_frame_into(frame, now, Some(calls));
     }
 
+    /// [`Connection::handle_frame_calls`] for a frame already read into its batch members (by
+    /// the compact reading, within the nesting limit): the same handling, without reading the
+    /// frame again.
+    pub(crate) fn handle_batch_calls<'a>(
+        &mut self,
+        entries: Vec<Entry<'a>>,
+        calls: &mut Vec<Call<'a>>,
+    ) {
+        if !self.closed {
+            self.handle_batch(entries, &mut Some(calls));
+        }
+    }
+
     fn handle_frame_into<'a>(
         &mut self,
         frame: &'a [u8],
@@ -622,49 +635,56 @@ impl Connection {
             Ok(Incoming::Single(entry)) => {
                 self.handle_entry(entry, None, &mut calls);
             }
-            Ok(Incoming::Batch(entries)) if entries.len() > self.config.max_batch_len => {
-                let error = ErrorObject::invalid_request().with_data(format!(
-                    "batch of {} calls exceeds the limit of {}",
-                    entries.len(),
-                    self.config.max_batch_len
-                ));
-                self.reply(None, &Id::Null, Err(&error));
-                push_lean(
-                    &mut self.events,
-                    Event::Invalid(Invalid {
-                        id: Id::Null,
-                        kind: InvalidKind::Request,
-                        reason: "batch exceeds Config::max_batch_len",
-                    }),
-                );
-            }
-            Ok(Incoming::Batch(entries)) => {
-                let key = self.next_batch;
-                self.next_batch = self.next_batch.wrapping_add(1);
-                self.batches.insert(
-                    key,
-                    BatchState {
-                        // Room for small answers (bounded); larger ones grow it.
-                        writer: BatchWriter::with_capacity(
-                            entries.len().saturating_mul(48).min(64 * 1024),
-                        ),
-                        outstanding: 0,
-                    },
-                );
-                if let Some(calls) = calls.as_deref_mut() {
-                    calls.reserve(entries.len());
-                }
-                // Counted once for the batch (nothing answers a member before the loop ends).
-                let mut started = 0;
-                for entry in entries {
-                    started += usize::from(self.handle_entry(entry, Some(key), &mut calls));
-                }
-                if let Some(b) = self.batches.get_mut(&key) {
-                    b.outstanding += started;
-                }
-                self.maybe_finish_batch(key);
-            }
+            Ok(Incoming::Batch(entries)) => self.handle_batch(entries, &mut calls),
         }
+    }
+
+    /// Takes the members of a batch; one over [`Config::max_batch_len`] is answered -32600
+    /// whole.
+    fn handle_batch<'a>(
+        &mut self,
+        entries: Vec<Entry<'a>>,
+        calls: &mut Option<&mut Vec<Call<'a>>>,
+    ) {
+        if entries.len() > self.config.max_batch_len {
+            let error = ErrorObject::invalid_request().with_data(format!(
+                "batch of {} calls exceeds the limit of {}",
+                entries.len(),
+                self.config.max_batch_len
+            ));
+            self.reply(None, &Id::Null, Err(&error));
+            push_lean(
+                &mut self.events,
+                Event::Invalid(Invalid {
+                    id: Id::Null,
+                    kind: InvalidKind::Request,
+                    reason: "batch exceeds Config::max_batch_len",
+                }),
+            );
+            return;
+        }
+        let key = self.next_batch;
+        self.next_batch = self.next_batch.wrapping_add(1);
+        self.batches.insert(
+            key,
+            BatchState {
+                // Room for small answers (bounded); larger ones grow it.
+                writer: BatchWriter::with_capacity(entries.len().saturating_mul(48).min(64 * 1024)),
+                outstanding: 0,
+            },
+        );
+        if let Some(calls) = calls.as_deref_mut() {
+            calls.reserve(entries.len());
+        }
+        // Counted once for the batch (nothing answers a member before the loop ends).
+        let mut started = 0;
+        for entry in entries {
+            started += usize::from(self.handle_entry(entry, Some(key), calls));
+        }
+        if let Some(b) = self.batches.get_mut(&key) {
+            b.outstanding += started;
+        }
+        self.maybe_finish_batch(key);
     }
 
     /// The client's fast path of [`Connection::handle_frame`] for a frame that holds only

@@ -17,47 +17,55 @@ use super::super::shared::Inner;
 use super::slots::cap_response;
 use super::Serving;
 
-/// The members of `frame` when it is a batch this path answers whole; `None` otherwise
-/// (nothing was done). Checked under the connection's lock: the connection is open, no
-/// subscription awaits its answer (those go through the connection, which tells it), and
-/// the batch fits the connection's limits (`max_batch_len`, and `max_in_flight` with the calls
-/// already running, so no member would have been refused as busy).
-pub(super) fn take<'a>(
-    frame: &'a [u8],
-    inner: &Inner,
-    serving: &Serving,
-) -> Option<Vec<Entry<'a>>> {
+/// What [`take`] made of a frame.
+pub(super) enum Taken<'a> {
+    /// A batch this path answers whole: its members ([`answer`] them).
+    Whole(Vec<Entry<'a>>),
+    /// A batch read (compact, within the nesting limit) that goes the usual way: its members,
+    /// for `Connection::handle_batch_calls`, so that the frame is not read twice.
+    Read(Vec<Entry<'a>>),
+    /// Not read: the usual way, from the frame's text.
+    Unread,
+}
+
+/// Whether `frame` is a batch this path answers whole. Checked under the connection's lock:
+/// the connection is open, no subscription awaits its answer (those go through the
+/// connection, which tells it), and the batch fits the connection's limits (`max_batch_len`,
+/// and `max_in_flight` with the calls already running, so no member would have been refused
+/// as busy).
+pub(super) fn take<'a>(frame: &'a [u8], inner: &Inner, serving: &Serving) -> Taken<'a> {
     if frame.first() != Some(&b'[') || inner.conn.is_closed() {
-        return None;
+        return Taken::Unread;
     }
-    if inner.subs.server.awaiting_answers() {
-        return None;
-    }
-    let text = std::str::from_utf8(frame).ok()?;
-    let (Incoming::Batch(entries), depth) = parse_compact(text)? else {
-        return None;
+    let Some((Incoming::Batch(entries), depth)) =
+        std::str::from_utf8(frame).ok().and_then(parse_compact)
+    else {
+        return Taken::Unread;
     };
+    if depth > DEFAULT_MAX_DEPTH {
+        return Taken::Unread;
+    }
     let config = inner.conn.config();
-    if depth > DEFAULT_MAX_DEPTH
+    if inner.subs.server.awaiting_answers()
         || entries.len() > config.max_batch_len
         || inner.conn.in_flight().saturating_add(entries.len()) > config.max_in_flight
     {
-        return None;
+        return Taken::Read(entries);
     }
     // One question per run of members calling the same method (batches usually repeat one).
     let mut known: Option<&str> = None;
     for entry in &entries {
         let Ok(Message::Request(request)) = entry else {
-            return None;
+            return Taken::Read(entries);
         };
         if known != Some(&*request.method) {
             if !serving.dispatch.answers_at_once(&request.method) {
-                return None;
+                return Taken::Read(entries);
             }
             known = Some(&request.method);
         }
     }
-    Some(entries)
+    Taken::Whole(entries)
 }
 
 /// Runs the requests [`take`] gave, in member order, and writes their answers into one array

@@ -1056,12 +1056,18 @@ where
                             push_lean(&mut self.local_out, frame);
                         }
                         if !inner.handle_answers(&frame, &mut self.wake) {
-                            whole = self
-                                .serving
-                                .as_ref()
-                                .and_then(|s| at_once::take(&frame, &inner, s));
-                            if whole.is_none() {
-                                inner.conn.handle_frame_calls(&frame, now, &mut calls);
+                            let taken = match &self.serving {
+                                Some(s) => at_once::take(&frame, &inner, s),
+                                None => at_once::Taken::Unread,
+                            };
+                            match taken {
+                                at_once::Taken::Whole(entries) => whole = Some(entries),
+                                at_once::Taken::Read(entries) => {
+                                    inner.conn.handle_batch_calls(entries, &mut calls)
+                                }
+                                at_once::Taken::Unread => {
+                                    inner.conn.handle_frame_calls(&frame, now, &mut calls)
+                                }
                             }
                         }
                         inner.drain_events(&mut self.wake, &mut self.events);

@@ -18,38 +18,6 @@ use crate::peer::{
 use crate::protocol::error::ErrorObject;
 use crate::protocol::message::{Notification, Request};
 
-/// `add` of two integers, answered at once.
-struct Add(Extensions);
-
-impl Dispatch for Add {
-    fn request(&self, _ctx: &Context, request: Request<'_>) -> Reply {
-        let sum = request
-            .params
-            .and_then(|p| serde_json::from_str::<(i64, i64)>(p.get()).ok())
-            .map(|(a, b)| a + b);
-        Reply::Ready(match sum {
-            Some(sum) => Answer::serialized(&sum).map_err(|_| ErrorObject::internal_error()),
-            None => Err(ErrorObject::invalid_params("expected two integers")),
-        })
-    }
-
-    fn notification(
-        &self,
-        _ctx: &Context,
-        notification: Notification<'static>,
-    ) -> Result<Option<BoxFuture<'static, ()>>, Notification<'static>> {
-        Err(notification)
-    }
-
-    fn has_method(&self, method: &str) -> bool {
-        method == "add"
-    }
-
-    fn state(&self) -> &Extensions {
-        &self.0
-    }
-}
-
 use crate::peer::rt::Threads;
 
 /// Every frame ready at once (one burst of input, as from one read of a socket), then the
@@ -131,7 +99,7 @@ fn a_burst_of_pipelined_calls_is_answered_in_parts_while_it_is_read() {
             taken: taken.clone(),
         },
     );
-    let server = Server::new(Add(Extensions::default()), Threads, ServerConfig::default());
+    let server = Server::new(calc(false), Threads, ServerConfig::default());
     block_on(server.serve(transport));
 
     // every call answered, in the order read, nothing else written
